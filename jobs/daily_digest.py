@@ -1,0 +1,11 @@
+"""daily-digest — 日报时间 (default 22:00): the day's customer-service log, to e-mail / group bot."""
+
+from sheetsync.daily import daily_digest
+from sheetsync.job import Job, Trigger
+
+JOB = Job(
+    name="daily-digest",
+    title="客服日报: 当天咨询数、问题类型、未解决纠纷",
+    trigger=lambda settings: Trigger.daily(settings.daily_time),
+    compute=daily_digest,
+)

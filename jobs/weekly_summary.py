@@ -1,0 +1,11 @@
+"""weekly-summary — 周报时间 (default Sunday 20:00): the 周报 row, its chart, the e-mail."""
+
+from sheetsync.job import Job, Trigger
+from sheetsync.weekly import weekly_summary
+
+JOB = Job(
+    name="weekly-summary",
+    title="周报: 四个指标和上周对比, 写入周报表并发邮件",
+    trigger=lambda settings: Trigger.weekly(settings.weekly_weekday, settings.weekly_time),
+    compute=weekly_summary,
+)

@@ -1,0 +1,33 @@
+"""The validate and reconcile-stock jobs: every rule of the template, on every tab."""
+
+from __future__ import annotations
+
+from .job import JobContext, JobOutput
+from .rules import RuleContext, RuleResult, check_tab
+
+
+def _rule_context(ctx: JobContext) -> RuleContext:
+    return RuleContext(ctx.workbook, ctx.settings, ctx.now, signed=dict(ctx.state.signed),
+                       stock_export=ctx.extras.get("stock_export"),
+                       stock_export_source=ctx.extras.get("stock_export_source", ""))
+
+
+def _run(ctx: JobContext, job: str) -> RuleResult:
+    rctx = _rule_context(ctx)
+    result = RuleResult()
+    for tab in ctx.workbook.tabs.values():
+        result.extend(check_tab(tab, rctx, job=job))
+    return result
+
+
+def validate(ctx: JobContext) -> JobOutput:
+    """Layout and parse problems, settings typos, and every `validate` rule."""
+    result = _run(ctx, "validate")
+    findings = [*ctx.workbook.all_findings(), *ctx.settings.findings, *result.findings]
+    return JobOutput(findings=findings, fills=result.fills, state={"signed": result.signed})
+
+
+def reconcile_stock(ctx: JobContext) -> JobOutput:
+    """推广确认单 against 库存 (oversell, unknown SKU, price floor) and 库存 against the back-office export."""
+    result = _run(ctx, "reconcile-stock")
+    return JobOutput(findings=result.findings)

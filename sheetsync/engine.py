@@ -1,0 +1,208 @@
+"""One run: read once, compute (pure), plan the minimal change set, write once.
+
+This is the only place that touches a backend during a run. Jobs never know which backend
+they use; the planner never knows either.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from .backends.base import Backend
+from .errors import SheetsyncError
+from .job import Job, JobContext, JobOutput
+from .model import ApplyResult, ChangeSet, DailyDigest, Finding, OpenProblem, ReplaceTab, WeeklyReport
+from .planner import plan, with_run_log
+from .settings import Settings, settings_from_rows
+from .state import State, load_state
+from .templates import Template, load_template
+from .weekly import with_problems
+from .workbook import BoundWorkbook, bind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    jobs: list[str]
+    source: str
+    now: datetime
+    findings: list[Finding]
+    changes: ChangeSet
+    applied: ApplyResult | None
+    dry_run: bool
+    rows_read: int
+    duration: float
+    weekly: WeeklyReport | None = None
+    daily: DailyDigest | None = None
+    not_painted: set = field(default_factory=set)
+
+    @property
+    def problems(self) -> int:
+        return len(self.findings)
+
+
+@dataclass
+class Loaded:
+    """A snapshot bound to the template, with settings and state: everything jobs read."""
+
+    workbook: BoundWorkbook
+    settings: Settings
+    state: State
+    now: datetime  # naive shop time
+
+
+def to_shop_time(now: datetime, tz_name: str) -> datetime:
+    """Aware -> shop-local naive. Naive input is taken as already in shop time."""
+    if now.tzinfo is None:
+        return now
+    return now.astimezone(ZoneInfo(tz_name)).replace(tzinfo=None)
+
+
+def load(snapshot, template: Template, now: datetime) -> Loaded:
+    wb = bind(snapshot, template, year=now.year)
+    settings_tab = wb.by_role("settings")
+    rows = settings_tab.data.rows[settings_tab.header_row - 1:] if settings_tab.data else []
+    settings = settings_from_rows(rows, tab_title=settings_tab.title, year=now.year)
+    local = to_shop_time(now, settings.tz_name)
+    if local.year != now.year:  # '11-20' means the shop's current year
+        wb = bind(snapshot, template, year=local.year)
+    state = load_state(snapshot.tabs.get(wb.owned_titles["state"]))
+    return Loaded(wb, settings, state, local)
+
+
+def _kept_findings(loaded: Loaded, job_names: set[str]) -> list[Finding]:
+    """Open problems found earlier by jobs not run this time stay open, re-aimed at their row."""
+    rows_by_key = {t.title: {k: r for r, k in t.keys.items()} for t in loaded.workbook.tabs.values()}
+    out = []
+    for (tab, key, col, code), p in loaded.state.problems.items():
+        if p.job in job_names:
+            continue
+        row = rows_by_key.get(tab, {}).get(key, p.row if key.startswith("@") else None)
+        if row is None:
+            continue
+        out.append(Finding(tab, row, col, p.col, p.value, code, p.message, row_key=key if not key.startswith("@") else "",
+                           owner_role=p.owner_role, job=p.job, paint=p.paint))
+    return out
+
+
+def open_problems(findings: list[Finding], state: State, wb: BoundWorkbook) -> list[OpenProblem]:
+    out = []
+    for f in findings:
+        p = state.problems.get((f.tab, f.row_key or f"@{f.row}", f.column, f.code))
+        since = datetime.strptime(p.since, "%Y-%m-%d %H:%M") if p else None
+        out.append(OpenProblem(f.tab, f.row, f.column, f.message, f.code, f.owner_role,
+                               wb.owner_names(f.owner_role) if f.owner_role else "", since))
+    return out
+
+
+def sort_findings(findings: list[Finding], wb: BoundWorkbook) -> list[Finding]:
+    order = {t.title: i for i, t in enumerate(wb.tabs.values())}
+    return sorted(findings, key=lambda f: (order.get(f.tab, 99), f.row, f.col, f.code))
+
+
+def problems_tab_builder(wb: BoundWorkbook) -> Callable:
+    tpl = wb.template
+    title = wb.owned_titles["problems"]
+    header = tpl.owned["problems"].header
+
+    def build(findings: list[Finding], state: State, not_painted: set) -> ReplaceTab:
+        rows = [tuple(header)]
+        for f in sort_findings(findings, wb):
+            p = state.problems.get((f.tab, f.row_key or f"@{f.row}", f.column, f.code))
+            message = f.message
+            if (f.tab, f.row, f.col) in not_painted:
+                message = f"{message} {tpl.messages['not_painted']}"
+            value = "" if f.value is None else str(f.value)
+            rows.append((f.tab, f.row or "", f.column, f.cell_ref, message,
+                         wb.owner_names(f.owner_role) if f.owner_role else "", f.owner_role,
+                         p.since if p else "", f.code, value))
+        widths = (12, 6, 12, 8, 60, 12, 8, 17, 28, 20)
+        return ReplaceTab(title, tuple(rows), protected=True, column_widths=widths)
+
+    return build
+
+
+def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template | None = None,
+        dry_run: bool = False, extras: dict[str, Any] | None = None,
+        clock: Callable[[], float] = _time.perf_counter) -> RunReport:
+    """Run ``jobs`` once against ``backend``. Returns what was found and what was (or, with
+    ``dry_run``, would be) written. Raises SheetsyncError subclasses with user-facing messages."""
+    started = clock()
+    template = template or load_template()
+    snapshot = backend.read()
+    loaded = load(snapshot, template, now)
+    wb = loaded.workbook
+    ctx = JobContext(wb, loaded.settings, loaded.state, loaded.now, dict(extras or {}))
+    names = [j.name for j in jobs]
+    outputs: list[JobOutput] = []
+    for job in jobs:
+        log.info("job %s on %s", job.name, snapshot.source)
+        outputs.append(job.compute(ctx))
+    fresh = [f for o in outputs for f in o.findings]
+    findings = sort_findings(fresh + _kept_findings(loaded, set(names)), wb)
+    signed = loaded.state.signed
+    for o in outputs:
+        signed = o.state.get("signed", signed)
+    keys = {t.title: t.keys for t in wb.tabs.values() if t.data is not None}
+    key_columns = {t.title: t.key_col_numbers() for t in wb.tabs.values() if t.data is not None}
+    result = plan(snapshot, findings, [f for o in outputs for f in o.fills], [t for o in outputs for t in o.tabs],
+                  loaded.state, signed, loaded.now, keys, key_columns, wb.owned_titles["state"],
+                  problems_tab_builder(wb))
+    changes = result.changes
+    duration = clock() - started
+    if not changes.is_empty():
+        header = template.owned["runlog"].header
+        with_run_log(changes, wb.owned_titles["runlog"], header, (
+            loaded.now.strftime("%Y-%m-%d %H:%M"), ", ".join(names), round(duration, 2), wb.rows_read(),
+            len(findings), changes.count(), "成功" if not dry_run else "预览"))
+    weekly = next((o.weekly for o in outputs if o.weekly), None)
+    if weekly is not None:
+        weekly = with_problems(weekly, open_problems(findings, result.state, wb))
+    daily = next((o.daily for o in outputs if o.daily), None)
+    applied = None
+    if dry_run:
+        log.info("dry run: %d change(s) not written", changes.count())
+    elif changes.is_empty():
+        log.info("%s: nothing changed, workbook not written (%d problem(s) open)", snapshot.source, len(findings))
+    else:
+        applied = backend.apply(changes, snapshot)
+        log.info("%s: wrote %d change(s)", snapshot.source, applied.written)
+    return RunReport(names, snapshot.source, loaded.now, findings, changes, applied, dry_run, wb.rows_read(),
+                     clock() - started, weekly, daily, result.not_painted)
+
+
+def check(backend: Backend, *, now: datetime, template: Template | None = None,
+          extras: dict[str, Any] | None = None) -> list[Finding]:
+    """Read-only: every problem the validate and reconcile-stock jobs find. Writes nothing."""
+    from .registry import get_jobs
+
+    report = run(backend, get_jobs(["validate", "reconcile-stock"]), now=now, template=template, dry_run=True,
+                 extras=extras)
+    return report.findings
+
+
+def record_failure(backend: Backend, job_names: list[str], now: datetime, error: SheetsyncError,
+                   template: Template | None = None) -> bool:
+    """Best effort: add a 运行记录 row for a run that failed in its jobs (not in the backend)."""
+    template = template or load_template()
+    try:
+        snapshot = backend.read()
+        loaded = load(snapshot, template, now)
+        changes = with_run_log(ChangeSet(), loaded.workbook.owned_titles["runlog"], template.owned["runlog"].header,
+                               (loaded.now.strftime("%Y-%m-%d %H:%M"), ", ".join(job_names), 0, 0, 0, 0,
+                                f"失败: {error}"))
+        backend.apply(changes, snapshot)
+        return True
+    except SheetsyncError as exc:  # the workbook itself is the problem: nothing more to do
+        log.warning("could not record the failure in the run log: %s", exc)
+        return False
+
+
+__all__ = ["RunReport", "run", "check", "load", "to_shop_time", "record_failure"]

@@ -1,0 +1,80 @@
+"""What a job is: a name, when it runs, and a pure function of (workbook, settings, state, now).
+
+The modules in the top-level ``jobs/`` folder each declare one ``JOB = Job(...)``; the
+registry (``sheetsync.registry``) loads them. A job never sees a backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Any, Callable
+
+from .model import DailyDigest, Finding, FillValue, ReplaceTab, WeeklyReport
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .settings import Settings
+    from .state import State
+    from .workbook import BoundWorkbook
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """When a job runs, in shop time. kind: 'every' (every ``minutes``), 'daily' (at ``at``),
+    'weekly' (on ``weekday`` 0=Monday at ``at``)."""
+
+    kind: str
+    minutes: int = 0
+    at: time | None = None
+    weekday: int | None = None
+
+    @classmethod
+    def every(cls, minutes: int) -> "Trigger":
+        return cls("every", minutes=minutes)
+
+    @classmethod
+    def daily(cls, at: time) -> "Trigger":
+        return cls("daily", at=at)
+
+    @classmethod
+    def weekly(cls, weekday: int, at: time) -> "Trigger":
+        return cls("weekly", at=at, weekday=weekday)
+
+    def describe(self) -> str:
+        days = "一二三四五六日"
+        if self.kind == "every":
+            return f"每 {self.minutes} 分钟"
+        if self.kind == "daily":
+            return f"每天 {self.at:%H:%M}"
+        return f"每周{days[self.weekday or 0]} {self.at:%H:%M}"
+
+
+@dataclass
+class JobContext:
+    workbook: "BoundWorkbook"
+    settings: "Settings"
+    state: "State"
+    now: datetime  # naive, shop-local time
+    # inputs the shell loaded for a job (e.g. "stock_export": {SKU: count}, "stock_export_source": name)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class JobOutput:
+    findings: list[Finding] = field(default_factory=list)
+    fills: list[FillValue] = field(default_factory=list)
+    tabs: list[ReplaceTab] = field(default_factory=list)
+    weekly: WeeklyReport | None = None
+    daily: DailyDigest | None = None
+    # state entries this job wants remembered: kind -> {key: json-able value}
+    state: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # "validate", "reconcile-stock", "daily-digest", "weekly-summary"
+    title: str  # Chinese one-liner for `sheetsync jobs`
+    trigger: Callable[["Settings"], Trigger]
+    compute: Callable[[JobContext], JobOutput]
+    # problem codes this job owns: its findings replace earlier ones with these prefixes
+    owns_prefixes: tuple[str, ...] = ()

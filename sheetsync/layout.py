@@ -1,0 +1,38 @@
+"""Turn a template into the tab layouts `sheetsync init` creates (headers, dropdowns, widths)."""
+
+from __future__ import annotations
+
+from .backends.base import ColumnLayout, TabLayout
+from .settings import DEFAULT_ROWS
+from .state import HEADER as STATE_HEADER
+from .templates import Column, Template
+from .weekly import weekly_header
+
+NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"}
+BOOL_CHOICES = ("是", "否")
+
+
+def _column(col: Column, bool_choices: tuple[str, ...]) -> ColumnLayout:
+    choices = col.choices if col.type == "choice" else bool_choices if col.type == "bool" else ()
+    note = col.note or ("必填" if col.required else "")
+    return ColumnLayout(col.name, col.width, tuple(choices), NUMBER_FORMATS.get(col.type), note)
+
+
+def layouts(template: Template) -> list[TabLayout]:
+    bool_choices = BOOL_CHOICES if template.language.startswith("zh") else ("yes", "no")
+    out: list[TabLayout] = []
+    for tab in template.tabs.values():
+        rows: tuple[tuple, ...] = ()
+        if tab.role == "settings":
+            rows = tuple(DEFAULT_ROWS) if template.language.startswith("zh") else ()
+        out.append(TabLayout(tab.title, tuple(_column(c, bool_choices) for c in tab.columns), rows=rows))
+    owned = template.owned
+    out.append(TabLayout(owned["weekly"].title, tuple(ColumnLayout(h, 12) for h in weekly_header(template)),
+                         job_owned=True))
+    out.append(TabLayout(owned["problems"].title, tuple(ColumnLayout(h, 12) for h in owned["problems"].header),
+                         job_owned=True))
+    out.append(TabLayout(owned["runlog"].title, tuple(ColumnLayout(h, 12) for h in owned["runlog"].header),
+                         job_owned=True))
+    out.append(TabLayout(owned["state"].title, tuple(ColumnLayout(h, 12) for h in STATE_HEADER),
+                         job_owned=True, hidden=True))
+    return out

@@ -1,0 +1,343 @@
+"""The data that flows between the backend, the pure core and the planner.
+
+Everything here is plain data (frozen dataclasses, lists, dicts). Row and column numbers are
+1-based sheet coordinates: row 1 is the header row a person sees, column 1 is column A.
+
+Flow of one run::
+
+    backend.read() -> Snapshot
+    core (templates, rules, jobs) -> findings and desired job-owned tabs     (pure)
+    planner.plan(snapshot, desired) -> ChangeSet                             (pure)
+    backend.apply(changeset, snapshot)                                       (one write)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+# The fill sheetsync paints on a cell with a problem (Excel's "bad" light red).
+MARK_FILL = "FFC7CE"
+# Every note sheetsync writes starts with this, so a person can tell it from their own notes.
+NOTE_PREFIX = "【sheetsync】"
+
+
+def column_letter(col: int) -> str:
+    """1 -> A, 27 -> AA."""
+    letters = ""
+    while col > 0:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@dataclass
+class TabData:
+    """One tab as read from the backend.
+
+    ``rows[0]`` is sheet row 1. Cell values are what the backend gives: str, int, float, bool,
+    datetime/date/time, or None for empty. Trailing empty rows/columns may be trimmed.
+    ``fills`` maps (row, col) -> 'RRGGBB' (upper case, no alpha) for cells with a solid
+    background fill; ``notes`` maps (row, col) -> note/comment text. ``merged`` lists merged
+    ranges as (min_row, min_col, max_row, max_col).
+    """
+
+    title: str
+    rows: list[list[Any]]
+    fills: dict[tuple[int, int], str] = field(default_factory=dict)
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+    hidden: bool = False
+    sheet_id: int | None = None  # backend-specific id (Google's sheetId); None for xlsx
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    def cell(self, row: int, col: int) -> Any:
+        if row < 1 or row > len(self.rows):
+            return None
+        r = self.rows[row - 1]
+        return r[col - 1] if 0 < col <= len(r) else None
+
+
+@dataclass
+class Snapshot:
+    """The whole workbook, read once. ``version`` lets the backend detect a concurrent change
+    (file hash for xlsx, None where the backend re-checks row order itself)."""
+
+    tabs: dict[str, TabData]
+    source: str  # human-readable: "demo.xlsx" or "Google 表格 1AbC…"
+    version: str | None = None
+
+    def tab(self, title: str) -> TabData | None:
+        return self.tabs.get(title)
+
+
+# ---------------------------------------------------------------------------------------------
+# Row identity. Marks and fills carry the key of the row they belong to, so a backend that sees
+# rows move between read and write (a person sorting a Google Sheet) can re-aim them.
+
+
+def normalise_key_part(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def row_keys(rows: Sequence[Sequence[Any]], key_cols: Sequence[int], first_row: int = 2) -> dict[int, str]:
+    """Stable identity for each data row: the key columns' text (or the whole row when the key
+    columns are empty), with ``#n`` appended for the n-th repeat. Returns {sheet_row: key}."""
+    seen: dict[str, int] = {}
+    out: dict[int, str] = {}
+    for i, row in enumerate(rows[first_row - 1:], start=first_row):
+        parts = [normalise_key_part(row[c - 1]) if 0 < c <= len(row) else "" for c in key_cols]
+        if not any(parts):
+            parts = [normalise_key_part(v) for v in row]
+            if not any(parts):
+                continue
+            base = "row:" + hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12]
+        else:
+            base = "\x1f".join(parts)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        out[i] = base if n == 0 else f"{base}#{n + 1}"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Findings: what validation and reconciliation report. One per (cell, reason).
+
+
+@dataclass(frozen=True)
+class Finding:
+    tab: str  # sheet title as the person sees it
+    row: int  # sheet row (1-based); 0 for a problem with the tab itself
+    column: str  # header text as the person sees it ("" for a whole-tab problem)
+    col: int  # 1-based column index (0 when not a cell)
+    value: Any  # the raw cell value
+    code: str  # stable reason code, e.g. "promo.unsigned"
+    message: str  # plain-language explanation and what to do
+    row_key: str = ""
+    owner_role: str = ""  # role from 成员 responsible for fixing it (选品/推广/客服/财务/店长)
+    job: str = "validate"
+    paint: bool = True  # False: listed in 问题清单 / check output but never painted
+
+    @property
+    def cell_ref(self) -> str:
+        return f"{column_letter(self.col)}{self.row}" if self.col and self.row else ""
+
+    def where(self) -> str:
+        """'推广确认单 第3行「声明库存」' — how messages name a place."""
+        if not self.row:
+            return f"「{self.tab}」"
+        if not self.column:
+            return f"「{self.tab}」第{self.row}行"
+        return f"「{self.tab}」第{self.row}行「{self.column}」"
+
+
+# ---------------------------------------------------------------------------------------------
+# The change set: the minimal list of writes the planner derived. Backends apply it in one batch.
+
+
+@dataclass(frozen=True)
+class Paint:
+    """Set sheetsync's fill and note on a cell (new mark, or a mark whose note changed)."""
+
+    tab: str
+    row: int
+    col: int
+    row_key: str
+    note: str
+    fill: str = MARK_FILL
+
+
+@dataclass(frozen=True)
+class Unpaint:
+    """Remove the fill and the note sheetsync put on a cell (the problem was fixed)."""
+
+    tab: str
+    row: int
+    col: int
+    row_key: str
+
+
+@dataclass(frozen=True)
+class FillValue:
+    """Write a value into a cell that was empty when read (routing fills 负责人). A backend
+    must skip it if the cell is no longer empty when it writes."""
+
+    tab: str
+    row: int
+    col: int
+    row_key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A line chart on a job-owned tab: categories in ``cat_col``, one series per value column,
+    data rows ``first_row``..``last_row`` (header row = first_row - 1 gives series names)."""
+
+    title: str
+    cat_col: int
+    value_cols: tuple[int, ...]
+    first_row: int
+    last_row: int
+    anchor: str  # top-left cell, e.g. "N2"
+
+
+@dataclass(frozen=True)
+class ReplaceTab:
+    """Replace the whole content of a job-owned tab (created if missing). Values are written
+    as literal values, never as formulas (text starting with '=' stays text)."""
+
+    tab: str
+    rows: tuple[tuple[Any, ...], ...]
+    hidden: bool = False
+    protected: bool = True  # job-owned: warn people who try to edit it
+    column_widths: tuple[float, ...] = ()  # in characters, per column; () = leave default
+    chart: ChartSpec | None = None
+    number_formats: tuple[tuple[int, str], ...] = ()  # (col, Excel number format) e.g. "0.0%"
+
+
+@dataclass(frozen=True)
+class AppendRows:
+    """Append rows at the end of a job-owned tab (运行记录), creating it with ``header`` if missing."""
+
+    tab: str
+    header: tuple[Any, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+@dataclass
+class ChangeSet:
+    paints: list[Paint] = field(default_factory=list)
+    unpaints: list[Unpaint] = field(default_factory=list)
+    fills: list[FillValue] = field(default_factory=list)
+    tabs: list[ReplaceTab] = field(default_factory=list)
+    appends: list[AppendRows] = field(default_factory=list)
+    # key columns per tab title, so a backend can recompute row keys from fresh data (see row_keys)
+    key_columns: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.paints or self.unpaints or self.fills or self.tabs or self.appends)
+
+    def count(self) -> int:
+        return len(self.paints) + len(self.unpaints) + len(self.fills) + len(self.tabs) + len(self.appends)
+
+    def describe(self) -> list[str]:
+        """One line per change, in Chinese, for --dry-run and logs."""
+        lines: list[str] = []
+        for p in self.paints:
+            first = p.note.splitlines()[0] if p.note else ""
+            lines.append(f"标红 「{p.tab}」{column_letter(p.col)}{p.row}: {first}")
+        for u in self.unpaints:
+            lines.append(f"取消标红 「{u.tab}」{column_letter(u.col)}{u.row} (问题已解决)")
+        for f in self.fills:
+            lines.append(f"填写 「{f.tab}」{column_letter(f.col)}{f.row} = {f.value}")
+        for t in self.tabs:
+            lines.append(f"重写 「{t.tab}」 ({max(len(t.rows) - 1, 0)} 行)")
+        for a in self.appends:
+            lines.append(f"追加 「{a.tab}」 {len(a.rows)} 行")
+        return lines
+
+
+def iter_ops(cs: ChangeSet) -> Iterable[object]:
+    yield from cs.paints
+    yield from cs.unpaints
+    yield from cs.fills
+    yield from cs.tabs
+    yield from cs.appends
+
+
+@dataclass
+class ApplyResult:
+    written: int  # number of operations applied
+    skipped: list[str] = field(default_factory=list)  # human-readable reasons (row vanished, cell no longer empty)
+    backup: str | None = None  # path of the previous version (xlsx)
+    requests: int = 0  # API requests made (google)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports: what the weekly-summary and daily-digest jobs hand to delivery (e-mail, bots).
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str  # "selection_pass" | "promo_accuracy" | "cs_response" | "dispute_resolution"
+    label: str  # "选品合格率"
+    numerator: int
+    denominator: int
+    previous: float | None = None  # last week's value (0..1), None if unknown
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def change_points(self) -> float | None:
+        """Change against last week in percentage points (+20.0 for 70% -> 90%)."""
+        if self.value is None or self.previous is None:
+            return None
+        return round((self.value - self.previous) * 100, 1)
+
+
+@dataclass(frozen=True)
+class WeekSummary:
+    week_start: Any  # datetime.date, Monday
+    week_end: Any  # datetime.date, Sunday
+    kpis: tuple[Kpi, ...]
+    # breakdown name -> ((label, count), ...), e.g. "售后纠纷类别" -> (("质量问题", 2), ...)
+    breakdowns: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
+
+    def kpi(self, key: str) -> Kpi:
+        return next(k for k in self.kpis if k.key == key)
+
+
+@dataclass(frozen=True)
+class OpenProblem:
+    tab: str
+    row: int
+    column: str
+    message: str
+    code: str
+    owner_role: str
+    owner: str  # name(s) from 成员, or the role when nobody has it
+    since: Any  # datetime (shop time)
+
+
+@dataclass(frozen=True)
+class WeeklyReport:
+    shop: str  # 店名 from 设置 ("" when not set)
+    week: WeekSummary
+    history: tuple[WeekSummary, ...]  # oldest first, ending with ``week``
+    problems: tuple[OpenProblem, ...]
+    recipients: tuple[str, ...]  # e-mail addresses (设置 周报收件人, else everyone in 成员)
+    generated_at: Any  # datetime (shop time)
+
+
+@dataclass(frozen=True)
+class UnresolvedInquiry:
+    row: int
+    customer: str
+    question_type: str
+    summary: str
+    agent: str
+    asked_at: Any  # datetime or None
+
+
+@dataclass(frozen=True)
+class DailyDigest:
+    shop: str
+    day: Any  # datetime.date
+    inquiries: int
+    answered_in_time: int
+    deals: int  # 是否成交 = 是
+    by_type: tuple[tuple[str, int], ...]  # question type -> count
+    unresolved: tuple[UnresolvedInquiry, ...]
+    recipients: tuple[str, ...]
+    generated_at: Any

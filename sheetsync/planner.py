@@ -1,0 +1,191 @@
+"""Diff what the workbook should look like against what it looks like: the minimal ChangeSet.
+
+Pure. The rules for cells people work in:
+
+* A cell gets sheetsync's red + note only if it has no fill and no note of its own.
+* sheetsync only clears or changes a mark that is still exactly as it left it (fill and note
+  match the state); a mark a person recoloured or edited becomes theirs and is left alone.
+* Job-owned tabs are rewritten only when their content differs.
+* Nothing changed -> empty ChangeSet (no run-log row either: the run logs locally instead).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Iterable
+
+import pandas as pd
+
+from .model import (MARK_FILL, NOTE_PREFIX, AppendRows, ChangeSet, Finding, FillValue, Paint, ReplaceTab,
+                    Snapshot, TabData, Unpaint)
+from .state import Mark, Problem, State
+
+
+@dataclass
+class Plan:
+    changes: ChangeSet
+    state: State
+    not_painted: set[tuple[str, int, int]] = field(default_factory=set)  # (tab, row, col) a person had marked
+
+
+def mark_note(messages: Iterable[str]) -> str:
+    unique = list(dict.fromkeys(messages))
+    return NOTE_PREFIX + "\n".join(unique)
+
+
+def desired_marks(findings: Iterable[Finding]) -> dict[tuple[str, int, int], tuple[str, str, str]]:
+    """(tab, row, col) -> (row_key, column header, note) for every paintable finding."""
+    grouped: dict[tuple[str, int, int], list[Finding]] = {}
+    for f in findings:
+        if f.paint and f.row > 0 and f.col > 0:
+            grouped.setdefault((f.tab, f.row, f.col), []).append(f)
+    return {cell: (fs[0].row_key, fs[0].column, mark_note(f.message for f in fs)) for cell, fs in grouped.items()}
+
+
+def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State,
+               keys: dict[str, dict[int, str]]) -> tuple[list[Paint], list[Unpaint], dict, set]:
+    """keys: tab title -> {sheet row: row key} as read now."""
+    paints: list[Paint] = []
+    unpaints: list[Unpaint] = []
+    marks: dict[tuple[str, str, str], Mark] = {}
+    not_painted: set[tuple[str, int, int]] = set()
+    wanted = desired_marks(findings)
+    wanted_keys = {(tab, rk, colname) for (tab, _r, _c), (rk, colname, _n) in wanted.items()}
+    for (tab, row, col), (row_key, colname, note) in sorted(wanted.items()):
+        data = snapshot.tabs.get(tab)
+        cur_fill = data.fills.get((row, col)) if data else None
+        cur_note = data.notes.get((row, col)) if data else None
+        prev = old.marks.get((tab, row_key, colname))
+        ours = _is_ours(prev, cur_fill, cur_note)
+        if ours or (cur_fill is None and not cur_note):
+            if not (ours and cur_note == note and cur_fill == MARK_FILL):
+                paints.append(Paint(tab, row, col, row_key, note))
+            marks[(tab, row_key, colname)] = Mark(MARK_FILL, note)
+        else:
+            not_painted.add((tab, row, col))
+    # marks from earlier runs that are no longer wanted: clear them if they are still ours
+    rows_by_key = {tab: {k: r for r, k in m.items()} for tab, m in keys.items()}
+    for (tab, row_key, colname), prev in sorted(old.marks.items()):
+        if (tab, row_key, colname) in wanted_keys:
+            continue
+        data = snapshot.tabs.get(tab)
+        row = rows_by_key.get(tab, {}).get(row_key)
+        col = _column_number(data, colname)
+        if data is None or row is None or col is None:
+            continue  # row or column deleted: nothing left to clear
+        if _is_ours(prev, data.fills.get((row, col)), data.notes.get((row, col))):
+            unpaints.append(Unpaint(tab, row, col, row_key))
+    # marks sheetsync wrote whose state row was lost (state tab deleted): recognise by the prefix
+    known = {(tab, rows_by_key.get(tab, {}).get(k), c) for (tab, k, c) in old.marks}
+    wanted_cells = set(wanted)
+    for tab, data in snapshot.tabs.items():
+        if tab not in keys:
+            continue
+        for (row, col), note in data.notes.items():
+            if (tab, row, col) in wanted_cells or not note.startswith(NOTE_PREFIX):
+                continue
+            if data.fills.get((row, col)) in (MARK_FILL, None) and (tab, row, _column_name(data, col)) not in known:
+                unpaints.append(Unpaint(tab, row, col, keys[tab].get(row, "")))
+    return paints, unpaints, marks, not_painted
+
+
+def _is_ours(prev: Mark | None, fill: str | None, note: str | None) -> bool:
+    if prev is not None:
+        return fill == prev.fill and note == prev.note
+    return bool(note) and note.startswith(NOTE_PREFIX) and fill == MARK_FILL
+
+
+def _column_number(data: TabData | None, header: str, header_row: int = 1) -> int | None:
+    if data is None:
+        return None
+    from .parsing import normalize_text
+
+    for r in range(1, min(5, data.n_rows) + 1):
+        for c, v in enumerate(data.rows[r - 1], start=1):
+            if normalize_text(v) == header:
+                return c
+    return None
+
+
+def _column_name(data: TabData, col: int) -> str:
+    from .parsing import normalize_text
+
+    return normalize_text(data.cell(1, col))
+
+
+def plan_problems(findings: list[Finding], old: State, now: datetime) -> dict:
+    stamp = now.strftime("%Y-%m-%d %H:%M")
+    out = {}
+    for f in findings:
+        key = (f.tab, f.row_key or f"@{f.row}", f.column, f.code)
+        prev = old.problems.get(key)
+        value = "" if f.value is None else str(f.value)
+        out[key] = Problem(prev.since if prev else stamp, f.message, f.row, f.col, f.owner_role, f.job, f.paint, value)
+    return out
+
+
+# -- comparing job-owned tabs -----------------------------------------------------------------
+
+
+def norm_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    if value is pd.NaT or value is pd.NA:
+        return ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return round(float(value), 9)
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d 00:00:00")
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
+    text = str(value)
+    return text
+
+
+def norm_rows(rows: Iterable[Iterable[Any]]) -> list[tuple[Any, ...]]:
+    out = []
+    for row in rows:
+        cells = [norm_cell(v) for v in row]
+        while cells and cells[-1] == "":
+            cells.pop()
+        out.append(tuple(cells))
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def tab_differs(snapshot: Snapshot, op: ReplaceTab) -> bool:
+    current = snapshot.tabs.get(op.tab)
+    if current is None:
+        return True
+    if current.hidden != op.hidden:
+        return True
+    return norm_rows(current.rows) != norm_rows(op.rows)
+
+
+def plan(snapshot: Snapshot, findings: list[Finding], fills: list[FillValue], tabs: list[ReplaceTab],
+         old: State, new_signed: dict, now: datetime, keys: dict[str, dict[int, str]],
+         key_columns: dict[str, tuple[int, ...]], state_title: str,
+         problems_tab: "callable") -> Plan:
+    """Everything but the run-log row. ``problems_tab(findings, state, not_painted)`` builds the
+    问题清单 ReplaceTab once the marks are known (it says which cells a person had marked)."""
+    paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, keys)
+    state = State(marks=marks, problems=plan_problems(findings, old, now), signed=new_signed)
+    all_tabs = [*tabs, problems_tab(findings, state, not_painted),
+                ReplaceTab(state_title, state.rows(), hidden=True, protected=True)]
+    changes = ChangeSet(paints=paints, unpaints=unpaints, fills=list(fills),
+                        tabs=[t for t in all_tabs if tab_differs(snapshot, t)], key_columns=key_columns)
+    return Plan(changes, state, not_painted)
+
+
+def with_run_log(changes: ChangeSet, title: str, header: tuple[str, ...], row: tuple[Any, ...]) -> ChangeSet:
+    changes.appends.append(AppendRows(title, header, (row,)))
+    return changes

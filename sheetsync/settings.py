@@ -1,0 +1,176 @@
+"""Shop settings: the key/value 设置 tab, with defaults for everything.
+
+A value a person typed that cannot be understood is reported as a finding on that cell and the
+default is used, so one typo in 设置 never stops the checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import parsing
+from .model import Finding
+
+WEEKDAYS_ZH = "一二三四五六日"
+
+
+@dataclass(frozen=True)
+class Settings:
+    shop_name: str = ""
+    tz_name: str = "Asia/Shanghai"
+    work_start: time | None = None  # None: the SLA clock runs round the clock
+    work_end: time | None = None
+    rest_days: frozenset[date] = frozenset()
+    cs_first_response: timedelta = timedelta(minutes=10)
+    dispute_first_reply: timedelta = timedelta(minutes=10)
+    qc_verify: timedelta = timedelta(hours=2)
+    dispute_resolve: timedelta = timedelta(hours=24)
+    review_discover: timedelta = timedelta(hours=24)
+    review_contact: timedelta = timedelta(hours=24)
+    revisit: timedelta = timedelta(days=2)
+    promo_sign_lead: timedelta = timedelta(hours=24)
+    min_samples: int = 2
+    daily_time: time = time(22, 0)
+    weekly_weekday: int = 6  # Sunday
+    weekly_time: time = time(20, 0)
+    weekly_recipients: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = field(default=(), compare=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.tz_name)
+
+    def clock(self):
+        from .worktime import WorkClock
+
+        return WorkClock(start=self.work_start, end=self.work_end, rest_days=self.rest_days)
+
+
+# key (as in the zh template) -> (field, kind, English alias)
+# kinds: text, tz, hours_range, date_list, minutes, hours, days, int, time, weekday_time, emails
+SETTING_KEYS: dict[str, tuple[str, str, str]] = {
+    "店名": ("shop_name", "text", "shop name"),
+    "时区": ("tz_name", "tz", "time zone"),
+    "工作时间": ("work_hours", "hours_range", "working hours"),
+    "休息日": ("rest_days", "date_list", "rest days"),
+    "客服首响时限(分钟)": ("cs_first_response", "minutes", "first response limit (minutes)"),
+    "售后首次回复时限(分钟)": ("dispute_first_reply", "minutes", "dispute first reply limit (minutes)"),
+    "品控核实时限(小时)": ("qc_verify", "hours", "quality check limit (hours)"),
+    "售后解决时限(小时)": ("dispute_resolve", "hours", "dispute resolution limit (hours)"),
+    "差评发现时限(小时)": ("review_discover", "hours", "review discovery limit (hours)"),
+    "差评联系时限(小时)": ("review_contact", "hours", "review contact limit (hours)"),
+    "回访时限(天)": ("revisit", "days", "follow-up limit (days)"),
+    "推广签字提前(小时)": ("promo_sign_lead", "hours", "promotion sign-off lead (hours)"),
+    "首次合作最少样品数": ("min_samples", "int", "minimum samples for new suppliers"),
+    "日报时间": ("daily_time", "time", "daily digest time"),
+    "周报时间": ("weekly", "weekday_time", "weekly summary time"),
+    "周报收件人": ("weekly_recipients", "emails", "weekly summary recipients"),
+}
+
+DEFAULT_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("店名", "", "出现在周报标题和邮件主题里"),
+    ("时区", "Asia/Shanghai", "所有时间按这个时区理解"),
+    ("工作时间", "09:00-23:00", "时限只计算工作时间; 留空 = 全天计时"),
+    ("休息日", "", "这些日期时限暂停, 多个用逗号分开, 如 2026-10-01, 2026-10-02"),
+    ("客服首响时限(分钟)", "10", "客户咨询后多少分钟内必须首次回复"),
+    ("售后首次回复时限(分钟)", "10", "售后纠纷接诉后多少分钟内必须首次回复"),
+    ("品控核实时限(小时)", "2", "质量问题多少小时内由选品核实"),
+    ("售后解决时限(小时)", "24", "售后纠纷多少小时内解决"),
+    ("差评发现时限(小时)", "24", "中差评发布后多少小时内应被发现"),
+    ("差评联系时限(小时)", "24", "发现中差评后多少小时内联系顾客"),
+    ("回访时限(天)", "2", "处理完成后多少天内回访"),
+    ("推广签字提前(小时)", "24", "活动开始前多少小时必须签字"),
+    ("首次合作最少样品数", "2", "首次合作的供应商至少要看几个样品"),
+    ("日报时间", "22:00", "客服日报发送时间"),
+    ("周报时间", "周日 20:00", "周报发送时间"),
+    ("周报收件人", "", "邮箱, 多个用逗号分开; 留空 = 成员表里所有人"),
+)
+
+
+def _lookup_key(raw: Any) -> str | None:
+    text = parsing.normalize_text(raw)
+    if not text:
+        return None
+    for key, (_f, _k, alias) in SETTING_KEYS.items():
+        if text == parsing.normalize_text(key) or text.lower() == alias.lower():
+            return key
+    return None
+
+
+def _convert(kind: str, raw: Any, year: int) -> Any:
+    """Convert one value; raises parsing.CellParseError with a plain-language message."""
+    if kind == "text":
+        return parsing.normalize_text(raw)
+    if kind == "tz":
+        name = parsing.normalize_text(raw)
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise parsing.CellParseError("tz", raw, f"看不懂的时区: {raw} (例如 Asia/Shanghai)") from None
+        return name
+    if kind == "hours_range":
+        return parsing.parse_time_range(raw)
+    if kind == "date_list":
+        return frozenset(d for d in (parsing.parse_date(p, year=year) for p in parsing.split_list(raw)) if d)
+    if kind in ("minutes", "hours", "days"):
+        n = parsing.parse_number(raw)
+        if n is None or n <= 0:
+            raise parsing.CellParseError("number", raw, f"时限必须是大于 0 的数字, 现在是: {raw}")
+        return timedelta(**{kind: n})
+    if kind == "int":
+        n = parsing.parse_int(raw)
+        if n is None or n < 0:
+            raise parsing.CellParseError("number", raw, f"必须是不小于 0 的整数, 现在是: {raw}")
+        return n
+    if kind == "time":
+        t = parsing.parse_time_of_day(raw)
+        if t is None:
+            raise parsing.CellParseError("time", raw, f"看不懂的时间: {raw} (例如 22:00)")
+        return t
+    if kind == "weekday_time":
+        return parsing.parse_weekday_time(raw)
+    if kind == "emails":
+        items = parsing.split_list(raw)
+        bad = [x for x in items if "@" not in x]
+        if bad:
+            raise parsing.CellParseError("email", raw, f"不是邮箱地址: {', '.join(bad)}")
+        return tuple(items)
+    raise AssertionError(kind)
+
+
+def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year: int = 2026) -> Settings:
+    """Build Settings from the rows of the 设置 tab (row 1 = header: 项目 | 值 | 说明)."""
+    values: dict[str, Any] = {}
+    findings: list[Finding] = []
+    for r, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        key = _lookup_key(row[0] if len(row) > 0 else None)
+        raw = row[1] if len(row) > 1 else None
+        if key is None:
+            if parsing.normalize_text(row[0] if row else None):
+                findings.append(Finding(tab_title, r, "项目", 1, row[0], "settings.unknown_key",
+                                        f"不认识的设置项「{row[0]}」, 已忽略。可用的设置项: {'、'.join(SETTING_KEYS)}",
+                                        row_key=str(row[0]), owner_role="店长", paint=False))
+            continue
+        if raw is None or parsing.normalize_text(raw) == "":
+            continue  # empty: keep default
+        field_name, kind, _alias = SETTING_KEYS[key]
+        try:
+            values[field_name] = _convert(kind, raw, year)
+        except parsing.CellParseError as exc:
+            findings.append(Finding(tab_title, r, "值", 2, raw, "settings.bad_value",
+                                    f"设置「{key}」{exc.message}。暂时按默认值计算, 请改正。",
+                                    row_key=key, owner_role="店长"))
+    kwargs: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "work_hours":
+            kwargs["work_start"], kwargs["work_end"] = value if value else (None, None)
+        elif name == "weekly":
+            kwargs["weekly_weekday"], kwargs["weekly_time"] = value
+        else:
+            kwargs[name] = value
+    return replace(Settings(), findings=tuple(findings), **kwargs)

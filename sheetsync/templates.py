@@ -1,0 +1,434 @@
+"""Load and check the declarative workbook templates in ``sheet_templates/``.
+
+A template is data (TOML): tabs, their columns (header, aliases, type, dropdown values,
+required...), rules, the job-owned tabs and the weekly KPIs. Everything a rule or KPI refers to
+is checked here, at load time, so a typo in a template is one clear ``TemplateError`` naming the
+file, the tab and the thing — not a crash in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import TemplateError
+from .parsing import normalize_text
+from .paths import templates_dir
+from .settings import Settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+COLUMN_TYPES = ("text", "date", "datetime", "int", "number", "choice", "bool", "sku_list", "email")
+TAB_ROLES = ("data", "members", "settings", "inventory")
+SETTING_FIELDS = {f.name for f in fields(Settings)} - {"findings"}
+
+# kind -> (column params that must name a column, other required params, optional params)
+RULE_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "require_if": ((), ("when",), ("unless",)),
+    "forbid": ((), ("when",), ("when_any", "unless")),
+    "at_least": ((), ("setting",), ("when",)),
+    "after": (("other",), (), ()),
+    "not_after": (("other",), (), ()),
+    "not_same": (("other",), (), ()),
+    "due_before": (("start",), ("columns", "setting"), ()),
+    "changed_after_sign": ((), ("signature", "watch"), ()),
+    "sla": (("start", "end"), ("setting",), ("clock", "when", "overdue")),
+    "role": ((), ("role",), ("when", "fill_empty")),
+    "choice_by": (("by",), ("choices",), ()),
+    "stock_covers": (("skus",), ("inventory",), ()),
+    "sku_known": ((), ("inventory",), ()),
+    "price_floor": (("skus",), ("inventory",), ()),
+    "export_matches": ((), (), ()),
+    "export_known": ((), (), ()),
+}
+# rule kinds whose message comes in two flavours
+TWO_MESSAGES = {"sla": ("late_message", "overdue_message")}
+# cross-tab rules belong to reconcile-stock; everything else to validate
+JOBS = ("validate", "reconcile-stock")
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    name: str
+    type: str = "text"
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    unique: bool = False
+    min: float | None = None
+    choices: tuple[str, ...] = ()
+    width: float = 12.0
+    note: str = ""
+
+    def header_forms(self) -> set[str]:
+        return {_norm_header(h) for h in (self.name, self.id, *self.aliases)}
+
+
+@dataclass(frozen=True)
+class Condition:
+    column: str  # column id
+    op: str  # "eq" | "ne" | "empty" | "filled"
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    code: str
+    column: str  # column id the red goes on
+    job: str = "validate"
+    when: tuple[Condition, ...] = ()
+    when_any: tuple[tuple[Condition, ...], ...] = ()
+    unless: tuple[Condition, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)  # column references already resolved to ids
+    message: str = ""
+    messages: Mapping[str, str] = field(default_factory=dict)  # for kinds with several messages
+    owner: str = ""
+
+    def columns_used(self) -> set[str]:
+        used = {self.column}
+        for cond in (*self.when, *self.unless, *(c for group in self.when_any for c in group)):
+            used.add(cond.column)
+        for name in ("other", "start", "end", "by", "skus"):
+            if name in self.params:
+                used.add(self.params[name])
+        for name in ("columns", "signature", "watch"):
+            used.update(self.params.get(name, ()))
+        return used
+
+
+@dataclass(frozen=True)
+class TabTemplate:
+    key: str
+    title: str
+    aliases: tuple[str, ...]
+    role: str
+    owner: str
+    key_columns: tuple[str, ...]
+    columns: tuple[Column, ...]
+    rules: tuple[Rule, ...] = ()
+
+    def column(self, ref: str) -> Column:
+        """Find a column by id or header name (forgiving); KeyError when unknown."""
+        wanted = _norm_header(ref)
+        for col in self.columns:
+            if col.id == ref or wanted in col.header_forms():
+                return col
+        raise KeyError(ref)
+
+    def title_forms(self) -> set[str]:
+        return {_norm_header(t) for t in (self.title, self.key, *self.aliases)}
+
+
+@dataclass(frozen=True)
+class OwnedTab:
+    key: str
+    title: str
+    aliases: tuple[str, ...] = ()
+    header: tuple[str, ...] = ()
+
+    def title_forms(self) -> set[str]:
+        return {_norm_header(t) for t in (self.title, *self.aliases)}
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str
+    tab: str
+    date: str  # column id
+    when: tuple[Condition, ...] = ()
+    sla: str = ""  # rule code
+    count_label: str = ""
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    label: str
+    tab: str
+    date: str
+    by: str
+    when: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    language: str
+    path: Path
+    messages: Mapping[str, str]
+    tabs: Mapping[str, TabTemplate]
+    owned: Mapping[str, OwnedTab]
+    kpis: tuple[Kpi, ...]
+    breakdowns: tuple[Breakdown, ...]
+    weekly_columns: Mapping[str, str]
+
+    def data_tabs(self) -> list[TabTemplate]:
+        return list(self.tabs.values())
+
+    def rule(self, code: str) -> tuple[TabTemplate, Rule]:
+        for tab in self.tabs.values():
+            for rule in tab.rules:
+                if rule.code == code:
+                    return tab, rule
+        raise KeyError(code)
+
+    def message(self, key: str, **values: Any) -> str:
+        return self.messages[key].format(**values)
+
+
+def _norm_header(text: Any) -> str:
+    """Header comparison form: NFKC (full-width -> half-width), no spaces at all, lower case."""
+    return normalize_text(text).replace(" ", "").replace("\n", "").lower()
+
+
+def closest(name: str, candidates: list[str]) -> str:
+    """The candidate most like ``name`` (for 'did you mean'), or '无' when none is close."""
+    norm = {_norm_header(c): c for c in candidates if normalize_text(c)}
+    hits = difflib.get_close_matches(_norm_header(name), list(norm), n=1, cutoff=0.3)
+    return norm[hits[0]] if hits else "无"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve_template_path(name_or_path: str | Path | None) -> Path:
+    if name_or_path is None:
+        name_or_path = "zh-CN"
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" and candidate.exists():
+        return candidate
+    shipped = templates_dir() / f"{name_or_path}.toml"
+    if shipped.exists():
+        return shipped
+    available = sorted(p.stem for p in templates_dir().glob("*.toml"))
+    raise TemplateError(f"找不到模板「{name_or_path}」。可用的模板: {', '.join(available)}, 或给出一个 .toml 文件的路径。")
+
+
+def load_template(name_or_path: str | Path | None = None) -> Template:
+    path = resolve_template_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(f"模板 {path.name} 不是合法的 TOML: {exc}") from None
+    return _TemplateReader(path, data).read()
+
+
+class _TemplateReader:
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+
+    def fail(self, where: str, what: str) -> TemplateError:
+        return TemplateError(f"模板 {self.path.name}: {where}: {what}")
+
+    def read(self) -> Template:
+        meta = self.data.get("template", {})
+        messages = dict(self.data.get("messages", {}))
+        for key in ("required", "unique", "min", "parse", "missing_column", "missing_required_column",
+                    "missing_tab", "merged", "not_painted"):
+            if key not in messages:
+                raise self.fail("[messages]", f"缺少消息「{key}」")
+        raw_tabs = self.data.get("tabs")
+        if not isinstance(raw_tabs, dict) or not raw_tabs:
+            raise self.fail("[tabs]", "没有定义任何表")
+        tabs = {key: self._tab(key, spec) for key, spec in raw_tabs.items()}
+        roles = [t.role for t in tabs.values()]
+        for needed in ("members", "settings", "inventory"):
+            if roles.count(needed) != 1:
+                raise self.fail("[tabs]", f"必须恰好有一张 role = \"{needed}\" 的表 (现在有 {roles.count(needed)} 张)")
+        inventory = next(t for t in tabs.values() if t.role == "inventory")
+        for needed in ("sku", "stock", "min_price"):
+            if needed not in {c.id for c in inventory.columns}:
+                raise self.fail(f"[tabs.{inventory.key}]", f"库存表必须有 id = \"{needed}\" 的列")
+        for tab in tabs.values():
+            for rule in tab.rules:
+                ref = rule.params.get("inventory")
+                if ref is not None and ref != inventory.key:
+                    raise self.fail(f"[tabs.{tab.key}] 的规则 {rule.code}", f"inventory 应该是「{inventory.key}」, 现在是「{ref}」")
+        owned = {}
+        for key in ("weekly", "problems", "runlog", "state"):
+            spec = self.data.get("owned", {}).get(key)
+            if not spec or "title" not in spec:
+                raise self.fail("[owned]", f"缺少任务表 [owned.{key}] 的 title")
+            owned[key] = OwnedTab(key, spec["title"], tuple(spec.get("aliases", ())), tuple(spec.get("header", ())))
+        kpis = tuple(self._kpi(i, spec, tabs) for i, spec in enumerate(self.data.get("kpis", [])))
+        breakdowns = tuple(self._breakdown(i, spec, tabs) for i, spec in enumerate(self.data.get("breakdowns", [])))
+        weekly_columns = dict(self.data.get("weekly_columns", {}))
+        for key in ("week", "start", "end", "previous", "change", "counts"):
+            if key not in weekly_columns:
+                raise self.fail("[weekly_columns]", f"缺少「{key}」")
+        return Template(meta.get("name", self.path.stem), meta.get("language", "zh-CN"), self.path, messages,
+                        tabs, owned, kpis, breakdowns, weekly_columns)
+
+    # -- tabs and columns ----------------------------------------------------------------------
+
+    def _tab(self, key: str, spec: dict[str, Any]) -> TabTemplate:
+        where = f"[tabs.{key}]"
+        if "title" not in spec:
+            raise self.fail(where, "缺少 title (表名)")
+        role = spec.get("role", "data")
+        if role not in TAB_ROLES:
+            raise self.fail(where, f"未知的 role「{role}」, 可用: {', '.join(TAB_ROLES)}")
+        columns = tuple(self._column(where, c) for c in spec.get("columns", []))
+        if not columns:
+            raise self.fail(where, "没有定义任何列")
+        ids = [c.id for c in columns]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise self.fail(where, f"列 id 重复: {', '.join(sorted(dupes))}")
+        shell = TabTemplate(key, spec["title"], tuple(spec.get("aliases", ())), role, spec.get("owner", ""),
+                            (), columns)
+        key_columns = tuple(self._col_ref(shell, where, "key", ref) for ref in spec.get("key", []))
+        shell = TabTemplate(key, shell.title, shell.aliases, role, shell.owner, key_columns, columns)
+        rules = tuple(self._rule(shell, i, r) for i, r in enumerate(spec.get("rules", [])))
+        codes = [r.code for r in rules]
+        if len(set(codes)) != len(codes):
+            raise self.fail(where, "规则 code 重复")
+        return TabTemplate(key, shell.title, shell.aliases, role, shell.owner, key_columns, columns, rules)
+
+    def _column(self, where: str, spec: dict[str, Any]) -> Column:
+        for needed in ("id", "name"):
+            if needed not in spec:
+                raise self.fail(where, f"有一列缺少 {needed}: {spec}")
+        ctype = spec.get("type", "text")
+        if ctype not in COLUMN_TYPES:
+            raise self.fail(where, f"列「{spec['name']}」的类型「{ctype}」不认识, 可用: {', '.join(COLUMN_TYPES)}")
+        choices = tuple(spec.get("choices", ()))
+        if ctype == "choice" and not choices:
+            raise self.fail(where, f"列「{spec['name']}」是 choice 类型, 但没有 choices")
+        known = {"id", "name", "type", "aliases", "required", "unique", "min", "choices", "width", "note"}
+        extra = set(spec) - known
+        if extra:
+            raise self.fail(where, f"列「{spec['name']}」有不认识的设置: {', '.join(sorted(extra))}")
+        return Column(spec["id"], spec["name"], ctype, tuple(spec.get("aliases", ())), bool(spec.get("required")),
+                      bool(spec.get("unique")), spec.get("min"), choices, float(spec.get("width", 12)),
+                      spec.get("note", ""))
+
+    def _col_ref(self, tab: TabTemplate, where: str, what: str, ref: Any) -> str:
+        try:
+            return tab.column(str(ref)).id
+        except KeyError:
+            names = [c.name for c in tab.columns]
+            raise self.fail(where, f"{what} 引用了不存在的列「{ref}」(最像的: {closest(str(ref), names)}; "
+                                   f"这张表的列: {', '.join(names)})") from None
+
+    def _conditions(self, tab: TabTemplate, where: str, spec: Any) -> tuple[Condition, ...]:
+        if spec is None:
+            return ()
+        if not isinstance(spec, dict):
+            raise self.fail(where, f"条件应该是 {{列 = 值}} 的形式, 现在是 {spec!r}")
+        out = []
+        for ref, value in spec.items():
+            col = self._col_ref(tab, where, "条件", ref)
+            text = str(value)
+            if text == "@empty":
+                out.append(Condition(col, "empty"))
+            elif text == "@filled":
+                out.append(Condition(col, "filled"))
+            elif text.startswith("!"):
+                out.append(Condition(col, "ne", text[1:]))
+            else:
+                out.append(Condition(col, "eq", text))
+            column = tab.column(col)
+            if column.type == "choice" and out[-1].op in ("eq", "ne") and out[-1].value not in column.choices:
+                raise self.fail(where, f"条件里「{column.name}」的值「{out[-1].value}」不在可选值 "
+                                       f"{'/'.join(column.choices)} 里")
+        return tuple(out)
+
+    def _rule(self, tab: TabTemplate, index: int, spec: dict[str, Any]) -> Rule:
+        code = spec.get("code") or f"{tab.key}.rule{index + 1}"
+        where = f"[tabs.{tab.key}] 的规则 {code}"
+        kind = spec.get("kind")
+        if kind not in RULE_KINDS:
+            raise self.fail(where, f"规则类型「{kind}」不认识, 可用: {', '.join(RULE_KINDS)}")
+        col_params, required, optional = RULE_KINDS[kind]
+        if "column" not in spec:
+            raise self.fail(where, "缺少 column (标红哪一列)")
+        for name in (*col_params, *required):
+            if name not in spec:
+                raise self.fail(where, f"{kind} 规则缺少参数「{name}」")
+        allowed = {"kind", "code", "column", "job", "message", "owner", *col_params, *required, *optional,
+                   *TWO_MESSAGES.get(kind, ())}
+        extra = set(spec) - allowed
+        if extra:
+            raise self.fail(where, f"不认识的参数: {', '.join(sorted(extra))}")
+        column = self._col_ref(tab, where, "column", spec["column"])
+        params: dict[str, Any] = {}
+        for name in col_params:
+            params[name] = self._col_ref(tab, where, name, spec[name])
+        for name in ("columns", "signature", "watch"):
+            if name in spec:
+                params[name] = tuple(self._col_ref(tab, where, name, r) for r in spec[name])
+        if "setting" in spec:
+            if spec["setting"] not in SETTING_FIELDS:
+                raise self.fail(where, f"setting「{spec['setting']}」不存在, 可用: {', '.join(sorted(SETTING_FIELDS))}")
+            params["setting"] = spec["setting"]
+        for name in ("role", "inventory", "fill_empty", "overdue"):
+            if name in spec:
+                params[name] = spec[name]
+        if "clock" in spec:
+            if spec["clock"] not in ("work", "calendar"):
+                raise self.fail(where, "clock 只能是 \"work\"(只算工作时间) 或 \"calendar\"(自然时间)")
+            params["clock"] = spec["clock"]
+        if "choices" in spec:
+            by_col = tab.column(params["by"])
+            mapping = {str(k): tuple(v) for k, v in spec["choices"].items()}
+            unknown = [k for k in mapping if by_col.choices and k not in by_col.choices]
+            if unknown:
+                raise self.fail(where, f"choices 里的「{'、'.join(unknown)}」不是「{by_col.name}」的可选值")
+            params["choices"] = mapping
+        job = spec.get("job", "validate")
+        if job not in JOBS:
+            raise self.fail(where, f"job 只能是 {' / '.join(JOBS)}")
+        messages = {name: spec[name] for name in TWO_MESSAGES.get(kind, ()) if name in spec}
+        if kind in TWO_MESSAGES:
+            if "late_message" not in messages:
+                raise self.fail(where, "sla 规则缺少 late_message")
+            if spec.get("overdue", True) and "overdue_message" not in messages:
+                raise self.fail(where, "sla 规则缺少 overdue_message (或写 overdue = false)")
+        elif not spec.get("message"):
+            raise self.fail(where, "缺少 message (告诉大家错在哪、怎么改)")
+        return Rule(kind, code, column, job, self._conditions(tab, where, spec.get("when")),
+                    tuple(self._conditions(tab, where, g) for g in spec.get("when_any", [])),
+                    self._conditions(tab, where, spec.get("unless")), params, spec.get("message", ""),
+                    messages, spec.get("owner", ""))
+
+    # -- KPIs ----------------------------------------------------------------------------------
+
+    def _kpi(self, i: int, spec: dict[str, Any], tabs: dict[str, TabTemplate]) -> Kpi:
+        where = f"[[kpis]] 第 {i + 1} 个"
+        for needed in ("key", "label", "tab", "date", "numerator"):
+            if needed not in spec:
+                raise self.fail(where, f"缺少 {needed}")
+        tab = self._tab_ref(where, spec["tab"], tabs)
+        date = self._col_ref(tab, where, "date", spec["date"])
+        num = spec["numerator"]
+        sla = num.get("sla", "")
+        if sla and not any(r.code == sla and r.kind == "sla" for r in tab.rules):
+            raise self.fail(where, f"numerator.sla 引用了「{tab.title}」里不存在的 sla 规则「{sla}」")
+        when = self._conditions(tab, where, num.get("when"))
+        if not sla and not when:
+            raise self.fail(where, "numerator 需要 when 或 sla")
+        return Kpi(spec["key"], spec["label"], tab.key, date, when, sla, spec.get("count_label", ""))
+
+    def _breakdown(self, i: int, spec: dict[str, Any], tabs: dict[str, TabTemplate]) -> Breakdown:
+        where = f"[[breakdowns]] 第 {i + 1} 个"
+        for needed in ("label", "tab", "date", "by"):
+            if needed not in spec:
+                raise self.fail(where, f"缺少 {needed}")
+        tab = self._tab_ref(where, spec["tab"], tabs)
+        return Breakdown(spec["label"], tab.key, self._col_ref(tab, where, "date", spec["date"]),
+                         self._col_ref(tab, where, "by", spec["by"]),
+                         self._conditions(tab, where, spec.get("when")))
+
+    def _tab_ref(self, where: str, ref: str, tabs: dict[str, TabTemplate]) -> TabTemplate:
+        if ref in tabs:
+            return tabs[ref]
+        raise self.fail(where, f"tab「{ref}」不存在, 可用: {', '.join(tabs)}")

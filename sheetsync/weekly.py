@@ -1,0 +1,198 @@
+"""The weekly-summary job: the four KPIs per Monday–Sunday week, the 周报 tab and its chart.
+
+Weeks are computed from the data itself, so re-running for a week replaces that week's row. Rows
+already in 周报 for weeks that no longer have data (old log rows archived away) are kept as they
+are, and still serve as "last week" for the week after them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from . import parsing
+from .job import JobContext, JobOutput
+from .model import ChartSpec, Kpi, ReplaceTab, TabData, WeeklyReport, WeekSummary
+from .rules import RuleContext, all_of, sla_met
+from .settings import Settings
+from .templates import Template
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def report_week(now: datetime, settings: Settings) -> date:
+    """The week the summary is about: this week once its send time (周报时间, default Sunday
+    20:00) has come, else the week before — so a catch-up run on Monday reports last week."""
+    monday = week_start(now.date())
+    send_at = datetime.combine(monday + timedelta(days=settings.weekly_weekday), settings.weekly_time)
+    return monday if now >= send_at else monday - timedelta(days=7)
+
+
+def _week_index(dates: pd.Series) -> pd.Series:
+    d = pd.to_datetime(dates, errors="coerce").dt.normalize()
+    return d - pd.to_timedelta(d.dt.weekday, unit="D")
+
+
+def kpi_counts(ctx: JobContext) -> dict[str, dict[date, tuple[int, int]]]:
+    """kpi key -> {week monday: (numerator, denominator)} for every week with data."""
+    wb, tpl = ctx.workbook, ctx.workbook.template
+    rctx = RuleContext(wb, ctx.settings, ctx.now)
+    out: dict[str, dict[date, tuple[int, int]]] = {}
+    for kpi in tpl.kpis:
+        tab = wb.tab(kpi.tab)
+        out[kpi.key] = {}
+        if not tab.usable or tab.frame.empty or not tab.has(kpi.date):
+            continue
+        if kpi.sla:
+            _t, rule = tpl.rule(kpi.sla)
+            if not tab.has(*rule.columns_used()):
+                continue
+            hit = sla_met(tab, rule, rctx)
+        else:
+            if not tab.has(*(c.column for c in kpi.when)):
+                continue
+            hit = all_of(tab, kpi.when)
+        weeks = _week_index(tab.frame[kpi.date])
+        frame = pd.DataFrame({"week": weeks, "hit": hit.astype(int)}).dropna(subset=["week"])
+        grouped = frame.groupby("week")["hit"].agg(["sum", "count"])
+        for wk, row in grouped.iterrows():
+            out[kpi.key][pd.Timestamp(wk).date()] = (int(row["sum"]), int(row["count"]))
+    return out
+
+
+def breakdown_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+    wb, tpl = ctx.workbook, ctx.workbook.template
+    out = []
+    for bd in tpl.breakdowns:
+        tab = wb.tab(bd.tab)
+        counts: tuple[tuple[str, int], ...] = ()
+        if tab.usable and not tab.frame.empty and tab.has(bd.date, bd.by, *(c.column for c in bd.when)):
+            in_week = (_week_index(tab.frame[bd.date]) == pd.Timestamp(monday)).fillna(False)
+            mask = in_week & all_of(tab, bd.when)
+            labels = tab.frame.loc[mask.to_numpy(), bd.by].map(
+                lambda v: parsing.normalize_text(v) if v is not None and not pd.isna(v) else "")
+            labels = labels[labels != ""]
+            counts = tuple((str(k), int(v)) for k, v in labels.value_counts().sort_index().items())
+            counts = tuple(sorted(counts, key=lambda kv: (-kv[1], kv[0])))
+        out.append((bd.label, counts))
+    return tuple(out)
+
+
+# -- the 周报 tab ---------------------------------------------------------------------------------
+
+
+def weekly_header(tpl: Template) -> tuple[str, ...]:
+    wc = tpl.weekly_columns
+    head = [wc["week"], wc["start"], wc["end"]]
+    for k in tpl.kpis:
+        head += [k.label, f"{k.label}·{wc['previous']}", f"{k.label}·{wc['change']}",
+                 f"{k.label}·{k.count_label or wc['counts']}"]
+    head += [b.label for b in tpl.breakdowns]
+    return tuple(head)
+
+
+def week_label(monday: date) -> str:
+    sunday = monday + timedelta(days=6)
+    return f"{monday:%Y-%m-%d} ~ {sunday:%m-%d}"
+
+
+def _existing_weeks(existing: TabData | None, header: tuple[str, ...], tpl: Template) -> dict[date, dict[str, Any]]:
+    """Rows already in 周报: week monday -> {header: value}."""
+    if existing is None or not existing.rows:
+        return {}
+    cols = [parsing.normalize_text(h) for h in existing.rows[0]]
+    out: dict[date, dict[str, Any]] = {}
+    for row in existing.rows[1:]:
+        record = {cols[i]: row[i] for i in range(min(len(cols), len(row)))}
+        try:
+            start = parsing.parse_date(record.get(tpl.weekly_columns["start"]), year=2000)
+        except parsing.CellParseError:
+            continue
+        if start is not None:
+            out[week_start(start)] = record
+    return out
+
+
+def _ratio(value: Any) -> float | None:
+    try:
+        number = parsing.parse_number(value)
+    except parsing.CellParseError:
+        return None
+    if number is None:
+        return None
+    return number / 100 if number > 1 else number
+
+
+def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSummary], dict[date, dict[str, Any]]]:
+    tpl = ctx.workbook.template
+    last = report_week(ctx.now, ctx.settings)
+    counts = kpi_counts(ctx)
+    weeks = sorted({w for per in counts.values() for w in per if w <= last} | {last})
+    kept = {w: r for w, r in _existing_weeks(existing, weekly_header(tpl), tpl).items() if w not in weeks}
+    result: list[WeekSummary] = []
+    by_week: dict[date, WeekSummary] = {}
+    for monday in weeks:
+        kpis = []
+        for k in tpl.kpis:
+            num, den = counts[k.key].get(monday, (0, 0))
+            prev_week = monday - timedelta(days=7)
+            previous = None
+            if prev_week in by_week:
+                previous = by_week[prev_week].kpi(k.key).value
+            elif prev_week in kept:
+                previous = _ratio(kept[prev_week].get(k.label))
+            kpis.append(Kpi(k.key, k.label, num, den, previous))
+        summary = WeekSummary(monday, monday + timedelta(days=6), tuple(kpis), breakdown_counts(ctx, monday))
+        by_week[monday] = summary
+        result.append(summary)
+    return result, kept
+
+
+def weekly_tab(title: str, tpl: Template, weeks: list[WeekSummary], kept: dict[date, dict[str, Any]]) -> ReplaceTab:
+    header = weekly_header(tpl)
+    rows: dict[date, tuple[Any, ...]] = {}
+    for monday, record in kept.items():
+        rows[monday] = tuple(record.get(h) for h in header)
+    for w in weeks:
+        cells: list[Any] = [week_label(w.week_start), w.week_start, w.week_end]
+        for k in w.kpis:
+            change = k.change_points
+            cells += [k.value, k.previous, change, f"{k.numerator}/{k.denominator}"]
+        for _label, counts in w.breakdowns:
+            cells.append("、".join(f"{name} {n}" for name, n in counts))
+        rows[w.week_start] = tuple(cells)
+    ordered = [rows[m] for m in sorted(rows)]
+    n_kpi = len(tpl.kpis)
+    value_cols = tuple(4 + 4 * i for i in range(n_kpi))
+    formats = [(2, "yyyy-mm-dd"), (3, "yyyy-mm-dd")]
+    for i in range(n_kpi):
+        formats += [(4 + 4 * i, "0.0%"), (5 + 4 * i, "0.0%"), (6 + 4 * i, "+0.0;-0.0;0.0")]
+    chart = None
+    if ordered:
+        chart = ChartSpec(title, 1, value_cols, 2, len(ordered) + 1, f"A{len(ordered) + 4}")
+    widths = (24, 11, 11) + (11, 11, 12, 12) * n_kpi + (28,) * len(tpl.breakdowns)
+    return ReplaceTab(title, (header, *ordered), hidden=False, protected=True, column_widths=widths,
+                      chart=chart, number_formats=tuple(formats))
+
+
+def recipients(ctx: JobContext) -> tuple[str, ...]:
+    if ctx.settings.weekly_recipients:
+        return ctx.settings.weekly_recipients
+    return tuple(dict.fromkeys(e for _n, _r, e in ctx.workbook.members() if e))
+
+
+def weekly_summary(ctx: JobContext) -> JobOutput:
+    title = ctx.workbook.owned_titles["weekly"]
+    existing = ctx.workbook.snapshot.tabs.get(title)
+    weeks, kept = summaries(ctx, existing)
+    report = WeeklyReport(ctx.settings.shop_name, weeks[-1], tuple(weeks), (), recipients(ctx), ctx.now)
+    return JobOutput(tabs=[weekly_tab(title, ctx.workbook.template, weeks, kept)], weekly=report)
+
+
+def with_problems(report: WeeklyReport, problems) -> WeeklyReport:
+    return replace(report, problems=tuple(problems))

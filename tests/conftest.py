@@ -1,0 +1,96 @@
+"""Shared fixtures: the shipped template, in-memory workbooks for the pure core, xlsx files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sheetsync.engine import load
+from sheetsync.job import JobContext
+from sheetsync.layout import layouts
+from sheetsync.model import Finding, Snapshot, TabData
+from sheetsync.registry import get_jobs
+from sheetsync.templates import Template, load_template
+
+NOW = datetime(2026, 11, 22, 20, 0)  # Sunday evening, shop time (Asia/Shanghai)
+
+MEMBERS = [
+    ["周一军", "选品", "yijun@example.com"],
+    ["周深", "推广", "shen@example.com"],
+    ["童欣", "客服", "xin@example.com"],
+    ["莉莉", "财务", "lili@example.com"],
+    ["王店长", "店长", "boss@example.com"],
+]
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    return load_template("zh-CN")
+
+
+def header(template: Template, key: str) -> list[str]:
+    return [c.name for c in template.tabs[key].columns]
+
+
+def row_for(template: Template, key: str, **values: Any) -> list[Any]:
+    """A data row for tab ``key`` with the given columns (by id) filled in, the rest empty."""
+    cols = template.tabs[key].columns
+    unknown = set(values) - {c.id for c in cols}
+    assert not unknown, unknown
+    return [values.get(c.id) for c in cols]
+
+
+def base_tabs(template: Template, settings: dict[str, Any] | None = None) -> dict[str, list[list[Any]]]:
+    """Every data tab with its header; 成员 filled in; 设置 with round-the-clock hours by default."""
+    tabs: dict[str, list[list[Any]]] = {}
+    for tab in template.tabs.values():
+        tabs[tab.title] = [header(template, tab.key)]
+    tabs["成员"] += [list(m) for m in MEMBERS]
+    for key, value in (settings or {}).items():
+        tabs["设置"].append([key, value, ""])
+    return tabs
+
+
+def snapshot_of(tabs: dict[str, list[list[Any]]], **extra: TabData) -> Snapshot:
+    data = {title: TabData(title, [list(r) for r in rows]) for title, rows in tabs.items()}
+    data.update(extra)
+    return Snapshot(data, "test")
+
+
+def evaluate(template: Template, tabs: dict[str, list[list[Any]]], now: datetime = NOW,
+             jobs=("validate", "reconcile-stock"), **extras) -> list[Finding]:
+    """Run the check jobs on in-memory rows (the pure core, no backend)."""
+    loaded = load(snapshot_of(tabs), template, now)
+    ctx = JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now, extras)
+    out: list[Finding] = []
+    for job in get_jobs(list(jobs)):
+        out.extend(job.compute(ctx).findings)
+    return out
+
+
+def codes_at(findings: list[Finding], tab: str | None = None) -> set[tuple[int, str, str]]:
+    """{(row, column header, code)} — what a test usually asserts on."""
+    return {(f.row, f.column, f.code) for f in findings if tab is None or f.tab == tab}
+
+
+@pytest.fixture
+def write_xlsx(template, tmp_path):
+    """Write rows into a fresh workbook laid out from the template (real openpyxl file)."""
+    from sheetsync.backends.xlsx import XlsxBackend
+
+    def _write(tabs: dict[str, list[list[Any]]], name: str = "shop.xlsx") -> Path:
+        path = tmp_path / name
+        layout = []
+        for tab in layouts(template):
+            rows = tabs.get(tab.title)
+            if rows is not None:
+                tab = type(tab)(tab.title, tab.columns, tab.job_owned, tab.hidden, tab.frozen_rows,
+                                tuple(tuple(r) for r in rows[1:]))
+            layout.append(tab)
+        XlsxBackend(path).init_layout(layout)
+        return path
+
+    return _write

@@ -35,7 +35,7 @@ def report_week(now: datetime, settings: Settings) -> date:
 
 def _week_index(dates: pd.Series) -> pd.Series:
     d = pd.to_datetime(dates, errors="coerce").dt.normalize()
-    return d - pd.to_timedelta(d.dt.weekday, unit="D")
+    return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
 
 
 def kpi_counts(ctx: JobContext) -> dict[str, dict[date, tuple[int, int]]]:

@@ -1,0 +1,95 @@
+"""The weekly summary: the seed's week gives 90%, 50%, 97.7%, 100%, with last week's 70% as +20."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from conftest import snapshot_of
+from sheetsync.engine import load
+from sheetsync.job import JobContext
+from sheetsync.model import TabData
+from sheetsync.weekly import report_week, weekly_header, weekly_summary
+
+WEEK = date(2026, 11, 16)  # Monday
+SUNDAY_EVENING = datetime(2026, 11, 22, 20, 0)
+
+
+def seed_week(template):
+    from sheetsync.demo import seed_week_rows
+
+    return seed_week_rows(WEEK)
+
+
+def summary_output(template, rows, now=SUNDAY_EVENING, existing: TabData | None = None):
+    extra = {existing.title: existing} if existing else {}
+    loaded = load(snapshot_of(rows, **extra), template, now)
+    return weekly_summary(JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now))
+
+
+def test_seed_week_kpis(template):
+    out = summary_output(template, seed_week(template))
+    week = out.weekly.week
+    assert (week.week_start, week.week_end) == (WEEK, date(2026, 11, 22))
+    got = {k.key: (k.numerator, k.denominator, round(k.value * 100, 1)) for k in week.kpis}
+    assert got == {"selection_pass": (9, 10, 90.0), "promo_accuracy": (1, 2, 50.0),
+                   "cs_response": (84, 86, 97.7), "dispute_resolution": (6, 6, 100.0)}
+    assert week.kpi("selection_pass").previous == pytest.approx(0.7)
+    assert week.kpi("selection_pass").change_points == 20.0
+
+
+def test_weekly_tab_row_shows_values_previous_and_change(template):
+    out = summary_output(template, seed_week(template))
+    [tab] = out.tabs
+    head = tab.rows[0]
+    assert tuple(head) == weekly_header(template)
+    row = dict(zip(head, tab.rows[-1]))
+    assert row["周"] == "2026-11-16 ~ 11-22"
+    assert row["选品合格率"] == pytest.approx(0.9)
+    assert row["选品合格率·上周"] == pytest.approx(0.7)
+    assert row["选品合格率·变化(百分点)"] == 20.0
+    assert row["选品合格率·合格/检查"] == "9/10"
+    assert row["客服响应率·及时响应/咨询"] == "84/86"
+    assert tab.chart is not None and tab.chart.last_row == len(tab.rows)
+
+
+def test_rerun_for_the_same_week_replaces_its_row(template):
+    rows = seed_week(template)
+    first = summary_output(template, rows).tabs[0]
+    existing = TabData("周报", [list(r) for r in first.rows])
+    second = summary_output(template, rows, existing=existing).tabs[0]
+    assert len(second.rows) == len(first.rows)
+    assert [r[0] for r in second.rows[1:]].count("2026-11-16 ~ 11-22") == 1
+
+
+def test_rows_for_weeks_without_data_are_kept_and_feed_last_week(template):
+    rows = seed_week(template)
+    head = list(weekly_header(template))
+    old = [None] * len(head)
+    old[0], old[1], old[2] = "2026-11-02 ~ 11-08", datetime(2026, 11, 2), datetime(2026, 11, 8)
+    old[3] = 0.5
+    existing = TabData("周报", [head, old])
+    tab = summary_output(template, rows, existing=existing).tabs[0]
+    assert tab.rows[1][0] == "2026-11-02 ~ 11-08"  # kept, in date order
+    assert len(tab.rows) == 1 + 1 + 2  # kept week + last week + this week
+
+
+@pytest.mark.parametrize("now,expected", [
+    (datetime(2026, 11, 22, 20, 0), date(2026, 11, 16)),  # Sunday 20:00: this week
+    (datetime(2026, 11, 22, 19, 59), date(2026, 11, 9)),  # before the send time: last week
+    (datetime(2026, 11, 23, 9, 0), date(2026, 11, 16)),  # Monday catch-up: the week just ended
+])
+def test_report_week(now, expected):
+    from sheetsync.settings import Settings
+
+    assert report_week(now, Settings()) == expected
+
+
+def test_breakdowns(template):
+    out = summary_output(template, seed_week(template))
+    breakdowns = dict(out.weekly.week.breakdowns)
+    assert sum(n for _k, n in breakdowns["售后纠纷类别"]) == 6
+    assert sum(n for _k, n in breakdowns["咨询问题类型"]) == 86
+    assert sum(n for _k, n in breakdowns["退回原因"]) == 1
+    assert sum(n for _k, n in breakdowns["推广差错"]) == 1

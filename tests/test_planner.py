@@ -1,0 +1,115 @@
+"""The planner: paint only free cells, clear only our own marks, write nothing when nothing changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sheetsync.model import MARK_FILL, NOTE_PREFIX, Finding, ReplaceTab, Snapshot, TabData
+from sheetsync.planner import mark_note, plan_marks, tab_differs
+from sheetsync.state import Mark, State, load_state
+
+TAB = "客服台账"
+HEAD = ["客户", "是否解决"]
+
+
+def snap(fills=None, notes=None, rows=None):
+    rows = rows or [HEAD, ["王女士", "否"], ["李先生", "否"]]
+    return Snapshot({TAB: TabData(TAB, rows, dict(fills or {}), dict(notes or {}))}, "t")
+
+
+def finding(row=2, message="问题还没解决。", key=None):
+    return Finding(TAB, row, "是否解决", 2, "否", "cs.unresolved", message, row_key=key or f"k{row}")
+
+
+KEYS = {TAB: {2: "k2", 3: "k3"}}
+
+
+def test_free_cell_is_painted_with_prefixed_note():
+    paints, unpaints, marks, skipped = plan_marks(snap(), [finding()], State(), KEYS)
+    [p] = paints
+    assert (p.row, p.col, p.fill) == (2, 2, MARK_FILL)
+    assert p.note == NOTE_PREFIX + "问题还没解决。"
+    assert marks == {(TAB, "k2", "是否解决"): Mark(MARK_FILL, p.note)} and not unpaints and not skipped
+
+
+def test_two_problems_on_one_cell_share_one_note():
+    f2 = Finding(TAB, 2, "是否解决", 2, "否", "other", "第二个问题。", row_key="k2")
+    [p], *_ = plan_marks(snap(), [finding(), f2], State(), KEYS)
+    assert p.note == NOTE_PREFIX + "问题还没解决。\n第二个问题。"
+
+
+def test_cell_with_a_persons_fill_or_note_is_not_painted():
+    for fills, notes in (({(2, 2): "FFFF00"}, {}), ({}, {(2, 2): "客户说明天再联系"})):
+        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], State(), KEYS)
+        assert paints == [] and unpaints == [] and marks == {}
+        assert skipped == {(TAB, 2, 2)}
+
+
+def test_unchanged_mark_needs_no_write():
+    note = mark_note(["问题还没解决。"])
+    old = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    paints, unpaints, marks, _ = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [finding()], old, KEYS)
+    assert paints == [] and unpaints == [] and marks == old.marks
+
+
+def test_fixed_problem_clears_exactly_our_mark():
+    note = mark_note(["问题还没解决。"])
+    old = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    s = snap({(2, 2): MARK_FILL, (3, 1): "00FF00"}, {(2, 2): note, (3, 1): "VIP"})
+    paints, unpaints, marks, _ = plan_marks(s, [], old, KEYS)
+    assert [(u.row, u.col) for u in unpaints] == [(2, 2)]
+    assert paints == [] and marks == {}
+
+
+def test_mark_a_person_recoloured_or_edited_becomes_theirs():
+    note = mark_note(["问题还没解决。"])
+    old = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    for fills, notes in (({(2, 2): "FFFF00"}, {(2, 2): note}), ({(2, 2): MARK_FILL}, {(2, 2): note + "\n已电话联系"})):
+        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [], old, KEYS)
+        assert unpaints == [] and marks == {}
+        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], old, KEYS)
+        assert paints == [] and skipped == {(TAB, 2, 2)}
+
+
+def test_mark_follows_its_row_after_a_sort():
+    """Row k2 moved from row 2 to row 3 between runs (a person sorted the tab)."""
+    note = mark_note(["问题还没解决。"])
+    old = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    s = snap({(3, 2): MARK_FILL}, {(3, 2): note}, rows=[HEAD, ["李先生", "是"], ["王女士", "是"]])
+    _p, unpaints, _m, _s = plan_marks(s, [], old, {TAB: {2: "k3", 3: "k2"}})
+    assert [(u.row, u.row_key) for u in unpaints] == [(3, "k2")]
+
+
+def test_our_mark_is_recognised_even_when_state_was_lost():
+    note = mark_note(["问题还没解决。"])
+    _p, unpaints, _m, _s = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [], State(), KEYS)
+    assert [(u.row, u.col) for u in unpaints] == [(2, 2)]
+
+
+def test_state_round_trips_through_its_tab_rows():
+    from sheetsync.state import Problem
+
+    state = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, "【sheetsync】x")},
+                  problems={(TAB, "k2", "是否解决", "cs.unresolved"): Problem("2026-11-22 10:00", "m", 2, 2, "客服",
+                                                                            "validate", True, "否")},
+                  signed={"promotions\x1f双十一": {"signature": "莉莉", "values": {"declared_stock": "5"}}})
+    again = load_state(TabData("_sheetsync", [list(r) for r in state.rows()]))
+    assert again == state
+
+
+def test_job_owned_tab_is_rewritten_only_when_content_differs():
+    rows = (("周", "选品合格率"), ("2026-11-16 ~ 11-22", 0.9))
+    current = Snapshot({"周报": TabData("周报", [["周", "选品合格率"], ["2026-11-16 ~ 11-22", 0.9000000000001], [None]])}, "t")
+    assert not tab_differs(current, ReplaceTab("周报", rows))
+    assert tab_differs(current, ReplaceTab("周报", (("周", "选品合格率"), ("2026-11-16 ~ 11-22", 0.8))))
+    assert tab_differs(Snapshot({}, "t"), ReplaceTab("周报", rows))
+    assert tab_differs(current, ReplaceTab("周报", rows, hidden=True))
+
+
+def test_problem_since_is_kept_across_runs():
+    from sheetsync.planner import plan_problems
+
+    first = plan_problems([finding()], State(), datetime(2026, 11, 22, 10, 0))
+    later = plan_problems([finding(message="新说法")], State(problems=first), datetime(2026, 11, 22, 10, 15))
+    [p] = later.values()
+    assert p.since == "2026-11-22 10:00" and p.message == "新说法"

@@ -80,6 +80,10 @@ class Snapshot:
 # rows move between read and write (a person sorting a Google Sheet) can re-aim them.
 
 
+# Printable on purpose: keys are stored in the state tab, and both xlsx and Sheets drop control characters.
+KEY_SEP = " | "
+
+
 def normalise_key_part(value: Any) -> str:
     if value is None:
         return ""
@@ -99,9 +103,9 @@ def row_keys(rows: Sequence[Sequence[Any]], key_cols: Sequence[int], first_row: 
             parts = [normalise_key_part(v) for v in row]
             if not any(parts):
                 continue
-            base = "row:" + hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12]
+            base = "row:" + hashlib.sha1(KEY_SEP.join(parts).encode()).hexdigest()[:12]
         else:
-            base = "\x1f".join(parts)
+            base = KEY_SEP.join(parts)
         n = seen.get(base, 0)
         seen[base] = n + 1
         out[i] = base if n == 0 else f"{base}#{n + 1}"

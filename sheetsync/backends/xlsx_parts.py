@@ -1,0 +1,242 @@
+"""Find what openpyxl would lose when it saves an .xlsx file.
+
+openpyxl rewrites the whole package on save and keeps only what it models: cells, styles,
+notes, merged ranges, data validation, tables and its own charts. Pictures (without Pillow),
+shapes, text boxes, form controls, slicers, sparklines and macros silently disappear, and
+pivot tables, external links and Excel-made charts come back altered. Before sheetsync writes a
+workbook it looks inside the zip for such parts, so it can refuse instead of deleting a
+person's work.
+
+The scan reads only the package's relationship files, drawings and the end of each sheet XML;
+it never parses cell data, so it costs little next to loading the workbook.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+from xml.etree import ElementTree as ET
+
+# Sheet-level extensions openpyxl drops on load ("... extension is not supported and will be
+# removed"). Only those whose loss removes something a person made are listed; ignored-error
+# markers and conditional-format refinements degrade gracefully and are not.
+_DROPPED_SHEET_EXTENSIONS = {
+    "{05C60535-1F16-4FD2-B633-F4F36F0B64E0}": ("sparkline", "迷你图"),
+    "{CCE6A557-97BC-4B89-ADB6-D9C93CAAB3DF}": ("validation", "引用其他表的下拉列表"),
+    "{A8765BA9-456A-4DAB-B4F3-ACF838C121DE}": ("slicer", "切片器"),
+    "{3A4CF648-6AED-40F4-86FF-DC5316D8AED3}": ("slicer", "切片器"),
+    "{7E03D99C-DC04-49D9-9315-930204A7B6E9}": ("timeline", "日程表"),
+}
+_EXT_URI = re.compile(rb'<(?:\w+:)?ext\b[^>]*\buri="(\{[0-9A-Fa-f-]+\})"')
+
+# Relationship type (last path segment) of a worksheet's own parts -> (kind, label).
+_SHEET_RELS = {
+    "pivotTable": ("pivot", "数据透视表"),
+    "slicer": ("slicer", "切片器"),
+    "timeline": ("timeline", "日程表"),
+    "image": ("image", "背景图片"),
+    "oleObject": ("object", "嵌入对象"),
+    "package": ("object", "嵌入对象"),
+    "control": ("control", "ActiveX 控件"),
+    "ctrlProp": ("control", "表单控件"),
+}
+
+# Relationship type of workbook-wide parts -> (kind, label).
+_WORKBOOK_RELS = {
+    "vbaProject": ("vba", "宏 (VBA)"),
+    "externalLink": ("external", "指向其他文件的外部链接"),
+    "connections": ("connection", "外部数据连接"),
+}
+
+_ANCHOR_FRAME = {"from", "to", "pos", "ext", "clientData"}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One thing openpyxl cannot keep. ``sheet`` is the tab it sits on (None: whole workbook)."""
+
+    sheet: str | None
+    kind: str  # chart, image, shape, object, pivot, slicer, control, sparkline, vba, ...
+    path: str  # the zip member, so a person (or support) can find it
+    what: str  # Chinese name of the thing: 图片, 图表, 数据透视表...
+
+    @property
+    def label(self) -> str:
+        """「库存」里的图片 (xl/media/image1.png)"""
+        where = f"「{self.sheet}」里的" if self.sheet is not None else ""
+        return f"{where}{self.what} ({self.path})"
+
+
+def unkeepable_parts(path_or_bytes: str | os.PathLike | bytes, allowed_sheets: set[str]) -> list[str]:
+    """Human-readable list of the parts a save through openpyxl would delete or alter.
+
+    Charts on ``allowed_sheets`` are not listed: those are the tabs whose chart sheetsync
+    writes itself (the job-owned tabs it rewrites), so losing the old chart there is intended.
+    """
+    return keep_blockers(scan_parts(path_or_bytes), allowed_sheets)
+
+
+def keep_blockers(parts: Iterable[Part], allowed_sheets: set[str]) -> list[str]:
+    """Labels of ``parts`` except charts on ``allowed_sheets``, each label once, in order."""
+    labels = (p.label for p in parts if not (p.kind == "chart" and p.sheet in allowed_sheets))
+    return list(dict.fromkeys(labels))
+
+
+def scan_parts(path_or_bytes: str | os.PathLike | bytes) -> list[Part]:
+    """Every part of the package that openpyxl would drop or rewrite, in workbook order."""
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, (bytes, bytearray)) else path_or_bytes
+    with zipfile.ZipFile(source) as zf:
+        return _Package(zf).scan()
+
+
+@dataclass(frozen=True)
+class _Rel:
+    id: str
+    type: str  # last segment of the relationship type URI: "drawing", "chart", "image"...
+    target: str  # zip member name, resolved against the source part
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _attr(element: ET.Element, local_name: str) -> str | None:
+    """Attribute by local name whatever its namespace (r:id, r:embed)."""
+    for key, value in element.attrib.items():
+        if _local(key) == local_name:
+            return value
+    return None
+
+
+class _Package:
+    def __init__(self, zf: zipfile.ZipFile):
+        self.zf = zf
+        self.names = set(zf.namelist())
+
+    def xml(self, member: str) -> ET.Element:
+        return ET.fromstring(self.zf.read(member))
+
+    def rels(self, member: str) -> list[_Rel]:
+        """Internal relationships of ``member`` (external hyperlinks and files are skipped)."""
+        folder, name = posixpath.split(member)
+        rels_path = posixpath.join(folder, "_rels", name + ".rels")
+        if rels_path not in self.names:
+            return []
+        out = []
+        for rel in self.xml(rels_path):
+            target = rel.get("Target") or ""
+            if rel.get("TargetMode") == "External" or not target:
+                continue
+            resolved = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+            out.append(_Rel(rel.get("Id") or "", (rel.get("Type") or "").rsplit("/", 1)[-1], resolved))
+        return out
+
+    def workbook_member(self) -> str:
+        for rel in self.rels(""):
+            if rel.type == "officeDocument":
+                return rel.target
+        return "xl/workbook.xml"
+
+    def scan(self) -> list[Part]:
+        workbook = self.workbook_member()
+        wb_rels = {r.id: r for r in self.rels(workbook)}
+        parts: list[Part] = []
+        for sheet in self.xml(workbook).iter():
+            if _local(sheet.tag) != "sheet":
+                continue
+            rel = wb_rels.get(_attr(sheet, "id") or "")
+            if rel is None or rel.target not in self.names:
+                continue
+            title = sheet.get("name") or ""
+            if rel.type == "chartsheet":
+                parts.append(Part(None, "chartsheet", rel.target, f"图表页「{title}」"))
+            else:
+                parts.extend(self.sheet_parts(title, rel.target))
+        for rel in wb_rels.values():
+            if rel.type in _WORKBOOK_RELS:
+                kind, what = _WORKBOOK_RELS[rel.type]
+                parts.append(Part(None, kind, rel.target, what))
+        if not any(p.kind == "pivot" for p in parts):
+            parts.extend(
+                Part(None, "pivot", r.target, "数据透视表的缓存") for r in wb_rels.values() if r.type == "pivotCacheDefinition"
+            )
+        return parts
+
+    def sheet_parts(self, title: str, member: str) -> Iterator[Part]:
+        for rel in self.rels(member):
+            if rel.type == "drawing" and rel.target in self.names:
+                yield from self.drawing_parts(title, rel.target)
+            elif rel.type == "vmlDrawing":
+                yield from (
+                    Part(title, "image", r.target, "页眉页脚里的图片") for r in self.rels(rel.target) if r.type == "image"
+                )
+            elif rel.type in _SHEET_RELS:
+                kind, what = _SHEET_RELS[rel.type]
+                yield Part(title, kind, rel.target, what)
+        for uri in self.sheet_extensions(member):
+            if uri in _DROPPED_SHEET_EXTENSIONS:
+                kind, what = _DROPPED_SHEET_EXTENSIONS[uri]
+                yield Part(title, kind, member, what)
+
+    def sheet_extensions(self, member: str) -> list[str]:
+        """URIs of the extensions in a sheet XML. Extension lists follow the cell data, so the
+        search starts at the first mention of one instead of running through every cell."""
+        xml = self.zf.read(member)
+        start = xml.find(b"extLst")
+        if start < 0:
+            return []
+        return list(dict.fromkeys(m.group(1).decode().upper() for m in _EXT_URI.finditer(xml, start)))
+
+    def drawing_parts(self, title: str, member: str) -> Iterator[Part]:
+        """One part per object anchored in the drawing: charts, pictures, shapes, others."""
+        rels = {r.id: r for r in self.rels(member)}
+        for content in _anchored_objects(self.xml(member)):
+            kind = _local(content.tag)
+            if kind == "pic":
+                blip = next((e for e in content.iter() if _local(e.tag) == "blip"), None)
+                rel = rels.get(_attr(blip, "embed") or "") if blip is not None else None
+                yield Part(title, "image", rel.target if rel else member, "图片")
+            elif kind == "graphicFrame":
+                yield self.frame_part(title, member, content, rels)
+            elif kind in ("sp", "cxnSp", "grpSp"):
+                yield Part(title, "shape", member, "形状或文本框")
+            else:
+                yield Part(title, "object", member, "绘图对象")
+
+    @staticmethod
+    def frame_part(title: str, member: str, frame: ET.Element, rels: dict[str, _Rel]) -> Part:
+        """A graphic frame holds a chart, a newer-style chart, SmartArt or an embedded object."""
+        for element in frame.iter():
+            rel = rels.get(_attr(element, "id") or "")
+            if rel is None:
+                continue
+            if rel.type == "chart":
+                return Part(title, "chart", rel.target, "图表")
+            if rel.type.lower() == "chartex":
+                return Part(title, "object", rel.target, "新式图表 (瀑布图/树状图等)")
+        return Part(title, "object", member, "SmartArt 或嵌入对象")
+
+
+def _anchored_objects(drawing: ET.Element) -> Iterator[ET.Element]:
+    """The object inside each anchor, looking through mc:AlternateContent wrappers (Excel wraps
+    form controls and newer objects in them, at the top level or inside an anchor)."""
+    for anchor in _unwrap(drawing):
+        for child in _unwrap(anchor):
+            if _local(child.tag) not in _ANCHOR_FRAME:
+                yield child
+                break
+
+
+def _unwrap(parent: ET.Element) -> Iterator[ET.Element]:
+    for child in parent:
+        if _local(child.tag) == "AlternateContent":
+            choice = next(iter(child), None)
+            if choice is not None:
+                yield from choice
+        else:
+            yield child

@@ -1,0 +1,18 @@
+"""Delivery of the weekly summary and the daily digest: render, store in the outbox, send by
+e-mail and group-chat bots. See outbox.py for the rules that keep messages from being lost
+or sent twice."""
+
+from .config import ChannelDeliveryError, DeliveryConfig
+from .outbox import DeliveryReport, Outbox, delivery_for_reports
+from .render import RenderedMessage, render_daily, render_weekly
+
+__all__ = [
+    "ChannelDeliveryError",
+    "DeliveryConfig",
+    "DeliveryReport",
+    "Outbox",
+    "RenderedMessage",
+    "delivery_for_reports",
+    "render_daily",
+    "render_weekly",
+]

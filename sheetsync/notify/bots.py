@@ -1,0 +1,110 @@
+"""Group-chat bots: WeCom (企业微信), DingTalk (钉钉, signed) and Feishu (飞书, signed) webhooks.
+
+Each gets a short markdown summary (prepared by render.py, cell text already neutralised).
+Signatures follow the platforms' custom-bot documentation:
+
+- DingTalk: ``sign = urlencode(base64(HMAC-SHA256(key=secret, msg=f"{timestamp_ms}\\n{secret}")))``,
+  appended to the webhook URL as ``&timestamp=...&sign=...``.
+- Feishu: ``sign = base64(HMAC-SHA256(key=f"{timestamp_s}\\n{secret}", msg=b""))``, sent in the
+  JSON body with ``timestamp`` (seconds, as a string).
+
+The timestamp comes from the caller's clock. Webhook URLs carry access tokens, so anything
+that reaches a log or an error shows them only through ``redact_url``. The standard library's
+urllib is used rather than requests because urllib3 logs full request URLs (tokens included)
+at DEBUG level.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+from datetime import datetime
+from typing import Any, Mapping
+from urllib.parse import quote_plus
+
+from .config import ChannelDeliveryError, DeliveryConfig, redact_url, scrub, url_secrets
+
+log = logging.getLogger(__name__)
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """The base64 signature (not yet url-encoded)."""
+    string_to_sign = f"{timestamp_ms}\n{secret}".encode()
+    return base64.b64encode(hmac.new(secret.encode(), string_to_sign, hashlib.sha256).digest()).decode()
+
+
+def feishu_sign(secret: str, timestamp_s: int) -> str:
+    key = f"{timestamp_s}\n{secret}".encode()
+    return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+
+
+def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: str, now: datetime) -> tuple[str, dict[str, Any]]:
+    """(url, JSON body) for one bot message. ``secret`` may be empty (bot without signing)."""
+    if channel == "wecom":
+        return webhook, {"msgtype": "markdown", "markdown": {"content": f"### {title}\n{markdown}"}}
+    if channel == "dingtalk":
+        url = webhook
+        if secret:
+            ts = int(now.timestamp() * 1000)
+            url += ("&" if "?" in url else "?") + f"timestamp={ts}&sign={quote_plus(dingtalk_sign(secret, ts))}"
+        body = {"msgtype": "markdown", "markdown": {"title": title, "text": f"### {title}\n{markdown}"},
+                "at": {"isAtAll": False}}
+        return url, body
+    if channel == "feishu":
+        body: dict[str, Any] = {
+            "msg_type": "interactive",
+            "card": {
+                "header": {"title": {"tag": "plain_text", "content": title}},
+                "elements": [{"tag": "markdown", "content": markdown}],
+            },
+        }
+        if secret:
+            ts = int(now.timestamp())
+            body = {"timestamp": str(ts), "sign": feishu_sign(secret, ts), **body}
+        return webhook, body
+    raise ValueError(f"unknown bot channel {channel!r}")
+
+
+def _platform_error(channel: str, reply: Mapping[str, Any]) -> str | None:
+    """The error a platform reports inside an HTTP 200 reply (bad signature, rate limit...)."""
+    code = reply.get("code", reply.get("StatusCode")) if channel == "feishu" else reply.get("errcode")
+    if code in (None, 0):
+        return None
+    message = reply.get("msg") or reply.get("errmsg") or reply.get("StatusMessage") or ""
+    return f"平台返回错误 {code}: {message}"
+
+
+def send_bot(channel: str, cfg: DeliveryConfig, env: Mapping[str, str], title: str, markdown: str, now: datetime) -> None:
+    """Post one message. Raises ChannelDeliveryError with a reason free of tokens and secrets."""
+    webhook = cfg.webhook(channel)
+    secret = env.get(cfg.secret_env(channel), "") if cfg.secret_env(channel) else ""
+    url, body = bot_request(channel, webhook, secret, title, markdown, now)
+    hidden = [*url_secrets(url), *url_secrets(webhook), secret]
+    request = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode(), method="POST",
+                                     headers={"Content-Type": "application/json; charset=utf-8"})
+    where = redact_url(webhook)
+    try:
+        with urllib.request.urlopen(request, timeout=cfg.bot_timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        reason = f"{where} 返回 HTTP {exc.code}"
+    except urllib.error.URLError as exc:
+        reason = f"连接 {where} 失败: {exc.reason}"
+    except OSError as exc:  # timeouts, resets
+        reason = f"连接 {where} 失败: {exc}"
+    else:
+        try:
+            reply = json.loads(raw or b"{}")
+        except ValueError:
+            log.warning("%s (%s) 的回复不是 JSON, 按已发送处理。", channel, where)
+            return
+        problem = _platform_error(channel, reply) if isinstance(reply, dict) else None
+        if problem is None:
+            return
+        reason = f"{where} {problem}"
+    raise ChannelDeliveryError(channel, scrub(reason, hidden))

@@ -1,0 +1,239 @@
+"""Delivery settings: the ``[delivery]`` table of sheetsync.toml.
+
+Secrets never live in the config file or in this dataclass. The file names the environment
+variable that holds each one (``password_env``, ``secret_env``); the variable is checked here so
+a missing one is reported at start-up, and read again only at the moment of sending.
+
+Example::
+
+    [delivery]
+    outbox_dir = "outbox"       # optional; default .sheetsync/outbox
+
+    [delivery.smtp]
+    host = "smtp.exmail.qq.com"
+    port = 465
+    security = "ssl"            # ssl | starttls | none
+    username = "shop@example.com"
+    password_env = "SHEETSYNC_SMTP_PASSWORD"
+    from = "小店周报 <shop@example.com>"
+
+    [delivery.dingtalk]
+    webhook = "https://oapi.dingtalk.com/robot/send?access_token=..."
+    secret_env = "SHEETSYNC_DINGTALK_SECRET"
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+from urllib.parse import parse_qsl, urlsplit
+
+from ..errors import ConfigError, DeliveryError
+
+SECURITY_MODES = ("ssl", "starttls", "none")
+DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+BOT_CHANNELS = ("wecom", "dingtalk", "feishu")
+CHANNEL_LABELS = {"email": "邮件", "wecom": "企业微信机器人", "dingtalk": "钉钉机器人", "feishu": "飞书机器人"}
+
+_ADDR_SPEC = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[^\s@<>(),;:\"\[\]\\]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_SMTP_KEYS = ("host", "port", "security", "username", "password_env", "from", "timeout", "ca_file")
+_BOT_KEYS = {"wecom": ("webhook",), "dingtalk": ("webhook", "secret_env"), "feishu": ("webhook", "secret_env")}
+_TOP_KEYS = ("outbox_dir", "bot_timeout", "smtp", *BOT_CHANNELS)
+# keys people write by habit that would put a secret into the file
+_SECRET_KEYS = {"password": "password_env", "secret": "secret_env"}
+
+
+class ChannelDeliveryError(DeliveryError):
+    """One channel failed for one message. ``reason`` is already redacted; the message stays
+    in the outbox and is retried by the next ``deliver_pending()``."""
+
+    def __init__(self, channel: str, reason: str, item: str = ""):
+        self.channel = channel
+        self.reason = reason
+        self.item = item
+        where = f"消息 {item} " if item else ""
+        super().__init__(f"{where}通过{CHANNEL_LABELS.get(channel, channel)}发送失败: {reason}。消息留在 outbox 里, 下次运行会重试。")
+
+
+def redact_url(url: str) -> str:
+    """'https://oapi.dingtalk.com/…': enough to tell which service, nothing that grants access
+    (DingTalk and WeCom keep the token in the query, Feishu in the path)."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}/…"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a webhook URL that must never be shown: the whole URL, its path and query,
+    and every query value."""
+    parts = urlsplit(url)
+    found = [url, parts.query, parts.path]
+    found += [value for _key, value in parse_qsl(parts.query)]
+    found += [seg for seg in parts.path.split("/") if len(seg) >= 8]
+    return [s for s in found if s and s != "/"]
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret in ``text`` with ***, longest first so a URL goes before its parts."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def is_addr_spec(text: str) -> bool:
+    """A bare address like ``a@b.cn`` with nothing that could smuggle a second header or address."""
+    return bool(_ADDR_SPEC.fullmatch(text))
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """Where messages go. Every channel is optional; with none configured the messages stay in
+    the outbox folder as files. Webhook URLs carry access tokens, so they are kept out of repr."""
+
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_security: str = "ssl"
+    smtp_username: str = ""
+    smtp_password_env: str = ""
+    smtp_from: str = ""
+    smtp_timeout: float = 30.0
+    smtp_ca_file: str = ""  # extra CA bundle for a relay with a private certificate
+    wecom_webhook: str = field(default="", repr=False)
+    dingtalk_webhook: str = field(default="", repr=False)
+    dingtalk_secret_env: str = ""
+    feishu_webhook: str = field(default="", repr=False)
+    feishu_secret_env: str = ""
+    bot_timeout: float = 10.0
+    outbox_dir: Path | None = None  # None: the caller's default (<state_dir>/outbox)
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    def webhook(self, channel: str) -> str:
+        return getattr(self, f"{channel}_webhook")
+
+    def secret_env(self, channel: str) -> str:
+        return getattr(self, f"{channel}_secret_env", "")
+
+    def bot_channels(self) -> tuple[str, ...]:
+        return tuple(c for c in BOT_CHANNELS if self.webhook(c))
+
+    @classmethod
+    def from_mapping(cls, d: Mapping[str, Any], env: Mapping[str, str]) -> "DeliveryConfig":
+        """Parse the ``[delivery]`` table. ``env`` is checked for every variable the table names,
+        so a forgotten ``export`` fails at start-up, not at Sunday 20:00."""
+        _reject_unknown(d, _TOP_KEYS, "[delivery]")
+        kwargs: dict[str, Any] = {}
+        if "outbox_dir" in d:
+            kwargs["outbox_dir"] = Path(_text(d, "outbox_dir", "[delivery]"))
+        if "bot_timeout" in d:
+            kwargs["bot_timeout"] = _positive(d, "bot_timeout", "[delivery]")
+        if "smtp" in d:
+            kwargs.update(_smtp(_table(d, "smtp"), env))
+        for channel in BOT_CHANNELS:
+            if channel in d:
+                kwargs.update(_bot(channel, _table(d, channel), env))
+        return cls(**kwargs)
+
+
+def _table(d: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = d[key]
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"sheetsync.toml 里 delivery.{key} 应该是一个表 ([delivery.{key}]), 现在是: {value!r}")
+    return value
+
+
+def _reject_unknown(d: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in d:
+        if key in _SECRET_KEYS:
+            raise ConfigError(
+                f"sheetsync.toml 的 {where} 里有「{key}」: 密钥不能写进配置文件。"
+                f"请把它放进环境变量, 再用 {_SECRET_KEYS[key]} 写上环境变量的名字。"
+            )
+        if key not in allowed:
+            raise ConfigError(f"sheetsync.toml 的 {where} 里有不认识的设置「{key}」。可用的设置: {', '.join(allowed)}")
+
+
+def _text(d: Mapping[str, Any], key: str, where: str) -> str:
+    value = d[key]
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"sheetsync.toml 的 {where} {key} 应该是非空的文字, 现在是: {value!r}")
+    return value.strip()
+
+
+def _positive(d: Mapping[str, Any], key: str, where: str) -> float:
+    value = d[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"sheetsync.toml 的 {where} {key} 应该是大于 0 的秒数, 现在是: {value!r}")
+    return float(value)
+
+
+def _env_name(d: Mapping[str, Any], key: str, where: str, env: Mapping[str, str]) -> str:
+    name = _text(d, key, where)
+    if not _ENV_NAME.fullmatch(name):
+        raise ConfigError(f"sheetsync.toml 的 {where} {key} 应该是环境变量的名字 (如 SHEETSYNC_SMTP_PASSWORD), 不是密钥本身。")
+    if not env.get(name):
+        raise ConfigError(f"环境变量 {name} 没有设置 ({where} {key})。请先设置它再运行, 例如: export {name}=...")
+    return name
+
+
+def _smtp(d: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    where = "[delivery.smtp]"
+    _reject_unknown(d, _SMTP_KEYS, where)
+    if "host" not in d:
+        raise ConfigError(f"sheetsync.toml 的 {where} 缺少 host (邮件服务器地址, 如 smtp.qq.com)。")
+    out: dict[str, Any] = {"smtp_host": _text(d, "host", where)}
+    security = d.get("security", "ssl")
+    if security not in SECURITY_MODES:
+        raise ConfigError(f"sheetsync.toml 的 {where} security 只能是 {' / '.join(SECURITY_MODES)}, 现在是: {security!r}")
+    out["smtp_security"] = security
+    port = d.get("port", DEFAULT_PORTS[security])
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError(f"sheetsync.toml 的 {where} port 应该是 1–65535 的整数, 现在是: {port!r}")
+    out["smtp_port"] = port
+    if "from" not in d:
+        raise ConfigError(f"sheetsync.toml 的 {where} 缺少 from (发件人, 如 \"小店周报 <shop@example.com>\")。")
+    sender = _text(d, "from", where)
+    if not is_addr_spec(parseaddr(sender)[1]) or "\n" in sender or "\r" in sender:
+        raise ConfigError(f"sheetsync.toml 的 {where} from 不是有效的发件地址: {sender!r}")
+    out["smtp_from"] = sender
+    if "username" in d:
+        out["smtp_username"] = _text(d, "username", where)
+        if security == "none":
+            raise ConfigError(f"sheetsync.toml 的 {where}: security = \"none\" 时不能登录, 密码会明文发送。请改成 ssl 或 starttls。")
+        if "password_env" not in d:
+            raise ConfigError(f"sheetsync.toml 的 {where} 有 username 但没有 password_env (存放邮箱密码/授权码的环境变量名)。")
+        out["smtp_password_env"] = _env_name(d, "password_env", where, env)
+    if "timeout" in d:
+        out["smtp_timeout"] = _positive(d, "timeout", where)
+    if "ca_file" in d:
+        ca_file = _text(d, "ca_file", where)
+        if not Path(ca_file).is_file():
+            raise ConfigError(f"sheetsync.toml 的 {where} ca_file 指向的文件不存在: {ca_file}")
+        out["smtp_ca_file"] = ca_file
+    return out
+
+
+def _bot(channel: str, d: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    where = f"[delivery.{channel}]"
+    _reject_unknown(d, _BOT_KEYS[channel], where)
+    if "webhook" not in d:
+        raise ConfigError(f"sheetsync.toml 的 {where} 缺少 webhook (机器人的 Webhook 地址)。")
+    url = _text(d, "webhook", where)
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        # the URL itself carries the token: name the table, never echo the value
+        raise ConfigError(f"sheetsync.toml 的 {where} webhook 不是 http(s) 地址。请从群机器人设置里复制完整的 Webhook 地址。")
+    out: dict[str, Any] = {f"{channel}_webhook": url}
+    if "secret_env" in d:
+        out[f"{channel}_secret_env"] = _env_name(d, "secret_env", where, env)
+    return out

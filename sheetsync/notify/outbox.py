@@ -1,0 +1,289 @@
+"""The outbox: every message is written to disk first, then delivered, then moved to ``sent/``.
+
+Layout::
+
+    outbox/
+      weekly-2026-11-16.eml     the e-mail exactly as it will be sent
+      weekly-2026-11-16.html    preview for a browser (chart embedded)
+      weekly-2026-11-16.json    manifest: ids, bot markdown, which channels got it
+      sent/                     the same three files once every channel got the message
+
+Rules:
+
+- The file name (``key``) and the Message-ID are derived from (kind, shop, period), so a
+  re-render of the same week lands on the same item.
+- Re-rendering a message that is still pending replaces its content (people fixed the sheet;
+  send the fixed version). Channels that already got it are not sent it again.
+- A message in ``sent/`` is never sent again, whatever its new content.
+- A channel that fails leaves the message pending; ``deliver_pending()`` retries it next run.
+  A send that succeeds is recorded at once, so a crash can at worst repeat the one channel
+  that was in flight.
+- With no channel configured the message simply stays in the outbox, and the log says where.
+- Nothing secret is written here: no password, no webhook URL, no signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..errors import ConfigError
+from ..model import DailyDigest, WeeklyReport
+from ..scheduler import file_lock
+from .bots import send_bot
+from .config import CHANNEL_LABELS, ChannelDeliveryError, DeliveryConfig, redact_url
+from .email import PREVIEW_SENDER, build_email, recipients_of, send_email
+from .render import RenderedMessage, render_daily, render_weekly
+
+log = logging.getLogger(__name__)
+
+_SUFFIXES = (".json", ".eml", ".html")  # the manifest moves first: it is what marks an item sent
+
+
+@dataclass
+class DeliveryReport:
+    """What one ``deliver_pending()`` did."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)  # (message key, channel)
+    failed: list[ChannelDeliveryError] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # keys with no channel to go to
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _content_hash(msg: RenderedMessage) -> str:
+    h = hashlib.sha256()
+    for part in (msg.subject, msg.text, msg.html, "\x1f".join(msg.recipients), msg.bot_title, msg.bot_markdown):
+        h.update(part.encode())
+        h.update(b"\x00")
+    for image in msg.images:
+        h.update(image.cid.encode())
+        h.update(image.data)
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process: a cron run may overlap the daemon
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _preview_html(msg: RenderedMessage) -> str:
+    """The HTML with inline images as data: URIs, so the file opens in any browser."""
+    html = msg.html
+    for image in msg.images:
+        uri = f"data:image/{image.subtype};base64,{base64.b64encode(image.data).decode()}"
+        html = html.replace(f"cid:{image.cid}", uri)
+    return html
+
+
+class Outbox:
+    """``config`` says where to send, ``env`` holds the secrets it names, ``clock`` gives the
+    aware time used for Date headers, bot signatures and the manifest."""
+
+    def __init__(self, config: DeliveryConfig, env: Mapping[str, str], clock: Callable[[], datetime], root: Path | None = None):
+        self.config = config
+        self.env = env
+        self.clock = clock
+        chosen = root if root is not None else config.outbox_dir
+        if chosen is None:
+            raise ConfigError("没有指定 outbox 文件夹: 在 sheetsync.toml 的 [delivery] 写 outbox_dir。")
+        self.root = Path(chosen)
+        self.sent_dir = self.root / "sent"
+
+    # -- storing ----------------------------------------------------------------------------
+
+    def path(self, key: str, suffix: str, sent: bool = False) -> Path:
+        return (self.sent_dir if sent else self.root) / f"{key}{suffix}"
+
+    def _sender(self) -> str:
+        return self.config.smtp_from if self.config.smtp_enabled else PREVIEW_SENDER
+
+    def put(self, msg: RenderedMessage) -> str:
+        """Store ``msg``. Returns 'new', 'replaced', 'unchanged' or 'already_sent'."""
+        self.sent_dir.mkdir(parents=True, exist_ok=True)
+        digest = _content_hash(msg)
+        sent_manifest = self.path(msg.key, ".json", sent=True)
+        if sent_manifest.exists():
+            old = json.loads(sent_manifest.read_text(encoding="utf-8"))
+            changed = "内容已变化, 但" if old.get("content_sha256") != digest else ""
+            log.info("%s 已于 %s 发送过, %s不会再发。", msg.key, old.get("completed_at", "?"), changed)
+            return "already_sent"
+        manifest_path = self.path(msg.key, ".json")
+        previous: dict[str, Any] = {}
+        if manifest_path.exists():
+            previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if previous.get("content_sha256") == digest:
+                return "unchanged"
+        now = self.clock()
+        em = build_email(msg, sender=self._sender(), date=now)
+        manifest = {
+            "key": msg.key,
+            "kind": msg.kind,
+            "message_id": msg.message_id,
+            "idempotency_key": msg.message_id.strip("<>"),
+            "subject": msg.subject,
+            "recipients": recipients_of(em),
+            "content_sha256": digest,
+            "created_at": previous.get("created_at", now.isoformat()),
+            "updated_at": now.isoformat(),
+            "bot": {"title": msg.bot_title, "markdown": msg.bot_markdown},
+            "delivered": previous.get("delivered", {}),
+            "errors": {},
+        }
+        _write_atomic(self.path(msg.key, ".eml"), em.as_bytes())
+        _write_atomic(self.path(msg.key, ".html"), _preview_html(msg).encode())
+        self._save(manifest)
+        status = "replaced" if previous else "new"
+        log.info("%s 已%s outbox: %s (浏览器预览: %s)", msg.key, "更新到" if previous else "写入",
+                 self.path(msg.key, ".eml"), self.path(msg.key, ".html"))
+        return status
+
+    def _save(self, manifest: dict[str, Any]) -> None:
+        data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+        _write_atomic(self.path(manifest["key"], ".json"), data)
+
+    def pending(self) -> list[str]:
+        """Keys of messages not yet delivered everywhere, oldest name first."""
+        return sorted(p.stem for p in self.root.glob("*.json")) if self.root.is_dir() else []
+
+    # -- delivering -------------------------------------------------------------------------
+
+    def channels(self) -> tuple[str, ...]:
+        return (("email",) if self.config.smtp_enabled else ()) + self.config.bot_channels()
+
+    def post(self, msg: RenderedMessage) -> DeliveryReport:
+        """Store ``msg`` and deliver everything pending (this message included)."""
+        self.put(msg)
+        return self.deliver_pending()
+
+    def deliver_pending(self) -> DeliveryReport:
+        """Try every pending message on every configured channel it has not reached yet."""
+        report = DeliveryReport()
+        if not self.root.is_dir():
+            return report
+        self.sent_dir.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.root / ".outbox.lock") as locked:
+            if not locked:
+                log.info("另一个 sheetsync 进程正在发送 %s 里的消息, 这次跳过。", self.root)
+                return report
+            self._finish_moves()
+            for key in self.pending():
+                self._deliver_one(key, report)
+        return report
+
+    def _deliver_one(self, key: str, report: DeliveryReport) -> None:
+        manifest = json.loads(self.path(key, ".json").read_text(encoding="utf-8"))
+        em = BytesParser(policy=policy.default).parsebytes(self.path(key, ".eml").read_bytes())
+        targets = [c for c in self.channels() if c not in manifest["delivered"]]
+        if "email" in targets and not recipients_of(em):
+            log.warning("%s 没有收件人, 不发邮件。请在「设置」填写周报收件人, 或在「成员」表填写邮箱。", key)
+            targets.remove("email")
+        failed = False
+        for channel in targets:
+            try:
+                self._send(channel, em, manifest)
+            except ChannelDeliveryError as exc:
+                failed = True
+                manifest["errors"][channel] = exc.reason
+                self._save(manifest)
+                log.error("%s 通过%s发送失败: %s。留在 outbox, 下次运行重试。", key, CHANNEL_LABELS[channel], exc.reason)
+                report.failed.append(ChannelDeliveryError(channel, exc.reason, key))
+                continue
+            manifest["delivered"][channel] = self.clock().isoformat()
+            manifest["errors"].pop(channel, None)
+            self._save(manifest)
+            report.sent.append((key, channel))
+            log.info("%s 已通过%s发送%s。", key, CHANNEL_LABELS[channel], self._destination(channel, em))
+        if failed:
+            return
+        if not manifest["delivered"]:
+            if not self.channels():
+                log.info("没有配置邮件或群机器人 (sheetsync.toml 的 [delivery]), %s 保存在 %s", key, self.path(key, ".eml"))
+            report.waiting.append(key)
+            return
+        manifest["completed_at"] = self.clock().isoformat()
+        self._save(manifest)
+        self._move_to_sent(key)
+
+    def _destination(self, channel: str, em: EmailMessage) -> str:
+        if channel == "email":
+            return f" 给 {', '.join(recipients_of(em))}"
+        return f" ({redact_url(self.config.webhook(channel))})"
+
+    def _send(self, channel: str, em: EmailMessage, manifest: dict[str, Any]) -> None:
+        if channel == "email":
+            if em["From"] != self.config.smtp_from:
+                em.replace_header("From", self.config.smtp_from)
+                _write_atomic(self.path(manifest["key"], ".eml"), em.as_bytes())
+            send_email(em, self.config, self.env)
+        else:
+            bot = manifest["bot"]
+            send_bot(channel, self.config, self.env, bot["title"], bot["markdown"], self.clock())
+
+    def _move_to_sent(self, key: str) -> None:
+        for suffix in _SUFFIXES:
+            src = self.path(key, suffix)
+            if src.exists():
+                os.replace(src, self.path(key, suffix, sent=True))
+
+    def _finish_moves(self) -> None:
+        """Complete a move to sent/ that was interrupted after the manifest went."""
+        for path in self.root.glob("*.eml"):
+            if self.path(path.stem, ".json", sent=True).exists() and not self.path(path.stem, ".json").exists():
+                self._move_to_sent(path.stem)
+
+
+_PUT_LINES = {
+    "new": "{key} 已写入 outbox: {path}",
+    "replaced": "{key} 尚未发送, 已换成新内容: {path}",
+    "unchanged": "{key} 内容没有变化: {path}",
+    "already_sent": "{key} 已经发送过, 不再重发",
+}
+
+
+def delivery_for_reports(
+    weekly: WeeklyReport | None,
+    daily: DailyDigest | None,
+    delivery: Mapping[str, Any],
+    outbox_dir: Path,
+    *,
+    send: bool,
+    now: datetime,
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """What a run does with its reports: render them into the outbox and, with ``send``,
+    deliver everything pending (earlier failures included, so every run is a retry).
+    ``delivery`` is the raw ``[delivery]`` table; ``outbox_dir`` is used unless the table names
+    one. Returns one status line per event, for the command line."""
+    env = os.environ if env is None else env
+    config = DeliveryConfig.from_mapping(delivery, env)
+    moment = now if now.tzinfo is not None else now.astimezone()
+    outbox = Outbox(config, env, clock=lambda: moment, root=config.outbox_dir or outbox_dir)
+    lines = []
+    messages = ([render_weekly(weekly)] if weekly is not None else []) + ([render_daily(daily)] if daily is not None else [])
+    for msg in messages:
+        status = outbox.put(msg)
+        lines.append(_PUT_LINES[status].format(key=msg.key, path=outbox.path(msg.key, ".eml")))
+    if not send:
+        return lines
+    report = outbox.deliver_pending()
+    lines += [f"{key} 已通过{CHANNEL_LABELS[channel]}发送" for key, channel in report.sent]
+    lines += [str(exc) for exc in report.failed]
+    if report.waiting and not outbox.channels():
+        lines.append(f"没有配置邮件或群机器人 (sheetsync.toml 的 [delivery]), 消息保存在 {outbox.root}")
+    elif report.waiting:
+        lines += [f"{key} 没有收件人, 保存在 {outbox.root}" for key in report.waiting]
+    return lines

@@ -1,0 +1,392 @@
+"""``sheetsync schedule``: run the jobs by themselves, in shop time, never twice, never lost.
+
+How it decides
+--------------
+Due times come from one pure function, ``next_run(trigger, after, tz)``, used for the
+``sheetsync jobs`` listing, for normal running and for catch-up alike. A job is due when the
+first slot after its last successful run has come. That single rule gives both promises:
+
+- catch-up: after the machine was off for days, the first slot after the last success is long
+  past, so the job runs once, records a new success, and its next slot is in the future again;
+  it does not run once per missed slot;
+- no double run: the last success is kept on disk (``<state_dir>/scheduler.json``) and
+  re-read under the job's lock before running, so neither a restart nor a second scheduler
+  process runs a slot that was already served.
+
+A job that fails keeps its old last success (so a restart retries it once) but waits for its
+next slot in this process, so a broken job does not spin.
+
+Slots: 'every N minutes' counts N minutes from local midnight each day (every 15 -> :00, :15,
+:30, :45); 'daily' and 'weekly' are wall-clock times in the shop's time zone. A wall time
+skipped by a daylight-saving change runs at the same clock reading after the jump (02:30 ->
+03:30); a repeated one runs the first time it occurs.
+
+How it runs
+-----------
+The loop is the ``schedule`` library's, on an explicit ``schedule.Scheduler()`` (never the
+module-global one). schedule's own jobs read ``datetime.now()`` in the machine's naive local
+time and need pytz for time zones; ``_ShopJob`` replaces exactly the parts that read the time
+(the due time, the "is it time" test, the bookkeeping after a run) with ``next_run`` and an
+injected clock, and keeps the rest: job registry, ordering of due jobs, run_pending.
+
+Locks are ``fcntl.flock`` on ``<state_dir>/locks/<job>.lock`` (non-blocking: a second process
+logs and skips). SIGTERM / SIGINT set a flag; the running job finishes, no further job starts,
+and ``run_forever`` returns.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import math
+import os
+import re
+import signal
+import threading
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import schedule
+
+from .errors import ConfigError, SheetsyncError
+from .job import Job, Trigger
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "scheduler.json"
+MAX_SLEEP_SECONDS = 60  # re-check at least this often: the clock may jump (suspend, NTP)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _require_aware(moment: datetime, what: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime, got {moment!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Trigger arithmetic (pure).
+
+
+def _at(day: date, at: time, tz: tzinfo) -> datetime:
+    """Wall-clock ``at`` on ``day`` as a UTC instant. The round trip through UTC resolves a
+    wall time inside a DST gap to the instant after the jump."""
+    return datetime.combine(day, at, tzinfo=tz).astimezone(timezone.utc)
+
+
+def next_run(trigger: Trigger, after: datetime, tz: tzinfo) -> datetime:
+    """The first slot of ``trigger`` strictly after ``after`` (aware), in ``tz``."""
+    _require_aware(after, "after")
+    after_utc = after.astimezone(timezone.utc)
+    today = after.astimezone(tz).date()
+    if trigger.kind == "every":
+        if not 1 <= trigger.minutes <= 24 * 60:
+            raise ConfigError(f"运行间隔必须在 1 到 1440 分钟之间, 现在是 {trigger.minutes} 分钟。")
+        step = timedelta(minutes=trigger.minutes)
+        start, end = _at(today, time(0), tz), _at(today + timedelta(days=1), time(0), tz)
+        candidate = start + ((after_utc - start) // step + 1) * step
+        return min(candidate, end).astimezone(tz)
+    if trigger.at is None:
+        raise ConfigError(f"运行方式「{trigger.kind}」缺少运行时间 (如 22:00)。")
+    if trigger.kind == "daily":
+        days = range(0, 2)
+    elif trigger.kind == "weekly":
+        if trigger.weekday is None or not 0 <= trigger.weekday <= 6:
+            raise ConfigError(f"每周运行的星期必须是 0 (周一) 到 6 (周日), 现在是 {trigger.weekday!r}。")
+        days = range((trigger.weekday - today.weekday()) % 7, 8, 7)
+    else:
+        raise ConfigError(f"不认识的运行方式「{trigger.kind}」(可用: every / daily / weekly)。")
+    for offset in days:
+        candidate = _at(today + timedelta(days=offset), trigger.at, tz)
+        if candidate > after_utc:
+            return candidate.astimezone(tz)
+    raise AssertionError("a daily or weekly slot always exists within 8 days")
+
+
+# ---------------------------------------------------------------------------------------------
+# Locks.
+
+
+@contextmanager
+def file_lock(path: Path, blocking: bool = False) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``path`` for the ``with`` block. Yields False instead of
+    waiting when another process (or another open of the file) holds it and ``blocking`` is
+    False. The lock goes away with the process, so a crash never leaves a stale lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def job_lock(state_dir: Path, name: str) -> AbstractContextManager[bool]:
+    """``with job_lock(dir, "weekly-summary") as got:`` — got is False while another process
+    runs that job. Used by the scheduler and by ``sheetsync run`` alike."""
+    safe = re.sub(r"[^\w.-]", "_", name)
+    return file_lock(Path(state_dir) / "locks" / f"{safe}.lock")
+
+
+# ---------------------------------------------------------------------------------------------
+# State on disk.
+
+
+class _State:
+    """Per job: ``since`` (first scheduled here), ``last_success``, ``last_attempt``,
+    ``last_error``. Updates re-read the file under a lock, so two processes never lose each
+    other's entries."""
+
+    def __init__(self, state_dir: Path):
+        self.path = state_dir / STATE_FILE
+        self.lock_path = state_dir / "locks" / ".state.lock"
+        self.jobs: dict[str, dict[str, Any]] = {}
+
+    def load(self) -> None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            data = {}
+        except ValueError:
+            log.warning("%s 已损坏, 当作空的重新开始 (这次不会补跑错过的任务)。", self.path)
+            data = {}
+        self.jobs = data.get("jobs", {}) if isinstance(data, dict) else {}
+
+    def update(self, name: str, **fields: Any) -> None:
+        with file_lock(self.lock_path, blocking=True):
+            self.load()
+            self.jobs.setdefault(name, {}).update(fields)
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            tmp.write_text(json.dumps({"version": 1, "jobs": self.jobs}, ensure_ascii=False, indent=2), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+    def time(self, name: str, key: str) -> datetime | None:
+        value = self.jobs.get(name, {}).get(key)
+        return datetime.fromisoformat(value) if value else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The scheduler.
+
+
+class _ShopJob(schedule.Job):
+    """A schedule.Job whose due time is ``next_run`` in shop time and whose "now" is the
+    scheduler's injected clock, instead of schedule's naive ``datetime.now()``."""
+
+    def __init__(self, owner: "SheetsyncScheduler", job_name: str):
+        super().__init__(1, owner._schedule)
+        self.unit = "minutes"  # only read by schedule's own rescheduling, which this class replaces
+        self.owner = owner
+        self.job_name = job_name
+
+    def _schedule_next_run(self) -> None:
+        self.next_run = self.owner._due(self.job_name, self.owner._now)
+
+    @property
+    def should_run(self) -> bool:
+        return self.owner._now >= self.next_run
+
+    def run(self) -> None:
+        if self.owner.stopping():
+            return None  # a stop was requested while an earlier job ran: start nothing new
+        self.job_func()
+        self.last_run = self.owner._now
+        self._schedule_next_run()
+        return None
+
+
+class SheetsyncScheduler:
+    """Runs ``jobs`` on their triggers. It never computes anything itself: when a job is due it
+    calls ``run_job(name, now)`` with ``now`` aware in the shop time zone; an exception from
+    ``run_job`` marks the run failed. ``settings_provider`` is asked for the current Settings
+    at start and after every run, so a new time typed into 设置 takes effect after the next
+    run (at most 15 minutes with the default validate job)."""
+
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        settings_provider: Callable[[], Settings],
+        run_job: Callable[[str, datetime], object],
+        state_dir: Path,
+        clock: Callable[[], datetime] = _utc_now,
+    ):
+        self.jobs = {job.name: job for job in jobs}
+        self.state_dir = Path(state_dir)
+        self._settings_provider = settings_provider
+        self._run_job = run_job
+        self._clock = clock
+        self._state = _State(self.state_dir)
+        self._schedule = schedule.Scheduler()
+        self._settings: Settings | None = None
+        self._tried: dict[str, datetime] = {}  # this process's last attempt, failed ones included
+        self._now: datetime = clock().astimezone(timezone.utc)
+        self._stop = threading.Event()
+        self._signalled = False
+
+    # -- due times --------------------------------------------------------------------------
+
+    def _current_settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = self._settings_provider()
+        return self._settings
+
+    def _refresh_settings(self) -> None:
+        try:
+            self._settings = self._settings_provider()
+        except Exception as exc:  # keep running on the last good settings; the next run retries
+            log.warning("读取设置失败 (%s), 继续使用上次的设置。", exc)
+
+    def _due(self, name: str, now: datetime) -> datetime:
+        """In UTC: comparisons between two times of the same zone ignore DST folds."""
+        settings = self._current_settings()
+        anchors = [t for t in (self._state.time(name, "last_success"), self._state.time(name, "since"),
+                               self._tried.get(name)) if t is not None]
+        anchor = max(anchors) if anchors else now
+        return next_run(self.jobs[name].trigger(settings), anchor, settings.tz).astimezone(timezone.utc)
+
+    def next_runs(self, now: datetime) -> list[tuple[str, datetime]]:
+        """(job name, next due time in shop time) in job order. A time at or before ``now``
+        means the job is overdue and runs as soon as the scheduler runs."""
+        _require_aware(now, "now")
+        self._state.load()
+        tz = self._current_settings().tz
+        return [(name, self._due(name, now.astimezone(timezone.utc)).astimezone(tz)) for name in self.jobs]
+
+    # -- running ----------------------------------------------------------------------------
+
+    def _register(self, now: datetime) -> None:
+        """Put every job on the schedule (once), remembering since when it is scheduled so a
+        job that has never succeeded can still be caught up after a long pause."""
+        if self._schedule.jobs:
+            return
+        self._now = now.astimezone(timezone.utc)
+        self._state.load()
+        for name in self.jobs:
+            if self._state.time(name, "since") is None:
+                self._state.update(name, since=now.astimezone(timezone.utc).isoformat())
+        for name in self.jobs:
+            _ShopJob(self, name).do(self._run_one, name)
+
+    def catch_up(self, now: datetime) -> None:
+        """Run once every job that fell due while no scheduler was running."""
+        _require_aware(now, "now")
+        self._register(now)
+        for name, due in self.next_runs(now):
+            if due <= now:
+                log.info("「%s」本应在 %s 运行 (当时 sheetsync 没有运行), 现在补跑一次。", name, f"{due:%Y-%m-%d %H:%M}")
+        self.run_pending(now)
+
+    def run_pending(self, now: datetime) -> None:
+        """Run every job due at ``now``, earliest due first."""
+        _require_aware(now, "now")
+        self._register(now)
+        self._now = now.astimezone(timezone.utc)
+        for job in self._schedule.jobs:
+            job._schedule_next_run()
+        self._schedule.run_pending()
+
+    def _run_one(self, name: str) -> None:
+        now = self._now
+        with job_lock(self.state_dir, name) as locked:
+            if not locked:
+                log.warning("「%s」正在由另一个 sheetsync 进程运行, 这次跳过。", name)
+                self._tried[name] = now
+                return
+            self._state.load()
+            if self._due(name, now) > now:
+                log.info("「%s」这一轮已经由另一个 sheetsync 进程运行过, 跳过。", name)
+                return
+            self._execute(name, now)
+        self._refresh_settings()
+
+    def _execute(self, name: str, now: datetime) -> None:
+        stamp = now.astimezone(timezone.utc).isoformat()
+        log.info("运行「%s」", name)
+        try:
+            self._run_job(name, now.astimezone(self._current_settings().tz))
+        except SheetsyncError as exc:
+            log.error("「%s」运行失败: %s", name, exc)
+            self._state.update(name, last_attempt=stamp, last_error=str(exc))
+        except Exception as exc:  # one broken job must not stop the others
+            log.exception("「%s」运行出错", name)
+            self._state.update(name, last_attempt=stamp, last_error=f"{type(exc).__name__}: {exc}")
+        else:
+            self._state.update(name, last_success=stamp, last_attempt=stamp, last_error=None)
+        finally:
+            self._tried[name] = now
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def stopping(self) -> bool:
+        return self._signalled or self._stop.is_set()
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        # only set a flag: logging or locking inside a signal handler can deadlock
+        self._signalled = True
+
+    def _seconds_to_next(self, now: datetime) -> float:
+        upcoming = [job.next_run for job in self._schedule.jobs]
+        if not upcoming:
+            return MAX_SLEEP_SECONDS
+        return min(max((min(upcoming) - now).total_seconds(), 1.0), MAX_SLEEP_SECONDS)
+
+    def run_forever(self, stop_event: threading.Event | None = None) -> None:
+        """Catch up, then run jobs as they fall due until SIGTERM / SIGINT or ``stop_event``.
+        A job that is running when the stop comes is finished first."""
+        if stop_event is not None:
+            self._stop = stop_event
+        previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, self._on_signal)
+        try:
+            log.info("sheetsync schedule 已启动, 状态保存在 %s", self.state_dir)
+            self.catch_up(self._clock())
+            while not self.stopping():
+                self.run_pending(self._clock())
+                for _ in range(math.ceil(self._seconds_to_next(self._clock()))):
+                    if self.stopping():
+                        break
+                    self._stop.wait(1.0)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        log.info("sheetsync schedule 已停止。")
+
+
+def serve(config: Any, clock: Callable[[], datetime] = _utc_now) -> int:
+    """``sheetsync schedule``: run the registered jobs against the configured workbook until
+    stopped. Each run goes through the same code as ``sheetsync run`` (which also delivers
+    and retries the outbox). Returns the process exit code."""
+    from .app import _settings_or_default, run_jobs
+    from .notify import DeliveryConfig
+    from .registry import all_jobs
+
+    DeliveryConfig.from_mapping(config.delivery, os.environ)  # a missing secret stops us now, not on Sunday
+
+    def run_job(name: str, now: datetime) -> None:
+        for line in run_jobs(config, [name], now=now).messages:
+            log.info("%s", line)
+
+    scheduler = SheetsyncScheduler(
+        list(all_jobs().values()),
+        lambda: _settings_or_default(config, clock()),
+        run_job,
+        config.resolved_state_dir(),
+        clock=clock,
+    )
+    scheduler.run_forever()
+    return 0

@@ -1,0 +1,241 @@
+"""Group bots against a loopback HTTP server that checks signatures the way DingTalk and Feishu
+document them, and answers like they do."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote_plus, urlsplit
+
+import pytest
+
+from sheetsync.errors import DeliveryError
+from sheetsync.model import UnresolvedInquiry
+from sheetsync.notify import DeliveryConfig, Outbox, render_daily, render_weekly
+from test_notify_render import seed_digest, seed_report
+
+NOW = datetime(2026, 11, 22, 14, 0, 5, tzinfo=timezone.utc)
+TOKENS = {"wecom": "wecomKEY0123456789abcdef", "dingtalk": "dingACCESS0123456789abcdef", "feishu": "feishuHOOK-0123-4567-89ab"}
+SECRETS = {"dingtalk": "SECdingtalk0123456789secret", "feishu": "feishuSIGNsecret0123456789"}
+ENV = {"DINGTALK_SECRET": SECRETS["dingtalk"], "FEISHU_SECRET": SECRETS["feishu"]}
+
+
+def dingtalk_expected_sign(secret: str, timestamp: str) -> str:
+    """DingTalk custom robot docs: HmacSHA256 over "timestamp\\nsecret" keyed with the secret, Base64."""
+    string_to_sign = f"{timestamp}\n{secret}"
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256).digest()).decode()
+
+
+def feishu_expected_sign(secret: str, timestamp: str) -> str:
+    """Feishu custom bot docs: "timestamp\\nsecret" is the HmacSHA256 key, the message is empty, Base64."""
+    string_to_sign = f"{timestamp}\n{secret}"
+    return base64.b64encode(hmac.new(string_to_sign.encode("utf-8"), digestmod=hashlib.sha256).digest()).decode()
+
+
+class BotServer:
+    """Plays WeCom, DingTalk and Feishu on one loopback port. ``fail[channel]`` is a list of
+    HTTP statuses to answer before answering normally."""
+
+    def __init__(self, now: datetime = NOW):
+        self.now = now
+        self.requests: list[dict] = []
+        self.fail: dict[str, list[int]] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                channel = server.channel_of(self.path)
+                server.requests.append({"channel": channel, "path": self.path, "body": body,
+                                        "content_type": self.headers["Content-Type"]})
+                queued = server.fail.get(channel) or []
+                if queued:
+                    self.reply(queued.pop(0), {"error": "busy"})
+                else:
+                    self.reply(200, server.answer(channel, self.path, body))
+
+            def reply(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    def url(self, channel: str) -> str:
+        base = f"http://127.0.0.1:{self.port}"
+        return {"wecom": f"{base}/cgi-bin/webhook/send?key={TOKENS['wecom']}",
+                "dingtalk": f"{base}/robot/send?access_token={TOKENS['dingtalk']}",
+                "feishu": f"{base}/open-apis/bot/v2/hook/{TOKENS['feishu']}"}[channel]
+
+    @staticmethod
+    def channel_of(path: str) -> str:
+        return "wecom" if "/cgi-bin/" in path else ("dingtalk" if "/robot/" in path else "feishu")
+
+    def answer(self, channel: str, path: str, body: dict) -> dict:
+        """The platform's reply, including its verdict on the signature."""
+        if channel == "dingtalk":
+            query = parse_qs(urlsplit(path).query)
+            ts, sign = query["timestamp"][0], query["sign"][0]
+            ok = sign == dingtalk_expected_sign(SECRETS["dingtalk"], ts) and abs(int(ts) - self.now.timestamp() * 1000) < 3600_000
+            return {"errcode": 0, "errmsg": "ok"} if ok else {"errcode": 310000, "errmsg": "sign not match"}
+        if channel == "feishu":
+            ts = body["timestamp"]
+            ok = body["sign"] == feishu_expected_sign(SECRETS["feishu"], ts) and abs(int(ts) - self.now.timestamp()) < 3600
+            return {"code": 0, "msg": "success"} if ok else {"code": 19021, "msg": "sign match fail"}
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def texts(self) -> list[str]:
+        """The markdown each request carried."""
+        out = []
+        for r in self.requests:
+            b = r["body"]
+            out.append(b.get("markdown", {}).get("content") or b.get("markdown", {}).get("text")
+                       or b.get("card", {}).get("elements", [{}])[0].get("content"))
+        return out
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def bots():
+    server = BotServer()
+    yield server
+    server.close()
+
+
+def bot_config(server: BotServer, *channels: str, url=None) -> DeliveryConfig:
+    table = {}
+    for channel in channels:
+        table[channel] = {"webhook": (url or server.url)(channel)}
+        if channel in SECRETS:
+            table[channel]["secret_env"] = f"{channel.upper()}_SECRET"
+    return DeliveryConfig.from_mapping(table, ENV)
+
+
+def test_dingtalk_signature_verified_as_documented(bots, tmp_path):
+    outbox = Outbox(bot_config(bots, "dingtalk"), ENV, clock=lambda: NOW, root=tmp_path)
+    delivery = outbox.post(render_daily(seed_digest()))
+    assert delivery.ok and delivery.sent == [("daily-2026-11-22", "dingtalk")]
+    [req] = bots.requests
+    query = parse_qs(urlsplit(req["path"]).query)
+    assert query["access_token"] == [TOKENS["dingtalk"]]
+    assert query["timestamp"] == [str(int(NOW.timestamp() * 1000))]
+    expected = dingtalk_expected_sign(SECRETS["dingtalk"], query["timestamp"][0])
+    assert f"sign={quote_plus(expected)}" in req["path"]  # url-encoded in the URL
+    assert req["body"]["msgtype"] == "markdown"
+    assert req["body"]["markdown"]["title"] == "【小店】客服日报 11.22"
+    assert "咨询 **12** 条" in req["body"]["markdown"]["text"]
+    assert req["body"]["at"] == {"isAtAll": False}
+    assert req["content_type"] == "application/json; charset=utf-8"
+
+
+def test_feishu_signature_verified_as_documented(bots, tmp_path):
+    outbox = Outbox(bot_config(bots, "feishu"), ENV, clock=lambda: NOW, root=tmp_path)
+    assert outbox.post(render_weekly(seed_report())).sent == [("weekly-2026-11-16", "feishu")]
+    [req] = bots.requests
+    body = req["body"]
+    assert body["timestamp"] == str(int(NOW.timestamp()))
+    assert body["sign"] == feishu_expected_sign(SECRETS["feishu"], body["timestamp"])
+    assert body["msg_type"] == "interactive"
+    assert body["card"]["header"]["title"]["content"] == "【小店】周报 11.16–11.22"
+    assert "- 选品合格率 **90%** (9/10, +20)" in body["card"]["elements"][0]["content"]
+
+
+def test_wecom_gets_plain_markdown(bots, tmp_path):
+    outbox = Outbox(bot_config(bots, "wecom"), ENV, clock=lambda: NOW, root=tmp_path)
+    outbox.post(render_weekly(seed_report()))
+    [req] = bots.requests
+    assert req["body"]["msgtype"] == "markdown"
+    assert req["body"]["markdown"]["content"].startswith("### 【小店】周报 11.16–11.22\n- 选品合格率 **90%** (9/10, +20)")
+    assert "- 未解决问题 **3** 条" in req["body"]["markdown"]["content"]
+
+
+@pytest.mark.parametrize("channel, secret, expected", [
+    ("dingtalk", "not-the-secret", "平台返回错误 310000: sign not match"),
+    ("feishu", "not-the-secret", "平台返回错误 19021: sign match fail"),
+])
+def test_wrong_secret_is_refused_and_message_kept(bots, tmp_path, channel, secret, expected):
+    env = {**ENV, f"{channel.upper()}_SECRET": secret}
+    outbox = Outbox(bot_config(bots, channel), env, clock=lambda: NOW, root=tmp_path)
+    [error] = outbox.post(render_daily(seed_digest())).failed
+    assert expected in str(error) and error.channel == channel
+    assert outbox.pending() == ["daily-2026-11-22"]
+
+
+def test_stale_clock_fails_signature_window(bots, tmp_path):
+    outbox = Outbox(bot_config(bots, "dingtalk"), ENV, clock=lambda: NOW - timedelta(hours=2), root=tmp_path)
+    [error] = outbox.post(render_daily(seed_digest())).failed
+    assert "sign not match" in str(error)
+
+
+@pytest.mark.parametrize("channel", ["wecom", "dingtalk", "feishu"])
+def test_cell_text_cannot_inject_markdown_or_mentions(bots, tmp_path, channel):
+    evil = UnresolvedInquiry(4, "@all", "其他", "[x](http://evil)", "<at user_id=\"all\"></at>", None)
+    digest = seed_digest(shop="[店](http://evil) @all", unresolved=(evil,))
+    Outbox(bot_config(bots, channel), ENV, clock=lambda: NOW, root=tmp_path).post(render_daily(digest))
+    [text] = bots.texts()
+    body = json.dumps(bots.requests[0]["body"], ensure_ascii=False)
+    for bad in ("@all", "](", "[x]", "[店]", "<at", "http://evil"):
+        assert bad not in text and bad not in body
+    assert "＠all" in text  # still readable
+
+
+def test_5xx_stays_in_outbox_and_is_sent_once_on_next_run(bots, tmp_path):
+    bots.fail["dingtalk"] = [502]
+    config = bot_config(bots, "dingtalk")
+    outbox = Outbox(config, ENV, clock=lambda: NOW, root=tmp_path)
+
+    first = outbox.post(render_weekly(seed_report()))
+    [error] = first.failed
+    assert isinstance(error, DeliveryError)
+    assert str(error) == ("消息 weekly-2026-11-16 通过钉钉机器人发送失败: "
+                          f"http://127.0.0.1:{bots.port}/… 返回 HTTP 502。消息留在 outbox 里, 下次运行会重试。")
+    assert outbox.pending() == ["weekly-2026-11-16"]
+
+    restarted = Outbox(config, ENV, clock=lambda: NOW + timedelta(minutes=15), root=tmp_path)
+    assert restarted.deliver_pending().sent == [("weekly-2026-11-16", "dingtalk")]
+    assert restarted.deliver_pending().sent == []
+    assert restarted.post(render_weekly(seed_report())).sent == []  # same week rendered again
+    assert len(bots.requests) == 2  # the failed attempt and the one that worked
+    assert (tmp_path / "sent" / "weekly-2026-11-16.json").exists()
+
+
+def test_secrets_never_in_logs_errors_or_outbox(bots, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    channels = ("wecom", "dingtalk", "feishu")
+    for channel in channels:
+        bots.fail[channel] = [500]
+    errors = Outbox(bot_config(bots, *channels), ENV, clock=lambda: NOW, root=tmp_path).post(render_weekly(seed_report())).failed
+
+    closed = BotServer()
+    closed.close()  # nothing listens on its port any more: connection refused
+    down = bot_config(closed, *channels, url=closed.url)
+    errors += Outbox(down, ENV, clock=lambda: NOW, root=tmp_path / "down").post(render_daily(seed_digest())).failed
+
+    assert sorted(e.channel for e in errors) == sorted(channels * 2)
+    shown = "\n".join(str(e) for e in errors) + caplog.text
+    files = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    for secret in (*TOKENS.values(), *SECRETS.values()):
+        assert secret not in shown
+        assert secret.encode() not in files
+    assert "DeliveryConfig(" in repr(down) and TOKENS["dingtalk"] not in repr(down)

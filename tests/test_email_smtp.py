@@ -1,0 +1,240 @@
+"""The weekly e-mail over real SMTP on loopback (aiosmtpd): plain, STARTTLS and implicit TLS,
+with AUTH PLAIN / LOGIN, parsed back from the bytes the server received."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import logging
+import socket
+import ssl
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from sheetsync.errors import DeliveryError
+from sheetsync.notify import DeliveryConfig, Outbox, render_weekly
+from test_notify_render import seed_report
+
+PASSWORD = "s3cret-Auth-code-42"
+USER = "shop@example.com"
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def cert_files(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 / localhost."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(dt.datetime(2020, 1, 1)).not_valid_after(dt.datetime(2099, 1, 1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """aiosmtpd handler keeping every envelope it accepts."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def parsed(self, i: int = -1):
+        return BytesParser(policy=policy.default).parsebytes(self.envelopes[i].content)
+
+
+def check_password(server, session, envelope, mechanism, auth_data):
+    ok = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+@pytest.fixture
+def smtp_server(cert_files):
+    """Start a loopback server: smtp_server(security, mechanism) -> (inbox, port). mechanism
+    None = no AUTH offered; 'PLAIN' / 'LOGIN' = only that one offered."""
+    started = []
+
+    def start(security: str, mechanism: str | None = None, port: int | None = None):
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(*cert_files)
+        kwargs = {}
+        if security == "starttls":
+            kwargs.update(tls_context=ctx, require_starttls=True)
+        elif security == "ssl":
+            kwargs.update(ssl_context=ctx)
+        if mechanism:
+            kwargs.update(authenticator=check_password, auth_required=True,
+                          auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN") if m != mechanism])
+            if security == "ssl":
+                # the whole session is encrypted, but aiosmtpd only counts STARTTLS as TLS
+                kwargs.update(auth_require_tls=False)
+        inbox = Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port or free_port(), **kwargs)
+        controller.start()
+        started.append(controller)
+        return inbox, controller.port
+
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+def smtp_config(port: int, security: str, cert_files, username: str | None) -> DeliveryConfig:
+    table = {"host": "127.0.0.1", "port": port, "security": security, "from": "小店周报 <shop@example.com>",
+             "timeout": 5, "ca_file": str(cert_files[0])}
+    if username:
+        table.update(username=username, password_env="SHOP_SMTP_PASSWORD")
+    return DeliveryConfig.from_mapping({"smtp": table}, {"SHOP_SMTP_PASSWORD": PASSWORD})
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # aiosmtpd's view of implicit TLS
+@pytest.mark.parametrize("security, mechanism", [
+    ("none", None),
+    ("starttls", "PLAIN"),
+    ("starttls", "LOGIN"),
+    ("ssl", "PLAIN"),
+])
+def test_weekly_email_arrives_intact(tmp_path, smtp_server, cert_files, security, mechanism):
+    inbox, port = smtp_server(security, mechanism)
+    config = smtp_config(port, security, cert_files, USER if mechanism else None)
+    outbox = Outbox(config, {"SHOP_SMTP_PASSWORD": PASSWORD}, clock=lambda: NOW, root=tmp_path / "outbox")
+    report = seed_report()
+    expected = render_weekly(report)
+
+    delivery = outbox.post(render_weekly(report))
+
+    assert delivery.ok and delivery.sent == [("weekly-2026-11-16", "email")]
+    assert len(inbox.envelopes) == 1
+    envelope = inbox.envelopes[0]
+    assert envelope.mail_from == "shop@example.com"
+    assert envelope.rcpt_tos == ["boss@example.com", "cs@example.com"]
+    msg = inbox.parsed()
+    assert msg["Subject"] == "【小店】周报 11.16–11.22 选品合格率 90%(+20)"
+    assert msg["To"] == "boss@example.com, cs@example.com"
+    assert msg["From"].addresses[0].display_name == "小店周报"
+    assert msg["Message-ID"] == expected.message_id
+    assert msg.get_content_type() == "multipart/alternative"
+    text, related = msg.get_payload()
+    assert text.get_content_type() == "text/plain"
+    assert "选品合格率: 90% (9/10), 上周 70%, 变化 +20" in text.get_content()
+    assert related.get_content_type() == "multipart/related"
+    html, image = related.get_payload()
+    assert html.get_content_type() == "text/html"
+    assert image.get_content_type() == "image/png"
+    assert image.get_content_disposition() == "inline"
+    cid = image["Content-ID"].strip("<>")
+    assert f'src="cid:{cid}"' in html.get_content()
+    assert image.get_content() == expected.images[0].data
+    # delivered once: the item moved to sent/, and the same week is never sent again
+    assert (tmp_path / "outbox" / "sent" / "weekly-2026-11-16.eml").exists()
+    assert outbox.post(render_weekly(report)).sent == []
+    assert len(inbox.envelopes) == 1
+
+
+def test_message_id_stable_across_renders_of_the_same_week(tmp_path, smtp_server, cert_files):
+    inbox, port = smtp_server("none")
+    config = smtp_config(port, "none", cert_files, None)
+    first = Outbox(config, {}, clock=lambda: NOW, root=tmp_path / "a")
+    second = Outbox(config, {}, clock=lambda: NOW + dt.timedelta(hours=1), root=tmp_path / "b")
+    first.post(render_weekly(seed_report()))
+    second.post(render_weekly(seed_report(first_counts=(8, 10))))  # re-rendered after a fix
+    ids = [inbox.parsed(i)["Message-ID"] for i in range(2)]
+    assert ids[0] == ids[1] == render_weekly(seed_report()).message_id
+
+
+def test_header_injection_through_shop_name_and_recipients(tmp_path, smtp_server, cert_files):
+    inbox, port = smtp_server("none")
+    outbox = Outbox(smtp_config(port, "none", cert_files, None), {}, clock=lambda: NOW, root=tmp_path)
+    report = seed_report(shop="小店\r\nBcc: x@y", recipients=("boss@example.com", "cs@example.com\r\nBcc: evil@example.com"))
+    outbox.post(render_weekly(report))
+    msg = inbox.parsed()
+    assert msg["Bcc"] is None
+    assert msg["Subject"] == "【小店 Bcc: x@y】周报 11.16–11.22 选品合格率 90%(+20)"
+    assert inbox.envelopes[0].rcpt_tos == ["boss@example.com"]
+
+
+def test_wrong_password_keeps_message_and_never_shows_password(tmp_path, smtp_server, cert_files, caplog):
+    caplog.set_level(logging.DEBUG)
+    inbox, port = smtp_server("starttls", "PLAIN")
+    config = smtp_config(port, "starttls", cert_files, USER)
+    wrong = "wrong-pass-" + PASSWORD
+    outbox = Outbox(config, {"SHOP_SMTP_PASSWORD": wrong}, clock=lambda: NOW, root=tmp_path)
+
+    delivery = outbox.post(render_weekly(seed_report()))
+
+    assert inbox.envelopes == []
+    [error] = delivery.failed
+    assert isinstance(error, DeliveryError) and error.channel == "email"
+    assert f"127.0.0.1:{port} 拒绝登录 (535)" in str(error)
+    assert "SHOP_SMTP_PASSWORD" in str(error) and "留在 outbox" in str(error)
+    assert outbox.pending() == ["weekly-2026-11-16"]
+    files = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    for secret in (wrong, PASSWORD):
+        assert secret not in str(error) and secret not in caplog.text
+        assert secret.encode() not in files
+
+    fixed = Outbox(config, {"SHOP_SMTP_PASSWORD": PASSWORD}, clock=lambda: NOW, root=tmp_path)
+    assert fixed.deliver_pending().sent == [("weekly-2026-11-16", "email")]
+    assert len(inbox.envelopes) == 1 and fixed.pending() == []
+
+
+def test_server_down_then_up_delivers_on_next_run(tmp_path, smtp_server, cert_files):
+    port = free_port()
+    outbox = Outbox(smtp_config(port, "none", cert_files, None), {}, clock=lambda: NOW, root=tmp_path)
+    first = outbox.post(render_weekly(seed_report()))
+    assert [e.channel for e in first.failed] == ["email"]
+    assert f"连接 127.0.0.1:{port} (none) 失败" in str(first.failed[0])
+    assert outbox.pending() == ["weekly-2026-11-16"]
+
+    inbox, _port = smtp_server("none", port=port)
+    assert outbox.deliver_pending().sent == [("weekly-2026-11-16", "email")]
+    assert outbox.deliver_pending().sent == []
+    assert len(inbox.envelopes) == 1
+
+
+def test_untrusted_certificate_is_refused(tmp_path, smtp_server, cert_files):
+    inbox, port = smtp_server("starttls")
+    table = {"host": "127.0.0.1", "port": port, "security": "starttls", "from": "shop@example.com", "timeout": 5}
+    outbox = Outbox(DeliveryConfig.from_mapping({"smtp": table}, {}), {}, clock=lambda: NOW, root=tmp_path)
+    [error] = outbox.post(render_weekly(seed_report())).failed
+    assert "CERTIFICATE_VERIFY_FAILED" in str(error)
+    assert inbox.envelopes == []
+
+
+def test_non_ascii_password_is_explained_not_crashed(tmp_path, smtp_server, cert_files, caplog):
+    inbox, port = smtp_server("starttls", "PLAIN")
+    secret = "授权码-secret"
+    outbox = Outbox(smtp_config(port, "starttls", cert_files, USER), {"SHOP_SMTP_PASSWORD": secret},
+                    clock=lambda: NOW, root=tmp_path)
+    [error] = outbox.post(render_weekly(seed_report())).failed
+    assert "SHOP_SMTP_PASSWORD 里的密码含有中文等非 ASCII 字符" in str(error)
+    assert secret not in str(error) and secret not in caplog.text
+    assert inbox.envelopes == [] and outbox.pending() == ["weekly-2026-11-16"]

@@ -1,0 +1,317 @@
+"""Rendering the weekly summary and the daily digest: subjects, HTML, plain text, chart, bot markdown.
+
+The report fixtures here are the seed week of the product brief (9/10, 1/2, 84/86, 6/6); the
+delivery tests import them from this module.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from html.parser import HTMLParser
+
+import pytest
+
+from sheetsync.model import DailyDigest, Kpi, OpenProblem, UnresolvedInquiry, WeeklyReport, WeekSummary
+from sheetsync.notify.chart import SERIES_COLORS, hex_rgb, trend_chart_png
+from sheetsync.notify.render import clean_header, md_escape, render_daily, render_weekly
+
+WEEK_START = date(2026, 11, 16)
+LABELS = {"selection_pass": "选品合格率", "promo_accuracy": "推广准确率",
+          "cs_response": "客服响应率", "dispute_resolution": "售后解决率"}
+
+
+def kpis(counts, previous=(0.7, 0.5, 0.95, 1.0)):
+    return tuple(Kpi(key, label, n, d, previous=p)
+                 for (key, label), (n, d), p in zip(LABELS.items(), counts, previous))
+
+
+def week(start: date, counts, previous=(0.7, 0.5, 0.95, 1.0), breakdowns=()):
+    return WeekSummary(start, start + timedelta(days=6), kpis(counts, previous), breakdowns)
+
+
+def seed_report(shop="小店", problems=None, history_weeks=4, recipients=("boss@example.com", "cs@example.com"),
+                first_counts=(9, 10), first_previous=0.7) -> WeeklyReport:
+    """The brief's seed week: 9/10 (70% last week), 1/2, 84/86, 6/6, with earlier weeks as history."""
+    this = week(WEEK_START, (first_counts, (1, 2), (84, 86), (6, 6)), (first_previous, 0.5, 0.95, 1.0),
+                breakdowns=(("售后纠纷类别", (("质量问题", 2), ("物流问题", 3))), ("退回原因", ())))
+    earlier = tuple(week(WEEK_START - timedelta(days=7 * i), ((7, 10), (1, 2), (82, 86), (5, 6)))
+                    for i in range(history_weeks - 1, 0, -1))
+    if problems is None:
+        problems = (
+            OpenProblem("推广确认单", 3, "声明库存", "声明库存 5 大于库存 3, 会超卖", "promo.stock", "财务", "王芳",
+                        datetime(2026, 11, 20, 14, 0)),
+            OpenProblem("客服台账", 7, "是否解决", "纠纷未解决", "cs.unresolved", "客服", "李雷", datetime(2026, 11, 21, 9, 0)),
+            OpenProblem("客服台账", 5, "首次响应时间", "首次响应超过 10 分钟", "cs.late", "客服", "李雷",
+                        datetime(2026, 11, 19, 9, 30)),
+        )
+    return WeeklyReport(shop, this, earlier + (this,), tuple(problems), tuple(recipients), datetime(2026, 11, 22, 20, 0))
+
+
+def seed_digest(shop="小店", unresolved=None, recipients=("cs@example.com",)) -> DailyDigest:
+    if unresolved is None:
+        unresolved = (UnresolvedInquiry(9, "张女士", "售后问题", "戒指镶嵌松动, 要求退款", "李雷", datetime(2026, 11, 22, 15, 2)),)
+    return DailyDigest(shop, date(2026, 11, 22), 12, 11, 5, (("产品咨询", 7), ("售后问题", 3), ("活动疑问", 2)),
+                       tuple(unresolved), tuple(recipients), datetime(2026, 11, 22, 22, 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Subjects
+
+
+@pytest.mark.parametrize("shop, counts, previous, expected", [
+    ("小店", (9, 10), 0.7, "【小店】周报 11.16–11.22 选品合格率 90%(+20)"),
+    ("", (9, 10), 0.7, "周报 11.16–11.22 选品合格率 90%(+20)"),
+    ("小店", (13, 20), 0.7, "【小店】周报 11.16–11.22 选品合格率 65%(−5)"),
+    ("小店", (7, 10), 0.7, "【小店】周报 11.16–11.22 选品合格率 70%(持平)"),
+    ("小店", (9, 10), None, "【小店】周报 11.16–11.22 选品合格率 90%(首周)"),
+    ("小店", (0, 0), 0.7, "【小店】周报 11.16–11.22 选品合格率 —"),
+    ("小店", (2, 3), 0.6, "【小店】周报 11.16–11.22 选品合格率 66.7%(+6.7)"),
+    ("小店\r\nBcc: x@y", (9, 10), 0.7, "【小店 Bcc: x@y】周报 11.16–11.22 选品合格率 90%(+20)"),
+    ("\u0007小\x00店\u2028", (9, 10), 0.7, "【小店】周报 11.16–11.22 选品合格率 90%(+20)"),
+])
+def test_weekly_subject(shop, counts, previous, expected):
+    msg = render_weekly(seed_report(shop=shop, first_counts=counts, first_previous=previous))
+    assert msg.subject == expected
+
+
+@pytest.mark.parametrize("shop, unresolved, expected", [
+    ("小店", None, "【小店】客服日报 11.22 咨询 12 条, 未解决 1 条"),
+    ("", (), "客服日报 11.22 咨询 12 条, 未解决 0 条"),
+    ("A\nB", (), "【A B】客服日报 11.22 咨询 12 条, 未解决 0 条"),
+])
+def test_daily_subject(shop, unresolved, expected):
+    assert render_daily(seed_digest(shop=shop, unresolved=unresolved)).subject == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("店\r\nBcc: x@y", "店 Bcc: x@y"),
+    ("a\tb\x0bc", "a b c"),
+    ("zero\u200bwidth", "zerowidth"),
+    ("  spaced   out ", "spaced out"),
+    (None, ""),
+])
+def test_clean_header(raw, expected):
+    assert clean_header(raw) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+
+class _Cells(HTMLParser):
+    """Collects (text, style) of every table cell, and every img src."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: list[tuple[str, str]] = []
+        self.images: list[str] = []
+        self._stack: list[list[str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "td":
+            self._stack.append([attrs.get("style", ""), ""])
+        if tag == "img":
+            self.images.append(attrs["src"])
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._stack:
+            style, text = self._stack.pop()
+            self.cells.append((text.strip(), style))
+
+    def handle_data(self, data):
+        if self._stack:
+            self._stack[-1][1] += data
+
+
+def cells(html: str) -> _Cells:
+    parser = _Cells()
+    parser.feed(html)
+    return parser
+
+
+def test_weekly_html_shows_kpis_with_counts_and_coloured_change():
+    report = seed_report(first_counts=(13, 20))  # 65%, down 5 points from 70%
+    parsed = cells(render_weekly(report).html)
+    texts = [t for t, _s in parsed.cells]
+    for expected in ("选品合格率13/20", "65%", "70%", "推广准确率1/2", "50%", "客服响应率84/86",
+                     "97.7%", "售后解决率6/6", "100%"):
+        assert expected in texts
+    style = dict((t, s) for t, s in parsed.cells)
+    assert "color:#B91C1C" in style["▼−5"]  # down: red
+    assert "color:#15803D" in style["▲+2.7"]  # 95% -> 97.7%: green
+    assert "color:#6B7280" in style["持平"]
+
+
+def test_weekly_html_is_phone_friendly_single_column():
+    html = render_weekly(seed_report()).html
+    assert "max-width:600px" in html
+    assert '<meta name="viewport"' in html
+    assert "<style" not in html and "<link" not in html  # inline CSS only
+
+
+@pytest.mark.parametrize("where", ["shop", "problem", "owner", "breakdown"])
+def test_cell_text_is_escaped_in_html(where):
+    evil = "<script>alert(1)</script>"
+    report = seed_report()
+    if where == "shop":
+        report = replace(report, shop=evil)
+    elif where == "problem":
+        report = replace(report, problems=(replace(report.problems[0], message=evil),))
+    elif where == "owner":
+        report = replace(report, problems=(replace(report.problems[0], owner=evil),))
+    else:
+        report = replace(report, week=replace(report.week, breakdowns=(("退回原因", ((evil, 1),)),)))
+    msg = render_weekly(report)
+    assert "<script>" not in msg.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in msg.html
+
+
+def test_daily_html_escapes_unresolved_inquiries():
+    evil = UnresolvedInquiry(4, "<b>客户</b>", "其他", "<img src=x onerror=alert(1)>", "<i>客服</i>", None)
+    html = render_daily(seed_digest(unresolved=(evil,))).html
+    assert "<img src=x" not in html and "<b>客户" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_open_problems_grouped_by_owner_oldest_first():
+    text = render_weekly(seed_report()).text
+    lilei = text.index("李雷 · 2 条")
+    wangfang = text.index("王芳 · 1 条")
+    assert lilei < text.index("首次响应超过 10 分钟") < text.index("纠纷未解决") < wangfang
+    assert wangfang < text.index("「推广确认单」第3行「声明库存」: 声明库存 5 大于库存 3, 会超卖 (自 11-20 14:00)")
+
+
+def test_long_problem_lists_are_cut_per_owner():
+    many = tuple(OpenProblem("客服台账", r, "是否解决", f"第{r}条", "cs.unresolved", "客服", "李雷", datetime(2026, 11, 1, 9, r))
+                 for r in range(2, 27))
+    msg = render_weekly(seed_report(problems=many), problems_per_owner=20)
+    assert "李雷 · 25 条" in msg.text
+    assert "另有 5 条, 见表格「问题清单」" in msg.text and "另有 5 条, 见表格「问题清单」" in msg.html
+    assert "第21条" in msg.text and "第22条" not in msg.text
+
+
+def test_plain_text_part_has_the_same_content():
+    text = render_weekly(seed_report()).text
+    for expected in ("选品合格率: 90% (9/10), 上周 70%, 变化 +20", "推广准确率: 50% (1/2), 上周 50%, 变化 持平",
+                     "客服响应率: 97.7% (84/86)", "售后纠纷类别", "- 质量问题: 2", "退回原因\n- 本周没有", "未解决问题 (3)"):
+        assert expected in text
+
+
+def test_daily_text_lists_types_and_unresolved():
+    text = render_daily(seed_digest()).text
+    assert "咨询 12 条, 按时响应 11 条 (91.7%), 成交 5 条, 未解决 1 条" in text
+    assert "- 产品咨询: 7" in text
+    assert "- 张女士 · 售后问题: 戒指镶嵌松动, 要求退款 (客服 李雷, 咨询于 11-22 15:02, 客服台账第9行)" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# Chart
+
+
+def _paeth(a: int, b: int, c: int) -> int:
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+
+
+def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Minimal PNG reader (8-bit RGB, all five filter types): (width, height, rows)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    idat = b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, kind
+        chunks[kind] = body
+        idat += body if kind == b"IDAT" else b""
+        pos += 12 + length
+    width, height, depth, color_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, color_type) == (8, 2) and b"IEND" in chunks
+    raw, stride, rows, prev = zlib.decompress(idat), width * 3, [], bytes(width * 3)
+    for y in range(height):
+        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride if ftype else 0):  # filter 0 (None): bytes as they are
+            a, b, c = (line[i - 3] if i >= 3 else 0), prev[i], (prev[i - 3] if i >= 3 else 0)
+            pred = [0, a, b, (a + b) // 2, _paeth(a, b, c)][ftype]
+            line[i] = (line[i] + pred) & 0xFF
+        rows.append(bytes(line))
+        prev = bytes(line)
+    return width, height, rows
+
+
+def test_weekly_has_inline_trend_chart_referenced_by_cid():
+    msg = render_weekly(seed_report(history_weeks=6))
+    assert len(msg.images) == 1
+    image = msg.images[0]
+    assert cells(msg.html).images == [f"cid:{image.cid}"]
+    width, height, rows = decode_png(image.data)
+    assert (width, height) == (1120, 440)
+    pixels = b"".join(rows)
+    for color in SERIES_COLORS:
+        assert bytes(hex_rgb(color)) in pixels  # every KPI line is drawn
+    for label in LABELS.values():
+        assert label in msg.html  # legend in the HTML
+
+
+def test_single_week_has_no_chart():
+    msg = render_weekly(seed_report(history_weeks=1))
+    assert msg.images == () and "cid:" not in msg.html
+
+
+def test_chart_leaves_gap_for_weeks_without_data():
+    with_gap = trend_chart_png(["11.02", "11.09", "11.16"], [[0.5, None, 0.5]], colors=["#FF0000"])
+    _w, _h, rows = decode_png(with_gap)
+    middle_column = [row[1120 // 2 * 3:1120 // 2 * 3 + 3] for row in rows]
+    assert b"\xff\x00\x00" not in middle_column  # no line through the missing week
+    joined = trend_chart_png(["11.02", "11.09", "11.16"], [[0.5, 0.5, 0.5]], colors=["#FF0000"])
+    _w, _h, rows = decode_png(joined)
+    assert b"\xff\x00\x00" in [row[1120 // 2 * 3:1120 // 2 * 3 + 3] for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity and bots
+
+
+def test_message_id_is_stable_per_kind_shop_and_period():
+    first, second = render_weekly(seed_report()), render_weekly(seed_report(first_counts=(8, 10)))
+    assert first.message_id == second.message_id
+    assert first.key == "weekly-2026-11-16"
+    assert first.message_id.startswith("<weekly-2026-11-16.") and first.message_id.endswith("@sheetsync>")
+    assert render_weekly(seed_report(shop="别的店")).message_id != first.message_id
+    assert render_daily(seed_digest()).key == "daily-2026-11-22"
+
+
+@pytest.mark.parametrize("raw, forbidden", [
+    ("[x](http://evil)", ["[", "](", "http://"]),
+    ("@all 快来", ["@"]),
+    ('<at user_id="all">所有人</at>', ["<at", "</at>"]),
+    ("**粗体** _斜_ `代码`", ["**", "_", "`"]),
+    ("第一行\n# 标题", ["\n", "#"]),
+])
+def test_md_escape_neutralises_markdown(raw, forbidden):
+    escaped = md_escape(raw)
+    for bad in forbidden:
+        assert bad not in escaped
+
+
+def test_bot_markdown_has_kpis_counts_and_problem_count():
+    assert render_weekly(seed_report()).bot_markdown == (
+        "- 选品合格率 **90%** (9/10, +20)\n"
+        "- 推广准确率 **50%** (1/2, 持平)\n"
+        "- 客服响应率 **97.7%** (84/86, +2.7)\n"
+        "- 售后解决率 **100%** (6/6, 持平)\n"
+        "- 未解决问题 **3** 条"
+    )
+
+
+def test_daily_bot_markdown_escapes_cells():
+    evil = UnresolvedInquiry(4, "@all", "其他", "[x](http://evil)", "客服", None)
+    md = render_daily(seed_digest(shop="[店](http://evil)", unresolved=(evil,))).bot_markdown
+    assert "@all" not in md and "](" not in md and "[x]" not in md
+    assert "＠all" in md

@@ -1,0 +1,188 @@
+"""The outbox: written first, delivered per channel, moved to sent/, never sent twice; and the
+[delivery] configuration that drives it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sheetsync.errors import ConfigError
+from sheetsync.notify import DeliveryConfig, Outbox, delivery_for_reports, render_daily, render_weekly
+from sheetsync.scheduler import file_lock
+from test_bots import ENV, NOW, BotServer, bot_config
+from test_notify_render import seed_digest, seed_report
+
+
+@pytest.fixture
+def bots():
+    server = BotServer()
+    yield server
+    server.close()
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def test_nothing_configured_keeps_messages_in_outbox(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    outbox = Outbox(DeliveryConfig.from_mapping({}, {}), {}, clock=lambda: NOW, root=tmp_path / "outbox")
+    delivery = outbox.post(render_weekly(seed_report()))
+    assert delivery.sent == [] and delivery.failed == [] and delivery.waiting == ["weekly-2026-11-16"]
+    assert files_in(tmp_path / "outbox") == ["weekly-2026-11-16.eml", "weekly-2026-11-16.html", "weekly-2026-11-16.json"]
+    assert f"保存在 {tmp_path / 'outbox' / 'weekly-2026-11-16.eml'}" in caplog.text
+    preview = (tmp_path / "outbox" / "weekly-2026-11-16.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in preview and "cid:" not in preview  # opens in a browser
+    manifest = json.loads((tmp_path / "outbox" / "weekly-2026-11-16.json").read_text(encoding="utf-8"))
+    assert manifest["message_id"] == render_weekly(seed_report()).message_id
+    assert manifest["recipients"] == ["boss@example.com", "cs@example.com"]
+    assert manifest["delivered"] == {}
+
+
+def test_rerender_replaces_pending_and_keeps_identity(tmp_path):
+    outbox = Outbox(DeliveryConfig(), {}, clock=lambda: NOW, root=tmp_path)
+    assert outbox.put(render_weekly(seed_report())) == "new"
+    first = (tmp_path / "weekly-2026-11-16.eml").read_bytes()
+    assert outbox.put(render_weekly(seed_report())) == "unchanged"
+    assert (tmp_path / "weekly-2026-11-16.eml").read_bytes() == first
+
+    later = Outbox(DeliveryConfig(), {}, clock=lambda: NOW + timedelta(hours=1), root=tmp_path)
+    assert later.put(render_weekly(seed_report(first_counts=(10, 10)))) == "replaced"
+    eml = (tmp_path / "weekly-2026-11-16.eml").read_text()
+    assert "Message-ID: " + render_weekly(seed_report()).message_id in eml
+    assert "100%" in (tmp_path / "weekly-2026-11-16.html").read_text(encoding="utf-8")
+    manifest = json.loads((tmp_path / "weekly-2026-11-16.json").read_text(encoding="utf-8"))
+    assert manifest["created_at"] == NOW.isoformat() and manifest["updated_at"] == (NOW + timedelta(hours=1)).isoformat()
+    assert outbox.pending() == ["weekly-2026-11-16"]
+
+
+def test_sent_message_is_never_sent_again_even_with_new_content(bots, tmp_path):
+    outbox = Outbox(bot_config(bots, "wecom"), ENV, clock=lambda: NOW, root=tmp_path)
+    assert outbox.post(render_weekly(seed_report())).sent == [("weekly-2026-11-16", "wecom")]
+    sent_copy = (tmp_path / "sent" / "weekly-2026-11-16.eml").read_bytes()
+
+    assert outbox.put(render_weekly(seed_report(first_counts=(10, 10)))) == "already_sent"
+    assert outbox.deliver_pending().sent == []
+    assert len(bots.requests) == 1
+    assert (tmp_path / "sent" / "weekly-2026-11-16.eml").read_bytes() == sent_copy
+    assert files_in(tmp_path) == []
+
+
+def test_partial_failure_retries_only_the_failed_channel(bots, tmp_path):
+    bots.fail["dingtalk"] = [503]
+    outbox = Outbox(bot_config(bots, "wecom", "dingtalk"), ENV, clock=lambda: NOW, root=tmp_path)
+    first = outbox.post(render_daily(seed_digest()))
+    assert first.sent == [("daily-2026-11-22", "wecom")]
+    assert [e.channel for e in first.failed] == ["dingtalk"]
+    manifest = json.loads((tmp_path / "daily-2026-11-22.json").read_text(encoding="utf-8"))
+    assert list(manifest["delivered"]) == ["wecom"]
+    assert manifest["errors"]["dingtalk"].endswith("返回 HTTP 503")
+
+    # the sheet was fixed and the digest re-rendered before the retry: WeCom still gets nothing new
+    assert outbox.put(render_daily(seed_digest(unresolved=()))) == "replaced"
+    second = outbox.deliver_pending()
+    assert second.sent == [("daily-2026-11-22", "dingtalk")] and second.ok
+    assert [r["channel"] for r in bots.requests] == ["wecom", "dingtalk", "dingtalk"]
+    assert "未解决 **0** 条" in bots.texts()[-1]
+    assert files_in(tmp_path / "sent") == ["daily-2026-11-22.eml", "daily-2026-11-22.html", "daily-2026-11-22.json"]
+
+
+def test_interrupted_move_to_sent_is_completed(bots, tmp_path):
+    outbox = Outbox(DeliveryConfig(), {}, clock=lambda: NOW, root=tmp_path)
+    outbox.put(render_daily(seed_digest()))
+    (tmp_path / "sent").mkdir(exist_ok=True)
+    os.replace(tmp_path / "daily-2026-11-22.json", tmp_path / "sent" / "daily-2026-11-22.json")  # crash right here
+    report = outbox.deliver_pending()
+    assert report.sent == [] and report.waiting == []
+    assert files_in(tmp_path) == []
+    assert files_in(tmp_path / "sent") == ["daily-2026-11-22.eml", "daily-2026-11-22.html", "daily-2026-11-22.json"]
+
+
+def test_second_sender_skips_while_outbox_is_locked(bots, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    outbox = Outbox(bot_config(bots, "wecom"), ENV, clock=lambda: NOW, root=tmp_path)
+    outbox.put(render_daily(seed_digest()))
+    with file_lock(tmp_path / ".outbox.lock") as held:
+        assert held
+        assert outbox.deliver_pending().sent == []
+    assert "另一个 sheetsync 进程正在发送" in caplog.text
+    assert outbox.deliver_pending().sent == [("daily-2026-11-22", "wecom")]
+
+
+def test_email_without_recipients_waits_with_warning(tmp_path, caplog):
+    config = DeliveryConfig.from_mapping({"smtp": {"host": "127.0.0.1", "port": 1, "security": "none", "from": "a@b.cn"}}, {})
+    outbox = Outbox(config, {}, clock=lambda: NOW, root=tmp_path)
+    report = outbox.post(render_weekly(seed_report(recipients=("not an address",))))
+    assert report.waiting == ["weekly-2026-11-16"] and report.failed == []
+    assert "收件人「not an address」不是有效的邮箱地址" in caplog.text
+    assert "weekly-2026-11-16 没有收件人, 不发邮件" in caplog.text
+
+
+def test_delivery_for_reports_lines(tmp_path):
+    lines = delivery_for_reports(seed_report(), seed_digest(), {}, tmp_path / "outbox", send=False, now=NOW, env={})
+    assert lines == [f"weekly-2026-11-16 已写入 outbox: {tmp_path / 'outbox' / 'weekly-2026-11-16.eml'}",
+                     f"daily-2026-11-22 已写入 outbox: {tmp_path / 'outbox' / 'daily-2026-11-22.eml'}"]
+    lines = delivery_for_reports(seed_report(), None, {}, tmp_path / "outbox", send=True, now=NOW, env={})
+    assert lines == [f"weekly-2026-11-16 内容没有变化: {tmp_path / 'outbox' / 'weekly-2026-11-16.eml'}",
+                     f"没有配置邮件或群机器人 (sheetsync.toml 的 [delivery]), 消息保存在 {tmp_path / 'outbox'}"]
+
+
+# ---------------------------------------------------------------------------------------------
+# [delivery] configuration
+
+
+def test_full_config_parses():
+    env = {"SMTP_PW": "pw", "DT_SECRET": "s1", "FS_SECRET": "s2"}
+    config = DeliveryConfig.from_mapping({
+        "outbox_dir": "mail/outbox",
+        "bot_timeout": 5,
+        "smtp": {"host": "smtp.example.com", "security": "starttls", "username": "u@example.com",
+                 "password_env": "SMTP_PW", "from": "小店 <u@example.com>", "timeout": 20},
+        "wecom": {"webhook": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"},
+        "dingtalk": {"webhook": "https://oapi.dingtalk.com/robot/send?access_token=abc", "secret_env": "DT_SECRET"},
+        "feishu": {"webhook": "https://open.feishu.cn/open-apis/bot/v2/hook/abc", "secret_env": "FS_SECRET"},
+    }, env)
+    assert (config.smtp_host, config.smtp_port, config.smtp_security) == ("smtp.example.com", 587, "starttls")
+    assert config.smtp_password_env == "SMTP_PW" and config.smtp_timeout == 20
+    assert config.bot_channels() == ("wecom", "dingtalk", "feishu")
+    assert config.outbox_dir == Path("mail/outbox") and config.bot_timeout == 5
+    assert "pw" not in repr(config) and "access_token" not in repr(config)
+
+
+@pytest.mark.parametrize("table, env, message", [
+    ({"smtp": {"host": "h", "from": "a@b.cn", "username": "u", "password": "hunter2"}}, {},
+     "sheetsync.toml 的 [delivery.smtp] 里有「password」: 密钥不能写进配置文件。请把它放进环境变量, 再用 password_env 写上环境变量的名字。"),
+    ({"smtp": {"host": "h", "from": "a@b.cn", "username": "u", "password_env": "SMTP_PW"}}, {},
+     "环境变量 SMTP_PW 没有设置 ([delivery.smtp] password_env)。请先设置它再运行, 例如: export SMTP_PW=..."),
+    ({"smtp": {"host": "h", "from": "a@b.cn", "username": "u"}}, {},
+     "sheetsync.toml 的 [delivery.smtp] 有 username 但没有 password_env (存放邮箱密码/授权码的环境变量名)。"),
+    ({"smtp": {"host": "h", "from": "a@b.cn", "security": "tls"}}, {},
+     "sheetsync.toml 的 [delivery.smtp] security 只能是 ssl / starttls / none, 现在是: 'tls'"),
+    ({"smtp": {"host": "h", "from": "a@b.cn", "security": "none", "username": "u", "password_env": "P"}}, {"P": "x"},
+     "sheetsync.toml 的 [delivery.smtp]: security = \"none\" 时不能登录, 密码会明文发送。请改成 ssl 或 starttls。"),
+    ({"smtp": {"host": "h"}}, {}, "sheetsync.toml 的 [delivery.smtp] 缺少 from (发件人, 如 \"小店周报 <shop@example.com>\")。"),
+    ({"smtp": {"host": "h", "from": "not-an-address"}}, {}, "sheetsync.toml 的 [delivery.smtp] from 不是有效的发件地址: 'not-an-address'"),
+    ({"smtp": {"host": "h", "from": "a@b.cn", "port": 70000}}, {}, "sheetsync.toml 的 [delivery.smtp] port 应该是 1–65535 的整数, 现在是: 70000"),
+    ({"smtp": {"from": "a@b.cn"}}, {}, "sheetsync.toml 的 [delivery.smtp] 缺少 host (邮件服务器地址, 如 smtp.qq.com)。"),
+    ({"smtp": {"host": "h", "from": "a@b.cn", "timeout": 0}}, {}, "sheetsync.toml 的 [delivery.smtp] timeout 应该是大于 0 的秒数, 现在是: 0"),
+    ({"smtp": "smtp.qq.com"}, {}, "sheetsync.toml 里 delivery.smtp 应该是一个表 ([delivery.smtp]), 现在是: 'smtp.qq.com'"),
+    ({"dingtalk": {"webhook": "oapi.dingtalk.com/robot/send?access_token=TOPSECRET"}}, {},
+     "sheetsync.toml 的 [delivery.dingtalk] webhook 不是 http(s) 地址。请从群机器人设置里复制完整的 Webhook 地址。"),
+    ({"dingtalk": {"webhook": "https://oapi.dingtalk.com/robot/send?access_token=x", "secret": "SEC123"}}, {},
+     "sheetsync.toml 的 [delivery.dingtalk] 里有「secret」: 密钥不能写进配置文件。请把它放进环境变量, 再用 secret_env 写上环境变量的名字。"),
+    ({"feishu": {"webhook": "https://open.feishu.cn/open-apis/bot/v2/hook/x", "secret_env": "SEC-RET VALUE"}}, {},
+     "sheetsync.toml 的 [delivery.feishu] secret_env 应该是环境变量的名字 (如 SHEETSYNC_SMTP_PASSWORD), 不是密钥本身。"),
+    ({"wecom": {"webhook": "https://x", "secret_env": "S"}}, {"S": "v"},
+     "sheetsync.toml 的 [delivery.wecom] 里有不认识的设置「secret_env」。可用的设置: webhook"),
+    ({"slack": {}}, {}, "sheetsync.toml 的 [delivery] 里有不认识的设置「slack」。可用的设置: outbox_dir, bot_timeout, smtp, wecom, dingtalk, feishu"),
+])
+def test_config_errors_name_the_setting_and_the_fix(table, env, message):
+    with pytest.raises(ConfigError) as err:
+        DeliveryConfig.from_mapping(table, env)
+    assert str(err.value) == message
+    assert "TOPSECRET" not in str(err.value) and "SEC123" not in str(err.value) and "hunter2" not in str(err.value)

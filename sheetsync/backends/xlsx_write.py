@@ -308,11 +308,24 @@ def add_layout_tab(wb: Workbook, layout: TabLayout) -> Worksheet:
     if layout.frozen_rows > 0:
         ws.freeze_panes = f"A{layout.frozen_rows + 1}"
     _write_rows(ws, layout.rows, first_row=2)
+    _format_initial_rows(ws, layout)
     if layout.job_owned:
         _mark_job_owned(ws)
     if layout.hidden:
         ws.sheet_state = "hidden"
     return ws
+
+
+def _format_initial_rows(ws: Worksheet, layout: TabLayout) -> None:
+    """openpyxl stamps its own 'yyyy-mm-dd h:mm:ss' on every date it writes, which overrides the
+    column format and overflows the column; give the initial rows the column's format."""
+    for col, column in enumerate(layout.columns, start=1):
+        if not column.number_format:
+            continue
+        for row in range(2, len(layout.rows) + 2):
+            cell = ws.cell(row=row, column=col)
+            if cell.value is not None and not isinstance(cell.value, str):
+                cell.number_format = column.number_format
 
 
 def _lay_out_column(ws: Worksheet, col: int, column: ColumnLayout, title: str) -> None:

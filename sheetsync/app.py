@@ -6,6 +6,7 @@ Kept separate from ``cli`` so tests and other programs call the same code the co
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from .backends.base import InitResult
 from .config import Config, open_backend
 from .engine import RunReport, load, run
-from .errors import SheetsyncError
+from .errors import SheetsyncError, WorkbookBusyError
 from .layout import layouts
 from .model import Finding
 from .registry import all_jobs, get_jobs
@@ -73,11 +74,21 @@ def _pct(value: float | None) -> str:
 
 
 def run_jobs(config: Config, job_names: list[str] | None, *, now: datetime, dry_run: bool = False,
-             send: bool = True) -> RunOutcome:
+             send: bool = True, lock: bool = True) -> RunOutcome:
+    """Run jobs once. ``lock`` takes each job's lock (the scheduler already holds it), so a cron
+    run and a running ``sheetsync schedule`` never run the same job at the same time."""
     backend = open_backend(config)
     template = load_template(config.template)
     jobs = get_jobs(job_names)
-    report = run(backend, jobs, now=now, template=template, dry_run=dry_run, extras=_extras(config))
+    with ExitStack() as stack:
+        if lock and not dry_run:
+            from .scheduler import job_lock
+
+            for job in jobs:
+                if not stack.enter_context(job_lock(config.resolved_state_dir(), job.name)):
+                    raise WorkbookBusyError(f"另一个 sheetsync 进程正在运行「{job.name}」(例如 sheetsync schedule), "
+                                            "这次没有运行。稍后再试。")
+        report = run(backend, jobs, now=now, template=template, dry_run=dry_run, extras=_extras(config))
     outcome = RunOutcome(report)
     if not dry_run:
         outcome.messages = deliver(report, config, send=send, now=now)
@@ -95,7 +106,7 @@ def deliver(report: RunReport, config: Config, *, send: bool, now: datetime) -> 
 def list_jobs(config: Config, *, now: datetime) -> list[str]:
     from .scheduler import next_run
 
-    settings = _settings_or_default(config, now)
+    settings = settings_or_default(config, now)
     lines = []
     for job in all_jobs().values():
         trigger = job.trigger(settings)
@@ -104,7 +115,7 @@ def list_jobs(config: Config, *, now: datetime) -> list[str]:
     return lines
 
 
-def _settings_or_default(config: Config, now: datetime):
+def settings_or_default(config: Config, now: datetime):
     """Settings from the workbook's 设置 tab when a workbook is configured, else the defaults."""
     from .settings import Settings
 

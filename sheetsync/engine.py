@@ -42,6 +42,7 @@ class RunReport:
     weekly: WeeklyReport | None = None
     daily: DailyDigest | None = None
     not_painted: set = field(default_factory=set)
+    settings: Settings | None = None  # the 设置 the run used (the scheduler reuses them)
 
     @property
     def problems(self) -> int:
@@ -175,7 +176,7 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
         applied = backend.apply(changes, snapshot)
         log.info("%s: wrote %d change(s)", snapshot.source, applied.written)
     return RunReport(names, snapshot.source, loaded.now, findings, changes, applied, dry_run, wb.rows_read(),
-                     clock() - started, weekly, daily, result.not_painted)
+                     clock() - started, weekly, daily, result.not_painted, loaded.settings)
 
 
 def check(backend: Backend, *, now: datetime, template: Template | None = None,

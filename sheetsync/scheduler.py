@@ -371,19 +371,23 @@ def serve(config: Any, clock: Callable[[], datetime] = _utc_now) -> int:
     """``sheetsync schedule``: run the registered jobs against the configured workbook until
     stopped. Each run goes through the same code as ``sheetsync run`` (which also delivers
     and retries the outbox). Returns the process exit code."""
-    from .app import _settings_or_default, run_jobs
+    from .app import run_jobs, settings_or_default
     from .notify import DeliveryConfig
     from .registry import all_jobs
 
     DeliveryConfig.from_mapping(config.delivery, os.environ)  # a missing secret stops us now, not on Sunday
+    latest: dict[str, Settings] = {}  # the 设置 of the last run: no extra workbook read to refresh them
 
     def run_job(name: str, now: datetime) -> None:
-        for line in run_jobs(config, [name], now=now).messages:
+        outcome = run_jobs(config, [name], now=now, lock=False)  # the scheduler holds the job's lock
+        if outcome.report.settings is not None:
+            latest["settings"] = outcome.report.settings
+        for line in outcome.messages:
             log.info("%s", line)
 
     scheduler = SheetsyncScheduler(
         list(all_jobs().values()),
-        lambda: _settings_or_default(config, clock()),
+        lambda: latest.get("settings") or settings_or_default(config, clock()),
         run_job,
         config.resolved_state_dir(),
         clock=clock,

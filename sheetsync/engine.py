@@ -70,7 +70,8 @@ def load(snapshot, template: Template, now: datetime) -> Loaded:
     wb = bind(snapshot, template, year=now.year)
     settings_tab = wb.by_role("settings")
     rows = settings_tab.data.rows[settings_tab.header_row - 1:] if settings_tab.data else []
-    settings = settings_from_rows(rows, tab_title=settings_tab.title, year=now.year)
+    settings = settings_from_rows(rows, tab_title=settings_tab.title, year=now.year,
+                                  owner_role=template.manager_role)
     local = to_shop_time(now, settings.tz_name)
     if local.year != now.year:  # '11-20' means the shop's current year
         wb = bind(snapshot, template, year=local.year)
@@ -162,7 +163,8 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
         header = template.owned["runlog"].header
         with_run_log(changes, wb.owned_titles["runlog"], header, (
             loaded.now.strftime("%Y-%m-%d %H:%M"), ", ".join(names), round(duration, 2), wb.rows_read(),
-            len(findings), changes.count(), "成功" if not dry_run else "预览"))
+            len(findings), changes.count(), template.messages.get("run_preview" if dry_run else "run_ok",
+                                                                  "预览" if dry_run else "成功")))
     weekly = next((o.weekly for o in outputs if o.weekly), None)
     if weekly is not None:
         weekly = with_problems(weekly, open_problems(findings, result.state, wb))
@@ -198,7 +200,7 @@ def record_failure(backend: Backend, job_names: list[str], now: datetime, error:
         loaded = load(snapshot, template, now)
         changes = with_run_log(ChangeSet(), loaded.workbook.owned_titles["runlog"], template.owned["runlog"].header,
                                (loaded.now.strftime("%Y-%m-%d %H:%M"), ", ".join(job_names), 0, 0, 0, 0,
-                                f"失败: {error}"))
+                                template.messages.get("run_failed", "失败: {error}").format(error=error)))
         backend.apply(changes, snapshot)
         return True
     except SheetsyncError as exc:  # the workbook itself is the problem: nothing more to do

@@ -58,13 +58,13 @@ class RuleResult:
 # formatting for messages
 
 
-def fmt_value(value: Any, empty: str = "(空)") -> str:
+def fmt_value(value: Any, empty: str = "(空)", join: str = "、") -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
         return empty
     if isinstance(value, (datetime, pd.Timestamp)):
         return fmt_dt(value)
     if isinstance(value, tuple):
-        return "、".join(value)
+        return join.join(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
@@ -187,7 +187,8 @@ def _emit(tab: BoundTab, rule: Rule, rows: list[int], message: Callable[[int], s
 
 
 def _raw(tab: BoundTab, row: int, col: str, ctx: RuleContext) -> str:
-    return fmt_value(tab.raw.at[row, col], ctx.template.messages.get("empty_value", "(空)"))
+    return fmt_value(tab.raw.at[row, col], ctx.template.messages.get("empty_value", "(空)"),
+                     ctx.template.messages.get("join", "、"))
 
 
 def k_require_if(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
@@ -197,7 +198,7 @@ def k_require_if(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
 
 def k_forbid(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
     mask = rule_scope(tab, rule)
-    joiner = ctx.template.messages.get("join", "、")
+    tpl = ctx.template
 
     def message(row: int) -> str:
         failed = [tab.header(c.column) for g in rule.when_any for c in g
@@ -207,7 +208,7 @@ def k_forbid(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
             if not bool(cond_mask(tab, c).at[row]):
                 key = "unless_filled" if c.op == "filled" else "unless_eq"
                 missing.append(ctx.template.message(key, column=tab.header(c.column), value=c.value))
-        return rule.message.format(failed=joiner.join(f"「{f}」" for f in failed), missing=joiner.join(missing),
+        return rule.message.format(failed=tpl.join(tpl.quote(f) for f in failed), missing=tpl.join(missing),
                                    value=_raw(tab, row, rule.column, ctx), column=tab.header(rule.column))
 
     return _emit(tab, rule, _rows(mask), message, ctx)
@@ -255,12 +256,12 @@ def k_due_before(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
         missing_any |= empty_mask(tab, c)
     due = (start.notna() & (start - lead <= pd.Timestamp(ctx.now))).fillna(False)
     mask = due & missing_any & rule_scope(tab, rule)
-    joiner = ctx.template.messages.get("join", "、")
+    tpl = ctx.template
 
     def message(row: int) -> str:
         missing = [tab.header(c) for c in cols if bool(empty_mask(tab, c).at[row])]
-        return rule.message.format(start=fmt_dt(start.at[row]), limit=fmt_limit(lead, ctx.template),
-                                   missing=joiner.join(f"「{m}」" for m in missing))
+        return rule.message.format(start=fmt_dt(start.at[row]), limit=fmt_limit(lead, tpl),
+                                   missing=tpl.join(tpl.quote(m) for m in missing))
 
     first_missing = {}
     for row in _rows(mask):
@@ -309,7 +310,7 @@ def k_changed_after_sign(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleRes
         changed = [c for c in watch if record["values"].get(c, "") != current[c]]
         if not changed:
             continue
-        items = ctx.template.messages.get("join", "、").join(
+        items = ctx.template.join(
             ctx.template.message("changed_item", column=tab.header(c), old=record["shown"].get(c, ""), new=shown[c])
             for c in changed)
         message = rule.message.format(changes=items)
@@ -375,7 +376,7 @@ def k_role(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
     members = ctx.workbook.by_role("members")
     if not names:
         res.findings.append(Finding(members.title, 0, "", 0, None, f"{rule.code}.no_member",
-                                    ctx.template.message("no_role", role=role), owner_role="店长",
+                                    ctx.template.message("no_role", role=role), owner_role=ctx.template.manager_role,
                                     job=rule.job, paint=False))
         return res
     empty = empty_mask(tab, rule.column) & scope
@@ -388,10 +389,9 @@ def k_role(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
             res.fills.append(FillValue(tab.title, row, col, tab.keys[row], names[0]))
     else:
         flagged |= empty
-    joiner = ctx.template.messages.get("join", "、")
     for row in _rows(flagged):
         res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-            names=joiner.join(names), value=_raw(tab, row, rule.column, ctx), role=role),
+            names=ctx.template.join(names), value=_raw(tab, row, rule.column, ctx), role=role),
             owner_role=rule.owner, job=rule.job))
     return res
 
@@ -412,7 +412,7 @@ def k_choice_by(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
             bad.append(row)
     return _emit(tab, rule, bad, lambda r: rule.message.format(
         by_value=cats.at[r], value=_raw(tab, r, rule.column, ctx),
-        expected=" / ".join(f"「{v}」" for v in mapping[cats.at[r]])), ctx)
+        expected=" / ".join(ctx.template.quote(v) for v in mapping[cats.at[r]])), ctx)
 
 
 # -- cross-tab: promotions against 库存 ---------------------------------------------------------
@@ -460,7 +460,7 @@ def k_stock_covers(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
         actual = sum(inv.stock[s] for s in skus)
         if declared.at[row] > actual:
             res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-                value=fmt_value(declared.at[row]), actual=fmt_value(actual), skus="、".join(skus)),
+                value=fmt_value(declared.at[row]), actual=fmt_value(actual), skus=ctx.template.join(skus)),
                 owner_role=rule.owner, job=rule.job))
     return res
 
@@ -474,7 +474,7 @@ def k_sku_known(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
         unknown = [s for s in _skus(tab.frame.at[row, rule.column]) if s not in inv.stock]
         if unknown:
             res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-                unknown="、".join(unknown)), owner_role=rule.owner, job=rule.job))
+                unknown=ctx.template.join(unknown)), owner_role=rule.owner, job=rule.job))
     return res
 
 

@@ -141,7 +141,8 @@ def _convert(kind: str, raw: Any, year: int) -> Any:
     raise AssertionError(kind)
 
 
-def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year: int = 2026) -> Settings:
+def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year: int = 2026,
+                       owner_role: str = "店长") -> Settings:
     """Build Settings from the rows of the 设置 tab (row 1 = header: 项目 | 值 | 说明)."""
     values: dict[str, Any] = {}
     findings: list[Finding] = []
@@ -154,7 +155,7 @@ def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year
             if parsing.normalize_text(row[0] if row else None):
                 findings.append(Finding(tab_title, r, "项目", 1, row[0], "settings.unknown_key",
                                         f"不认识的设置项「{row[0]}」, 已忽略。可用的设置项: {'、'.join(SETTING_KEYS)}",
-                                        row_key=str(row[0]), owner_role="店长", paint=False))
+                                        row_key=str(row[0]), owner_role=owner_role, paint=False))
             continue
         if raw is None or parsing.normalize_text(raw) == "":
             continue  # empty: keep default
@@ -164,7 +165,7 @@ def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year
         except parsing.CellParseError as exc:
             findings.append(Finding(tab_title, r, "值", 2, raw, "settings.bad_value",
                                     f"设置「{key}」{exc.message}。暂时按默认值计算, 请改正。",
-                                    row_key=key, owner_role="店长"))
+                                    row_key=key, owner_role=owner_role))
     kwargs: dict[str, Any] = {}
     for name, value in values.items():
         if name == "work_hours":

@@ -168,6 +168,14 @@ class Template:
     kpis: tuple[Kpi, ...]
     breakdowns: tuple[Breakdown, ...]
     weekly_columns: Mapping[str, str]
+    manager_role: str = "店长"  # who owns layout problems (missing tabs, 设置 typos)
+
+    def quote(self, text: Any) -> str:
+        """「x」 in Chinese templates, 'x' in English ones (messages.quote)."""
+        return self.messages.get("quote", "「{}」").format(text)
+
+    def join(self, items: Any) -> str:
+        return self.messages.get("join", "、").join(str(i) for i in items)
 
     def data_tabs(self) -> list[TabTemplate]:
         return list(self.tabs.values())
@@ -188,11 +196,11 @@ def _norm_header(text: Any) -> str:
     return normalize_text(text).replace(" ", "").replace("\n", "").lower()
 
 
-def closest(name: str, candidates: list[str]) -> str:
-    """The candidate most like ``name`` (for 'did you mean'), or '无' when none is close."""
+def closest(name: str, candidates: list[str], none: str = "无") -> str:
+    """The candidate most like ``name`` (for 'did you mean'), or ``none`` when none is close."""
     norm = {_norm_header(c): c for c in candidates if normalize_text(c)}
     hits = difflib.get_close_matches(_norm_header(name), list(norm), n=1, cutoff=0.3)
-    return norm[hits[0]] if hits else "无"
+    return norm[hits[0]] if hits else none
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,7 +273,7 @@ class _TemplateReader:
             if key not in weekly_columns:
                 raise self.fail("[weekly_columns]", f"缺少「{key}」")
         return Template(meta.get("name", self.path.stem), meta.get("language", "zh-CN"), self.path, messages,
-                        tabs, owned, kpis, breakdowns, weekly_columns)
+                        tabs, owned, kpis, breakdowns, weekly_columns, meta.get("manager_role", "店长"))
 
     # -- tabs and columns ----------------------------------------------------------------------
 

@@ -164,7 +164,7 @@ def weekly_tab(title: str, tpl: Template, weeks: list[WeekSummary], kept: dict[d
             change = k.change_points
             cells += [k.value, k.previous, change, f"{k.numerator}/{k.denominator}"]
         for _label, counts in w.breakdowns:
-            cells.append("、".join(f"{name} {n}" for name, n in counts))
+            cells.append(tpl.join(f"{name} {n}" for name, n in counts))
         rows[w.week_start] = tuple(cells)
     ordered = [rows[m] for m in sorted(rows)]
     n_kpi = len(tpl.kpis)

@@ -92,7 +92,7 @@ class BoundWorkbook:
 
     def owner_names(self, role: str) -> str:
         names = self.names_for_role(role)
-        return "、".join(names) if names else role
+        return self.template.join(names) if names else role
 
     def rows_read(self) -> int:
         return sum(len(t.frame) for t in self.tabs.values())
@@ -117,7 +117,7 @@ def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
             bound = BoundTab(tab_t, None)
             bound.findings.append(Finding(tab_t.title, 0, "", 0, None, "tab.missing",
                                           template.message("missing_tab", tab=tab_t.title),
-                                          owner_role="店长", paint=False))
+                                          owner_role=template.manager_role, paint=False))
         else:
             bound = _bind_tab(snapshot.tabs[title], tab_t, template, year)
         tabs[key] = bound
@@ -162,7 +162,7 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
     for col in tab_t.columns:
         if col.id in col_index:
             continue
-        near = closest(col.name, [p for p in present if p])
+        near = closest(col.name, [p for p in present if p], template.messages.get("none", "无"))
         if col.required:
             missing_required = True
             msg = template.message("missing_required_column", tab=data.title, column=col.name, closest=near)
@@ -277,7 +277,7 @@ def _unique(bound: BoundTab, col: Column, values: pd.Series, template: Template)
         groups.setdefault(v, []).append(int(row))
     for rows in groups.values():
         for row in rows:
-            others = "、".join(str(r) for r in rows if r != row)
+            others = template.join(str(r) for r in rows if r != row)
             bound.findings.append(bound.finding(
                 row, col.id, f"{bound.template.key}.unique",
                 template.message("unique", column=bound.header(col.id), value=bound.raw.at[row, col.id],

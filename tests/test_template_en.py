@@ -21,7 +21,7 @@ from sheetsync.registry import get_jobs
 from sheetsync.templates import Column, Condition, Rule, TabTemplate, Template, load_template
 
 D = datetime
-CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e]")  # ideographs, CJK and full-width punctuation
 
 
 @pytest.fixture(scope="module")

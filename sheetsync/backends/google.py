@@ -1,0 +1,523 @@
+"""The ``google`` backend: a live Google Sheets spreadsheet, through gspread and google-auth with a
+service account.
+
+A run costs a fixed number of API requests whatever the size of the sheet:
+
+* ``read``: one spreadsheets.get with grid data and a fields mask (values, number-format types,
+  fills, notes, merges, hidden flags; nothing else).
+* ``apply``: one cheap spreadsheets.get of the key columns of the tabs about to be painted (and
+  the size and charts of job-owned tabs about to be rewritten), then one spreadsheets.batchUpdate
+  carrying every change. Between ``read`` and ``apply`` people keep editing: the second read is
+  what lets a mark follow its row when someone sorts or inserts rows, and lets a routing fill
+  step back when someone typed into the cell meanwhile. Nothing else is written before the
+  batchUpdate, which Google applies all or nothing, so a failed run leaves the sheet as it was.
+
+The confirming read is a spreadsheets.get restricted to ranges rather than a values.batchGet: it
+returns the same typed cells as ``read`` (so row keys are computed from identical values, dates
+included), and in the same request the grid size and chart ids the rewrite of a job-owned tab
+needs.
+
+gspread is only used here and in ``google_transport``; nothing else in sheetsync sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterator, Sequence
+
+from gspread.exceptions import NoValidUrlKeyFound
+from gspread.utils import a1_to_rowcol, absolute_range_name, extract_id_from_url
+
+from ..errors import ConfigError
+from ..model import (AppendRows, ApplyResult, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Snapshot,
+                     TabData, Unpaint, column_letter, row_keys)
+from .base import InitResult, TabLayout
+from .google_cells import cell_fill, cell_value, color_style, literal_cell, number_format
+from .google_transport import (CallContext, connect, find_key_file, load_key, resolve_endpoint,
+                               translate_failures)
+
+log = logging.getLogger(__name__)
+
+# What ``read`` asks for. Keep it to what the jobs use: every extra field costs bandwidth on
+# every cell of every tab, every 15 minutes.
+READ_FIELDS = (
+    "properties.title,"
+    "sheets(properties(sheetId,title,hidden,sheetType),merges,"
+    "data(startRow,startColumn,rowData.values("
+    "effectiveValue,effectiveFormat.numberFormat.type,"
+    "userEnteredFormat(backgroundColorStyle,backgroundColor),note)))"
+)
+# What the confirming read before a write asks for (only for the ranges it names).
+CONFIRM_FIELDS = (
+    "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),charts.chartId,"
+    "data(startRow,startColumn,rowData.values(effectiveValue,effectiveFormat.numberFormat.type)))"
+)
+TITLES_FIELDS = "sheets.properties(sheetId,title)"
+
+# Google recommends request bodies of at most 2 MB; a bigger change set (tens of thousands of
+# marks) is sent as a few consecutive batchUpdates of at most this size.
+MAX_BATCH_BYTES = 2_000_000
+# Rows per updateCells request when a job-owned tab is rewritten, so no single request is huge.
+ROWS_PER_REQUEST = 1000
+# Header row sheetsync assumes on every tab; data rows start below it.
+FIRST_DATA_ROW = 2
+# Grid of a tab created by ``init`` (Google's own default for a new tab).
+NEW_TAB_ROWS = 1000
+NEW_TAB_COLUMNS = 26
+# Column widths are given in characters; Google wants pixels.
+PIXELS_PER_CHAR = 8
+JOB_TAB_COLOUR = "9E9E9E"
+PROTECTION_NOTE = "由 sheetsync 自动生成: 这里的修改会在下次运行时被覆盖"
+
+MARK_FIELDS = "userEnteredFormat.backgroundColorStyle,note"
+CONTENT_FIELDS = "userEnteredValue,userEnteredFormat,note"
+
+
+def parse_spreadsheet_id(text: str) -> str:
+    """A spreadsheet id, or the id inside a full docs.google.com URL."""
+    text = text.strip()
+    if "/" in text:
+        try:
+            return extract_id_from_url(text)
+        except NoValidUrlKeyFound:
+            raise ConfigError(
+                f"看不懂表格网址 {text!r}。请复制浏览器地址栏里 https://docs.google.com/spreadsheets/d/…/edit 形式的网址, "
+                "或只填 /d/ 和 /edit 之间的那一串表格 ID。"
+            ) from None
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        raise ConfigError(f"{text!r} 不是 Google 表格 ID。表格 ID 是表格网址里 /d/ 和 /edit 之间的那一串字母数字, 也可以直接填完整网址。")
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Reading sheet JSON
+
+
+def _cells(sheet: dict[str, Any]) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """(row, col, CellData) for every non-empty cell in a Sheet's grid data, 1-based."""
+    for block in sheet.get("data", []):
+        top, left = block.get("startRow", 0), block.get("startColumn", 0)
+        for i, row in enumerate(block.get("rowData", [])):
+            for j, cell in enumerate(row.get("values", [])):
+                if cell:
+                    yield top + i + 1, left + j + 1, cell
+
+
+def _rows(values: dict[tuple[int, int], Any], width: int | None = None) -> list[list[Any]]:
+    """Sparse {(row, col): value} -> rectangular rows, trailing empty rows and columns trimmed
+    (or padded/cut to ``width`` columns)."""
+    if not values:
+        return []
+    height = max(r for r, _ in values)
+    width = max(c for _, c in values) if width is None else width
+    return [[values.get((r, c)) for c in range(1, width + 1)] for r in range(1, height + 1)]
+
+
+def _merge(grid_range: dict[str, Any]) -> tuple[int, int, int, int]:
+    """GridRange (0-based, half open, zeros omitted) -> (min_row, min_col, max_row, max_col)."""
+    return (grid_range.get("startRowIndex", 0) + 1, grid_range.get("startColumnIndex", 0) + 1,
+            grid_range["endRowIndex"], grid_range["endColumnIndex"])
+
+
+def tab_from_sheet(sheet: dict[str, Any]) -> TabData:
+    props = sheet["properties"]
+    values: dict[tuple[int, int], Any] = {}
+    fills: dict[tuple[int, int], str] = {}
+    notes: dict[tuple[int, int], str] = {}
+    for r, c, cell in _cells(sheet):
+        value = cell_value(cell)
+        if value is not None:
+            values[r, c] = value
+        fill = cell_fill(cell)
+        if fill:
+            fills[r, c] = fill
+        if cell.get("note"):
+            notes[r, c] = cell["note"]
+    return TabData(
+        title=props["title"],
+        rows=_rows(values),
+        fills=fills,
+        notes=notes,
+        merged=[_merge(m) for m in sheet.get("merges", [])],
+        hidden=bool(props.get("hidden")),
+        sheet_id=props.get("sheetId", 0),
+    )
+
+
+@dataclass
+class _LiveTab:
+    """A tab as the confirming read saw it just before writing."""
+
+    sheet_id: int
+    row_count: int
+    column_count: int
+    chart_ids: list[int]
+    values: dict[tuple[int, int], Any]
+
+    @classmethod
+    def from_sheet(cls, sheet: dict[str, Any]) -> "_LiveTab":
+        props = sheet["properties"]
+        grid = props.get("gridProperties", {})
+        values = {(r, c): v for r, c, cell in _cells(sheet) if (v := cell_value(cell)) is not None}
+        return cls(sheet_id=props.get("sheetId", 0), row_count=grid.get("rowCount", 0),
+                   column_count=grid.get("columnCount", 0),
+                   chart_ids=[chart["chartId"] for chart in sheet.get("charts", [])], values=values)
+
+
+# --------------------------------------------------------------------------------------------
+# Building the batch
+
+
+@dataclass
+class _Batch:
+    """The requests of one write, and the sheet ids already in use (a new tab gets its id from
+    us, so later requests in the same batch can refer to it)."""
+
+    used_ids: set[int]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    created: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, body: dict[str, Any]) -> None:
+        self.requests.append({kind: body})
+
+    def new_sheet_id(self, title: str) -> int:
+        sheet_id = zlib.crc32(title.encode()) & 0x7FFFFFFF
+        while sheet_id in self.used_ids:
+            sheet_id = (sheet_id + 1) & 0x7FFFFFFF
+        self.used_ids.add(sheet_id)
+        return sheet_id
+
+    def add_sheet(self, title: str, *, rows: int, cols: int, frozen: int, hidden: bool, job_owned: bool) -> int:
+        """addSheet (+ a warning-only protection and a grey tab for job-owned tabs)."""
+        sheet_id = self.new_sheet_id(title)
+        grid = {"rowCount": rows, "columnCount": cols}
+        if frozen:
+            grid["frozenRowCount"] = frozen
+        props: dict[str, Any] = {"sheetId": sheet_id, "title": title, "gridProperties": grid}
+        if hidden:
+            props["hidden"] = True
+        if job_owned:
+            props["tabColorStyle"] = color_style(JOB_TAB_COLOUR)
+        self.add("addSheet", {"properties": props})
+        if job_owned:
+            self.add("addProtectedRange", {"protectedRange": {
+                "range": {"sheetId": sheet_id}, "description": PROTECTION_NOTE, "warningOnly": True}})
+        self.created[title] = sheet_id
+        return sheet_id
+
+
+def _row_data(row: Sequence[Any], formats: dict[int, dict[str, str]], *, bold: bool = False) -> dict[str, Any]:
+    cells = []
+    for col, value in enumerate(row, start=1):
+        cell = literal_cell(value)
+        if col in formats and cell:
+            cell.setdefault("userEnteredFormat", {})["numberFormat"] = formats[col]
+        if bold:
+            cell.setdefault("userEnteredFormat", {})["textFormat"] = {"bold": True}
+        cells.append(cell)
+    return {"values": cells}
+
+
+def _grid_range(sheet_id: int, rows: tuple[int, int], cols: tuple[int, int]) -> dict[str, int]:
+    return {"sheetId": sheet_id, "startRowIndex": rows[0], "endRowIndex": rows[1],
+            "startColumnIndex": cols[0], "endColumnIndex": cols[1]}
+
+
+def _cell_update(sheet_id: int, row: int, col: int, cell: dict[str, Any], fields: str) -> dict[str, Any]:
+    return {"start": {"sheetId": sheet_id, "rowIndex": row - 1, "columnIndex": col - 1},
+            "rows": [{"values": [cell]}], "fields": fields}
+
+
+def _column_width(sheet_id: int, col: int, chars: float) -> dict[str, Any]:
+    return {"range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": col - 1, "endIndex": col},
+            "properties": {"pixelSize": round(chars * PIXELS_PER_CHAR)}, "fields": "pixelSize"}
+
+
+def _chart(sheet_id: int, spec: ChartSpec) -> dict[str, Any]:
+    """A line chart: categories in one column, one series per value column, the header row
+    above the data naming the series."""
+    header = spec.first_row - 2  # 0-based index of the header row
+
+    def source(col: int) -> dict[str, Any]:
+        return {"sourceRange": {"sources": [_grid_range(sheet_id, (header, spec.last_row), (col - 1, col))]}}
+
+    row, col = a1_to_rowcol(spec.anchor)
+    return {"chart": {
+        "spec": {"title": spec.title, "basicChart": {
+            "chartType": "LINE", "legendPosition": "BOTTOM_LEGEND", "headerCount": 1,
+            "domains": [{"domain": source(spec.cat_col)}],
+            "series": [{"series": source(c), "targetAxis": "LEFT_AXIS"} for c in spec.value_cols]}},
+        "position": {"overlayPosition": {"anchorCell": {
+            "sheetId": sheet_id, "rowIndex": row - 1, "columnIndex": col - 1}}},
+    }}
+
+
+def _chunks(requests: list[dict[str, Any]], limit: int) -> list[list[dict[str, Any]]]:
+    """Split into consecutive groups whose JSON stays under ``limit`` bytes (one group unless
+    the change set is very large)."""
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for request in requests:
+        n = len(json.dumps(request))
+        if chunks[-1] and size + n > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(request)
+        size += n
+    return chunks
+
+
+_CellOp = Paint | Unpaint | FillValue
+
+
+def _action(op: _CellOp, header: Any) -> str:
+    if isinstance(op, Paint):
+        return "标红"
+    if isinstance(op, Unpaint):
+        return "取消标红"
+    return f"填写「{header or column_letter(op.col)}」"
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class GoogleBackend:
+    """A Google Sheets spreadsheet, reached with a service-account key."""
+
+    name = "google"
+
+    def __init__(self, spreadsheet: str, *, credentials_path: str | os.PathLike | None = None,
+                 endpoint: str | None = None, timeout: float = 30, max_retries: int = 6,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """``spreadsheet``: id or full URL. The key is found via ``credentials_path``, then
+        GOOGLE_APPLICATION_CREDENTIALS, then gspread's default location; the API root via
+        ``endpoint``, then SHEETSYNC_GOOGLE_ENDPOINT. ``sleep`` is what waits between retries
+        (injected so tests do not wait)."""
+        self.spreadsheet_id = parse_spreadsheet_id(spreadsheet)
+        key = load_key(find_key_file(credentials_path, os.environ))
+        endpoint = resolve_endpoint(endpoint, os.environ)
+        self._client = connect(key, endpoint=endpoint, timeout=timeout, max_retries=max_retries, sleep=sleep)
+        self._ctx = CallContext(spreadsheet_id=self.spreadsheet_id, key=key, endpoint=endpoint, max_retries=max_retries)
+        self._title: str | None = None
+
+    def describe(self) -> str:
+        return f"Google 表格 {self._title or self.spreadsheet_id}"
+
+    def _get(self, params: dict[str, Any]) -> dict[str, Any]:
+        with translate_failures(self._ctx):
+            return self._client.spreadsheets_get(self.spreadsheet_id, params=params)
+
+    # ---- read ---------------------------------------------------------------------------
+
+    def read(self) -> Snapshot:
+        data = self._get({"includeGridData": "true", "fields": READ_FIELDS})
+        self._title = data.get("properties", {}).get("title") or self.spreadsheet_id
+        tabs = {}
+        for sheet in data.get("sheets", []):
+            if sheet["properties"].get("sheetType", "GRID") == "GRID":
+                tab = tab_from_sheet(sheet)
+                tabs[tab.title] = tab
+        log.info("read %s: %d tabs, %d rows", self.describe(), len(tabs), sum(t.n_rows for t in tabs.values()))
+        return Snapshot(tabs=tabs, source=self.describe(), version=None)
+
+    # ---- apply --------------------------------------------------------------------------
+
+    def apply(self, changes: ChangeSet, snapshot: Snapshot) -> ApplyResult:
+        if changes.is_empty():
+            return ApplyResult(written=0)
+        cell_ops: list[_CellOp] = [*changes.paints, *changes.unpaints, *changes.fills]
+        ranges = self._confirm_ranges(changes, cell_ops, snapshot)
+        live: dict[str, _LiveTab] = {}
+        reads = 0
+        if ranges:
+            data = self._get({"ranges": ranges, "includeGridData": "true", "fields": CONFIRM_FIELDS})
+            live = {s["properties"]["title"]: _LiveTab.from_sheet(s) for s in data.get("sheets", [])}
+            reads = 1
+        aimed, skipped = self._reaim(cell_ops, changes, snapshot, live)
+        used = {t.sheet_id for t in snapshot.tabs.values() if t.sheet_id is not None}
+        batch = _Batch(used_ids=used | {t.sheet_id for t in live.values()})
+        for op in aimed:
+            self._cell_request(batch, op, live[op.tab].sheet_id)
+        for tab in changes.tabs:
+            self._replace_tab(batch, tab, live.get(tab.tab))
+        for append in changes.appends:
+            self._append_rows(batch, append, snapshot)
+        batches = self._send(batch.requests) if batch.requests else 0
+        for reason in skipped:
+            log.warning("skipped: %s", reason)
+        return ApplyResult(written=changes.count() - len(skipped), skipped=skipped, requests=reads + batches)
+
+    @staticmethod
+    def _confirm_ranges(changes: ChangeSet, cell_ops: list[_CellOp], snapshot: Snapshot) -> list[str]:
+        """The ranges to re-read before writing: the key columns (and routing target columns)
+        of painted tabs, the whole tab where rows are identified by their full content, and
+        one cell of each existing job-owned tab about to be rewritten (for its size/charts)."""
+        by_tab: dict[str, list[_CellOp]] = defaultdict(list)
+        for op in cell_ops:
+            if op.tab in snapshot.tabs:
+                by_tab[op.tab].append(op)
+        ranges = []
+        for title, ops in by_tab.items():
+            keys = changes.key_columns.get(title, ())
+            if not keys or any(op.row_key.startswith("row:") for op in ops):
+                ranges.append(absolute_range_name(title))
+                continue
+            cols = sorted(set(keys) | {op.col for op in ops if isinstance(op, FillValue)})
+            ranges += [absolute_range_name(title, f"{column_letter(c)}:{column_letter(c)}") for c in cols]
+        ranges += [absolute_range_name(t.tab, "A1") for t in changes.tabs if t.tab in snapshot.tabs]
+        return ranges
+
+    @staticmethod
+    def _reaim(cell_ops: list[_CellOp], changes: ChangeSet, snapshot: Snapshot,
+               live: dict[str, _LiveTab]) -> tuple[list[_CellOp], list[str]]:
+        """Move each op to the row that holds its row key now; drop those whose row is gone
+        (or whose routing target is no longer empty), saying why."""
+        aimed: list[_CellOp] = []
+        skipped: list[str] = []
+        now_rows: dict[str, dict[str, int]] = {}
+        then_keys: dict[str, dict[int, str]] = {}
+        for op in cell_ops:
+            tab, now = snapshot.tab(op.tab), live.get(op.tab)
+            header = tab.cell(1, op.col) if tab else None
+            where = f"「{op.tab}」{column_letter(op.col)}{op.row}"
+            if tab is None or now is None:
+                skipped.append(f"{where}: 工作表「{op.tab}」不存在, 没有{_action(op, header)}")
+                continue
+            keys = changes.key_columns.get(op.tab, ())
+            row = op.row
+            if op.row >= FIRST_DATA_ROW:
+                if op.tab not in now_rows:
+                    width = max((len(r) for r in tab.rows), default=0)
+                    now_rows[op.tab] = {k: r for r, k in row_keys(_rows(now.values, width), keys).items()}
+                    then_keys[op.tab] = row_keys(tab.rows, keys)
+                key = op.row_key or then_keys[op.tab].get(op.row, "")
+                row = now_rows[op.tab].get(key, 0) if key else op.row
+            if not row:
+                skipped.append(f"{where}: 这一行在读取后被删除或改动了, 这次没有{_action(op, header)}, 下次运行会重新检查")
+                continue
+            if isinstance(op, FillValue) and now.values.get((row, op.col)) is not None:
+                skipped.append(f"「{op.tab}」第{row}行「{header or column_letter(op.col)}」已经有人填了"
+                               f"「{now.values[row, op.col]}」, 没有覆盖")
+                continue
+            aimed.append(replace(op, row=row) if row != op.row else op)
+        return aimed, skipped
+
+    @staticmethod
+    def _cell_request(batch: _Batch, op: _CellOp, sheet_id: int) -> None:
+        if isinstance(op, Paint):
+            cell = {"userEnteredFormat": {"backgroundColorStyle": color_style(op.fill)}, "note": op.note}
+            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, cell, MARK_FIELDS))
+        elif isinstance(op, Unpaint):
+            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, {}, MARK_FIELDS))
+        else:
+            cell = literal_cell(op.value)
+            fields = "userEnteredValue" + (",userEnteredFormat.numberFormat" if "userEnteredFormat" in cell else "")
+            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, cell, fields))
+
+    @staticmethod
+    def _replace_tab(batch: _Batch, tab: ReplaceTab, live: _LiveTab | None) -> None:
+        """Rewrite a job-owned tab: grow the grid if needed (never shrink it, so nothing anchored
+        there breaks), clear the old content, write the new rows literally, bold frozen header,
+        widths, and a fresh chart in place of the old one."""
+        rows = [list(r) for r in tab.rows]
+        anchor = a1_to_rowcol(tab.chart.anchor) if tab.chart else (1, 1)
+        need_rows = max(len(rows), anchor[0], 2)  # a frozen header needs one more row below it
+        need_cols = max(max((len(r) for r in rows), default=0), anchor[1], 1)
+        frozen = 1 if rows else 0
+        if live is None:
+            sheet_id = batch.add_sheet(tab.tab, rows=need_rows, cols=need_cols, frozen=frozen,
+                                       hidden=tab.hidden, job_owned=tab.protected)
+        else:
+            sheet_id = live.sheet_id
+            grid_rows, grid_cols = max(live.row_count, need_rows), max(live.column_count, need_cols)
+            batch.add("updateSheetProperties", {
+                "properties": {"sheetId": sheet_id, "hidden": tab.hidden, "gridProperties": {
+                    "rowCount": grid_rows, "columnCount": grid_cols, "frozenRowCount": frozen}},
+                "fields": "hidden,gridProperties.rowCount,gridProperties.columnCount,gridProperties.frozenRowCount"})
+            for chart_id in live.chart_ids:
+                batch.add("deleteEmbeddedObject", {"objectId": chart_id})
+            batch.add("updateCells", {"range": _grid_range(sheet_id, (0, grid_rows), (0, grid_cols)),
+                                      "fields": CONTENT_FIELDS})  # no rows: clears the old content
+        formats = {col: number_format(pattern) for col, pattern in tab.number_formats}
+        for start in range(0, len(rows), ROWS_PER_REQUEST):
+            block = [_row_data(row, formats if start + i else {}, bold=start + i == 0)
+                     for i, row in enumerate(rows[start:start + ROWS_PER_REQUEST])]
+            batch.add("updateCells", {"start": {"sheetId": sheet_id, "rowIndex": start, "columnIndex": 0},
+                                      "rows": block, "fields": CONTENT_FIELDS})
+        for col, chars in enumerate(tab.column_widths, start=1):
+            if chars:
+                batch.add("updateDimensionProperties", _column_width(sheet_id, col, chars))
+        if tab.chart:
+            batch.add("addChart", _chart(sheet_id, tab.chart))
+
+    def _append_rows(self, batch: _Batch, append: AppendRows, snapshot: Snapshot) -> None:
+        existing = snapshot.tab(append.tab)
+        sheet_id = batch.created.get(append.tab, existing.sheet_id if existing else None)
+        if sheet_id is None:
+            self._replace_tab(batch, ReplaceTab(tab=append.tab, rows=(append.header, *append.rows)), None)
+            return
+        batch.add("appendCells", {"sheetId": sheet_id, "rows": [_row_data(r, {}) for r in append.rows],
+                                  "fields": "userEnteredValue,userEnteredFormat.numberFormat"})
+
+    def _send(self, requests: list[dict[str, Any]]) -> int:
+        """One batchUpdate (a few for a huge change set). Returns the number sent."""
+        chunks = _chunks(requests, MAX_BATCH_BYTES)
+        for i, chunk in enumerate(chunks):
+            unchanged = ("表格没有被修改。" if i == 0 else
+                         f"共 {len(chunks)} 批修改, 前 {i} 批已写入, 其余没有写入; 下次运行会补上。")
+            with translate_failures(self._ctx, writing=True, unchanged=unchanged):
+                self._client.batch_update(self.spreadsheet_id, {"requests": chunk})
+        log.info("wrote %s: %d requests in %d batchUpdate(s)", self.describe(), len(requests), len(chunks))
+        return len(chunks)
+
+    # ---- init ---------------------------------------------------------------------------
+
+    def init_layout(self, tabs: list[TabLayout]) -> InitResult:
+        data = self._get({"fields": TITLES_FIELDS})
+        existing = {s["properties"]["title"]: s["properties"].get("sheetId", 0) for s in data.get("sheets", [])}
+        batch = _Batch(used_ids=set(existing.values()))
+        result = InitResult()
+        for layout in tabs:
+            if layout.title in existing:
+                result.kept.append(layout.title)
+            else:
+                self._lay_out(batch, layout)
+                result.created.append(layout.title)
+        if batch.requests:
+            self._send(batch.requests)
+        return result
+
+    @staticmethod
+    def _lay_out(batch: _Batch, layout: TabLayout) -> None:
+        """A new tab: bold header with column notes, initial rows, frozen header, widths,
+        column number formats, dropdowns; job-owned tabs grey and protected (warning only)."""
+        grid_rows = max(NEW_TAB_ROWS, len(layout.rows) + 1 + layout.frozen_rows)
+        sheet_id = batch.add_sheet(layout.title, rows=grid_rows, cols=max(NEW_TAB_COLUMNS, len(layout.columns)),
+                                   frozen=layout.frozen_rows, hidden=layout.hidden, job_owned=layout.job_owned)
+        header = []
+        for column in layout.columns:
+            cell = _row_data([column.header], {}, bold=True)["values"][0]
+            if column.note:
+                cell["note"] = column.note
+            header.append(cell)
+        rows = [{"values": header}, *(_row_data(r, {}) for r in layout.rows)]
+        batch.add("updateCells", {"start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+                                  "rows": rows, "fields": CONTENT_FIELDS})
+        for col, column in enumerate(layout.columns, start=1):
+            data_range = _grid_range(sheet_id, (1, grid_rows), (col - 1, col))
+            batch.add("updateDimensionProperties", _column_width(sheet_id, col, column.width))
+            if column.number_format:
+                fmt = {"numberFormat": number_format(column.number_format)}
+                batch.add("repeatCell", {"range": data_range, "fields": "userEnteredFormat.numberFormat",
+                                         "cell": {"userEnteredFormat": fmt}})
+            if column.choices:
+                batch.add("setDataValidation", {"range": data_range, "rule": {
+                    "condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in column.choices]},
+                    "strict": False, "showCustomUi": True}})

@@ -94,3 +94,106 @@ def write_xlsx(template, tmp_path):
         return path
 
     return _write
+
+
+# ---------------------------------------------------------------------------------------------
+# The same shop on either backend: the core's end-to-end tests run on both, so they cannot drift.
+
+
+class Shop:
+    """A workbook a test can run sheetsync on and look at, the way a person would."""
+
+    kind = ""
+
+    def backend(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def cell(self, tab: str, ref: str) -> tuple[Any, str | None, str | None]:
+        """(value, fill, note) of one cell, read back through the backend's own reader."""
+        from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+        letters, row = coordinate_from_string(ref)
+        col = column_index_from_string(letters)
+        data = self.backend().read().tabs[tab]
+        return data.cell(row, col), data.fills.get((row, col)), data.notes.get((row, col))
+
+    def rows(self, tab: str) -> list[list[Any]]:
+        return self.backend().read().tabs[tab].rows
+
+    @staticmethod
+    def _rc(ref: str) -> tuple[int, int]:
+        from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+        letters, row = coordinate_from_string(ref)
+        return row, column_index_from_string(letters)
+
+
+class XlsxShop(Shop):
+    kind = "xlsx"
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def backend(self):
+        from sheetsync.backends.xlsx import XlsxBackend
+
+        return XlsxBackend(self.path)
+
+    def type(self, tab: str, ref: str, value: Any) -> None:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(self.path)
+        wb[tab][ref] = value
+        wb.save(self.path)
+
+    def person_mark(self, tab: str, ref: str, fill: str, note: str) -> None:
+        import openpyxl
+        from openpyxl.comments import Comment
+        from openpyxl.styles import PatternFill
+
+        wb = openpyxl.load_workbook(self.path)
+        wb[tab][ref].fill = PatternFill("solid", fgColor="FF" + fill)
+        wb[tab][ref].comment = Comment(note, "童欣")
+        wb.save(self.path)
+
+    def fingerprint(self) -> Any:
+        return self.path.read_bytes(), self.path.stat().st_mtime_ns
+
+
+class GoogleShop(Shop):
+    kind = "google"
+
+    def __init__(self, fake):
+        self.fake = fake
+
+    def backend(self):
+        return self.fake.backend()
+
+    def type(self, tab: str, ref: str, value: Any) -> None:
+        self.fake.model.set_value(tab, *self._rc(ref), value)
+
+    def person_mark(self, tab: str, ref: str, fill: str, note: str) -> None:
+        self.fake.model.set_fill(tab, *self._rc(ref), fill)
+        self.fake.model.set_note(tab, *self._rc(ref), note)
+
+    def fingerprint(self) -> Any:
+        return self.fake.count("batchUpdate")
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def make_shop(request, write_xlsx):
+    """make_shop(tabs) -> a Shop holding those rows, on the xlsx backend and on Google Sheets
+    (the fake Sheets v4 server on loopback, reached through the real gspread client)."""
+    from contextlib import ExitStack
+
+    stack = ExitStack()
+    request.addfinalizer(stack.close)
+
+    def _make(tabs: dict[str, list[list[Any]]]) -> Shop:
+        if request.param == "xlsx":
+            return XlsxShop(write_xlsx(tabs))
+        from fake_sheets import start_fake_sheets
+
+        return GoogleShop(stack.enter_context(start_fake_sheets(tabs)))
+
+    return _make

@@ -1,0 +1,165 @@
+"""The whole loop on both backends (a real .xlsx file and Google Sheets through the fake server),
+read back through each backend's own reader. xlsx-only behaviour is in test_engine_xlsx_only.py."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from conftest import NOW, base_tabs, row_for
+from sheetsync.engine import run
+from sheetsync.model import MARK_FILL, NOTE_PREFIX
+from sheetsync.registry import get_jobs
+
+D = datetime
+
+
+def shop_rows(template):
+    tabs = base_tabs(template)
+    tabs["库存"] += [row_for(template, "inventory", sku="LGD-S-300D", product="3克拉裸石", stock=3, min_price=100),
+                   row_for(template, "inventory", sku="LGD-R-030", product="戒指", stock=10, min_price=100)]
+    tabs["推广确认单"] += [
+        row_for(template, "promotions", name="双十一预热款", start=D(2026, 11, 30), end=D(2026, 12, 1),
+                skus="LGD-S-300D", declared_stock=5, author="周深", signer="莉莉", signed_at=D(2026, 11, 20)),
+        row_for(template, "promotions", name="周末戒指", start=D(2026, 11, 30), end=D(2026, 12, 1),
+                skus="LGD-R-030", declared_stock=4, price=199, author="周深", signer="莉莉",
+                signed_at=D(2026, 11, 20)),
+    ]
+    tabs["客服台账"] += [
+        row_for(template, "cs_log", customer="王女士", type="产品咨询", asked_at=D(2026, 11, 22, 10),
+                answered_at=D(2026, 11, 22, 10, 2), resolved="否", summary='=IMPORTXML("http://x","//a")'),
+        row_for(template, "cs_log", customer="李先生", type="产品咨询", asked_at=D(2026, 11, 22, 11),
+                answered_at=D(2026, 11, 22, 11, 2), resolved="是"),
+    ]
+    tabs["售后纠纷"] += [
+        row_for(template, "disputes", order="TB1001", received_at=D(2026, 11, 22, 9), category="物流问题",
+                first_reply_at=D(2026, 11, 22, 9, 5)),
+    ]
+    return tabs
+
+
+def do_run(shop, now=NOW, jobs=None, **kw):
+    return run(shop.backend(), get_jobs(jobs), now=now, **kw)
+
+
+@pytest.fixture
+def shop(template, make_shop):
+    return make_shop(shop_rows(template))
+
+
+def test_oversell_is_red_with_a_note_naming_the_real_count(shop):
+    do_run(shop)
+    _value, fill, note = shop.cell("推广确认单", "G2")
+    assert fill == MARK_FILL
+    assert note.startswith(NOTE_PREFIX)
+    assert "声明库存 5 件, 但「库存」表里 LGD-S-300D 只有 3 件" in note
+
+
+def test_routing_fills_the_empty_handler(shop):
+    do_run(shop)
+    assert shop.cell("售后纠纷", "G2")[0] == "莉莉"
+
+
+def test_problem_list_run_log_and_hidden_state(shop):
+    report = do_run(shop)
+    problems = shop.rows("问题清单")
+    assert tuple(problems[0][:5]) == ("表", "行", "列", "单元格", "问题")
+    assert ("推广确认单", 2, "声明库存", "G2") == tuple(problems[1][:4])
+    assert problems[1][5] == "周深" and problems[1][7] == "2026-11-22 20:00"
+    assert len(problems) - 1 == len(report.findings)
+    assert shop.backend().read().tabs["_sheetsync"].hidden
+    log = shop.rows("运行记录")
+    assert len(log) == 2 and log[1][0] == "2026-11-22 20:00" and log[1][6] == "成功"
+
+
+def test_second_run_on_unchanged_workbook_writes_nothing(shop):
+    do_run(shop)
+    before = shop.fingerprint()
+    report = do_run(shop, now=NOW + timedelta(minutes=15))
+    assert report.applied is None and report.changes.is_empty()
+    assert shop.fingerprint() == before
+    assert len(shop.rows("运行记录")) == 2
+
+
+def test_fixing_the_row_removes_exactly_our_red(shop):
+    do_run(shop)
+    assert shop.cell("客服台账", "I2")[1] == MARK_FILL
+    shop.type("客服台账", "I2", "是")
+    do_run(shop, now=NOW + timedelta(minutes=15))
+    assert shop.cell("客服台账", "I2") == ("是", None, None)
+    assert [r[0] for r in shop.rows("问题清单")[1:]] == ["推广确认单"]
+    assert len(shop.rows("运行记录")) == 3
+
+
+def test_a_persons_fill_and_note_are_never_touched(shop):
+    shop.person_mark("客服台账", "I2", "FFFF00", "明天回电话")  # a person marked the unresolved cell
+    shop.person_mark("客服台账", "B3", "FFFF00", "老客户")
+    report = do_run(shop)
+    assert shop.cell("客服台账", "I2")[1:] == ("FFFF00", "明天回电话")
+    assert shop.cell("客服台账", "B3")[1:] == ("FFFF00", "老客户")
+    assert any(f.code == "cs.unresolved" for f in report.findings)
+    assert any("已有人工颜色或批注" in str(r[4]) for r in shop.rows("问题清单")[1:])
+
+
+def test_signed_then_changed_is_red_on_the_next_run(shop):
+    do_run(shop)
+    assert shop.cell("推广确认单", "G3")[1] is None
+    shop.type("推广确认单", "G3", 8)  # 声明库存 raised after 签字时间, nobody re-signed
+    do_run(shop, now=NOW + timedelta(minutes=15))
+    _value, fill, note = shop.cell("推广确认单", "G3")
+    assert fill == MARK_FILL
+    assert "签字后内容被改动, 需重新签字: 声明库存 4 → 8" in note
+    shop.type("推广确认单", "J3", D(2026, 11, 22, 20, 20))  # re-signed: the new content is accepted
+    do_run(shop, now=NOW + timedelta(minutes=30))
+    assert shop.cell("推广确认单", "G3")[1] is None
+
+
+def test_dry_run_writes_nothing_and_lists_changes(shop):
+    before = shop.fingerprint()
+    report = do_run(shop, dry_run=True)
+    assert shop.fingerprint() == before
+    lines = report.changes.describe()
+    assert any(line.startswith("标红 「推广确认单」G2") for line in lines)
+    assert "填写 「售后纠纷」G2 = 莉莉" in lines
+
+
+def test_weekly_summary_tab(shop):
+    do_run(shop, jobs=["weekly-summary"])
+    rows = shop.rows("周报")
+    assert rows[0][0] == "周" and rows[1][0] == "2026-11-16 ~ 11-22"
+    row = dict(zip(rows[0], rows[1]))
+    assert row["客服响应率"] == 1 and row["客服响应率·及时响应/咨询"] == "2/2"
+    assert row["选品合格率"] in (None, "") and row["选品合格率·合格/检查"] == "0/0"
+
+
+def test_sorting_between_runs_keeps_red_on_its_row(shop, template):
+    """A person sorts 客服台账 by 客户 between two runs: the mark moves with its row, and the
+    next run neither clears it nor paints the row that took its place."""
+    do_run(shop)
+    assert shop.cell("客服台账", "I2")[1] == MARK_FILL
+    rows = shop.rows("客服台账")
+    # swap the two data rows by retyping them, as a sort would (values and formats travel together)
+    for col, (a, b) in enumerate(zip(rows[1], rows[2]), start=1):
+        from openpyxl.utils import get_column_letter
+
+        shop.type("客服台账", f"{get_column_letter(col)}2", b)
+        shop.type("客服台账", f"{get_column_letter(col)}3", a)
+    if shop.kind == "google":
+        shop.fake.model.set_fill("客服台账", 2, 9, None)
+        shop.fake.model.set_fill("客服台账", 3, 9, MARK_FILL)
+        note = shop.fake.model.cell("客服台账", 2, 9).get("note")
+        shop.fake.model.set_note("客服台账", 2, 9, None)
+        shop.fake.model.set_note("客服台账", 3, 9, note)
+    else:
+        import openpyxl
+        from copy import copy
+
+        wb = openpyxl.load_workbook(shop.path)
+        ws = wb["客服台账"]
+        ws["I3"].fill, ws["I3"].comment = copy(ws["I2"].fill), copy(ws["I2"].comment)
+        ws["I2"].fill, ws["I2"].comment = openpyxl.styles.PatternFill(fill_type=None), None
+        wb.save(shop.path)
+    report = do_run(shop, now=NOW + timedelta(minutes=15))
+    assert shop.cell("客服台账", "I3")[1] == MARK_FILL and shop.cell("客服台账", "I2")[1] is None
+    assert not report.changes.paints and not report.changes.unpaints

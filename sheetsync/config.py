@@ -82,6 +82,9 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
         p = Path(os.path.expanduser(str(value)))
         return p if p.is_absolute() else base / p
 
+    delivery = dict(data.get("delivery", {}))
+    if delivery.get("outbox_dir"):  # relative to sheetsync.toml, like every other path in it
+        delivery["outbox_dir"] = str(rel(delivery["outbox_dir"]))
     google = data.get("google", {})
     backend = data.get("backend", "google" if google.get("spreadsheet") else "xlsx")
     if backend not in ("xlsx", "google"):
@@ -96,7 +99,7 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
         template=str(data.get("template", "zh-CN")),
         stock_export=rel(data.get("stock_export")),
         state_dir=rel(data.get("state_dir")),
-        delivery=data.get("delivery", {}),
+        delivery=delivery,
         path=path,
     )
 

@@ -16,7 +16,7 @@ from .backends.base import InitResult
 from .config import Config, open_backend
 from .engine import RunReport, load, run
 from .errors import SheetsyncError, WorkbookBusyError
-from .layout import layouts
+from .layout import layouts, layouts_with_rows
 from .model import Finding
 from .registry import all_jobs, get_jobs
 from .templates import load_template
@@ -178,15 +178,7 @@ def run_demo(folder: Path, *, now: datetime) -> DemoResult:
         old.unlink(missing_ok=True)
     template = load_template("zh-CN")
     local = to_shop_time(now, "Asia/Shanghai")
-    rows = demo_rows(local)
-    tabs = []
-    for layout in layouts(template):
-        data = rows.get(layout.title)
-        if data is not None:
-            layout = type(layout)(layout.title, layout.columns, layout.job_owned, layout.hidden, layout.frozen_rows,
-                                  tuple(tuple(r) for r in data[1:]))
-        tabs.append(layout)
-    XlsxBackend(path).init_layout(tabs)
+    XlsxBackend(path).init_layout(layouts_with_rows(template, demo_rows(local)))
     config = Config(backend="xlsx", workbook=path, state_dir=folder)
     outcome = run_jobs(config, list(all_jobs()), now=now)
     return DemoResult(path, outcome, config.resolved_state_dir() / "outbox")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .backends.base import ColumnLayout, TabLayout
 from .settings import DEFAULT_ROWS
 from .state import HEADER as STATE_HEADER
@@ -35,4 +37,16 @@ def layouts(template: Template) -> list[TabLayout]:
                          job_owned=True))
     out.append(TabLayout(owned["state"].title, tuple(ColumnLayout(h, 12) for h in STATE_HEADER),
                          job_owned=True, hidden=True))
+    return out
+
+
+def layouts_with_rows(template: Template, rows: dict[str, list[list]]) -> list[TabLayout]:
+    """The template's layouts, with the data rows of ``rows`` ({title: [header, *data]}) as
+    each tab's initial rows (demo and test workbooks)."""
+    out = []
+    for layout in layouts(template):
+        data = rows.get(layout.title)
+        if data is not None:
+            layout = replace(layout, rows=tuple(tuple(r) for r in data[1:]))
+        out.append(layout)
     return out

@@ -10,7 +10,7 @@ import pytest
 
 from sheetsync.engine import load
 from sheetsync.job import JobContext
-from sheetsync.layout import layouts
+from sheetsync.layout import layouts_with_rows
 from sheetsync.model import Finding, Snapshot, TabData
 from sheetsync.registry import get_jobs
 from sheetsync.templates import Template, load_template
@@ -83,14 +83,7 @@ def write_xlsx(template, tmp_path):
 
     def _write(tabs: dict[str, list[list[Any]]], name: str = "shop.xlsx") -> Path:
         path = tmp_path / name
-        layout = []
-        for tab in layouts(template):
-            rows = tabs.get(tab.title)
-            if rows is not None:
-                tab = type(tab)(tab.title, tab.columns, tab.job_owned, tab.hidden, tab.frozen_rows,
-                                tuple(tuple(r) for r in rows[1:]))
-            layout.append(tab)
-        XlsxBackend(path).init_layout(layout)
+        XlsxBackend(path).init_layout(layouts_with_rows(template, tabs))
         return path
 
     return _write

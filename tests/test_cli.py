@@ -116,3 +116,26 @@ def test_run_refuses_while_the_scheduler_runs_the_same_job(demo, capsys):
         code = main(["run", "validate", "--config", str(folder / "sheetsync.toml"), "--now", NOW])
     assert code == 3
     assert "另一个 sheetsync 进程正在运行「validate」" in capsys.readouterr().err
+
+
+def test_google_spreadsheet_from_the_command_line(monkeypatch, capsys):
+    """init / check / run with --spreadsheet: the key from GOOGLE_APPLICATION_CREDENTIALS, the
+    API base URL from SHEETSYNC_GOOGLE_ENDPOINT (as a user behind a proxy would set it)."""
+    from fake_sheets import start_fake_sheets
+
+    with start_fake_sheets({"Sheet1": [["随便写的"]]}) as fake:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(fake.key_file))
+        monkeypatch.setenv("SHEETSYNC_GOOGLE_ENDPOINT", fake.endpoint)
+        url = f"https://docs.google.com/spreadsheets/d/{fake.spreadsheet_id}/edit#gid=0"
+        assert main(["init", "--spreadsheet", url]) == 0
+        assert "已创建 12 张表" in capsys.readouterr().out
+        assert fake.tab("Sheet1").rows == [["随便写的"]]  # a tab that was there is left alone
+        assert main(["check", "--spreadsheet", url, "--now", NOW]) == 0
+        fake.model.set_value("客服台账", 2, 2, "王女士")
+        fake.model.set_value("客服台账", 2, 3, "产品咨询")
+        fake.model.set_value("客服台账", 2, 5, "2026-11-22 10:00")
+        fake.model.set_value("客服台账", 2, 9, "否")
+        capsys.readouterr()
+        assert main(["run", "--spreadsheet", url, "--now", NOW]) == 0
+        assert "已写入" in capsys.readouterr().out
+        assert fake.tab("客服台账").fills.get((2, 9)) == "FFC7CE"

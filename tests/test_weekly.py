@@ -93,3 +93,20 @@ def test_breakdowns(template):
     assert sum(n for _k, n in breakdowns["咨询问题类型"]) == 86
     assert sum(n for _k, n in breakdowns["退回原因"]) == 1
     assert sum(n for _k, n in breakdowns["推广差错"]) == 1
+
+
+def test_seed_week_in_a_real_workbook_file(template, make_shop):
+    """The acceptance case end to end: the seed's week written to a workbook, `run weekly-summary`,
+    and 周报 read back through the backend shows 90%, 50%, 97.7%, 100% and +20 against last week."""
+    from sheetsync.engine import run
+    from sheetsync.registry import get_jobs
+
+    shop = make_shop(seed_week(template))
+    run(shop.backend(), get_jobs(["weekly-summary"]), now=SUNDAY_EVENING)
+    rows = shop.rows("周报")
+    this_week = dict(zip(rows[0], rows[-1]))
+    assert this_week["周"] == "2026-11-16 ~ 11-22"
+    assert [round(this_week[k] * 100, 1) for k in ("选品合格率", "推广准确率", "客服响应率", "售后解决率")] \
+        == [90.0, 50.0, 97.7, 100.0]
+    assert round(this_week["选品合格率·上周"] * 100) == 70 and this_week["选品合格率·变化(百分点)"] == 20
+    assert this_week["客服响应率·及时响应/咨询"] == "84/86"

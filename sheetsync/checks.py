@@ -24,7 +24,10 @@ def validate(ctx: JobContext) -> JobOutput:
     """Layout and parse problems, settings typos, and every `validate` rule."""
     result = _run(ctx, "validate")
     findings = [*ctx.workbook.all_findings(), *ctx.settings.findings, *result.findings]
-    return JobOutput(findings=findings, fills=result.fills, state={"signed": result.signed})
+    # a tab that could not be checked this time (a header renamed) keeps what it remembered
+    signed = {k: v for k, v in ctx.state.signed.items() if k.partition("\x1f")[0] not in result.signed_tabs}
+    signed.update(result.signed)
+    return JobOutput(findings=findings, fills=result.fills, state={"signed": signed})
 
 
 def reconcile_stock(ctx: JobContext) -> JobOutput:

@@ -68,10 +68,11 @@ def to_shop_time(now: datetime, tz_name: str) -> datetime:
 
 def load(snapshot, template: Template, now: datetime) -> Loaded:
     wb = bind(snapshot, template, year=now.year)
-    settings_tab = wb.by_role("settings")
-    rows = settings_tab.data.rows[settings_tab.header_row - 1:] if settings_tab.data else []
-    settings = settings_from_rows(rows, tab_title=settings_tab.title, year=now.year,
-                                  owner_role=template.manager_role)
+    st = wb.by_role("settings")
+    settings = settings_from_rows(st.data.rows if st.data else [], tab_title=st.title, year=now.year,
+                                  owner_role=template.manager_role, first_row=st.header_row + 1,
+                                  key_col=st.col_index.get("key", 1), value_col=st.col_index.get("value", 2),
+                                  key_header=st.header("key"), value_header=st.header("value"))
     local = to_shop_time(now, settings.tz_name)
     if local.year != now.year:  # '11-20' means the shop's current year
         wb = bind(snapshot, template, year=local.year)
@@ -153,9 +154,10 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
     for o in outputs:
         signed = o.state.get("signed", signed)
     keys = {t.title: t.keys for t in wb.tabs.values() if t.data is not None}
+    columns = {t.title: {t.header(c): n for c, n in t.col_index.items()} for t in wb.tabs.values() if t.data}
     key_columns = {t.title: t.key_col_numbers() for t in wb.tabs.values() if t.data is not None}
     result = plan(snapshot, findings, [f for o in outputs for f in o.fills], [t for o in outputs for t in o.tabs],
-                  loaded.state, signed, loaded.now, keys, key_columns, wb.owned_titles["state"],
+                  loaded.state, signed, loaded.now, keys, columns, key_columns, wb.owned_titles["state"],
                   problems_tab_builder(wb))
     changes = result.changes
     duration = clock() - started

@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
 from .model import (MARK_FILL, NOTE_PREFIX, AppendRows, ChangeSet, Finding, FillValue, Paint, ReplaceTab,
-                    Snapshot, TabData, Unpaint)
+                    Snapshot, Unpaint)
 from .state import Mark, Problem, State
 
 
@@ -44,9 +44,10 @@ def desired_marks(findings: Iterable[Finding]) -> dict[tuple[str, int, int], tup
     return {cell: (fs[0].row_key, fs[0].column, mark_note(f.message for f in fs)) for cell, fs in grouped.items()}
 
 
-def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State,
-               keys: dict[str, dict[int, str]]) -> tuple[list[Paint], list[Unpaint], dict, set]:
-    """keys: tab title -> {sheet row: row key} as read now."""
+def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State, keys: dict[str, dict[int, str]],
+               columns: dict[str, dict[str, int]]) -> tuple[list[Paint], list[Unpaint], dict, set]:
+    """keys: tab title -> {sheet row: row key}; columns: tab title -> {header: sheet column}, as read now."""
+    trust_prefix = not old.present
     paints: list[Paint] = []
     unpaints: list[Unpaint] = []
     marks: dict[tuple[str, str, str], Mark] = {}
@@ -58,7 +59,7 @@ def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State,
         cur_fill = data.fills.get((row, col)) if data else None
         cur_note = data.notes.get((row, col)) if data else None
         prev = old.marks.get((tab, row_key, colname))
-        ours = _is_ours(prev, cur_fill, cur_note)
+        ours = _is_ours(prev, cur_fill, cur_note, trust_prefix)
         if ours or (cur_fill is None and not cur_note):
             if not (ours and cur_note == note and cur_fill == MARK_FILL):
                 paints.append(Paint(tab, row, col, row_key, note))
@@ -72,47 +73,28 @@ def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State,
             continue
         data = snapshot.tabs.get(tab)
         row = rows_by_key.get(tab, {}).get(row_key)
-        col = _column_number(data, colname)
+        col = columns.get(tab, {}).get(colname)
         if data is None or row is None or col is None:
             continue  # row or column deleted: nothing left to clear
-        if _is_ours(prev, data.fills.get((row, col)), data.notes.get((row, col))):
+        if _is_ours(prev, data.fills.get((row, col)), data.notes.get((row, col)), trust_prefix):
             unpaints.append(Unpaint(tab, row, col, row_key))
-    # marks sheetsync wrote whose state row was lost (state tab deleted): recognise by the prefix
-    known = {(tab, rows_by_key.get(tab, {}).get(k), c) for (tab, k, c) in old.marks}
-    wanted_cells = set(wanted)
-    for tab, data in snapshot.tabs.items():
-        if tab not in keys:
-            continue
-        for (row, col), note in data.notes.items():
-            if (tab, row, col) in wanted_cells or not note.startswith(NOTE_PREFIX):
+    if trust_prefix:  # no state tab: marks sheetsync wrote earlier are recognised by prefix and colour
+        wanted_cells = set(wanted)
+        for tab, data in snapshot.tabs.items():
+            if tab not in keys:
                 continue
-            if data.fills.get((row, col)) in (MARK_FILL, None) and (tab, row, _column_name(data, col)) not in known:
-                unpaints.append(Unpaint(tab, row, col, keys[tab].get(row, "")))
+            for (row, col), note in data.notes.items():
+                if (tab, row, col) not in wanted_cells and _is_ours(None, data.fills.get((row, col)), note, True):
+                    unpaints.append(Unpaint(tab, row, col, keys[tab].get(row, "")))
     return paints, unpaints, marks, not_painted
 
 
-def _is_ours(prev: Mark | None, fill: str | None, note: str | None) -> bool:
+def _is_ours(prev: Mark | None, fill: str | None, note: str | None, trust_prefix: bool) -> bool:
+    """A mark is sheetsync's while the cell shows exactly what sheetsync wrote. A mark a person
+    recoloured or edited became theirs for good (it is no longer in the state)."""
     if prev is not None:
         return fill == prev.fill and note == prev.note
-    return bool(note) and note.startswith(NOTE_PREFIX) and fill == MARK_FILL
-
-
-def _column_number(data: TabData | None, header: str, header_row: int = 1) -> int | None:
-    if data is None:
-        return None
-    from .parsing import normalize_text
-
-    for r in range(1, min(5, data.n_rows) + 1):
-        for c, v in enumerate(data.rows[r - 1], start=1):
-            if normalize_text(v) == header:
-                return c
-    return None
-
-
-def _column_name(data: TabData, col: int) -> str:
-    from .parsing import normalize_text
-
-    return normalize_text(data.cell(1, col))
+    return trust_prefix and bool(note) and note.startswith(NOTE_PREFIX) and fill == MARK_FILL
 
 
 def plan_problems(findings: list[Finding], old: State, now: datetime) -> dict:
@@ -173,11 +155,11 @@ def tab_differs(snapshot: Snapshot, op: ReplaceTab) -> bool:
 
 def plan(snapshot: Snapshot, findings: list[Finding], fills: list[FillValue], tabs: list[ReplaceTab],
          old: State, new_signed: dict, now: datetime, keys: dict[str, dict[int, str]],
-         key_columns: dict[str, tuple[int, ...]], state_title: str,
-         problems_tab: "callable") -> Plan:
+         columns: dict[str, dict[str, int]], key_columns: dict[str, tuple[int, ...]], state_title: str,
+         problems_tab: Callable) -> Plan:
     """Everything but the run-log row. ``problems_tab(findings, state, not_painted)`` builds the
     问题清单 ReplaceTab once the marks are known (it says which cells a person had marked)."""
-    paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, keys)
+    paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, keys, columns)
     state = State(marks=marks, problems=plan_problems(findings, old, now), signed=new_signed)
     all_tabs = [*tabs, problems_tab(findings, state, not_painted),
                 ReplaceTab(state_title, state.rows(), hidden=True, protected=True)]

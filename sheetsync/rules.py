@@ -47,11 +47,13 @@ class RuleResult:
     findings: list[Finding] = field(default_factory=list)
     fills: list[FillValue] = field(default_factory=list)
     signed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    signed_tabs: set[str] = field(default_factory=set)  # tabs whose signed records were re-evaluated
 
     def extend(self, other: "RuleResult") -> None:
         self.findings.extend(other.findings)
         self.fills.extend(other.fills)
         self.signed.update(other.signed)
+        self.signed_tabs |= other.signed_tabs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,13 +298,22 @@ def k_changed_after_sign(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleRes
     signed = pd.Series(True, index=tab.frame.index)
     for c in sig_cols:
         signed &= ~empty_mask(tab, c) & ~tab.bad[c]
-    res = RuleResult()
+    res = RuleResult(signed_tabs={tab.template.key})
+    prefix = f"{tab.template.key}\x1f"
+    present = {prefix + k for k in tab.keys.values()}
+    # records of rows that are gone under their old key: a renamed row is found by its signature
+    orphans: dict[str, list[dict[str, Any]]] = {}
+    for key, record in ctx.signed.items():
+        if key.startswith(prefix) and key not in present:
+            orphans.setdefault(record.get("signature", ""), []).append(record)
     for row in _rows(signed):
-        key = f"{tab.template.key}\x1f{tab.keys[row]}"
+        key = prefix + tab.keys[row]
         signature = _signature_text(tab, row, sig_cols)
         current = {c: _canon(tab.frame.at[row, c]) for c in watch}
         shown = {c: _raw(tab, row, c, ctx) for c in watch}
         record = ctx.signed.get(key)
+        if record is None and len(orphans.get(signature, ())) == 1:
+            record = orphans[signature][0]  # same signature, new name: the row was renamed
         if record is None or record.get("signature") != signature:
             res.signed[key] = {"signature": signature, "values": current, "shown": shown}
             continue

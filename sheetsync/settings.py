@@ -6,6 +6,7 @@ default is used, so one typo in 设置 never stops the checks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from . import parsing
 from .model import Finding
 
 WEEKDAYS_ZH = "一二三四五六日"
+MAX_LIMIT = timedelta(days=366)  # a time limit longer than a year is a typo
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,16 @@ def _convert(kind: str, raw: Any, year: int) -> Any:
     if kind == "date_list":
         return frozenset(d for d in (parsing.parse_date(p, year=year) for p in parsing.split_list(raw)) if d)
     if kind in ("minutes", "hours", "days"):
-        n = parsing.parse_number(raw)
+        n, unit = _duration(raw, kind)
         if n is None or n <= 0:
             raise parsing.CellParseError("number", raw, f"时限必须是大于 0 的数字, 现在是: {raw}")
-        return timedelta(**{kind: n})
+        try:
+            limit = timedelta(**{unit: n})
+        except OverflowError:
+            limit = timedelta.max
+        if limit > MAX_LIMIT:
+            raise parsing.CellParseError("number", raw, f"时限太长了: {raw} (最多 {MAX_LIMIT.days} 天)")
+        return limit
     if kind == "int":
         n = parsing.parse_int(raw)
         if n is None or n < 0:
@@ -141,21 +149,38 @@ def _convert(kind: str, raw: Any, year: int) -> Any:
     raise AssertionError(kind)
 
 
+_UNITS = {"分钟": "minutes", "分": "minutes", "min": "minutes", "mins": "minutes", "minutes": "minutes",
+          "小时": "hours", "时": "hours", "h": "hours", "hours": "hours",
+          "天": "days", "日": "days", "d": "days", "days": "days"}
+_DURATION = re.compile(r"^\s*(?P<n>[-+]?\d+(?:\.\d+)?)\s*(?P<unit>[^\d\s.]*)\s*$")
+
+
+def _duration(raw: Any, default_unit: str) -> tuple[float | None, str]:
+    """'10' in the setting's own unit, or with a unit: '2小时' in a minutes setting is 120 minutes."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return float(raw), default_unit
+    match = _DURATION.match(parsing.normalize_text(raw).lower())
+    if match and (not match["unit"] or match["unit"] in _UNITS):
+        return float(match["n"]), _UNITS.get(match["unit"], default_unit)
+    raise parsing.CellParseError("number", raw, f"看不懂的时长: {raw} (例如 10、30分钟、2小时、1天)")
+
+
 def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year: int = 2026,
-                       owner_role: str = "店长") -> Settings:
-    """Build Settings from the rows of the 设置 tab (row 1 = header: 项目 | 值 | 说明)."""
+                       owner_role: str = "店长", first_row: int = 2, key_col: int = 1, value_col: int = 2,
+                       key_header: str = "项目", value_header: str = "值") -> Settings:
+    """Build Settings from the 设置 tab's rows (all of them, header included). The key and value
+    columns are wherever the tab's header put them (``key_col``/``value_col``, 1-based)."""
     values: dict[str, Any] = {}
     findings: list[Finding] = []
-    for r, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
-        key = _lookup_key(row[0] if len(row) > 0 else None)
-        raw = row[1] if len(row) > 1 else None
+    for r, row in enumerate(rows[first_row - 1:], start=first_row):
+        name = row[key_col - 1] if len(row) >= key_col else None
+        raw = row[value_col - 1] if len(row) >= value_col else None
+        key = _lookup_key(name)
         if key is None:
-            if parsing.normalize_text(row[0] if row else None):
-                findings.append(Finding(tab_title, r, "项目", 1, row[0], "settings.unknown_key",
-                                        f"不认识的设置项「{row[0]}」, 已忽略。可用的设置项: {'、'.join(SETTING_KEYS)}",
-                                        row_key=str(row[0]), owner_role=owner_role, paint=False))
+            if parsing.normalize_text(name):
+                findings.append(Finding(tab_title, r, key_header, key_col, name, "settings.unknown_key",
+                                        f"不认识的设置项「{name}」, 已忽略。可用的设置项: {'、'.join(SETTING_KEYS)}",
+                                        row_key=str(name), owner_role=owner_role, paint=False))
             continue
         if raw is None or parsing.normalize_text(raw) == "":
             continue  # empty: keep default
@@ -163,7 +188,7 @@ def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year
         try:
             values[field_name] = _convert(kind, raw, year)
         except parsing.CellParseError as exc:
-            findings.append(Finding(tab_title, r, "值", 2, raw, "settings.bad_value",
+            findings.append(Finding(tab_title, r, value_header, value_col, raw, "settings.bad_value",
                                     f"设置「{key}」{exc.message}。暂时按默认值计算, 请改正。",
                                     row_key=key, owner_role=owner_role))
     kwargs: dict[str, Any] = {}

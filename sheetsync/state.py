@@ -50,6 +50,9 @@ class State:
     marks: dict[MarkKey, Mark] = field(default_factory=dict)
     problems: dict[ProblemKey, Problem] = field(default_factory=dict)
     signed: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tabkey\x1frowkey" -> record
+    # True when read from an existing state tab: then it is the only authority on whose marks are
+    # whose. Without one (first run, tab deleted) a mark is recognised by its prefix and colour.
+    present: bool = field(default=False, compare=False)
 
     def rows(self) -> tuple[tuple[str, ...], ...]:
         """Serialise, sorted, header first."""
@@ -84,6 +87,7 @@ def load_state(tab: TabData | None) -> State:
     state = State()
     if tab is None:
         return state
+    state.present = True
     for n, row in enumerate(tab.rows[1:], start=2):
         cells = [_text(v) for v in row] + [""] * (7 - len(row))
         kind, tab_title, key, col, code, when, data = cells[:7]

@@ -49,6 +49,9 @@ RULE_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] 
 }
 # rule kinds whose message comes in two flavours
 TWO_MESSAGES = {"sla": ("late_message", "overdue_message")}
+REQUIRED_MESSAGES = ("required", "unique", "min", "parse", "missing_column", "missing_required_column",
+                     "missing_tab", "merged", "merged_header", "not_painted", "before_start", "no_role",
+                     "changed_item", "unless_filled", "unless_eq")
 # cross-tab rules belong to reconcile-stock; everything else to validate
 JOBS = ("validate", "reconcile-stock")
 
@@ -239,8 +242,7 @@ class _TemplateReader:
     def read(self) -> Template:
         meta = self.data.get("template", {})
         messages = dict(self.data.get("messages", {}))
-        for key in ("required", "unique", "min", "parse", "missing_column", "missing_required_column",
-                    "missing_tab", "merged", "not_painted"):
+        for key in REQUIRED_MESSAGES:
             if key not in messages:
                 raise self.fail("[messages]", f"缺少消息「{key}」")
         raw_tabs = self.data.get("tabs")

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import parsing
-from .model import Finding, Snapshot, TabData, row_keys
+from .model import Finding, Snapshot, TabData, column_letter, row_keys
 from .templates import Column, TabTemplate, Template, _norm_header, closest
 
 log = logging.getLogger(__name__)
@@ -157,6 +157,13 @@ def _locate_header(data: TabData, tab_t: TabTemplate) -> tuple[int, dict[str, in
 def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) -> BoundTab:
     header_row, col_index, headers = _locate_header(data, tab_t)
     bound = BoundTab(tab_t, data, header_row, col_index, headers)
+    for min_row, min_col, max_row, max_col in data.merged:
+        if min_row <= header_row <= max_row and max_col > min_col:
+            cells = f"{column_letter(min_col)}{header_row}:{column_letter(max_col)}{header_row}"
+            bound.findings.append(Finding(data.title, header_row, parsing.normalize_text(data.cell(min_row, min_col)),
+                                          min_col, None, "layout.merged_header",
+                                          template.message("merged_header", tab=data.title, cells=cells),
+                                          owner_role=tab_t.owner, paint=False))
     present = [parsing.normalize_text(v) for v in (data.rows[header_row - 1] if data.rows else [])]
     missing_required = False
     for col in tab_t.columns:

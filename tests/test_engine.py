@@ -163,3 +163,23 @@ def test_sorting_between_runs_keeps_red_on_its_row(shop, template):
     report = do_run(shop, now=NOW + timedelta(minutes=15))
     assert shop.cell("客服台账", "I3")[1] == MARK_FILL and shop.cell("客服台账", "I2")[1] is None
     assert not report.changes.paints and not report.changes.unpaints
+
+
+def test_renaming_a_signed_promotion_does_not_reset_what_was_signed(shop):
+    do_run(shop)
+    shop.type("推广确认单", "A3", "周末戒指大促")  # renamed...
+    shop.type("推广确认单", "G3", 9)  # ...and the stock raised, without re-signing
+    do_run(shop, now=NOW + timedelta(minutes=15))
+    _value, fill, note = shop.cell("推广确认单", "G3")
+    assert fill == MARK_FILL and "声明库存 4 → 9" in note
+
+
+def test_a_broken_header_does_not_forget_signatures(shop):
+    do_run(shop)
+    shop.type("推广确认单", "D1", "商品SKU")  # a person renamed the 适用商品 header: the tab cannot be checked
+    report = do_run(shop, now=NOW + timedelta(minutes=15))
+    assert any(f.code == "tab.missing_required_column" for f in report.findings)
+    shop.type("推广确认单", "G3", 9)
+    shop.type("推广确认单", "D1", "适用商品")
+    do_run(shop, now=NOW + timedelta(minutes=30))
+    assert "声明库存 4 → 9" in shop.cell("推广确认单", "G3")[2]

@@ -22,10 +22,11 @@ def finding(row=2, message="问题还没解决。", key=None):
 
 
 KEYS = {TAB: {2: "k2", 3: "k3"}}
+COLS = {TAB: {"客户": 1, "是否解决": 2}}
 
 
 def test_free_cell_is_painted_with_prefixed_note():
-    paints, unpaints, marks, skipped = plan_marks(snap(), [finding()], State(), KEYS)
+    paints, unpaints, marks, skipped = plan_marks(snap(), [finding()], State(), KEYS, COLS)
     [p] = paints
     assert (p.row, p.col, p.fill) == (2, 2, MARK_FILL)
     assert p.note == NOTE_PREFIX + "问题还没解决。"
@@ -34,55 +35,66 @@ def test_free_cell_is_painted_with_prefixed_note():
 
 def test_two_problems_on_one_cell_share_one_note():
     f2 = Finding(TAB, 2, "是否解决", 2, "否", "other", "第二个问题。", row_key="k2")
-    [p], *_ = plan_marks(snap(), [finding(), f2], State(), KEYS)
+    [p], *_ = plan_marks(snap(), [finding(), f2], State(), KEYS, COLS)
     assert p.note == NOTE_PREFIX + "问题还没解决。\n第二个问题。"
 
 
 def test_cell_with_a_persons_fill_or_note_is_not_painted():
     for fills, notes in (({(2, 2): "FFFF00"}, {}), ({}, {(2, 2): "客户说明天再联系"})):
-        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], State(), KEYS)
+        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], State(), KEYS, COLS)
         assert paints == [] and unpaints == [] and marks == {}
         assert skipped == {(TAB, 2, 2)}
 
 
 def test_unchanged_mark_needs_no_write():
     note = mark_note(["问题还没解决。"])
-    old = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
-    paints, unpaints, marks, _ = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [finding()], old, KEYS)
+    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    paints, unpaints, marks, _ = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [finding()], old, KEYS, COLS)
     assert paints == [] and unpaints == [] and marks == old.marks
 
 
 def test_fixed_problem_clears_exactly_our_mark():
     note = mark_note(["问题还没解决。"])
-    old = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
     s = snap({(2, 2): MARK_FILL, (3, 1): "00FF00"}, {(2, 2): note, (3, 1): "VIP"})
-    paints, unpaints, marks, _ = plan_marks(s, [], old, KEYS)
+    paints, unpaints, marks, _ = plan_marks(s, [], old, KEYS, COLS)
     assert [(u.row, u.col) for u in unpaints] == [(2, 2)]
     assert paints == [] and marks == {}
 
 
 def test_mark_a_person_recoloured_or_edited_becomes_theirs():
     note = mark_note(["问题还没解决。"])
-    old = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
     for fills, notes in (({(2, 2): "FFFF00"}, {(2, 2): note}), ({(2, 2): MARK_FILL}, {(2, 2): note + "\n已电话联系"})):
-        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [], old, KEYS)
+        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [], old, KEYS, COLS)
         assert unpaints == [] and marks == {}
-        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], old, KEYS)
+        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], old, KEYS, COLS)
         assert paints == [] and skipped == {(TAB, 2, 2)}
+
+
+def test_a_mark_handed_over_stays_the_persons_in_later_runs():
+    """Run 1 saw the person's edit and dropped the mark from the state; run 2 must not take the
+    cell back just because the note still starts with sheetsync's prefix."""
+    note = mark_note(["问题还没解决。"]) + "\n童欣: 已电话联系"
+    s = snap({(2, 2): MARK_FILL}, {(2, 2): note})
+    handed_over = State(present=True)
+    for findings in ([finding()], []):
+        paints, unpaints, marks, skipped = plan_marks(s, findings, handed_over, KEYS, COLS)
+        assert paints == [] and unpaints == [] and marks == {}
 
 
 def test_mark_follows_its_row_after_a_sort():
     """Row k2 moved from row 2 to row 3 between runs (a person sorted the tab)."""
     note = mark_note(["问题还没解决。"])
-    old = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
     s = snap({(3, 2): MARK_FILL}, {(3, 2): note}, rows=[HEAD, ["李先生", "是"], ["王女士", "是"]])
-    _p, unpaints, _m, _s = plan_marks(s, [], old, {TAB: {2: "k3", 3: "k2"}})
+    _p, unpaints, _m, _s = plan_marks(s, [], old, {TAB: {2: "k3", 3: "k2"}}, COLS)
     assert [(u.row, u.row_key) for u in unpaints] == [(3, "k2")]
 
 
 def test_our_mark_is_recognised_even_when_state_was_lost():
     note = mark_note(["问题还没解决。"])
-    _p, unpaints, _m, _s = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [], State(), KEYS)
+    _p, unpaints, _m, _s = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [], State(), KEYS, COLS)
     assert [(u.row, u.col) for u in unpaints] == [(2, 2)]
 
 

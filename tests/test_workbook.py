@@ -128,3 +128,15 @@ def test_merged_cells_apply_to_every_row_and_say_so(template):
     assert [f.code for f in tab.findings] == ["layout.merged"]
     assert "合并单元格" in tab.findings[0].message
     assert tab.frame["date"].notna().all()
+
+
+def test_merged_header_is_reported_with_the_fix(template):
+    tabs = base_tabs(template)
+    tabs["客服台账"][0][5] = None  # 首次响应时间 merged into 咨询时间's header cell
+    tabs["客服台账"].append(cs_row(template))
+    snap = snapshot_of(tabs)
+    cs = snap.tabs["客服台账"]
+    snap.tabs["客服台账"] = TabData(cs.title, cs.rows, merged=[(1, 5, 1, 6)])
+    tab = bind(snap, template, year=2026).tab("cs_log")
+    codes = {f.code: f.message for f in tab.findings}
+    assert "表头有合并单元格 (E1:F1)" in codes["layout.merged_header"] and "取消合并" in codes["layout.merged_header"]

@@ -118,11 +118,12 @@ def test_run_refuses_while_the_scheduler_runs_the_same_job(demo, capsys):
     assert "另一个 sheetsync 进程正在运行「validate」" in capsys.readouterr().err
 
 
-def test_google_spreadsheet_from_the_command_line(monkeypatch, capsys):
+def test_google_spreadsheet_from_the_command_line(tmp_path, monkeypatch, capsys):
     """init / check / run with --spreadsheet: the key from GOOGLE_APPLICATION_CREDENTIALS, the
     API base URL from SHEETSYNC_GOOGLE_ENDPOINT (as a user behind a proxy would set it)."""
     from fake_sheets import start_fake_sheets
 
+    monkeypatch.chdir(tmp_path)  # the outbox and locks go to ./.sheetsync
     with start_fake_sheets({"Sheet1": [["随便写的"]]}) as fake:
         monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(fake.key_file))
         monkeypatch.setenv("SHEETSYNC_GOOGLE_ENDPOINT", fake.endpoint)

@@ -108,14 +108,15 @@ _MESSAGES: dict[str, str] = {
 }
 
 
-def error_message(kind: str, raw: Any, choices: Sequence[str] = ()) -> str:
+def error_message(kind: str, raw: Any, choices: Sequence[str] = (), messages: Mapping[str, str] | None = None) -> str:
     """The note for a cell of ``kind`` that could not be parsed (same text the scalar parser uses).
 
     ``kind`` is a :func:`parse_series` kind or one of the scalar-only kinds (``time``,
     ``time_range``, ``time_order``, ``weekday_time``). Kinds that never fail (``text``,
-    ``sku_list``) have no message.
+    ``sku_list``) have no message. ``messages`` (kind -> text with {raw}/{choices}) overrides
+    the built-in Chinese wording, e.g. from an English workbook template.
     """
-    template = _MESSAGES.get(kind)
+    template = (messages or {}).get(kind) or _MESSAGES.get(kind)
     if template is None:
         raise ValueError(f"no parse error message for kind {kind!r}; known: {', '.join(_MESSAGES)}")
     return template.format(raw=_show(raw), choices="/".join(choices))

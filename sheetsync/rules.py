@@ -415,11 +415,13 @@ def k_choice_by(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
     by = rule.params["by"]
     mapping: dict[str, tuple[str, ...]] = rule.params["choices"]
     allowed = {k: {_squash(v) for v in vs} for k, vs in mapping.items()}
+    aliases = {_squash(k): _squash(v) for k, v in rule.params.get("aliases", {}).items()}
     values, cats = tab.frame[rule.column], tab.frame[by]
     bad = []
     for row in _rows(values.notna() & cats.notna() & rule_scope(tab, rule)):
         cat = cats.at[row]
-        if cat in allowed and _squash(values.at[row]) not in allowed[cat]:
+        value = _squash(values.at[row])
+        if cat in allowed and aliases.get(value, value) not in allowed[cat]:
             bad.append(row)
     return _emit(tab, rule, bad, lambda r: rule.message.format(
         by_value=cats.at[r], value=_raw(tab, r, rule.column, ctx),

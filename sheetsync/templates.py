@@ -40,7 +40,7 @@ RULE_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] 
     "changed_after_sign": ((), ("signature", "watch"), ()),
     "sla": (("start", "end"), ("setting",), ("clock", "when", "overdue")),
     "role": ((), ("role",), ("when", "fill_empty")),
-    "choice_by": (("by",), ("choices",), ()),
+    "choice_by": (("by",), ("choices",), ("aliases",)),
     "stock_covers": (("skus",), ("inventory",), ()),
     "sku_known": ((), ("inventory",), ()),
     "price_floor": (("skus",), ("inventory",), ()),
@@ -68,6 +68,7 @@ class Column:
     choices: tuple[str, ...] = ()
     width: float = 12.0
     note: str = ""
+    choice_aliases: Mapping[str, str] = field(default_factory=dict)  # other spellings -> a choice
 
     def header_forms(self) -> set[str]:
         return {_norm_header(h) for h in (self.name, self.id, *self.aliases)}
@@ -193,6 +194,10 @@ class Template:
     def message(self, key: str, **values: Any) -> str:
         return self.messages[key].format(**values)
 
+    def parse_messages(self) -> dict[str, str]:
+        """Overrides of the parser's wording: [messages] keys parse_<kind> (parse_datetime...)."""
+        return {k.removeprefix("parse_"): v for k, v in self.messages.items() if k.startswith("parse_")}
+
 
 def _norm_header(text: Any) -> str:
     """Header comparison form: NFKC (full-width -> half-width), no spaces at all, lower case."""
@@ -313,13 +318,18 @@ class _TemplateReader:
         choices = tuple(spec.get("choices", ()))
         if ctype == "choice" and not choices:
             raise self.fail(where, f"列「{spec['name']}」是 choice 类型, 但没有 choices")
-        known = {"id", "name", "type", "aliases", "required", "unique", "min", "choices", "width", "note"}
+        known = {"id", "name", "type", "aliases", "required", "unique", "min", "choices", "width", "note",
+                 "choice_aliases"}
         extra = set(spec) - known
         if extra:
             raise self.fail(where, f"列「{spec['name']}」有不认识的设置: {', '.join(sorted(extra))}")
+        aliases = {str(k): str(v) for k, v in spec.get("choice_aliases", {}).items()}
+        wrong = sorted(v for v in aliases.values() if v not in choices)
+        if wrong:
+            raise self.fail(where, f"列「{spec['name']}」的 choice_aliases 指向了不在 choices 里的值: {', '.join(wrong)}")
         return Column(spec["id"], spec["name"], ctype, tuple(spec.get("aliases", ())), bool(spec.get("required")),
                       bool(spec.get("unique")), spec.get("min"), choices, float(spec.get("width", 12)),
-                      spec.get("note", ""))
+                      spec.get("note", ""), aliases)
 
     def _col_ref(self, tab: TabTemplate, where: str, what: str, ref: Any) -> str:
         try:
@@ -394,6 +404,12 @@ class _TemplateReader:
             if unknown:
                 raise self.fail(where, f"choices 里的「{'、'.join(unknown)}」不是「{by_col.name}」的可选值")
             params["choices"] = mapping
+            allowed_values = {v for vs in mapping.values() for v in vs}
+            aliases = {str(k): str(v) for k, v in spec.get("aliases", {}).items()}
+            wrong = sorted(v for v in aliases.values() if v not in allowed_values)
+            if wrong:
+                raise self.fail(where, f"aliases 指向了不在 choices 里的值: {', '.join(wrong)}")
+            params["aliases"] = aliases
         job = spec.get("job", "validate")
         if job not in JOBS:
             raise self.fail(where, f"job 只能是 {' / '.join(JOBS)}")

@@ -193,16 +193,18 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
         raw[col.id] = pd.Series([_cell(body, r - first, c) for r in index], index=index, dtype=object)
     bound.raw = pd.DataFrame(raw, index=index)
     parsed, bad = {}, {}
+    parse_messages = template.parse_messages()
     for col in tab_t.columns:
         if col.id not in raw:
             continue
-        result = parsing.parse_series(raw[col.id], col.type, year=year, choices=col.choices)
+        result = parsing.parse_series(raw[col.id], col.type, year=year, choices=col.choices,
+                                      aliases=col.choice_aliases)
         parsed[col.id] = result.values
         bad[col.id] = result.bad
         if result.bad.any():
             for row in result.bad.index[result.bad.to_numpy()]:
                 value = raw[col.id].at[row]
-                problem = parsing.error_message(col.type, value, col.choices)
+                problem = parsing.error_message(col.type, value, col.choices, parse_messages)
                 bound.findings.append(bound.finding(row, col.id, f"parse.{col.type}",
                                                     template.message("parse", problem=problem, value=value,
                                                                      column=bound.header(col.id))))

@@ -54,8 +54,9 @@ def same_value(zh_col: Column, en_col: Column, zh_value: str, en_value: str) -> 
 
 
 def plain_params(rule: Rule) -> dict:
-    """Rule parameters that must be identical in both languages (column ids, settings, flags)."""
-    return {k: v for k, v in rule.params.items() if k not in ("role", "choices")}
+    """Rule parameters that must be identical in both languages (column ids, settings, flags);
+    role names, choices and their other-language aliases differ by design."""
+    return {k: v for k, v in rule.params.items() if k not in ("role", "choices", "aliases")}
 
 
 def assert_same_conditions(zh_tab: TabTemplate, en_tab: TabTemplate, zh: tuple[Condition, ...],
@@ -309,3 +310,19 @@ def test_chinese_workbook_binds_with_english_template(template, en):
     assert (oversell.column, oversell.message.split(":")[0]) == \
            ("声明库存", "Declared stock is 5, but the Inventory tab has only 3 of SKU-3")
     assert [(f.tab, f.row, f.value) for f in fills] == [("售后纠纷", 2, "Lily")]
+
+
+def test_english_template_on_a_chinese_workbook_finds_the_same_problems(template):
+    """Headers, dropdown values, roles and solutions typed in Chinese all match their English
+    counterparts, so switching template changes the language of the notes, not the findings."""
+    from datetime import datetime
+
+    from conftest import evaluate
+    from sheetsync.demo import demo_rows
+    from sheetsync.templates import load_template
+
+    now = datetime(2026, 11, 22, 20, 0)
+    rows = demo_rows(now)
+    zh = {(f.tab, f.row, f.column, f.code) for f in evaluate(template, rows, now)}
+    en = {(f.tab, f.row, f.column, f.code) for f in evaluate(load_template("en"), rows, now)}
+    assert len(zh) > 20 and en == zh

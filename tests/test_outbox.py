@@ -186,3 +186,20 @@ def test_config_errors_name_the_setting_and_the_fix(table, env, message):
         DeliveryConfig.from_mapping(table, env)
     assert str(err.value) == message
     assert "TOPSECRET" not in str(err.value) and "SEC123" not in str(err.value) and "hunter2" not in str(err.value)
+
+
+def test_old_unsent_messages_expire_instead_of_flooding_the_chat(bots, tmp_path, caplog):
+    """Months of digests piled up while nothing was configured; the day a bot is set up, only
+    what is still news goes out."""
+    old = Outbox(DeliveryConfig(), {}, clock=lambda: NOW - timedelta(days=9), root=tmp_path)
+    old.put(render_weekly(seed_report()))
+    old.put(render_daily(seed_digest()))
+    fresh = Outbox(bot_config(bots, "wecom"), ENV, clock=lambda: NOW, root=tmp_path)
+    report = fresh.deliver_pending()
+    assert sorted(report.expired) == ["daily-2026-11-22", "weekly-2026-11-16"]
+    assert report.sent == [] and bots.requests == []
+    assert "weekly-2026-11-16.eml" in files_in(tmp_path / "expired") and fresh.pending() == []
+    assert "已过时" in caplog.text
+    recent = Outbox(bot_config(bots, "wecom"), ENV, clock=lambda: NOW + timedelta(days=1), root=tmp_path)
+    recent.put(render_weekly(seed_report(first_counts=(10, 10))))  # re-rendered: news again
+    assert recent.deliver_pending().sent == [("weekly-2026-11-16", "wecom")]

@@ -30,7 +30,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -47,6 +47,9 @@ from .render import RenderedMessage, render_daily, render_weekly
 
 log = logging.getLogger(__name__)
 
+# A message still unsent after this long is no news any more: when delivery is finally set up
+# (or a long outage ends), it goes to expired/ instead of flooding the team with old digests.
+STALE_AFTER = {"daily": timedelta(days=2), "weekly": timedelta(days=8)}
 _SUFFIXES = (".json", ".eml", ".html")  # the manifest moves first: it is what marks an item sent
 
 
@@ -57,6 +60,7 @@ class DeliveryReport:
     sent: list[tuple[str, str]] = field(default_factory=list)  # (message key, channel)
     failed: list[ChannelDeliveryError] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)  # keys with no channel to go to
+    expired: list[str] = field(default_factory=list)  # keys too old to send, moved to expired/
 
     @property
     def ok(self) -> bool:
@@ -181,8 +185,25 @@ class Outbox:
                 return report
             self._finish_moves()
             for key in self.pending():
-                self._deliver_one(key, report)
+                if not self._expire_if_stale(key, report):
+                    self._deliver_one(key, report)
         return report
+
+    def _expire_if_stale(self, key: str, report: DeliveryReport) -> bool:
+        manifest = json.loads(self.path(key, ".json").read_text(encoding="utf-8"))
+        limit = STALE_AFTER.get(manifest.get("kind", ""))
+        created = datetime.fromisoformat(manifest["created_at"])
+        if limit is None or self.clock() - created <= limit:
+            return False
+        expired = self.root / "expired"
+        expired.mkdir(exist_ok=True)
+        for suffix in _SUFFIXES:
+            src = self.path(key, suffix)
+            if src.exists():
+                os.replace(src, expired / src.name)
+        log.warning("%s 生成于 %s, 一直没有发出去, 已过时, 移到 %s 不再发送。", key, manifest["created_at"], expired)
+        report.expired.append(key)
+        return True
 
     def _deliver_one(self, key: str, report: DeliveryReport) -> None:
         manifest = json.loads(self.path(key, ".json").read_text(encoding="utf-8"))

@@ -72,7 +72,8 @@ def load(snapshot, template: Template, now: datetime) -> Loaded:
     settings = settings_from_rows(st.data.rows if st.data else [], tab_title=st.title, year=now.year,
                                   owner_role=template.manager_role, first_row=st.header_row + 1,
                                   key_col=st.col_index.get("key", 1), value_col=st.col_index.get("value", 2),
-                                  key_header=st.header("key"), value_header=st.header("value"))
+                                  key_header=st.header("key"), value_header=st.header("value"),
+                                  messages=template.messages)
     local = to_shop_time(now, settings.tz_name)
     if local.year != now.year:  # '11-20' means the shop's current year
         wb = bind(snapshot, template, year=local.year)

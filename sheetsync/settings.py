@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import parsing
@@ -70,6 +70,11 @@ SETTING_KEYS: dict[str, tuple[str, str, str]] = {
     "日报时间": ("daily_time", "time", "daily digest time"),
     "周报时间": ("weekly", "weekday_time", "weekly summary time"),
     "周报收件人": ("weekly_recipients", "emails", "weekly summary recipients"),
+}
+
+DEFAULT_MESSAGES = {
+    "settings_unknown_key": "不认识的设置项「{key}」, 已忽略。可用的设置项: {known}",
+    "settings_bad_value": "设置「{key}」{problem}。暂时按默认值计算, 请改正。",
 }
 
 DEFAULT_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -167,9 +172,12 @@ def _duration(raw: Any, default_unit: str) -> tuple[float | None, str]:
 
 def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year: int = 2026,
                        owner_role: str = "店长", first_row: int = 2, key_col: int = 1, value_col: int = 2,
-                       key_header: str = "项目", value_header: str = "值") -> Settings:
+                       key_header: str = "项目", value_header: str = "值",
+                       messages: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the 设置 tab's rows (all of them, header included). The key and value
-    columns are wherever the tab's header put them (``key_col``/``value_col``, 1-based)."""
+    columns are wherever the tab's header put them (``key_col``/``value_col``, 1-based).
+    ``messages`` (the template's) may word the two notes: settings_unknown_key, settings_bad_value."""
+    words = {**DEFAULT_MESSAGES, **(messages or {})}
     values: dict[str, Any] = {}
     findings: list[Finding] = []
     for r, row in enumerate(rows[first_row - 1:], start=first_row):
@@ -179,7 +187,9 @@ def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year
         if key is None:
             if parsing.normalize_text(name):
                 findings.append(Finding(tab_title, r, key_header, key_col, name, "settings.unknown_key",
-                                        f"不认识的设置项「{name}」, 已忽略。可用的设置项: {'、'.join(SETTING_KEYS)}",
+                                        words["settings_unknown_key"].format(
+                                            key=name, known="、".join(SETTING_KEYS),
+                                            known_en=", ".join(a for _f, _k, a in SETTING_KEYS.values())),
                                         row_key=str(name), owner_role=owner_role, paint=False))
             continue
         if raw is None or parsing.normalize_text(raw) == "":
@@ -189,7 +199,8 @@ def settings_from_rows(rows: list[list[Any]], *, tab_title: str = "设置", year
             values[field_name] = _convert(kind, raw, year)
         except parsing.CellParseError as exc:
             findings.append(Finding(tab_title, r, value_header, value_col, raw, "settings.bad_value",
-                                    f"设置「{key}」{exc.message}。暂时按默认值计算, 请改正。",
+                                    words["settings_bad_value"].format(key=key, problem=exc.message, value=raw,
+                                                                       alias=SETTING_KEYS[key][2]),
                                     row_key=key, owner_role=owner_role))
     kwargs: dict[str, Any] = {}
     for name, value in values.items():

@@ -122,10 +122,25 @@ def test_rules_match_zh(template, en):
                 assert_same_conditions(zh_tab, en_tab, zg, eg)
 
 
+def test_english_settings_notes(en):
+    from sheetsync.settings import settings_from_rows
+
+    s = settings_from_rows([["Setting", "Value"], ["first response limit (minutes)", "ten"], ["colour", "red"]],
+                           messages=en.messages)
+    bad, unknown = (f.message for f in s.findings)
+    assert bad == ("Setting 'first response limit (minutes)' (客服首响时限(分钟)): can't use 'ten'. "
+                   "The default is used until it is fixed.")
+    assert unknown.startswith("Unknown setting 'colour', ignored. Known settings: shop name, time zone")
+
+
 def test_messages_use_the_same_placeholders(template, en):
     assert set(en.messages) == set(template.messages)
+    # the 设置 notes may pick different details: the parser's explanation ({problem}) is Chinese,
+    # so the English note names the setting's English alias and the value instead
+    own_words = {"settings_unknown_key", "settings_bad_value"}
     for key, text in template.messages.items():
-        assert placeholders(en.messages[key]) == placeholders(text), key
+        if key not in own_words:
+            assert placeholders(en.messages[key]) == placeholders(text), key
     for key, zh_tab in template.tabs.items():
         for zr, er in zip(zh_tab.rules, en.tabs[key].rules):
             assert placeholders(er.message) == placeholders(zr.message), zr.code

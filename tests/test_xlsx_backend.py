@@ -17,6 +17,8 @@ import pytest
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.styles import Color, PatternFill
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
+from openpyxl.worksheet.formula import ArrayFormula
 from python_calamine import CalamineWorkbook
 
 from sheetsync.backends.base import Backend, ColumnLayout, TabLayout
@@ -386,6 +388,153 @@ def test_error_while_saving_leaves_the_file_untouched(shop: Path) -> None:
     assert "保存 shop.xlsx 失败" in str(err.value) and "文件没有改动" in str(err.value)
     assert shop.read_bytes() == before
     assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.xlsx"]
+
+
+# ---------------------------------------------------------------------------------------------
+# apply: formula cells keep the values Excel computed
+
+# cell, formula, cached value as Excel stores it (type attribute, <v> text; None: never
+# computed), value in the snapshot
+FORMULA_CELLS = [
+    ("C2", "=4+6", ("", "10"), 10),
+    ("D2", '="戒"&"指"', ("str", "戒指"), "戒指"),
+    ("E2", "=B2>3", ("b", "1"), True),
+    ("F2", "=DATE(2025,5,1)+0.5", ("", "45778.5"), datetime(2025, 5, 1, 12, 0)),
+    ("G2", "=B2/3", ("", "1.3333333333333333"), 4 / 3),
+    ("H2", '=" <a&b> "', ("str", " &lt;a&amp;b&gt; "), " <a&b> "),
+    ("I2", "=B2=0", ("b", "0"), False),
+    ("J2", "=1/0", ("e", "#DIV/0!"), None),  # calamine reads an error as empty
+    ("C6", "=B2*100", None, None),  # typed by a program, never computed
+    # a shared formula as Excel writes a filled-down column: one <f> with the text, two that point to it
+    ("C3", "=B3*2", ("", "2"), 2),
+    ("C4", "=B4*2", ("", "4"), 4),
+    ("C5", "=B5*2", ("", "6"), 6),
+]
+SHARED = {"C3": '<f t="shared" ref="C3:C5" si="0">B3*2</f>', "C4": '<f t="shared" si="0"/>', "C5": '<f t="shared" si="0"/>'}
+
+
+def with_cached_values(sheet_xml: str) -> str:
+    """What Excel saves: each formula cell with its computed value (and type), C3:C5 shared."""
+    for ref, _formula, cached, _value in FORMULA_CELLS:
+        if cached is None:
+            continue
+        kind, text = cached
+        typed = f' t="{kind}"' if kind else ""
+        sheet_xml, n = re.subn(
+            rf'<c r="{ref}"( s="\d+")?><f>([^<]*)</f><v />',
+            lambda m: f'<c r="{ref}"{m[1] or ""}{typed}>{SHARED.get(ref, f"<f>{m[2]}</f>")}<v>{text}</v>',
+            sheet_xml,
+        )
+        assert n == 1, ref
+    return sheet_xml
+
+
+@pytest.fixture
+def computed(tmp_path: Path) -> Path:
+    """A workbook last saved by Excel: formulas with their computed values, the recalculation
+    flag off, and a second tab without formulas."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "库存"
+    ws.append(["SKU", "数量", "库存", "名称", "有货", "到货", "比例", "备注", "缺货", "错误"])
+    ws.append(["A1", 4])
+    for row, quantity in enumerate((1, 2, 3), start=3):
+        ws.cell(row=row, column=2, value=quantity)
+    for ref, formula, _cached, _value in FORMULA_CELLS:
+        ws[ref] = formula
+    ws["F2"].number_format = "yyyy-mm-dd hh:mm"
+    cs = wb.create_sheet("客服台账")
+    cs.append(["日期", "客户", "负责人"])
+    cs.append([datetime(2025, 3, 2), "张三", None])
+    path = save(wb, tmp_path / "computed.xlsx")
+    rewrite_package(
+        path,
+        edits={
+            "xl/worksheets/sheet1.xml": with_cached_values,
+            "xl/workbook.xml": lambda xml: xml.replace('fullCalcOnLoad="1"', 'fullCalcOnLoad="0"'),
+        },
+    )
+    return path
+
+
+def apply_once(path: Path, changes: ChangeSet) -> None:
+    backend = XlsxBackend(path)
+    assert backend.apply(changes, backend.read()).written > 0
+
+
+def apply_twice_in_one_process(path: Path) -> None:
+    backend = XlsxBackend(path)
+    snap = backend.read()
+    backend.apply(ChangeSet(paints=[Paint("客服台账", 2, 3, "张三", NOTE)]), snap)
+    backend.apply(ChangeSet(unpaints=[Unpaint("客服台账", 2, 3, "张三")]), snap)
+
+
+PAINT_ELSEWHERE = ChangeSet(paints=[Paint("客服台账", 2, 3, "张三", NOTE)])
+SAVES: dict[str, Callable[[Path], None]] = {
+    "paint-another-tab": lambda path: apply_once(path, PAINT_ELSEWHERE),
+    "paint-the-formula-cells": lambda path: apply_once(
+        path, ChangeSet(paints=[Paint("库存", 2, 3, "A1", NOTE), Paint("库存", 6, 3, "", NOTE)])
+    ),
+    "append-rows": lambda path: apply_once(path, ChangeSet(appends=[AppendRows("运行记录", ("时间",), (("10:00",),))])),
+    "two-saves-in-one-process": apply_twice_in_one_process,
+    "fresh-backend": lambda path: XlsxBackend(path).apply(PAINT_ELSEWHERE, XlsxBackend(path).read()),
+    "init-adds-a-tab": lambda path: XlsxBackend(path).init_layout([TabLayout("设置", (ColumnLayout("项目"),))]),
+}
+
+
+@pytest.mark.parametrize("save_it", SAVES.values(), ids=SAVES.keys())
+def test_formula_cells_keep_their_computed_values_when_saved(computed: Path, save_it: Callable[[Path], None]) -> None:
+    expected = {ref: value for ref, _formula, _cached, value in FORMULA_CELLS}
+    stock = XlsxBackend(computed).read().tab("库存")
+    assert {ref: stock.cell(int(ref[1:]), ord(ref[0]) - 64) for ref in expected} == expected
+
+    save_it(computed)
+
+    stock = XlsxBackend(computed).read().tab("库存")
+    assert {ref: stock.cell(int(ref[1:]), ord(ref[0]) - 64) for ref in expected} == expected
+    ws = reopen(computed)["库存"]
+    assert {ref: ws[ref].value for ref in expected} == {ref: formula for ref, formula, _cached, _value in FORMULA_CELLS}
+    cached = openpyxl.load_workbook(computed, data_only=True)["库存"]  # a second reader of the cached values
+    assert [cached[ref].value for ref in ("C2", "D2", "E2", "I2", "C4", "C6")] == [10, "戒指", True, False, 4, None]
+    assert calamine_rows(computed, "库存")[1][2:9] == [10.0, "戒指", True, datetime(2025, 5, 1, 12, 0), 4 / 3, " <a&b> ", False]
+    with zipfile.ZipFile(computed) as zf:
+        assert '<calcPr calcId="124519" fullCalcOnLoad="1"' in zf.read("xl/workbook.xml").decode()
+
+
+ONE_FORMULA = [  # (date system, formula in B1, its cached <v>, <f> and <v> written, value read)
+    (WINDOWS_EPOCH, "=DATE(2025,5,1)+0.5", "45778.5", "<f>DATE(2025,5,1)+0.5</f><v>45778.5</v>", datetime(2025, 5, 1, 12, 0)),
+    (CALENDAR_MAC_1904, "=DATE(2025,5,1)+0.5", "44316.5", "<f>DATE(2025,5,1)+0.5</f><v>44316.5</v>", datetime(2025, 5, 1, 12, 0)),
+    (WINDOWS_EPOCH, ArrayFormula("B1", "=SUM(C1:C2*D1:D2)"), "14", '<f t="array" ref="B1">SUM(C1:C2*D1:D2)</f><v>14</v>', 14),
+]
+
+
+@pytest.mark.parametrize(("epoch", "formula", "cached", "written", "value"), ONE_FORMULA, ids=["date-1900", "date-1904", "array"])
+def test_a_formula_keeps_its_value_in_excels_own_terms(
+    tmp_path: Path, epoch: datetime, formula: object, cached: str, written: str, value: object
+) -> None:
+    wb = openpyxl.Workbook()
+    wb.epoch = epoch
+    ws = wb.active
+    ws["A1"], ws["B1"], ws["C1"], ws["C2"], ws["D1"], ws["D2"] = "到货", formula, 1, 3, 2, 4
+    ws["B1"].number_format = "yyyy-mm-dd hh:mm" if isinstance(value, datetime) else "General"
+    path = save(wb, tmp_path / "one.xlsx")
+    rewrite_package(path, edits={"xl/worksheets/sheet1.xml": lambda xml: xml.replace("<v />", f"<v>{cached}</v>")})
+
+    apply_once(path, ChangeSet(paints=[Paint("Sheet", 1, 1, "", NOTE)]))
+
+    with zipfile.ZipFile(path) as zf:
+        assert written + "</c>" in zf.read("xl/worksheets/sheet1.xml").decode()
+    assert XlsxBackend(path).read().tab("Sheet").cell(1, 2) == value
+
+
+def test_a_rewritten_tab_drops_its_old_formulas_quietly(computed: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING")
+    apply_once(computed, ChangeSet(tabs=[ReplaceTab("库存", (("SKU", "库存"), ("A1", "=4+6")))]))
+
+    assert XlsxBackend(computed).read().tab("库存").rows == [["SKU", "库存"], ["A1", "=4+6"]]
+    assert reopen(computed)["库存"]["B2"].data_type == "s"
+    assert XlsxBackend(computed).read().tab("客服台账").cell(2, 2) == "张三"
+    assert caplog.records == []
 
 
 # ---------------------------------------------------------------------------------------------

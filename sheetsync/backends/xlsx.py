@@ -30,11 +30,11 @@ from openpyxl.cell.rich_text import CellRichText
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
-from python_calamine import CalamineError, CalamineWorkbook
 
 from ..errors import BackendError, UnsafeWorkbookError, WorkbookBusyError
 from ..model import ApplyResult, ChangeSet, Snapshot, TabData
 from .base import InitResult, TabLayout
+from .xlsx_formulas import FormulaValues, keep_cached_values, read_cached_values
 from .xlsx_parts import Part, keep_blockers, scan_parts
 from .xlsx_write import add_layout_tab, apply_changes, chart_tabs, fill_key, fit_note, is_own_note
 
@@ -67,6 +67,8 @@ class _Loaded:
     wb: Workbook
     fingerprint: Fingerprint
     parts: list[Part]
+    # the values Excel computed for formula cells, written back on save (openpyxl drops them)
+    formula_values: FormulaValues
     # versions this workbook object stands for: the one read, then each one this backend wrote
     lineage: set[str] = field(default_factory=set)
 
@@ -97,9 +99,9 @@ class XlsxBackend:
 
     def read(self) -> Snapshot:
         data, fingerprint = self._read_bytes()
-        loaded = self._load(data, fingerprint)
+        loaded, tabs = self._load(data, fingerprint)
         self._loaded = loaded
-        return Snapshot(tabs=_tabs(loaded.wb, data), source=self.path.name, version=fingerprint.text)
+        return Snapshot(tabs=tabs, source=self.path.name, version=fingerprint.text)
 
     def _read_bytes(self) -> tuple[bytes, Fingerprint]:
         try:
@@ -117,9 +119,10 @@ class XlsxBackend:
             raise BackendError(f"无法读取工作簿 {self.path}: {exc.strerror or exc}。请检查文件权限和共享盘是否连接。") from None
         return data, Fingerprint(st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
 
-    def _load(self, data: bytes, fingerprint: Fingerprint) -> _Loaded:
+    def _load(self, data: bytes, fingerprint: Fingerprint) -> tuple[_Loaded, dict[str, TabData]]:
         """Parse with openpyxl (full mode: fills, notes and a workbook we can save back; rich
-        text kept so a person's formatted text survives the save) and note unkeepable parts."""
+        text kept so a person's formatted text survives the save), note unkeepable parts and
+        read the tabs, formula cells by their cached values (kept for the next save)."""
         name = self.path.name
         if data.startswith(_OLE_MAGIC):
             raise BackendError(
@@ -139,7 +142,8 @@ class XlsxBackend:
             raise BackendError(f"{name} 已损坏, 读不出来 ({exc})。请在 Excel/WPS 里打开并另存一次, 或者用 {name}.bak 备份。") from None
         for warning in caught:
             log.info("%s: %s", name, warning.message)
-        return _Loaded(wb, fingerprint, parts, {fingerprint.text})
+        tabs, formula_values = _tabs(wb, data)
+        return _Loaded(wb, fingerprint, parts, formula_values, {fingerprint.text}), tabs
 
     # -- apply ----------------------------------------------------------------------------------
 
@@ -158,6 +162,8 @@ class XlsxBackend:
             written, skipped = apply_changes(loaded.wb, changes)
         except Exception as exc:  # an openpyxl refusal (a value it cannot store...): nothing saved
             raise BackendError(f"写入 {self.path.name} 时出错 ({exc}), 文件没有改动。") from None
+        for tab in changes.tabs:  # a rewritten tab starts afresh: its old formulas are gone
+            loaded.formula_values.pop(tab.tab, None)
         if not written:  # every operation was skipped, and a skipped one changes nothing
             self._loaded = loaded
             return ApplyResult(written=0, skipped=skipped)
@@ -173,7 +179,7 @@ class XlsxBackend:
         data, fingerprint = self._read_bytes()
         if not fingerprint.same_content(snapshot.version):
             raise self._changed_error()
-        self._loaded = self._load(data, fingerprint)
+        self._loaded, _ = self._load(data, fingerprint)
         return self._loaded
 
     def _refuse_if_open(self) -> None:
@@ -220,28 +226,22 @@ class XlsxBackend:
 
     def _save_loaded(self, loaded: _Loaded) -> Path | None:
         """Save a workbook that was read from the file and keep it cached as the new version."""
-        data, fingerprint, backup = self._save(loaded.wb, loaded.fingerprint)
+        data, fingerprint, backup = self._save(loaded.wb, loaded.fingerprint, loaded.formula_values)
         loaded.fingerprint = fingerprint
         loaded.lineage.add(fingerprint.text)
         loaded.parts = scan_parts(data)
         self._loaded = loaded
         return backup
 
-    def _save(self, wb: Workbook, expected: Fingerprint | None) -> tuple[bytes, Fingerprint, Path | None]:
+    def _save(
+        self, wb: Workbook, expected: Fingerprint | None, formula_values: FormulaValues | None = None
+    ) -> tuple[bytes, Fingerprint, Path | None]:
         """Save atomically: write a temporary file in the same folder and fsync it, check once
         more that nobody saved meanwhile (``expected`` None: that nobody created the file), keep
         the previous file as ``.bak``, then swap the new file in with one rename. The original
         stays untouched on any failure. Returns the bytes written, their fingerprint and the
         backup path (None when there was no previous file or backups are off)."""
-        buffer = io.BytesIO()
-        archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        try:
-            ExcelWriter(wb, archive).save()  # what wb.save does, minus stamping the wall-clock time
-        except Exception as exc:  # openpyxl validates on save (a bad value, a bad name...)
-            raise BackendError(f"保存 {self.path.name} 失败 ({exc}), 文件没有改动。") from None
-        finally:
-            archive.close()  # also after a failure, so no half-written archive lingers
-        data = buffer.getvalue()
+        data = self._package(wb, formula_values or {})
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
             self._write_durably(tmp, data)
@@ -260,6 +260,24 @@ class XlsxBackend:
         _fsync_folder(self.path.parent)
         st = os.stat(self.path)
         return data, Fingerprint(st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest()), backup
+
+    def _package(self, wb: Workbook, formula_values: FormulaValues) -> bytes:
+        """The .xlsx bytes of ``wb``, formula cells holding their cached values. A workbook
+        with formulas is also marked to be recomputed when Excel/WPS/LibreOffice open it, so
+        nobody looks at a value computed before the save. When values must be put back,
+        openpyxl writes an uncompressed package that is compressed once, while packing it again."""
+        if formula_values:
+            wb.calculation.fullCalcOnLoad = True
+        put_back = any(formula_values.values())
+        buffer = io.BytesIO()
+        archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED if put_back else zipfile.ZIP_DEFLATED, allowZip64=True)
+        try:
+            ExcelWriter(wb, archive).save()  # what wb.save does, minus stamping the wall-clock time
+        except Exception as exc:  # openpyxl validates on save (a bad value, a bad name...)
+            raise BackendError(f"保存 {self.path.name} 失败 ({exc}), 文件没有改动。") from None
+        finally:
+            archive.close()  # also after a failure, so no half-written archive lingers
+        return keep_cached_values(buffer.getvalue(), formula_values, wb.epoch) if put_back else buffer.getvalue()
 
     def _write_durably(self, tmp: Path, data: bytes) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -284,7 +302,7 @@ class XlsxBackend:
         if not self.path.exists():
             return self._create(tabs)
         data, fingerprint = self._read_bytes()
-        loaded = self._load(data, fingerprint)
+        loaded, _ = self._load(data, fingerprint)
         result = InitResult(
             created=[t.title for t in tabs if t.title not in loaded.wb.sheetnames],
             kept=[t.title for t in tabs if t.title in loaded.wb.sheetnames],
@@ -330,7 +348,9 @@ def _fsync_folder(folder: Path) -> None:
 # Workbook -> TabData
 
 
-def _tabs(wb: Workbook, data: bytes) -> dict[str, TabData]:
+def _tabs(wb: Workbook, data: bytes) -> tuple[dict[str, TabData], FormulaValues]:
+    """Every tab, and the cached values of its formula cells (read with calamine from
+    ``data``, only for the tabs that have formulas)."""
     fill_keys: dict[int, str | None] = {}
     tabs: dict[str, TabData] = {}
     formulas: dict[str, list[tuple[int, int]]] = {}
@@ -338,9 +358,10 @@ def _tabs(wb: Workbook, data: bytes) -> dict[str, TabData]:
         tabs[ws.title], cells = _tab(ws, fill_keys)
         if cells:
             formulas[ws.title] = cells
-    if formulas:
-        _put_computed_values(tabs, formulas, data)
-    return tabs
+    values = read_cached_values(data, formulas) if formulas else {}
+    for title, cells in formulas.items():
+        _put_computed_values(tabs[title].rows, cells, values[title])
+    return tabs, values
 
 
 def _tab(ws: Worksheet, fill_keys: dict[int, str | None]) -> tuple[TabData, list[tuple[int, int]]]:
@@ -388,29 +409,16 @@ def _tab(ws: Worksheet, fill_keys: dict[int, str | None]) -> tuple[TabData, list
     return tab, formulas
 
 
-def _put_computed_values(tabs: dict[str, TabData], formulas: dict[str, list[tuple[int, int]]], data: bytes) -> None:
-    """Replace formula text with the value Excel last computed (cached in the file), read with
-    calamine, only for the tabs that have formulas. No cached value (a file never opened in
-    Excel since the formula was typed) reads as empty."""
-    try:
-        calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        grids = {title: calamine.get_sheet_by_name(title).to_python(skip_empty_area=False) for title in formulas}
-    except CalamineError as exc:
-        log.warning("cannot read cached formula values (%s); formula cells read as empty", exc)
-        grids = {}
-    for title, cells in formulas.items():
-        grid = grids.get(title, [])
-        rows = tabs[title].rows
-        for r, c in cells:
-            cached = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else ""
-            rows[r - 1][c - 1] = _computed(cached)
+def _put_computed_values(rows: list[list[Any]], cells: list[tuple[int, int]], values: dict[tuple[int, int], Any]) -> None:
+    """Replace formula text with the value Excel last computed (cached in the file). No cached
+    value (a file never opened in Excel since the formula was typed) reads as empty."""
+    for r, c in cells:
+        rows[r - 1][c - 1] = _computed(values[(r, c)]) if (r, c) in values else None
 
 
 def _computed(value: Any) -> Any:
-    """Calamine's value in openpyxl's terms: '' is empty, whole floats are ints, dates are
-    datetimes (openpyxl reads date-formatted cells as datetime)."""
-    if value == "":
-        return None
+    """Calamine's value in openpyxl's terms: whole floats are ints, dates are datetimes
+    (openpyxl reads date-formatted cells as datetime)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, date) and not isinstance(value, datetime):

@@ -94,6 +94,15 @@ def scan_parts(path_or_bytes: str | os.PathLike | bytes) -> list[Part]:
         return _Package(zf).scan()
 
 
+def worksheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Zip member of each worksheet, by tab title, as the package's own workbook part and
+    relationships name them (no guessing at a writer's file-naming scheme)."""
+    package = _Package(zf)
+    workbook = package.workbook_member()
+    wb_rels = {r.id: r for r in package.rels(workbook)}
+    return {title: rel.target for title, rel in package.sheets(workbook, wb_rels) if rel.type == "worksheet"}
+
+
 @dataclass(frozen=True)
 class _Rel:
     id: str
@@ -142,17 +151,20 @@ class _Package:
                 return rel.target
         return "xl/workbook.xml"
 
-    def scan(self) -> list[Part]:
-        workbook = self.workbook_member()
-        wb_rels = {r.id: r for r in self.rels(workbook)}
-        parts: list[Part] = []
+    def sheets(self, workbook: str, wb_rels: dict[str, _Rel]) -> Iterator[tuple[str, _Rel]]:
+        """(title, relationship) of every sheet the workbook part lists whose part exists."""
         for sheet in self.xml(workbook).iter():
             if _local(sheet.tag) != "sheet":
                 continue
             rel = wb_rels.get(_attr(sheet, "id") or "")
-            if rel is None or rel.target not in self.names:
-                continue
-            title = sheet.get("name") or ""
+            if rel is not None and rel.target in self.names:
+                yield sheet.get("name") or "", rel
+
+    def scan(self) -> list[Part]:
+        workbook = self.workbook_member()
+        wb_rels = {r.id: r for r in self.rels(workbook)}
+        parts: list[Part] = []
+        for title, rel in self.sheets(workbook, wb_rels):
             if rel.type == "chartsheet":
                 parts.append(Part(None, "chartsheet", rel.target, f"图表页「{title}」"))
             else:

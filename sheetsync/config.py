@@ -13,6 +13,7 @@ Shop settings (time limits, working hours, time zone) are NOT here: they live in
     spreadsheet = "https://docs.google.com/spreadsheets/d/…"   # or the id
     credentials = "service-account.json"
     endpoint = ""                    # optional API base URL (proxy / tests)
+    timeout = 120                    # seconds per request (default 120)
 
     [delivery]                       # see docs/scheduling.md
 """
@@ -43,6 +44,7 @@ class Config:
     spreadsheet: str | None = None
     credentials: str | None = None
     endpoint: str | None = None
+    timeout: float = 120.0  # seconds per Google request; one read of a very large sheet is big
     template: str = "zh-CN"
     stock_export: Path | None = None
     state_dir: Path | None = None
@@ -96,12 +98,19 @@ def load_config(path: str | Path | None = None, *, cwd: Path | None = None) -> C
         spreadsheet=google.get("spreadsheet") or None,
         credentials=str(rel(credentials)) if credentials else None,
         endpoint=google.get("endpoint") or None,
+        timeout=_timeout(google.get("timeout", 120.0), path),
         template=str(data.get("template", "zh-CN")),
         stock_export=rel(data.get("stock_export")),
         state_dir=rel(data.get("state_dir")),
         delivery=delivery,
         path=path,
     )
+
+
+def _timeout(value, path: Path) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ConfigError(f"配置文件 {path}: [google] timeout 应该是秒数 (大于 0 的数字), 现在是 {value!r}")
 
 
 def merge_cli(config: Config, *, workbook: str | None = None, spreadsheet: str | None = None,
@@ -125,7 +134,8 @@ def open_backend(config: Config):
             raise ConfigError("没有指定 Google 表格。用 --spreadsheet 表格ID或网址, 或在 sheetsync.toml 的 [google] 里写 spreadsheet。")
         from .backends.google import GoogleBackend
 
-        return GoogleBackend(config.spreadsheet, credentials_path=config.credentials, endpoint=config.endpoint)
+        return GoogleBackend(config.spreadsheet, credentials_path=config.credentials, endpoint=config.endpoint,
+                             timeout=config.timeout)
     if config.workbook is None:
         raise ConfigError("没有指定工作簿。用 --workbook 文件.xlsx, 或在 sheetsync.toml 里写 workbook = \"文件.xlsx\"; "
                           "想先看看效果可以运行 sheetsync demo。")

@@ -85,6 +85,8 @@ KEY_SEP = " | "
 
 
 def normalise_key_part(value: Any) -> str:
+    if value.__class__ is str:  # the common case first: this runs for every key cell of every row
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -97,8 +99,10 @@ def row_keys(rows: Sequence[Sequence[Any]], key_cols: Sequence[int], first_row: 
     columns are empty), with ``#n`` appended for the n-th repeat. Returns {sheet_row: key}."""
     seen: dict[str, int] = {}
     out: dict[int, str] = {}
+    wanted = [c - 1 for c in key_cols if c > 0]
     for i, row in enumerate(rows[first_row - 1:], start=first_row):
-        parts = [normalise_key_part(row[c - 1]) if 0 < c <= len(row) else "" for c in key_cols]
+        width = len(row)
+        parts = [normalise_key_part(row[c]) if c < width else "" for c in wanted]
         if not any(parts):
             parts = [normalise_key_part(v) for v in row]
             if not any(parts):

@@ -729,7 +729,9 @@ def _is_clean_text(text: str) -> bool:
 def _fast_text(kind: type, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if not issubclass(kind, str):
         return None
-    return np.fromiter(map(_is_clean_text, cells), dtype=bool, count=len(cells)), cells
+    codes, uniques = _distinct(cells)  # names and choices repeat: check each distinct text once
+    clean = np.fromiter(map(_is_clean_text, uniques), dtype=bool, count=len(uniques))
+    return clean[codes], cells
 
 
 def _same(values: np.ndarray, missing: np.ndarray) -> np.ndarray:

@@ -138,7 +138,7 @@ def cond_mask(tab: BoundTab, cond: Condition) -> pd.Series:
     values = tab.frame[cond.column]
     literal = _literal(tab, cond.column, cond.value)
     if tab.template.column(cond.column).type == "text":
-        eq = values.map(lambda v: parsing.normalize_text(v) == literal if isinstance(v, str) else False)
+        eq = by_distinct(values, parsing.normalize_text) == literal
     else:
         eq = values == literal
     eq = pd.Series(eq, index=tab.frame.index).fillna(False).astype(bool)
@@ -189,7 +189,7 @@ def _emit(tab: BoundTab, rule: Rule, rows: list[int], message: Callable[[int], s
 
 
 def _raw(tab: BoundTab, row: int, col: str, ctx: RuleContext) -> str:
-    return fmt_value(tab.raw.at[row, col], ctx.template.messages.get("empty_value", "(空)"),
+    return fmt_value(tab.raw_value(row, col), ctx.template.messages.get("empty_value", "(空)"),
                      ctx.template.messages.get("join", "、"))
 
 
@@ -243,8 +243,7 @@ def k_not_after(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
 
 def k_not_same(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
     other = rule.params["other"]
-    a = tab.frame[rule.column].map(lambda v: parsing.normalize_text(v).lower() if isinstance(v, str) else None)
-    b = tab.frame[other].map(lambda v: parsing.normalize_text(v).lower() if isinstance(v, str) else None)
+    a, b = by_distinct(tab.frame[rule.column], _folded), by_distinct(tab.frame[other], _folded)
     mask = (a.notna() & b.notna() & (a == b)).fillna(False).astype(bool) & rule_scope(tab, rule)
     return _emit(tab, rule, _rows(mask), lambda r: rule.message.format(value=_raw(tab, r, rule.column, ctx)), ctx)
 
@@ -355,26 +354,33 @@ def k_sla(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
     tpl = ctx.template
     res = RuleResult()
     before = (has_both & (end < start)).fillna(False) & scope
-    for row in _rows(before):
+    for row, s, e in _picked(before, start, end):
         res.findings.append(tab.finding(row, rule.params["end"], f"{rule.code}.before_start", tpl.message(
-            "before_start", column=tab.header(rule.params["end"]), value=fmt_dt(end.at[row]),
-            start_column=tab.header(rule.params["start"]), start=fmt_dt(start.at[row])),
+            "before_start", column=tab.header(rule.params["end"]), value=fmt_dt(e),
+            start_column=tab.header(rule.params["start"]), start=fmt_dt(s)),
             owner_role=rule.owner, job=rule.job))
     late = (has_both & (end >= start) & (elapsed > pd.Timedelta(limit))).fillna(False) & scope
-    for row in _rows(late):
+    shown_limit = fmt_limit(limit, tpl)
+    for row, s, took, due in _picked(late, start, elapsed, deadline):
         res.findings.append(tab.finding(row, rule.column, rule.code, rule.messages["late_message"].format(
-            actual=fmt_duration(elapsed.at[row].to_pytimedelta(), tpl), limit=fmt_limit(limit, tpl),
-            start=fmt_dt(start.at[row]), deadline=fmt_dt(deadline.at[row])), owner_role=rule.owner, job=rule.job))
+            actual=fmt_duration(took.to_pytimedelta(), tpl), limit=shown_limit, start=fmt_dt(s),
+            deadline=fmt_dt(due)), owner_role=rule.owner, job=rule.job))
     if rule.params.get("overdue", True):
         overdue = (start.notna() & empty_mask(tab, rule.params["end"]) & (deadline < pd.Timestamp(ctx.now)))
         overdue = overdue.fillna(False).astype(bool) & scope
-        for row in _rows(overdue):
+        for row, s, due in _picked(overdue, start, deadline):
             res.findings.append(tab.finding(row, rule.column, f"{rule.code}.overdue",
                                             rule.messages["overdue_message"].format(
-                                                limit=fmt_limit(limit, tpl), start=fmt_dt(start.at[row]),
-                                                deadline=fmt_dt(deadline.at[row])),
+                                                limit=shown_limit, start=fmt_dt(s), deadline=fmt_dt(due)),
                                             owner_role=rule.owner, job=rule.job))
     return res
+
+
+def _picked(mask: pd.Series, *series: pd.Series) -> Iterable[tuple[Any, ...]]:
+    """(row, value of each series) for the rows ``mask`` flags — one slice, not a lookup per row."""
+    flags = np.asarray(mask, dtype=bool)
+    rows = mask.index[flags]
+    return zip((int(r) for r in rows), *(s[flags].tolist() for s in series))
 
 
 def k_role(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
@@ -391,8 +397,8 @@ def k_role(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
                                     job=rule.job, paint=False))
         return res
     empty = empty_mask(tab, rule.column) & scope
-    known = {parsing.normalize_text(n).lower() for n in names}
-    values = tab.frame[rule.column].map(lambda v: parsing.normalize_text(v).lower() if isinstance(v, str) else None)
+    known = {_folded(n) for n in names}
+    values = by_distinct(tab.frame[rule.column], _folded)
     flagged = (values.notna() & ~values.isin(known)).astype(bool) & scope
     if rule.params.get("fill_empty"):  # routing: an empty cell gets the role's first member
         col = tab.col_index[rule.column]
@@ -407,6 +413,17 @@ def k_role(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
     return res
 
 
+def by_distinct(values: pd.Series, fn: Callable[[str], Any]) -> pd.Series:
+    """``fn`` of each text cell (None for the rest), computed once per distinct value: a column of
+    a million rows holds a few thousand names."""
+    mapping = {v: fn(v) for v in pd.unique(values.dropna()) if isinstance(v, str)}
+    return values.map(mapping)  # cells that are not text (or empty) come out missing
+
+
+def _folded(text: str) -> str:
+    return parsing.normalize_text(text).lower()
+
+
 def _squash(text: Any) -> str:
     return parsing.normalize_text(text).replace(" ", "").replace("＋", "+").lower()
 
@@ -414,18 +431,19 @@ def _squash(text: Any) -> str:
 def k_choice_by(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
     by = rule.params["by"]
     mapping: dict[str, tuple[str, ...]] = rule.params["choices"]
-    allowed = {k: {_squash(v) for v in vs} for k, vs in mapping.items()}
     aliases = {_squash(k): _squash(v) for k, v in rule.params.get("aliases", {}).items()}
-    values, cats = tab.frame[rule.column], tab.frame[by]
-    bad = []
-    for row in _rows(values.notna() & cats.notna() & rule_scope(tab, rule)):
-        cat = cats.at[row]
-        value = _squash(values.at[row])
-        if cat in allowed and aliases.get(value, value) not in allowed[cat]:
-            bad.append(row)
-    return _emit(tab, rule, bad, lambda r: rule.message.format(
-        by_value=cats.at[r], value=_raw(tab, r, rule.column, ctx),
-        expected=" / ".join(ctx.template.quote(v) for v in mapping[cats.at[r]])), ctx)
+    values = by_distinct(tab.frame[rule.column], lambda v: aliases.get(_squash(v), _squash(v)))
+    cats = tab.frame[by]
+    fits = pd.Series(False, index=tab.frame.index)
+    for cat, choices in mapping.items():
+        fits |= (cats == cat).fillna(False).astype(bool) & values.isin({_squash(v) for v in choices})
+    bad = values.notna() & cats.isin(list(mapping)).fillna(False).astype(bool) & ~fits & rule_scope(tab, rule)
+    res = RuleResult()
+    for row, cat in _picked(bad, cats):
+        res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
+            by_value=cat, value=_raw(tab, row, rule.column, ctx),
+            expected=" / ".join(ctx.template.quote(v) for v in mapping[cat])), owner_role=rule.owner, job=rule.job))
+    return res
 
 
 # -- cross-tab: promotions against 库存 ---------------------------------------------------------

@@ -10,6 +10,7 @@ dropped silently and nothing raises for messy input.
 from __future__ import annotations
 
 import logging
+from itertools import zip_longest
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,8 @@ class BoundTab:
     keys: dict[int, str] = field(default_factory=dict)  # sheet row -> row key
     findings: list[Finding] = field(default_factory=list)
     usable: bool = False  # False: tab missing or a required column missing; rules skip it
+    _raw_arrays: dict[str, Any] = field(default_factory=dict, repr=False)
+    _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
     def title(self) -> str:
@@ -51,9 +54,18 @@ class BoundTab:
     def key_col_numbers(self) -> tuple[int, ...]:
         return tuple(self.col_index[c] for c in self.template.key_columns if c in self.col_index)
 
+    def raw_value(self, row: int, col_id: str) -> Any:
+        """The cell as typed (dict lookups: findings are made row by row, and .at is slow)."""
+        if not self._positions:
+            self._positions = {int(r): i for i, r in enumerate(self.raw.index)}
+        if col_id not in self._raw_arrays:
+            self._raw_arrays[col_id] = self.raw[col_id].to_numpy() if col_id in self.raw.columns else None
+        values, i = self._raw_arrays[col_id], self._positions.get(row)
+        return None if values is None or i is None else values[i]
+
     def finding(self, row: int, col_id: str, code: str, message: str, *, owner_role: str = "",
                 job: str = "validate", paint: bool = True) -> Finding:
-        value = self.raw.at[row, col_id] if (col_id in self.raw.columns and row in self.raw.index) else None
+        value = self.raw_value(row, col_id)
         return Finding(self.title, row, self.header(col_id), self.col_index.get(col_id, 0), value, code, message,
                        row_key=self.keys.get(row, ""), owner_role=owner_role or self.template.owner, job=job,
                        paint=paint)
@@ -66,6 +78,7 @@ class BoundWorkbook:
     tabs: dict[str, BoundTab]
     findings: list[Finding]  # layout problems not tied to one data tab
     owned_titles: dict[str, str]  # owned key ("weekly") -> actual sheet title present or template title
+    _members: list[tuple[str, str, str]] | None = field(default=None, repr=False)
 
     def tab(self, key: str) -> BoundTab:
         return self.tabs[key]
@@ -74,7 +87,12 @@ class BoundWorkbook:
         return next(t for t in self.tabs.values() if t.template.role == role)
 
     def members(self) -> list[tuple[str, str, str]]:
-        """(name, role, email) from the 成员 tab, in sheet order."""
+        """(name, role, email) from the 成员 tab, in sheet order (read once per run)."""
+        if self._members is None:
+            self._members = self._read_members()
+        return self._members
+
+    def _read_members(self) -> list[tuple[str, str, str]]:
         tab = self.by_role("members")
         if not tab.usable or tab.frame.empty:
             return []
@@ -185,12 +203,9 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
     keys = row_keys(data.rows, bound.key_col_numbers(), first_row=first)
     bound.keys = keys
     index = pd.Index(sorted(keys), name="row")  # only non-blank rows have keys
-    raw = {}
-    for col in tab_t.columns:
-        if col.id not in col_index:
-            continue
-        c = col_index[col.id] - 1
-        raw[col.id] = pd.Series([_cell(body, r - first, c) for r in index], index=index, dtype=object)
+    columns = _columns(body, [r - first for r in index], max(col_index.values(), default=0))
+    raw = {col.id: pd.Series(columns[col_index[col.id] - 1], index=index, dtype=object)
+           for col in tab_t.columns if col.id in col_index}
     bound.raw = pd.DataFrame(raw, index=index)
     parsed, bad = {}, {}
     parse_messages = template.parse_messages()
@@ -216,9 +231,13 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
     return bound
 
 
-def _cell(body: list[list[Any]], i: int, c: int) -> Any:
-    row = body[i] if 0 <= i < len(body) else []
-    return row[c] if c < len(row) else None
+def _columns(body: list[list[Any]], positions: list[int], width: int) -> list[tuple[Any, ...]]:
+    """The cells of the given body rows, column by column (one transpose, not a call per cell)."""
+    if not positions or not width:
+        return [()] * width
+    n = len(body)
+    columns = list(zip_longest(*(body[i] if i < n else () for i in positions)))
+    return [*columns[:width], *[(None,) * len(positions)] * (width - len(columns))]
 
 
 def _fill_merged(body: list[list[Any]], data: TabData, first: int, col_index: dict[str, int],
@@ -275,7 +294,7 @@ def _column_checks(bound: BoundTab, template: Template) -> None:
                 bound.findings.append(bound.finding(
                     row, col.id, f"{tab_t.key}.min",
                     template.message("min", column=bound.header(col.id), min=_fmt_num(col.min),
-                                     value=bound.raw.at[row, col.id])))
+                                     value=bound.raw_value(row, col.id))))
 
 
 def _unique(bound: BoundTab, col: Column, values: pd.Series, template: Template) -> None:
@@ -289,7 +308,7 @@ def _unique(bound: BoundTab, col: Column, values: pd.Series, template: Template)
             others = template.join(str(r) for r in rows if r != row)
             bound.findings.append(bound.finding(
                 row, col.id, f"{bound.template.key}.unique",
-                template.message("unique", column=bound.header(col.id), value=bound.raw.at[row, col.id],
+                template.message("unique", column=bound.header(col.id), value=bound.raw_value(row, col.id),
                                  other_rows=others)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,14 @@ def write_xlsx(template, tmp_path):
 # The same shop on either backend: the core's end-to-end tests run on both, so they cannot drift.
 
 
-class Shop:
+class Shop(ABC):
     """A workbook a test can run sheetsync on and look at, the way a person would."""
 
     kind = ""
 
-    def backend(self):  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def backend(self):
+        """A fresh backend on this workbook."""
 
     def cell(self, tab: str, ref: str) -> tuple[Any, str | None, str | None]:
         """(value, fill, note) of one cell, read back through the backend's own reader."""

@@ -327,10 +327,7 @@ def render(results: list[Measurement]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
-                        help="rows per big tab, comma-separated (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = common.sizes_parser(__doc__, DEFAULT_SIZES)
     parser.add_argument("--naive-max-seconds", type=float, default=DEFAULT_NAIVE_SECONDS,
                         help="time the naive per-cell calls may take per size before the rest is extrapolated "
                              "(default: %(default)g; 0 = no limit)")

@@ -195,10 +195,7 @@ def breakdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
-                        help="rows per big tab, comma-separated (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = common.sizes_parser(__doc__, DEFAULT_SIZES)
     parser.add_argument("--rules", choices=("python", "formula", "schema"), default="python",
                         help="frictionless row checks: python = the formulas compiled once (fastest, default); "
                              "formula = frictionless's own row_constraint (simpleeval); schema = Table Schema only")

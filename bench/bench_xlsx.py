@@ -121,10 +121,7 @@ def render(results: list[dict[str, Any]], repeat: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
-                        help="rows per big tab, comma-separated (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = common.sizes_parser(__doc__, DEFAULT_SIZES)
     parser.add_argument("--repeat", type=int, default=3, help="runs per side; the median is shown (default: %(default)s)")
     parser.add_argument("--keep", type=Path, help="write the synthetic workbooks into this folder and keep them")
     parser.add_argument("--child", choices=("sheetsync", "openpyxl"), help=argparse.SUPPRESS)

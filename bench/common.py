@@ -7,6 +7,7 @@ child prints one JSON line with its numbers; the parent collects them and prints
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -128,3 +129,12 @@ def _pad(text: str, width: int) -> str:
 
 def fmt_seconds(seconds: float) -> str:
     return f"{seconds:.2f}" if seconds < 100 else f"{seconds:.0f}"
+
+
+def sizes_parser(doc: str | None, default_sizes: Sequence[int]) -> argparse.ArgumentParser:
+    """The options every bench script shares: --sizes and --seed."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--sizes", default=",".join(map(str, default_sizes)),
+                        help="rows per big tab, comma-separated (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Iterable
 
-from sheetsync.model import Snapshot, TabData
+from sheetsync.model import Snapshot, TabData, column_letter
 
 from .fields import Tree, parse_mask, paths, select, subtree
 
@@ -233,13 +233,6 @@ def omit_defaults(obj: Any) -> Any:
         return {k: omit_defaults(v) for k, v in obj.items() if not (k in _ZERO_OMITTED and v in (0, False))}
     return obj
 
-
-def column_letters(col: int) -> str:
-    letters = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def column_index(letters: str) -> int:
@@ -904,7 +897,7 @@ class FakeSpreadsheet:
         sheet, (_, _, c0, _) = self.parse_range(text)
         start = sheet.last_row_with_values() + 1
         target = f"'{sheet.title}'!R{start + 1}C{c0 + 1}"
-        sheet_range = f"'{sheet.title}'!{column_letters(c0 + 1)}{start + 1}"
+        sheet_range = f"'{sheet.title}'!{column_letter(c0 + 1)}{start + 1}"
         updates = self.values_update(sheet_range, values, option)
         updates["updatedRange"] = target
         return {"spreadsheetId": self.spreadsheet_id, "tableRange": text, "updates": updates}

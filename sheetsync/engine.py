@@ -159,7 +159,8 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
     key_columns = {t.title: t.key_col_numbers() for t in wb.tabs.values() if t.data is not None}
     result = plan(snapshot, findings, [f for o in outputs for f in o.fills], [t for o in outputs for t in o.tabs],
                   loaded.state, signed, loaded.now, keys, columns, key_columns, wb.owned_titles["state"],
-                  problems_tab_builder(wb))
+                  problems_tab_builder(wb),
+                  frozen={t.title for t in wb.tabs.values() if t.data is not None and not t.usable})
     changes = result.changes
     duration = clock() - started
     if not changes.is_empty():

@@ -45,35 +45,55 @@ def desired_marks(findings: Iterable[Finding]) -> dict[tuple[str, int, int], tup
 
 
 def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State, keys: dict[str, dict[int, str]],
-               columns: dict[str, dict[str, int]]) -> tuple[list[Paint], list[Unpaint], dict, set]:
-    """keys: tab title -> {sheet row: row key}; columns: tab title -> {header: sheet column}, as read now."""
+               columns: dict[str, dict[str, int]], frozen: set[str] = frozenset()
+               ) -> tuple[list[Paint], list[Unpaint], dict, set]:
+    """keys: tab title -> {sheet row: row key}; columns: tab title -> {header: sheet column}, as
+    read now. ``frozen``: tabs that could not be checked this run (a required header renamed):
+    their marks are neither touched nor forgotten."""
     trust_prefix = not old.present
     paints: list[Paint] = []
     unpaints: list[Unpaint] = []
-    marks: dict[tuple[str, str, str], Mark] = {}
+    marks: dict[tuple[str, str, str], Mark] = {k: m for k, m in old.marks.items() if k[0] in frozen}
     not_painted: set[tuple[str, int, int]] = set()
-    wanted = desired_marks(findings)
+    wanted = {cell: w for cell, w in desired_marks(findings).items() if cell[0] not in frozen}
     wanted_keys = {(tab, rk, colname) for (tab, _r, _c), (rk, colname, _n) in wanted.items()}
+    rows_by_key = {tab: {k: r for r, k in m.items()} for tab, m in keys.items()}
+    # a mark whose row key is gone (the person fixed a key cell, e.g. 咨询时间) is still ours
+    # where it was, if that cell shows exactly what sheetsync wrote
+    moved: dict[tuple[str, int, int], tuple[tuple[str, str, str], Mark]] = {}
+    for k, prev in old.marks.items():
+        tab, row_key, _colname = k
+        if tab in frozen or row_key in rows_by_key.get(tab, {}) or not prev.row:
+            continue
+        data = snapshot.tabs.get(tab)
+        if data and _is_ours(prev, data.fills.get((prev.row, prev.col)), data.notes.get((prev.row, prev.col)), False):
+            moved[(tab, prev.row, prev.col)] = (k, prev)
+    claimed: set[tuple[str, str, str]] = set()
     for (tab, row, col), (row_key, colname, note) in sorted(wanted.items()):
         data = snapshot.tabs.get(tab)
         cur_fill = data.fills.get((row, col)) if data else None
         cur_note = data.notes.get((row, col)) if data else None
         prev = old.marks.get((tab, row_key, colname))
+        if prev is None and (tab, row, col) in moved:
+            old_key, prev = moved[(tab, row, col)]
+            claimed.add(old_key)
         ours = _is_ours(prev, cur_fill, cur_note, trust_prefix)
         if ours or (cur_fill is None and not cur_note):
             if not (ours and cur_note == note and cur_fill == MARK_FILL):
                 paints.append(Paint(tab, row, col, row_key, note))
-            marks[(tab, row_key, colname)] = Mark(MARK_FILL, note)
+            marks[(tab, row_key, colname)] = Mark(MARK_FILL, note, row, col)
         else:
             not_painted.add((tab, row, col))
     # marks from earlier runs that are no longer wanted: clear them if they are still ours
-    rows_by_key = {tab: {k: r for r, k in m.items()} for tab, m in keys.items()}
     for (tab, row_key, colname), prev in sorted(old.marks.items()):
-        if (tab, row_key, colname) in wanted_keys:
+        if (tab, row_key, colname) in wanted_keys or (tab, row_key, colname) in claimed or tab in frozen:
             continue
         data = snapshot.tabs.get(tab)
         row = rows_by_key.get(tab, {}).get(row_key)
         col = columns.get(tab, {}).get(colname)
+        if row is None and (tab, prev.row, prev.col) in moved:
+            row, col = prev.row, prev.col
+            row_key = keys.get(tab, {}).get(row, "")  # the row's key now, so a backend can re-aim it
         if data is None or row is None or col is None:
             continue  # row or column deleted: nothing left to clear
         if _is_ours(prev, data.fills.get((row, col)), data.notes.get((row, col)), trust_prefix):
@@ -156,10 +176,10 @@ def tab_differs(snapshot: Snapshot, op: ReplaceTab) -> bool:
 def plan(snapshot: Snapshot, findings: list[Finding], fills: list[FillValue], tabs: list[ReplaceTab],
          old: State, new_signed: dict, now: datetime, keys: dict[str, dict[int, str]],
          columns: dict[str, dict[str, int]], key_columns: dict[str, tuple[int, ...]], state_title: str,
-         problems_tab: Callable) -> Plan:
+         problems_tab: Callable, frozen: set[str] = frozenset()) -> Plan:
     """Everything but the run-log row. ``problems_tab(findings, state, not_painted)`` builds the
     问题清单 ReplaceTab once the marks are known (it says which cells a person had marked)."""
-    paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, keys, columns)
+    paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, keys, columns, frozen)
     state = State(marks=marks, problems=plan_problems(findings, old, now), signed=new_signed)
     all_tabs = [*tabs, problems_tab(findings, state, not_painted),
                 ReplaceTab(state_title, state.rows(), hidden=True, protected=True)]

@@ -305,14 +305,20 @@ def k_changed_after_sign(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleRes
     for key, record in ctx.signed.items():
         if key.startswith(prefix) and key not in present:
             orphans.setdefault(record.get("signature", ""), []).append(record)
-    for row in _rows(signed):
+    signed_rows = _rows(signed)
+    signatures = {row: _signature_text(tab, row, sig_cols) for row in signed_rows}
+    newcomers: dict[str, list[int]] = {}  # rows with no record under their key, by signature
+    for row in signed_rows:
+        if prefix + tab.keys[row] not in ctx.signed:
+            newcomers.setdefault(signatures[row], []).append(row)
+    for row in signed_rows:
         key = prefix + tab.keys[row]
-        signature = _signature_text(tab, row, sig_cols)
+        signature = signatures[row]
         current = {c: _canon(tab.frame.at[row, c]) for c in watch}
         shown = {c: _raw(tab, row, c, ctx) for c in watch}
         record = ctx.signed.get(key)
-        if record is None and len(orphans.get(signature, ())) == 1:
-            record = orphans[signature][0]  # same signature, new name: the row was renamed
+        if record is None and len(orphans.get(signature, ())) == 1 and len(newcomers[signature]) == 1:
+            record = orphans[signature][0]  # one row gone, one row new, same signature: a rename
         if record is None or record.get("signature") != signature:
             res.signed[key] = {"signature": signature, "values": current, "shown": shown}
             continue

@@ -23,10 +23,13 @@ VERSION = "1"
 
 @dataclass(frozen=True)
 class Mark:
-    """A cell sheetsync painted: fill colour and the exact note text it wrote."""
+    """A cell sheetsync painted: fill colour and the exact note text it wrote, and where it was
+    (so a mark whose row key changed — the person fixed a key cell — is still found)."""
 
     fill: str
     note: str
+    row: int = 0
+    col: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class State:
         """Serialise, sorted, header first."""
         out: list[tuple[str, ...]] = [("meta", "", "", "", "version", "", VERSION)]
         for (tab, key, col), mark in sorted(self.marks.items()):
-            out.append(("mark", tab, key, col, "", "", _dump({"fill": mark.fill, "note": mark.note})))
+            out.append(("mark", tab, key, col, "", "", _dump({"fill": mark.fill, "note": mark.note,
+                                                                "row": mark.row, "col": mark.col})))
         for (tab, key, col, code), p in sorted(self.problems.items()):
             out.append(("problem", tab, key, col, code, p.since, _dump({
                 "message": p.message, "row": p.row, "col": p.col, "owner_role": p.owner_role, "job": p.job,
@@ -94,7 +98,8 @@ def load_state(tab: TabData | None) -> State:
         try:
             payload = json.loads(data) if data else {}
             if kind == "mark":
-                state.marks[(tab_title, key, col)] = Mark(payload["fill"], payload["note"])
+                state.marks[(tab_title, key, col)] = Mark(payload["fill"], payload["note"],
+                                                          int(payload.get("row", 0)), int(payload.get("col", 0)))
             elif kind == "problem":
                 state.problems[(tab_title, key, col, code)] = Problem(
                     when, payload["message"], int(payload["row"]), int(payload["col"]), payload["owner_role"],

@@ -183,3 +183,46 @@ def test_a_broken_header_does_not_forget_signatures(shop):
     shop.type("推广确认单", "D1", "适用商品")
     do_run(shop, now=NOW + timedelta(minutes=30))
     assert "声明库存 4 → 9" in shop.cell("推广确认单", "G3")[2]
+
+
+def test_fixing_an_unreadable_key_cell_clears_its_red(shop):
+    """咨询时间 is part of the row's identity; fixing it changes the row key, and the red on it must
+    still go away (it is found where sheetsync left it)."""
+    shop.type("客服台账", "E3", "昨天下午")
+    do_run(shop)
+    assert shop.cell("客服台账", "E3")[1] == MARK_FILL
+    shop.type("客服台账", "E3", D(2026, 11, 22, 11))
+    do_run(shop, now=NOW + timedelta(minutes=15))
+    assert shop.cell("客服台账", "E3")[1:] == (None, None)
+    assert not any("已有人工颜色或批注" in str(r[4]) for r in shop.rows("问题清单")[1:])
+
+
+def test_marks_survive_a_run_where_their_tab_could_not_be_checked(shop):
+    do_run(shop)
+    assert shop.cell("推广确认单", "G2")[1] == MARK_FILL
+    shop.type("推广确认单", "A1", "活动")  # a person renamed the 活动名称 header
+    do_run(shop, now=NOW + timedelta(minutes=15))
+    assert shop.cell("推广确认单", "G2")[1] == MARK_FILL  # untouched while the tab cannot be read
+    shop.type("推广确认单", "A1", "活动名称")
+    shop.type("库存", "C2", 5)  # and the oversell is fixed (stock arrived)
+    do_run(shop, now=NOW + timedelta(minutes=30))
+    assert shop.cell("推广确认单", "G2")[1:] == (None, None)
+
+
+def test_a_batch_signed_at_the_same_minute_does_not_mix_up_signatures(template, make_shop):
+    """Two promotions signed by 莉莉 at the same minute; one is replaced by a new one and another
+    new one is added with the same signature: neither new row is reported as edited."""
+    tabs = shop_rows(template)
+    tabs["推广确认单"][1:] = [
+        row_for(template, "promotions", name=n, start=D(2026, 11, 30), end=D(2026, 12, 1), skus="LGD-R-030",
+                declared_stock=1, price=p, author="周深", signer="莉莉", signed_at=D(2026, 11, 21, 9))
+        for n, p in (("双11A", 199), ("双11B", 299))]
+    shop = make_shop(tabs)
+    do_run(shop)
+    shop.type("推广确认单", "A2", "双12C")
+    shop.type("推广确认单", "F2", 259)
+    for col, value in zip("ABCDFGHIJ", ("元旦D", D(2026, 12, 30), D(2026, 12, 31), "LGD-R-030", 9, 1, "周深", "莉莉",
+                                          D(2026, 11, 21, 9))):
+        shop.type("推广确认单", f"{col}4", value)
+    report = do_run(shop, now=NOW + timedelta(minutes=15))
+    assert not [f for f in report.findings if f.code == "promo.changed_after_sign"]

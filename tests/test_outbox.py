@@ -203,3 +203,17 @@ def test_old_unsent_messages_expire_instead_of_flooding_the_chat(bots, tmp_path,
     recent = Outbox(bot_config(bots, "wecom"), ENV, clock=lambda: NOW + timedelta(days=1), root=tmp_path)
     recent.put(render_weekly(seed_report(first_counts=(10, 10))))  # re-rendered: news again
     assert recent.deliver_pending().sent == [("weekly-2026-11-16", "wecom")]
+
+
+@pytest.mark.parametrize("created_at", [None, "2026-11-01T10:00:00", "last week"])
+def test_a_hand_edited_manifest_does_not_stop_the_outbox(bots, tmp_path, created_at):
+    outbox = Outbox(bot_config(bots, "wecom"), ENV, clock=lambda: NOW, root=tmp_path)
+    outbox.put(render_weekly(seed_report()))
+    path = tmp_path / "weekly-2026-11-16.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if created_at is None:
+        del manifest["created_at"]
+    else:
+        manifest["created_at"] = created_at
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    assert outbox.deliver_pending().sent == [("weekly-2026-11-16", "wecom")]

@@ -30,7 +30,7 @@ def test_free_cell_is_painted_with_prefixed_note():
     [p] = paints
     assert (p.row, p.col, p.fill) == (2, 2, MARK_FILL)
     assert p.note == NOTE_PREFIX + "问题还没解决。"
-    assert marks == {(TAB, "k2", "是否解决"): Mark(MARK_FILL, p.note)} and not unpaints and not skipped
+    assert marks == {(TAB, "k2", "是否解决"): Mark(MARK_FILL, p.note, 2, 2)} and not unpaints and not skipped
 
 
 def test_two_problems_on_one_cell_share_one_note():
@@ -48,7 +48,7 @@ def test_cell_with_a_persons_fill_or_note_is_not_painted():
 
 def test_unchanged_mark_needs_no_write():
     note = mark_note(["问题还没解决。"])
-    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note, 2, 2)})
     paints, unpaints, marks, _ = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [finding()], old, KEYS, COLS)
     assert paints == [] and unpaints == [] and marks == old.marks
 
@@ -125,3 +125,25 @@ def test_problem_since_is_kept_across_runs():
     later = plan_problems([finding(message="新说法")], State(problems=first), datetime(2026, 11, 22, 10, 15))
     [p] = later.values()
     assert p.since == "2026-11-22 10:00" and p.message == "新说法"
+
+
+def test_mark_is_found_where_it_was_when_its_row_key_changed():
+    """The person fixed the key cell itself (e.g. 咨询时间 was unreadable): the row key changed,
+    the mark is still ours at the same cell and is cleared."""
+    note = mark_note(["看不懂的时间: 昨天下午"])
+    old = State(present=True, marks={(TAB, "old-key", "客户"): Mark(MARK_FILL, note, 2, 1)})
+    s = snap({(2, 1): MARK_FILL}, {(2, 1): note})
+    _p, unpaints, marks, skipped = plan_marks(s, [], old, {TAB: {2: "new-key"}}, COLS)
+    assert [(u.row, u.col) for u in unpaints] == [(2, 1)] and marks == {} and not skipped
+    # still a problem under the new key: updated in place, not reported as a person's mark
+    f = Finding(TAB, 2, "客户", 1, "x", "other", "另一个问题。", row_key="new-key")
+    paints, unpaints, marks, skipped = plan_marks(s, [f], old, {TAB: {2: "new-key"}}, COLS)
+    assert [(p.row, p.col) for p in paints] == [(2, 1)] and not unpaints and not skipped
+
+
+def test_marks_of_a_tab_that_could_not_be_checked_are_kept_as_they_are():
+    note = mark_note(["问题还没解决。"])
+    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note, 2, 2)})
+    s = snap({(2, 2): MARK_FILL}, {(2, 2): note})
+    paints, unpaints, marks, skipped = plan_marks(s, [], old, {TAB: {2: "row:abc"}}, COLS, frozen={TAB})
+    assert paints == [] and unpaints == [] and marks == old.marks and not skipped

@@ -192,8 +192,13 @@ class Outbox:
     def _expire_if_stale(self, key: str, report: DeliveryReport) -> bool:
         manifest = json.loads(self.path(key, ".json").read_text(encoding="utf-8"))
         limit = STALE_AFTER.get(manifest.get("kind", ""))
-        created = datetime.fromisoformat(manifest["created_at"])
-        if limit is None or self.clock() - created <= limit:
+        try:
+            created = datetime.fromisoformat(manifest["created_at"])
+            stale = limit is not None and self.clock() - created > limit
+        except (KeyError, TypeError, ValueError):  # a hand-edited or older manifest: never expire it
+            log.warning("%s 的 manifest 没有可用的 created_at, 不做过期处理。", key)
+            return False
+        if not stale:
             return False
         expired = self.root / "expired"
         expired.mkdir(exist_ok=True)

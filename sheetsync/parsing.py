@@ -231,8 +231,9 @@ def _number_from_text(text: str) -> float | None:
     return -number if "-" in (match["sign"], match["sign2"]) else number
 
 
-def parse_number(value: Any) -> float | None:
-    """A number from a number cell or from text such as ``5件``, ``¥199``, ``1,299``."""
+def _parse_cell(value: Any, kind: str, from_text: Callable[[str], Any], from_other: Callable[[Any], Any]) -> Any:
+    """The shape every scalar parser shares: an empty cell is None; text goes to ``from_text``
+    (normalised), any other cell to ``from_other``; None from either is a CellParseError."""
     plain = _plain(value)
     if plain is None:
         return None
@@ -240,12 +241,18 @@ def parse_number(value: Any) -> float | None:
         text = normalize_text(plain)
         if not text:
             return None
-        number = _number_from_text(text)
+        result = from_text(text)
     else:
-        number = _finite_float(plain) if _is_real(plain) else None
-    if number is None:
-        raise _error("number", value)
-    return number
+        result = from_other(plain)
+    if result is None:
+        raise _error(kind, value)
+    return result
+
+
+def parse_number(value: Any) -> float | None:
+    """A number from a number cell or from text such as ``5件``, ``¥199``, ``1,299``."""
+    return _parse_cell(value, "number", _number_from_text,
+                       lambda plain: _finite_float(plain) if _is_real(plain) else None)
 
 
 def parse_int(value: Any) -> int | None:
@@ -388,17 +395,8 @@ def _datetime_from_cell(value: Any) -> datetime | None:
 
 def parse_datetime(value: Any, *, year: int) -> datetime | None:
     """A naive shop-local datetime; dates without a year fall in ``year``."""
-    plain = _plain(value)
-    if plain is None:
-        return None
-    if isinstance(plain, str):
-        text = normalize_text(plain)
-        if not text:
-            return None
-        result = _datetime_from_text(text, year)
-    else:
-        result = _datetime_from_cell(plain)
-    if result is None or not YEAR_MIN <= result.year <= YEAR_MAX:
+    result = _parse_cell(value, "datetime", lambda text: _datetime_from_text(text, year), _datetime_from_cell)
+    if result is not None and not YEAR_MIN <= result.year <= YEAR_MAX:
         raise _error("datetime", value)
     return result
 
@@ -435,21 +433,13 @@ def _time_from_number(value: Any) -> time | None:
 
 def parse_time_of_day(value: Any) -> time | None:
     """A clock time such as ``22:00``, ``22点``, ``晚上10点`` or a time cell."""
-    plain = _plain(value)
-    if plain is None:
-        return None
+    return _parse_cell(value, "time", _time_from_text, _time_from_cell)
+
+
+def _time_from_cell(plain: Any) -> time | None:
     if isinstance(plain, time):
         return plain.replace(tzinfo=None)
-    if isinstance(plain, str):
-        text = normalize_text(plain)
-        if not text:
-            return None
-        result = _time_from_text(text)
-    else:
-        result = _time_from_number(plain) if _is_real(plain) else None
-    if result is None:
-        raise _error("time", value)
-    return result
+    return _time_from_number(plain) if _is_real(plain) else None
 
 
 _RANGE_SEP = re.compile(r"\s*(?:-+|~+|〜|—+|–+|至|到|to)\s*", re.IGNORECASE)

@@ -34,11 +34,11 @@ import common  # first: puts the checkout on sys.path
 from synth import CS_TITLE, DISPUTES_TITLE, generate
 
 from sheetsync.engine import load
-from sheetsync.job import JobContext
-from sheetsync.model import Snapshot, TabData
+from sheetsync.core.job import JobContext
+from sheetsync.core.model import Snapshot, TabData
 from sheetsync.registry import get_jobs
-from sheetsync.settings import settings_from_rows
-from sheetsync.templates import Template, load_template
+from sheetsync.core.settings import settings_from_rows
+from sheetsync.core.template import Template, load_template
 
 SCRIPT = Path(__file__).resolve()
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)

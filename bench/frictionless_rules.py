@@ -20,8 +20,8 @@ from typing import Any, Iterable
 import attrs
 from frictionless import Check, Checklist, Resource, Schema, checks, errors
 
-from sheetsync.settings import Settings
-from sheetsync.templates import Column, TabTemplate, Template
+from sheetsync.core.settings import Settings
+from sheetsync.core.template import Column, TabTemplate, Template
 
 TRUE_WORDS = ["是", "Y", "y", "yes", "Yes", "YES", "true", "True", "TRUE", "1", "✓", "✔", "√"]
 FALSE_WORDS = ["否", "N", "n", "no", "No", "NO", "false", "False", "FALSE", "0", "✗", "✘", "×"]

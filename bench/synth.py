@@ -28,7 +28,7 @@ from typing import Any, Callable
 from openpyxl import Workbook
 
 from sheetsync.demo import AGENT, FINANCE, MANAGER, SELECTOR, demo_rows
-from sheetsync.templates import Template, load_template
+from sheetsync.core.template import Template, load_template
 
 log = logging.getLogger(__name__)
 

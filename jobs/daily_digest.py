@@ -1,7 +1,7 @@
 """daily-digest — 日报时间 (default 22:00): the day's customer-service log, to e-mail / group bot."""
 
-from sheetsync.daily import daily_digest
-from sheetsync.job import Job, Trigger
+from sheetsync.core.daily import daily_digest
+from sheetsync.core.job import Job, Trigger
 
 JOB = Job(
     name="daily-digest",

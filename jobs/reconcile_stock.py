@@ -1,7 +1,7 @@
 """reconcile-stock — every 15 minutes: 推广确认单 against 库存, 库存 against the back-office export."""
 
-from sheetsync.checks import reconcile_stock
-from sheetsync.job import Job, Trigger
+from sheetsync.core.checks import reconcile_stock
+from sheetsync.core.job import Job, Trigger
 
 JOB = Job(
     name="reconcile-stock",

@@ -1,7 +1,7 @@
 """validate — every 15 minutes: all rules, red cells with notes, 问题清单."""
 
-from sheetsync.checks import validate
-from sheetsync.job import Job, Trigger
+from sheetsync.core.checks import validate
+from sheetsync.core.job import Job, Trigger
 
 JOB = Job(
     name="validate",

@@ -1,7 +1,7 @@
 """weekly-summary — 周报时间 (default Sunday 20:00): the 周报 row, its chart, the e-mail."""
 
-from sheetsync.job import Job, Trigger
-from sheetsync.weekly import weekly_summary
+from sheetsync.core.job import Job, Trigger
+from sheetsync.core.weekly import weekly_summary
 
 JOB = Job(
     name="weekly-summary",

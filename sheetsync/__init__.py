@@ -11,8 +11,8 @@ Library entry points (the CLI in ``sheetsync.cli`` only parses arguments and cal
 
 from .engine import RunReport, check, run
 from .errors import SheetsyncError
-from .model import ChangeSet, Finding, Snapshot
-from .templates import load_template
+from .core.model import ChangeSet, Finding, Snapshot
+from .core.template import load_template
 
 __version__ = "0.1.0"
 

@@ -16,10 +16,10 @@ from .backends.base import InitResult
 from .config import Config, open_backend
 from .engine import RunReport, load, run
 from .errors import SheetsyncError, WorkbookBusyError
-from .layout import layouts, layouts_with_rows
-from .model import Finding
+from .core.layout import layouts, layouts_with_rows
+from .core.model import Finding
 from .registry import all_jobs, get_jobs
-from .templates import load_template
+from .core.template import load_template
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def run_jobs(config: Config, job_names: list[str] | None, *, now: datetime, dry_
 
 def deliver(report: RunReport, config: Config, *, send: bool, now: datetime) -> list[str]:
     """Render the run's reports into the outbox and send what is configured. Returns status lines."""
-    from .notify import delivery_for_reports
+    from .delivery import delivery_for_reports
 
     return delivery_for_reports(report.weekly, report.daily, config.delivery, config.resolved_state_dir() / "outbox",
                                 send=send, now=now)
@@ -117,7 +117,7 @@ def list_jobs(config: Config, *, now: datetime) -> list[str]:
 
 def settings_or_default(config: Config, now: datetime):
     """Settings from the workbook's 设置 tab when a workbook is configured, else the defaults."""
-    from .settings import Settings
+    from .core.settings import Settings
 
     try:
         backend = open_backend(config)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from .settings import DEFAULT_ROWS
+from .core.settings import DEFAULT_ROWS
 
 SHOP_NAME = "一力轻选培育钻石"
 

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 
 from .backends.base import Backend
 from .errors import SheetsyncError
-from .job import Job, JobContext, JobOutput
-from .model import ApplyResult, ChangeSet, DailyDigest, Finding, OpenProblem, ReplaceTab, WeeklyReport
-from .planner import plan, with_run_log
-from .settings import Settings, settings_from_rows
-from .state import State, load_state
-from .templates import Template, load_template
-from .weekly import with_problems
-from .workbook import BoundWorkbook, bind
+from .core.job import Job, JobContext, JobOutput
+from .core.model import ApplyResult, ChangeSet, DailyDigest, Finding, OpenProblem, ReplaceTab, WeeklyReport
+from .core.planner import plan, with_run_log
+from .core.settings import Settings, settings_from_rows
+from .core.state import State, load_state
+from .core.template import Template, load_template
+from .core.weekly import with_problems
+from .core.binding import BoundWorkbook, bind
 
 log = logging.getLogger(__name__)
 

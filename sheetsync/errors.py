@@ -1,17 +1,38 @@
 """Every error sheetsync raises on purpose.
 
-Each message names the offending thing (tab, column, file, setting) and says what to do about
-it, in words a shop assistant can act on. The CLI prints ``str(error)`` and exits non-zero; it
-never prints a traceback for a ``SheetsyncError``.
+An error carries a message key and parameters, never prose: ``ConfigError("config.unknown_key",
+key="smpt", path="sheetsync.toml", line=12)``. It is rendered at the edge, in the language of the
+template in use (``sheet_templates/<language>/messages/*.toml``). Each message names the
+offending thing (tab, column, file, setting) and says what to do about it. The CLI prints
+``str(error)`` and exits with ``exit_code``; it never prints a traceback for a ``SheetsyncError``.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SheetsyncError(Exception):
-    """Base class. ``str(err)`` is the user-facing message."""
+    """Base class. ``str(err)`` is the user-facing message in the edge's language."""
 
     exit_code = 2
+
+    def __init__(self, key: str, /, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+    def render(self, catalogue: Any = None) -> str:
+        from .i18n import active
+
+        cat = catalogue or active()
+        if not cat.has(self.key):  # a literal message (third-party text passed through)
+            return self.key
+        return cat.text(self.key, **{k: (v.render(cat) if isinstance(v, SheetsyncError) else v)
+                                     for k, v in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class TemplateError(SheetsyncError):
@@ -20,10 +41,6 @@ class TemplateError(SheetsyncError):
 
 class ConfigError(SheetsyncError):
     """sheetsync.toml or a command-line option is wrong."""
-
-
-class HeaderError(SheetsyncError):
-    """A tab is missing, or a required column is missing from a tab's header row."""
 
 
 class WorkbookBusyError(SheetsyncError):

@@ -6,7 +6,7 @@ import importlib.util
 from functools import lru_cache
 
 from .errors import ConfigError
-from .job import Job
+from .core.job import Job
 from .paths import jobs_dir
 
 # the order jobs run in when several are asked for: checks first, reports after

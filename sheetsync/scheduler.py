@@ -52,8 +52,9 @@ from typing import Any, Callable, Iterator, Sequence
 import schedule
 
 from .errors import ConfigError, SheetsyncError
-from .job import Job, Trigger
-from .settings import Settings
+from .locks import file_lock, job_lock
+from .core.job import Job, Trigger
+from .core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -107,38 +108,6 @@ def next_run(trigger: Trigger, after: datetime, tz: tzinfo) -> datetime:
         if candidate > after_utc:
             return candidate.astimezone(tz)
     raise AssertionError("a daily or weekly slot always exists within 8 days")
-
-
-# ---------------------------------------------------------------------------------------------
-# Locks.
-
-
-@contextmanager
-def file_lock(path: Path, blocking: bool = False) -> Iterator[bool]:
-    """Hold an exclusive ``flock`` on ``path`` for the ``with`` block. Yields False instead of
-    waiting when another process (or another open of the file) holds it and ``blocking`` is
-    False. The lock goes away with the process, so a crash never leaves a stale lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def job_lock(state_dir: Path, name: str) -> AbstractContextManager[bool]:
-    """``with job_lock(dir, "weekly-summary") as got:`` — got is False while another process
-    runs that job. Used by the scheduler and by ``sheetsync run`` alike."""
-    safe = re.sub(r"[^\w.-]", "_", name)
-    return file_lock(Path(state_dir) / "locks" / f"{safe}.lock")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,7 +341,7 @@ def serve(config: Any, clock: Callable[[], datetime] = _utc_now) -> int:
     stopped. Each run goes through the same code as ``sheetsync run`` (which also delivers
     and retries the outbox). Returns the process exit code."""
     from .app import run_jobs, settings_or_default
-    from .notify import DeliveryConfig
+    from .delivery import DeliveryConfig
     from .registry import all_jobs
 
     DeliveryConfig.from_mapping(config.delivery, os.environ)  # a missing secret stops us now, not on Sunday

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import parsing
+from .core import parsing
 from .errors import ConfigError
 
 SKU_HEADERS = ("sku", "货号", "商家编码", "商品编码", "sku编码")

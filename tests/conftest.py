@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from sheetsync.engine import load
-from sheetsync.job import JobContext
-from sheetsync.layout import layouts_with_rows
-from sheetsync.model import Finding, Snapshot, TabData
+from sheetsync.core.job import JobContext
+from sheetsync.core.layout import layouts_with_rows
+from sheetsync.core.model import Finding, Snapshot, TabData
 from sheetsync.registry import get_jobs
-from sheetsync.templates import Template, load_template
+from sheetsync.core.template import Template, load_template
 
 NOW = datetime(2026, 11, 22, 20, 0)  # Sunday evening, shop time (Asia/Shanghai)
 

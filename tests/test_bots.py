@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 import pytest
 
 from sheetsync.errors import DeliveryError
-from sheetsync.model import UnresolvedInquiry
-from sheetsync.notify import DeliveryConfig, Outbox, render_daily, render_weekly
+from sheetsync.core.model import UnresolvedInquiry
+from sheetsync.delivery import DeliveryConfig, Outbox, render_daily, render_weekly
 from test_notify_render import seed_digest, seed_report
 
 NOW = datetime(2026, 11, 22, 14, 0, 5, tzinfo=timezone.utc)

@@ -17,11 +17,11 @@ import pytest
 
 from sheetsync.demo import DEMO_CASES, DEMO_CLEAN_CASES, OVERSELL_PROMOTION, demo_rows, seed_week_rows
 from sheetsync.engine import load
-from sheetsync.job import JobContext, JobOutput
-from sheetsync.model import Snapshot, TabData
+from sheetsync.core.job import JobContext, JobOutput
+from sheetsync.core.model import Snapshot, TabData
 from sheetsync.registry import get_jobs
-from sheetsync.settings import DEFAULT_ROWS
-from sheetsync.templates import load_template
+from sheetsync.core.settings import DEFAULT_ROWS
+from sheetsync.core.template import load_template
 
 NOW = datetime(2026, 11, 22, 20, 0)  # a Sunday evening, when the weekly summary goes out
 WEEK = date(2026, 11, 16)  # the Monday of that week

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from sheetsync.errors import DeliveryError
-from sheetsync.notify import DeliveryConfig, Outbox, render_weekly
+from sheetsync.delivery import DeliveryConfig, Outbox, render_weekly
 from test_notify_render import seed_report
 
 PASSWORD = "s3cret-Auth-code-42"

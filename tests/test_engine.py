@@ -9,7 +9,7 @@ import pytest
 
 from conftest import NOW, base_tabs, row_for
 from sheetsync.engine import run
-from sheetsync.model import MARK_FILL, NOTE_PREFIX
+from sheetsync.core.model import MARK_FILL, NOTE_PREFIX
 from sheetsync.registry import get_jobs
 
 D = datetime

@@ -18,7 +18,7 @@ from sheetsync.backends.base import ColumnLayout, TabLayout
 from sheetsync.backends.google import GoogleBackend, parse_spreadsheet_id
 from sheetsync.backends.google_transport import BACKOFF_MAX, load_key, make_credentials
 from sheetsync.errors import BackendError, ConfigError
-from sheetsync.model import (MARK_FILL, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Unpaint,
+from sheetsync.core.model import (MARK_FILL, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Unpaint,
                              row_keys)
 
 TAB = "售后纠纷"

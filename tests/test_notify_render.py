@@ -14,9 +14,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from sheetsync.model import DailyDigest, Kpi, OpenProblem, UnresolvedInquiry, WeeklyReport, WeekSummary
-from sheetsync.notify.chart import SERIES_COLORS, hex_rgb, trend_chart_png
-from sheetsync.notify.render import clean_header, md_escape, render_daily, render_weekly
+from sheetsync.core.model import DailyDigest, Kpi, OpenProblem, UnresolvedInquiry, WeeklyReport, WeekSummary
+from sheetsync.delivery.chart import SERIES_COLORS, hex_rgb, trend_chart_png
+from sheetsync.delivery.render import clean_header, md_escape, render_daily, render_weekly
 
 WEEK_START = date(2026, 11, 16)
 LABELS = {"selection_pass": "选品合格率", "promo_accuracy": "推广准确率",

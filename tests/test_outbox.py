@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from sheetsync.errors import ConfigError
-from sheetsync.notify import DeliveryConfig, Outbox, delivery_for_reports, render_daily, render_weekly
-from sheetsync.scheduler import file_lock
+from sheetsync.delivery import DeliveryConfig, Outbox, delivery_for_reports, render_daily, render_weekly
+from sheetsync.locks import file_lock
 from test_bots import ENV, NOW, BotServer, bot_config
 from test_notify_render import seed_digest, seed_report
 

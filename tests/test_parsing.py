@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sheetsync.parsing import (
+from sheetsync.core.parsing import (
     CellParseError,
     error_message,
     match_choice,

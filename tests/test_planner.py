@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sheetsync.model import MARK_FILL, NOTE_PREFIX, Finding, ReplaceTab, Snapshot, TabData
-from sheetsync.planner import mark_note, plan_marks, tab_differs
-from sheetsync.state import Mark, State, load_state
+from sheetsync.core.model import MARK_FILL, NOTE_PREFIX, Finding, ReplaceTab, Snapshot, TabData
+from sheetsync.core.planner import mark_note, plan_marks, tab_differs
+from sheetsync.core.state import Mark, State, load_state
 
 TAB = "客服台账"
 HEAD = ["客户", "是否解决"]
@@ -99,7 +99,7 @@ def test_our_mark_is_recognised_even_when_state_was_lost():
 
 
 def test_state_round_trips_through_its_tab_rows():
-    from sheetsync.state import Problem
+    from sheetsync.core.state import Problem
 
     state = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, "【sheetsync】x")},
                   problems={(TAB, "k2", "是否解决", "cs.unresolved"): Problem("2026-11-22 10:00", "m", 2, 2, "客服",
@@ -119,7 +119,7 @@ def test_job_owned_tab_is_rewritten_only_when_content_differs():
 
 
 def test_problem_since_is_kept_across_runs():
-    from sheetsync.planner import plan_problems
+    from sheetsync.core.planner import plan_problems
 
     first = plan_problems([finding()], State(), datetime(2026, 11, 22, 10, 0))
     later = plan_problems([finding(message="新说法")], State(problems=first), datetime(2026, 11, 22, 10, 15))

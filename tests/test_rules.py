@@ -185,7 +185,7 @@ def test_rest_days_stop_the_clock(template):
 def test_routing_fills_empty_handler_with_the_finance_person(template):
     from conftest import snapshot_of
     from sheetsync.engine import load
-    from sheetsync.job import JobContext
+    from sheetsync.core.job import JobContext
     from sheetsync.registry import get_jobs
 
     tabs = tabs_with(template, "disputes", dict(order="C1", received_at=D(2026, 11, 22, 10), category="物流问题",

@@ -19,9 +19,9 @@ import pytest
 import schedule
 
 from sheetsync.errors import BackendError
-from sheetsync.job import Job, JobOutput, Trigger
+from sheetsync.core.job import Job, JobOutput, Trigger
 from sheetsync.scheduler import SheetsyncScheduler, job_lock, next_run
-from sheetsync.settings import Settings
+from sheetsync.core.settings import Settings
 
 UTC = timezone.utc
 SH = ZoneInfo("Asia/Shanghai")
@@ -252,9 +252,9 @@ def test_sigterm_finishes_running_job_then_exits_cleanly(tmp_path):
     script.write_text(textwrap.dedent("""
         import sys, time
         from pathlib import Path
-        from sheetsync.job import Job, JobOutput, Trigger
+        from sheetsync.core.job import Job, JobOutput, Trigger
         from sheetsync.scheduler import SheetsyncScheduler
-        from sheetsync.settings import Settings
+        from sheetsync.core.settings import Settings
 
         state, marks = Path(sys.argv[1]), Path(sys.argv[2])
 

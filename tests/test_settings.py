@@ -6,7 +6,7 @@ from datetime import time, timedelta
 
 import pytest
 
-from sheetsync.settings import Settings, settings_from_rows
+from sheetsync.core.settings import Settings, settings_from_rows
 
 
 def settings(*rows, header=("项目", "值", "说明"), **kw):

@@ -15,10 +15,10 @@ import pytest
 
 from conftest import NOW, header, row_for, snapshot_of
 from sheetsync.engine import load
-from sheetsync.job import JobContext
-from sheetsync.parsing import parse_bool
+from sheetsync.core.job import JobContext
+from sheetsync.core.parsing import parse_bool
 from sheetsync.registry import get_jobs
-from sheetsync.templates import Column, Condition, Rule, TabTemplate, Template, load_template
+from sheetsync.core.template import Column, Condition, Rule, TabTemplate, Template, load_template
 
 D = datetime
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff5e]")  # ideographs, CJK and full-width punctuation
@@ -123,7 +123,7 @@ def test_rules_match_zh(template, en):
 
 
 def test_english_settings_notes(en):
-    from sheetsync.settings import settings_from_rows
+    from sheetsync.core.settings import settings_from_rows
 
     s = settings_from_rows([["Setting", "Value"], ["first response limit (minutes)", "ten"], ["colour", "red"]],
                            messages=en.messages)
@@ -334,7 +334,7 @@ def test_english_template_on_a_chinese_workbook_finds_the_same_problems(template
 
     from conftest import evaluate
     from sheetsync.demo import demo_rows
-    from sheetsync.templates import load_template
+    from sheetsync.core.template import load_template
 
     now = datetime(2026, 11, 22, 20, 0)
     rows = demo_rows(now)

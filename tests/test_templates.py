@@ -8,7 +8,7 @@ import pytest
 
 from sheetsync.errors import TemplateError
 from sheetsync.paths import templates_dir
-from sheetsync.templates import load_template
+from sheetsync.core.template import load_template
 
 
 @pytest.mark.parametrize("name", ["zh-CN", "en"])
@@ -27,7 +27,7 @@ def test_every_spec_tab_and_kpi_is_in_the_default_template(template):
 
 @pytest.fixture
 def broken(tmp_path):
-    source = (templates_dir() / "zh-CN.toml").read_text(encoding="utf-8")
+    source = (templates_dir() / "zh-CN" / "workbook.toml").read_text(encoding="utf-8")
 
     def _make(old: str, new: str, count: int = 1):
         assert old in source, old

@@ -8,9 +8,9 @@ import pytest
 
 from conftest import snapshot_of
 from sheetsync.engine import load
-from sheetsync.job import JobContext
-from sheetsync.model import TabData
-from sheetsync.weekly import report_week, weekly_header, weekly_summary
+from sheetsync.core.job import JobContext
+from sheetsync.core.model import TabData
+from sheetsync.core.weekly import report_week, weekly_header, weekly_summary
 
 WEEK = date(2026, 11, 16)  # Monday
 SUNDAY_EVENING = datetime(2026, 11, 22, 20, 0)
@@ -81,7 +81,7 @@ def test_rows_for_weeks_without_data_are_kept_and_feed_last_week(template):
     (datetime(2026, 11, 23, 9, 0), date(2026, 11, 16)),  # Monday catch-up: the week just ended
 ])
 def test_report_week(now, expected):
-    from sheetsync.settings import Settings
+    from sheetsync.core.settings import Settings
 
     assert report_week(now, Settings()) == expected
 

@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from conftest import NOW, base_tabs, codes_at, evaluate, header, row_for, snapshot_of
-from sheetsync.model import TabData
-from sheetsync.workbook import bind
+from sheetsync.core.model import TabData
+from sheetsync.core.binding import bind
 
 
 def cs_row(template, **kw):

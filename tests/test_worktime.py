@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sheetsync.worktime import WorkClock
+from sheetsync.core.worktime import WorkClock
 
 SHOP = WorkClock(time(9), time(23))
 # 2026-11-20 is a Friday; the shop closes for the weekend of the 21st/22nd in some cases below.

@@ -25,7 +25,7 @@ from sheetsync.backends.base import Backend, ColumnLayout, TabLayout
 from sheetsync.backends.xlsx import XlsxBackend
 from sheetsync.backends.xlsx_parts import unkeepable_parts
 from sheetsync.errors import BackendError, UnsafeWorkbookError, WorkbookBusyError
-from sheetsync.model import (
+from sheetsync.core.model import (
     MARK_FILL,
     NOTE_PREFIX,
     AppendRows,

@@ -9,26 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from ..model import ApplyResult, ChangeSet, Snapshot
-
-
-@dataclass(frozen=True)
-class ColumnLayout:
-    header: str
-    width: float = 12.0  # characters
-    choices: tuple[str, ...] = ()  # dropdown values (data validation); () = free input
-    number_format: str | None = None  # e.g. "yyyy-mm-dd hh:mm" for datetime columns
-    note: str = ""  # header note explaining the column (shown on hover)
-
-
-@dataclass(frozen=True)
-class TabLayout:
-    title: str
-    columns: tuple[ColumnLayout, ...]
-    job_owned: bool = False  # written by sheetsync: protected (warning only), grey tab colour
-    hidden: bool = False
-    frozen_rows: int = 1
-    rows: tuple[tuple, ...] = ()  # initial data rows (e.g. the 设置 defaults), only for new tabs
+from ..core.model import ApplyResult, ChangeSet, ColumnLayout, Snapshot, TabLayout
 
 
 @dataclass

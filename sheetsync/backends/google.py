@@ -36,7 +36,7 @@ from gspread.exceptions import NoValidUrlKeyFound
 from gspread.utils import a1_to_rowcol, absolute_range_name, extract_id_from_url
 
 from ..errors import ConfigError
-from ..model import (AppendRows, ApplyResult, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Snapshot,
+from ..core.model import (AppendRows, ApplyResult, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Snapshot,
                      TabData, Unpaint, column_letter, row_keys)
 from .base import InitResult, TabLayout
 from .google_cells import cell_fill, cell_value, color_style, literal_cell, number_format

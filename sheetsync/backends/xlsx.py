@@ -34,7 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from ..errors import BackendError, UnsafeWorkbookError, WorkbookBusyError
-from ..model import ApplyResult, ChangeSet, Snapshot, TabData
+from ..core.model import ApplyResult, ChangeSet, Snapshot, TabData
 from .base import InitResult, TabLayout
 from .xlsx_formulas import FormulaValues, keep_cached_values, read_cached_values
 from .xlsx_parts import Part, keep_blockers, scan_parts

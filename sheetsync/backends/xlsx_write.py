@@ -25,7 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import TemplateError
-from ..model import MARK_FILL, NOTE_PREFIX, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Unpaint, column_letter
+from ..core.model import MARK_FILL, NOTE_PREFIX, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Unpaint, column_letter
 from .base import ColumnLayout, TabLayout
 
 AUTHOR = "sheetsync"

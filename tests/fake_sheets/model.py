@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Iterable
 
-from sheetsync.model import Snapshot, TabData, column_letter
+from sheetsync.core.model import Snapshot, TabData, column_letter
 
 from .fields import Tree, parse_mask, paths, select, subtree
 

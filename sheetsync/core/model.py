@@ -15,12 +15,25 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 # The fill sheetsync paints on a cell with a problem (Excel's "bad" light red).
 MARK_FILL = "FFC7CE"
 # Every note sheetsync writes starts with this, so a person can tell it from their own notes.
 NOTE_PREFIX = "【sheetsync】"
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A length of time as a message parameter: ``limit`` True for a configured limit (reads in
+    the unit it was set in: 10分钟, 15秒), False for a measured one (1天2小时, 40秒)."""
+
+    seconds: float
+    limit: bool = False
+
+    @classmethod
+    def of(cls, delta: Any, limit: bool = False) -> "Duration":
+        return cls(delta.total_seconds(), limit)
 
 
 def column_letter(col: int) -> str:
@@ -133,6 +146,9 @@ class Finding:
     owner_role: str = ""  # role from 成员 responsible for fixing it (选品/推广/客服/财务/店长)
     job: str = "validate"
     paint: bool = True  # False: listed in 问题清单 / check output but never painted
+    tab_id: str = ""  # template tab id ("promotions"); "" for a tab the template does not know
+    column_id: str = ""  # template column id ("declared_stock"); "" for a whole-row/tab problem
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)  # message parameters
 
     @property
     def cell_ref(self) -> str:
@@ -268,6 +284,30 @@ class ApplyResult:
     skipped: list[str] = field(default_factory=list)  # human-readable reasons (row vanished, cell no longer empty)
     backup: str | None = None  # path of the previous version (xlsx)
     requests: int = 0  # API requests made (google)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layouts: what `sheetsync init` creates (headers, dropdowns, widths), for every backend.
+
+
+@dataclass(frozen=True)
+class ColumnLayout:
+    header: str
+    width: float = 12.0  # characters
+    choices: tuple[str, ...] = ()  # dropdown values (data validation); () = free input
+    number_format: str | None = None  # e.g. "yyyy-mm-dd hh:mm" for datetime columns
+    note: str = ""  # header note explaining the column (shown on hover)
+
+
+@dataclass(frozen=True)
+class TabLayout:
+    title: str
+    columns: tuple[ColumnLayout, ...]
+    job_owned: bool = False  # written by sheetsync: protected (warning only), grey tab colour
+    hidden: bool = False
+    frozen_rows: int = 1
+    rows: tuple[tuple, ...] = ()  # initial data rows (e.g. the 设置 defaults), only for new tabs
+
 
 
 # ---------------------------------------------------------------------------------------------

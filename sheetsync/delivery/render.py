@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 
 import jinja2
 
-from ..model import DailyDigest, Kpi, OpenProblem, WeeklyReport, WeekSummary
+from ..core.model import DailyDigest, Kpi, OpenProblem, WeeklyReport, WeekSummary
 from ..paths import templates_dir
 from .chart import SERIES_COLORS, trend_chart_png
 
@@ -151,10 +151,10 @@ def _shop_prefix(shop: str) -> str:
 # Templates.
 
 
-@functools.lru_cache(maxsize=2)
-def _environment(html: bool) -> jinja2.Environment:
+@functools.lru_cache(maxsize=8)
+def _environment(html: bool, language: str = "zh-CN") -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=jinja2.FileSystemLoader([str(templates_dir() / language), str(templates_dir() / "zh-CN")]),
         autoescape=html,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

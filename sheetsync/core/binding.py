@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import parsing
 from .model import Finding, Snapshot, TabData, column_letter, row_keys
-from .templates import Column, TabTemplate, Template, _norm_header, closest
+from .template import Column, TabTemplate, Template, _norm_header, closest
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class BoundTab:
         value = self.raw_value(row, col_id)
         return Finding(self.title, row, self.header(col_id), self.col_index.get(col_id, 0), value, code, message,
                        row_key=self.keys.get(row, ""), owner_role=owner_role or self.template.owner, job=job,
-                       paint=paint)
+                       paint=paint, tab_id=self.template.key, column_id=col_id)
 
 
 @dataclass

@@ -18,8 +18,8 @@ import pandas as pd
 from . import parsing
 from .model import Finding, FillValue
 from .settings import Settings
-from .templates import Condition, Rule, Template
-from .workbook import BoundTab, BoundWorkbook
+from .template import Condition, Rule, Template
+from .binding import BoundTab, BoundWorkbook
 from .worktime import WorkClock
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from .job import JobContext, JobOutput
 from .model import ChartSpec, Kpi, ReplaceTab, TabData, WeeklyReport, WeekSummary
 from .rules import RuleContext, all_of, sla_met
 from .settings import Settings
-from .templates import Template
+from .template import Template
 
 
 def week_start(day: date) -> date:

@@ -15,7 +15,7 @@ from .model import DailyDigest, Finding, FillValue, ReplaceTab, WeeklyReport
 if TYPE_CHECKING:  # pragma: no cover
     from .settings import Settings
     from .state import State
-    from .workbook import BoundWorkbook
+    from .binding import BoundWorkbook
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .backends.base import ColumnLayout, TabLayout
+from .model import ColumnLayout, TabLayout
 from .settings import DEFAULT_ROWS
 from .state import HEADER as STATE_HEADER
-from .templates import Column, Template
+from .template import Column, Template
 from .weekly import weekly_header
 
 NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"}

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import TemplateError
+from ..errors import TemplateError
 from .parsing import normalize_text
-from .paths import templates_dir
+from ..paths import templates_dir
 from .settings import Settings
 
 if sys.version_info >= (3, 11):
@@ -220,10 +220,12 @@ def resolve_template_path(name_or_path: str | Path | None) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" and candidate.exists():
         return candidate
-    shipped = templates_dir() / f"{name_or_path}.toml"
+    if candidate.is_dir() and (candidate / "workbook.toml").exists():
+        return candidate / "workbook.toml"
+    shipped = templates_dir() / str(name_or_path) / "workbook.toml"
     if shipped.exists():
         return shipped
-    available = sorted(p.stem for p in templates_dir().glob("*.toml"))
+    available = sorted(p.parent.name for p in templates_dir().glob("*/workbook.toml"))
     raise TemplateError(f"找不到模板「{name_or_path}」。可用的模板: {', '.join(available)}, 或给出一个 .toml 文件的路径。")
 
 

@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError
-from ..model import DailyDigest, WeeklyReport
-from ..scheduler import file_lock
+from ..core.model import DailyDigest, WeeklyReport
+from ..locks import file_lock
 from .bots import send_bot
 from .config import CHANNEL_LABELS, ChannelDeliveryError, DeliveryConfig, redact_url
 from .email import PREVIEW_SENDER, build_email, recipients_of, send_email

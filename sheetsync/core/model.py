@@ -36,6 +36,17 @@ class Duration:
         return cls(delta.total_seconds(), limit)
 
 
+@dataclass(frozen=True)
+class CellError:
+    """A formula cell whose cached result is an error (``#DIV/0!``, ``#N/A``, ``#REF!``…), as a
+    backend reads it. Binding turns it into a note on the cell; backends keep it on save."""
+
+    code: str  # "#DIV/0!"
+
+    def __str__(self) -> str:
+        return self.code
+
+
 def column_letter(col: int) -> str:
     """1 -> A, 27 -> AA."""
     letters = ""

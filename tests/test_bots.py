@@ -18,7 +18,7 @@ import pytest
 from sheetsync.errors import DeliveryError
 from sheetsync.core.model import UnresolvedInquiry
 from sheetsync.delivery import DeliveryConfig, Outbox, render_daily, render_weekly
-from test_notify_render import seed_digest, seed_report
+from test_notify_render import CJK, english, english_digest, seed_digest, seed_report
 
 NOW = datetime(2026, 11, 22, 14, 0, 5, tzinfo=timezone.utc)
 TOKENS = {"wecom": "wecomKEY0123456789abcdef", "dingtalk": "dingACCESS0123456789abcdef", "feishu": "feishuHOOK-0123-4567-89ab"}
@@ -239,3 +239,31 @@ def test_secrets_never_in_logs_errors_or_outbox(bots, tmp_path, caplog):
         assert secret not in shown
         assert secret.encode() not in files
     assert "DeliveryConfig(" in repr(down) and TOKENS["dingtalk"] not in repr(down)
+
+
+def test_english_template_bots_get_english_text_and_english_errors(bots, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    channels = ("wecom", "dingtalk", "feishu")
+    outbox = Outbox(bot_config(bots, *channels), ENV, clock=lambda: NOW, root=tmp_path, language="en")
+    evil = UnresolvedInquiry(4, "@all", "other", "[x](http://evil)", "Tina", None)
+    assert outbox.post(render_weekly(english(seed_report()), "en")).ok
+    assert outbox.post(render_daily(english_digest(unresolved=(evil,)), "en")).ok
+    assert len(bots.requests) == 6
+    for request in bots.requests:
+        body = json.dumps(request["body"], ensure_ascii=False)
+        assert not CJK.findall(body), body
+        assert "@all" not in body and "](" not in body
+    assert bots.texts()[0].startswith("### [Sparkle Lab] Weekly report Nov 16–Nov 22\n"
+                                      "- Product pass rate **90%** (9/10, +20 pts)")
+    assert "weekly-2026-11-16 sent via the WeCom bot (http://127.0.0.1:" in caplog.text
+
+    bots.fail["dingtalk"] = [502]
+    failing = Outbox(bot_config(bots, "dingtalk"), ENV, clock=lambda: NOW, root=tmp_path / "retry", language="en")
+    [error] = failing.post(render_weekly(english(seed_report()), "en")).failed
+    assert error.render(failing.cat) == (
+        "Message weekly-2026-11-16: sending via the DingTalk bot failed: "
+        f"http://127.0.0.1:{bots.port}/… answered HTTP 502. "
+        "The message stays in the outbox and is retried on the next run.")
+    manifest = json.loads((tmp_path / "retry" / "weekly-2026-11-16.json").read_text(encoding="utf-8"))
+    assert manifest["errors"]["dingtalk"] == f"http://127.0.0.1:{bots.port}/… answered HTTP 502"
+    assert not CJK.findall(caplog.text), caplog.text

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from sheetsync.errors import DeliveryError
 from sheetsync.delivery import DeliveryConfig, Outbox, render_weekly
-from test_notify_render import seed_report
+from test_notify_render import CJK, english, seed_report
 
 PASSWORD = "s3cret-Auth-code-42"
 USER = "shop@example.com"
@@ -238,3 +238,30 @@ def test_non_ascii_password_is_explained_not_crashed(tmp_path, smtp_server, cert
     assert "SHOP_SMTP_PASSWORD 里的密码含有中文等非 ASCII 字符" in str(error)
     assert secret not in str(error) and secret not in caplog.text
     assert inbox.envelopes == [] and outbox.pending() == ["weekly-2026-11-16"]
+
+
+def test_english_weekly_email_is_english_through_and_through(tmp_path, smtp_server, cert_files, caplog):
+    caplog.set_level(logging.INFO)
+    inbox, port = smtp_server("none")
+    table = {"host": "127.0.0.1", "port": port, "security": "none", "from": "Sparkle Lab <shop@example.com>"}
+    config = DeliveryConfig.from_mapping({"smtp": table}, {})
+    outbox = Outbox(config, {}, clock=lambda: NOW, root=tmp_path, language="en")
+    assert outbox.post(render_weekly(english(seed_report()), "en")).ok
+    msg = inbox.parsed()
+    assert msg["Subject"] == "[Sparkle Lab] Weekly report Nov 16–Nov 22: Product pass rate 90% (+20 pts)"
+    text, related = msg.get_payload()
+    html, _image = related.get_payload()
+    for part in (str(msg["Subject"]), text.get_content(), html.get_content()):
+        assert not CJK.findall(part), part
+    assert "weekly-2026-11-16 sent via e-mail to boss@example.com, cs@example.com." in caplog.text
+
+
+def test_english_login_error(tmp_path, smtp_server, cert_files):
+    inbox, port = smtp_server("starttls", "PLAIN")
+    outbox = Outbox(smtp_config(port, "starttls", cert_files, USER), {"SHOP_SMTP_PASSWORD": "wrong"},
+                    clock=lambda: NOW, root=tmp_path, language="en")
+    [error] = outbox.post(render_weekly(english(seed_report()), "en")).failed
+    assert error.render(outbox.cat) == (
+        f"Sending via e-mail failed: 127.0.0.1:{port} refused the login (535). Check the username and the password "
+        "or app password in the environment variable SHOP_SMTP_PASSWORD. The message stays in the outbox and is "
+        "retried on the next run.").replace("Sending via", "Message weekly-2026-11-16: sending via")

@@ -6,6 +6,7 @@ delivery tests import them from this module.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import replace
@@ -17,6 +18,11 @@ import pytest
 from sheetsync.core.model import DailyDigest, Kpi, OpenProblem, UnresolvedInquiry, WeeklyReport, WeekSummary
 from sheetsync.delivery.chart import SERIES_COLORS, hex_rgb, trend_chart_png
 from sheetsync.delivery.render import clean_header, md_escape, render_daily, render_weekly
+from sheetsync.i18n import load_catalogue
+
+# Han, kana, CJK punctuation (【】「」、，。：) and full-width forms: none may reach an English message
+CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3200-\u9fff\uf900-\ufaff"
+                 r"\ufe30-\ufe4f\uff00-\uffef]")
 
 WEEK_START = date(2026, 11, 16)
 LABELS = {"selection_pass": "选品合格率", "promo_accuracy": "推广准确率",
@@ -48,6 +54,36 @@ def seed_report(shop="小店", problems=None, history_weeks=4, recipients=("boss
                         datetime(2026, 11, 19, 9, 30)),
         )
     return WeeklyReport(shop, this, earlier + (this,), tuple(problems), tuple(recipients), datetime(2026, 11, 22, 20, 0))
+
+
+LABELS_EN = {"selection_pass": "Product pass rate", "promo_accuracy": "Promotion accuracy",
+             "cs_response": "CS response rate", "dispute_resolution": "Dispute resolution rate"}
+
+
+def english(report: WeeklyReport) -> WeeklyReport:
+    """The seed report as the English template computes it: English labels, tabs, owners, messages."""
+    def week_en(w: WeekSummary) -> WeekSummary:
+        return replace(w, kpis=tuple(replace(k, label=LABELS_EN[k.key]) for k in w.kpis),
+                       breakdowns=(("Dispute categories", (("quality", 2), ("logistics", 3))), ("Return reasons", ())))
+    problems = (
+        OpenProblem("Promotions", 3, "Declared stock", "Declared stock is 5, but the Inventory tab has only 3 of "
+                    "LGD-S-300D: this will oversell.", "stock.oversell", "finance", "Lily", datetime(2026, 11, 20, 14)),
+        OpenProblem("Customer service log", 7, "Resolved", "Not resolved yet.", "cs.unresolved", "service", "Tina",
+                    datetime(2026, 11, 21, 9, 0)),
+        OpenProblem("Settings", 0, "", "Unknown setting 'shop nmae', ignored.", "settings.unknown_key", "manager", "",
+                    datetime(2026, 11, 19, 9, 30)),
+    )
+    return replace(report, shop="Sparkle Lab", week=week_en(report.week),
+                   history=tuple(week_en(w) for w in report.history[:-1]) + (week_en(report.week),),
+                   problems=problems)
+
+
+def english_digest(unresolved=None) -> DailyDigest:
+    if unresolved is None:
+        unresolved = (UnresolvedInquiry(9, "Ms Zhang", "after-sales", "The stone wobbles, wants a refund", "Tina",
+                                        datetime(2026, 11, 22, 15, 2)),)
+    return replace(seed_digest(shop="Sparkle Lab", unresolved=unresolved),
+                   by_type=(("product question", 7), ("after-sales", 3), ("promotion question", 2)))
 
 
 def seed_digest(shop="小店", unresolved=None, recipients=("cs@example.com",)) -> DailyDigest:
@@ -84,6 +120,24 @@ def test_weekly_subject(shop, counts, previous, expected):
 ])
 def test_daily_subject(shop, unresolved, expected):
     assert render_daily(seed_digest(shop=shop, unresolved=unresolved)).subject == expected
+
+
+@pytest.mark.parametrize("counts, previous, expected", [
+    ((9, 10), 0.7, "[Sparkle Lab] Weekly report Nov 16–Nov 22: Product pass rate 90% (+20 pts)"),
+    ((13, 20), 0.7, "[Sparkle Lab] Weekly report Nov 16–Nov 22: Product pass rate 65% (−5 pts)"),
+    ((7, 10), 0.7, "[Sparkle Lab] Weekly report Nov 16–Nov 22: Product pass rate 70% (no change)"),
+    ((9, 10), None, "[Sparkle Lab] Weekly report Nov 16–Nov 22: Product pass rate 90% (first week)"),
+    ((0, 0), 0.7, "[Sparkle Lab] Weekly report Nov 16–Nov 22: Product pass rate —"),
+])
+def test_weekly_subject_in_english(counts, previous, expected):
+    report = english(seed_report(first_counts=counts, first_previous=previous))
+    assert render_weekly(report, "en").subject == expected
+    assert render_weekly(replace(report, shop=""), "en").subject == expected.removeprefix("[Sparkle Lab] ")
+
+
+def test_daily_subject_in_english():
+    assert render_daily(english_digest(), "en").subject == \
+        "[Sparkle Lab] Customer service Nov 22: 12 inquiries, 1 unresolved"
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -315,3 +369,62 @@ def test_daily_bot_markdown_escapes_cells():
     md = render_daily(seed_digest(shop="[店](http://evil)", unresolved=(evil,))).bot_markdown
     assert "@all" not in md and "](" not in md and "[x]" not in md
     assert "＠all" in md
+
+
+# ---------------------------------------------------------------------------------------------
+# One language per message
+
+
+def test_english_weekly_reads_english_in_every_part():
+    msg = render_weekly(english(seed_report()), load_catalogue("en"))
+    for part in (msg.subject, msg.text, msg.html, msg.bot_title, msg.bot_markdown):
+        assert not CJK.findall(part), part
+    assert "- Product pass rate: 90% (9/10), last week 70%, change +20 pts" in msg.text
+    assert "Tina · 1" in msg.text and "Open problems (3)" in msg.text
+    assert "- 'Promotions' row 3, 'Declared stock': Declared stock is 5" in msg.text
+    assert "(since Nov 20 14:00)" in msg.text and "- 'Settings': Unknown setting" in msg.text
+    assert "Return reasons\n- none this week" in msg.text
+    assert '<html lang="en">' in msg.html and "This week's KPIs" in msg.html
+    assert msg.bot_title == "[Sparkle Lab] Weekly report Nov 16–Nov 22"
+    assert msg.bot_markdown.splitlines() == [
+        "- Product pass rate **90%** (9/10, +20 pts)", "- Promotion accuracy **50%** (1/2, no change)",
+        "- CS response rate **97.7%** (84/86, +2.7 pts)", "- Dispute resolution rate **100%** (6/6, no change)",
+        "- Open problems: **3**"]
+
+
+def test_english_daily_reads_english_in_every_part():
+    msg = render_daily(english_digest(), "en")
+    for part in (msg.subject, msg.text, msg.html, msg.bot_title, msg.bot_markdown):
+        assert not CJK.findall(part), part
+    assert "Inquiries 12, answered in time 11 (91.7%), deals 5, unresolved 1" in msg.text
+    assert ("- Ms Zhang · after-sales: The stone wobbles, wants a refund (agent Tina, asked Nov 22 15:02, "
+            "Customer service log row 9)") in msg.text
+    assert msg.bot_markdown.splitlines()[0] == "- Inquiries: **12**, answered in time: 11 (91.7%), deals: 5"
+    empty = render_daily(english_digest(unresolved=()), "en")
+    assert "Every inquiry of the day is resolved." in empty.text and "Every inquiry" in empty.html
+
+
+def test_english_bot_markdown_neutralises_cells_without_full_width_forms():
+    evil = UnresolvedInquiry(4, "@all", "other", "[x](http://evil) **now** <at id=all>", "Tina", None)
+    digest = english_digest(unresolved=(evil,) * 7)
+    md = render_daily(replace(digest, shop="[Shop](http://evil)"), "en").bot_markdown
+    assert "@all" not in md and "](" not in md and "http://" not in md and "**now**" not in md and "<at" not in md
+    assert not CJK.findall(md)
+    assert "  - 2 more on the 'Customer service log' tab" in md
+    title = render_daily(replace(digest, shop="[Shop](http://evil)"), "en").bot_title
+    assert "](" not in title and not CJK.findall(title)
+
+
+def test_english_chart_labels_are_drawable_week_dates():
+    msg = render_weekly(english(seed_report(history_weeks=3)), "en")
+    assert len(msg.images) == 1 and decode_png(msg.images[0].data)[0] == 1120
+    assert "<td style=\"padding:3px 4px;border-top:1px solid #F3F4F6;\">Nov 2</td>" in msg.html
+
+
+def test_every_language_has_the_same_delivery_keys_and_a_lookalike_per_markdown_character():
+    zh, en = load_catalogue("zh-CN"), load_catalogue("en")
+    keys = {k for k in zh.entries if k.startswith("delivery.")}
+    assert keys == {k for k in en.entries if k.startswith("delivery.")}
+    for cat in (zh, en):
+        assert len(cat.raw("delivery.fmt.md_lookalikes")) == 15 and len(cat.raw("delivery.fmt.months")) == 12
+    assert not [k for k in keys if CJK.findall(str(en.raw(k)))]

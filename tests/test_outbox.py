@@ -15,7 +15,10 @@ from sheetsync.errors import ConfigError
 from sheetsync.delivery import DeliveryConfig, Outbox, delivery_for_reports, render_daily, render_weekly
 from sheetsync.locks import file_lock
 from test_bots import ENV, NOW, BotServer, bot_config
-from test_notify_render import seed_digest, seed_report
+from email import policy
+from email.parser import BytesParser
+
+from test_notify_render import CJK, english, english_digest, seed_digest, seed_report
 
 
 @pytest.fixture
@@ -217,3 +220,36 @@ def test_a_hand_edited_manifest_does_not_stop_the_outbox(bots, tmp_path, created
         manifest["created_at"] = created_at
     path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     assert outbox.deliver_pending().sent == [("weekly-2026-11-16", "wecom")]
+
+
+def test_english_outbox_files_and_status_lines_have_no_cjk(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    outbox_dir = tmp_path / "outbox"
+    lines = delivery_for_reports(english(seed_report()), english_digest(), {}, outbox_dir, send=True, now=NOW,
+                                 env={}, language="en")
+    assert lines == [f"weekly-2026-11-16 written to the outbox: {outbox_dir / 'weekly-2026-11-16.eml'}",
+                     f"daily-2026-11-22 written to the outbox: {outbox_dir / 'daily-2026-11-22.eml'}",
+                     "No e-mail or group bot is set up ([delivery] in sheetsync.toml); the messages are kept in "
+                     f"{outbox_dir}"]
+    for key in ("weekly-2026-11-16", "daily-2026-11-22"):
+        em = BytesParser(policy=policy.default).parsebytes((outbox_dir / f"{key}.eml").read_bytes())
+        decoded = [str(em["Subject"])] + [part.get_content() for part in em.walk()
+                                          if part.get_content_maintype() == "text"]
+        decoded.append((outbox_dir / f"{key}.html").read_text(encoding="utf-8"))
+        decoded.append((outbox_dir / f"{key}.json").read_text(encoding="utf-8"))
+        for text in decoded:
+            assert not CJK.findall(text), text
+    assert not CJK.findall(caplog.text), caplog.text
+    again = delivery_for_reports(english(seed_report()), None, {}, outbox_dir, send=False, now=NOW, env={},
+                                 language="en")
+    assert again == [f"weekly-2026-11-16 has not changed: {outbox_dir / 'weekly-2026-11-16.eml'}"]
+
+
+def test_outbox_without_a_folder_says_so_in_the_template_language():
+    with pytest.raises(ConfigError) as caught:
+        Outbox(DeliveryConfig(), {}, clock=lambda: NOW)
+    from sheetsync.i18n import load_catalogue
+
+    assert caught.value.render(load_catalogue("en")) == \
+        "No outbox folder given: set outbox_dir in the [delivery] table of sheetsync.toml."
+    assert str(caught.value) == "没有指定 outbox 文件夹: 在 sheetsync.toml 的 [delivery] 写 outbox_dir。"

@@ -2,7 +2,8 @@
 e-mail and group-chat bots. See outbox.py for the rules that keep messages from being lost
 or sent twice."""
 
-from .config import ChannelDeliveryError, DeliveryConfig
+from .config import DeliveryConfig
+from .errors import ChannelDeliveryError
 from .outbox import DeliveryReport, Outbox, delivery_for_reports
 from .render import RenderedMessage, render_daily, render_weekly
 

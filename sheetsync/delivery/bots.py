@@ -27,7 +27,11 @@ from datetime import datetime
 from typing import Any, Mapping
 from urllib.parse import quote_plus
 
-from .config import ChannelDeliveryError, DeliveryConfig, redact_url, scrub, url_secrets
+from ..errors import DeliveryError
+from ..i18n import Catalogue
+from .config import DeliveryConfig, redact_url, scrub, url_secrets
+from .errors import ChannelDeliveryError
+from .render import catalogue_of
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,8 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
 
 
-def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: str, now: datetime) -> tuple[str, dict[str, Any]]:
+def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: str,
+                now: datetime) -> tuple[str, dict[str, Any]]:
     """(url, JSON body) for one bot message. ``secret`` may be empty (bot without signing)."""
     if channel == "wecom":
         return webhook, {"msgtype": "markdown", "markdown": {"content": f"### {title}\n{markdown}"}}
@@ -52,9 +57,9 @@ def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: s
         if secret:
             ts = int(now.timestamp() * 1000)
             url += ("&" if "?" in url else "?") + f"timestamp={ts}&sign={quote_plus(dingtalk_sign(secret, ts))}"
-        body = {"msgtype": "markdown", "markdown": {"title": title, "text": f"### {title}\n{markdown}"},
-                "at": {"isAtAll": False}}
-        return url, body
+        signed = {"msgtype": "markdown", "markdown": {"title": title, "text": f"### {title}\n{markdown}"},
+                  "at": {"isAtAll": False}}
+        return url, signed
     if channel == "feishu":
         body: dict[str, Any] = {
             "msg_type": "interactive",
@@ -70,16 +75,17 @@ def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: s
     raise ValueError(f"unknown bot channel {channel!r}")
 
 
-def _platform_error(channel: str, reply: Mapping[str, Any]) -> str | None:
-    """The error a platform reports inside an HTTP 200 reply (bad signature, rate limit...)."""
+def _platform_error(channel: str, reply: Mapping[str, Any]) -> tuple[Any, str] | None:
+    """(code, message) of an error a platform reports inside an HTTP 200 reply (bad signature,
+    rate limit...), or None."""
     code = reply.get("code", reply.get("StatusCode")) if channel == "feishu" else reply.get("errcode")
     if code in (None, 0):
         return None
-    message = reply.get("msg") or reply.get("errmsg") or reply.get("StatusMessage") or ""
-    return f"平台返回错误 {code}: {message}"
+    return code, str(reply.get("msg") or reply.get("errmsg") or reply.get("StatusMessage") or "")
 
 
-def send_bot(channel: str, cfg: DeliveryConfig, env: Mapping[str, str], title: str, markdown: str, now: datetime) -> None:
+def send_bot(channel: str, cfg: DeliveryConfig, env: Mapping[str, str], title: str, markdown: str, now: datetime,
+             language: Catalogue | str | None = None) -> None:
     """Post one message. Raises ChannelDeliveryError with a reason free of tokens and secrets."""
     webhook = cfg.webhook(channel)
     secret = env.get(cfg.secret_env(channel), "") if cfg.secret_env(channel) else ""
@@ -88,23 +94,25 @@ def send_bot(channel: str, cfg: DeliveryConfig, env: Mapping[str, str], title: s
     request = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode(), method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})
     where = redact_url(webhook)
+    params: dict[str, Any]
     try:
         with urllib.request.urlopen(request, timeout=cfg.bot_timeout) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
-        reason = f"{where} 返回 HTTP {exc.code}"
+        key, params = "delivery.bot.http_error", {"code": exc.code}
     except urllib.error.URLError as exc:
-        reason = f"连接 {where} 失败: {exc.reason}"
+        key, params = "delivery.bot.connect_failed", {"error": str(exc.reason)}
     except OSError as exc:  # timeouts, resets
-        reason = f"连接 {where} 失败: {exc}"
+        key, params = "delivery.bot.connect_failed", {"error": str(exc)}
     else:
         try:
             reply = json.loads(raw or b"{}")
         except ValueError:
-            log.warning("%s (%s) 的回复不是 JSON, 按已发送处理。", channel, where)
+            log.warning("%s", catalogue_of(language).text("delivery.bot.not_json", channel=channel, where=where))
             return
         problem = _platform_error(channel, reply) if isinstance(reply, dict) else None
         if problem is None:
             return
-        reason = f"{where} {problem}"
-    raise ChannelDeliveryError(channel, scrub(reason, hidden))
+        key, params = "delivery.bot.platform_error", {"code": problem[0], "message": problem[1]}
+    clean = {name: scrub(str(value), hidden) for name, value in {"where": where, **params}.items()}
+    raise ChannelDeliveryError(channel, DeliveryError(key, **clean))

@@ -3,8 +3,9 @@
 A small rasteriser (zlib + struct) instead of matplotlib: the chart is four polylines on a
 0–100% grid, which takes a few dozen lines of drawing code, while matplotlib would add a heavy
 dependency with a font cache to build on first use on every shop's machine. The only text inside
-the image is digits (axis percentages and week dates) from a built-in 3x5 pixel font, so no
-font file is needed; the Chinese legend is written in the HTML next to the image.
+the image is digits (axis percentages and week dates, "11.16" or "11/16") from a built-in 3x5
+pixel font, so no font file is needed and the image reads the same in every language; the
+legend, in the template's language, is written in the HTML next to the image.
 
 The image is drawn at twice its display size so it stays sharp on phone screens.
 """
@@ -39,6 +40,7 @@ _GLYPHS = {
     "9": ("111", "101", "111", "001", "111"),
     ".": ("000", "000", "000", "000", "010"),
     "%": ("101", "001", "010", "100", "101"),
+    "/": ("001", "001", "010", "100", "100"),
 }
 
 
@@ -91,7 +93,8 @@ class _Canvas:
         stride = self.width * 3
         raw = b"".join(b"\x00" + bytes(self.px[y * stride:(y + 1) * stride]) for y in range(self.height))
         ihdr = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)  # 8-bit RGB
-        return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b"")
+        return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw, 9))
+                + _chunk(b"IEND", b""))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -110,7 +113,7 @@ def trend_chart_png(
     height: int = 220,
     scale: int = 2,
 ) -> bytes:
-    """Line chart of rates (0..1) over ``labels`` (one per week, digits and '.' only).
+    """Line chart of rates (0..1) over ``labels`` (one per week, digits, '.' and '/' only).
 
     A ``None`` value (no data that week) leaves a gap in its line. The image is
     ``width*scale`` x ``height*scale`` pixels; show it at ``width`` x ``height``.
@@ -141,12 +144,13 @@ def trend_chart_png(
     step = max(1, math.ceil(n * (widest + 8 * scale) / plot_w))
     for i, label in enumerate(labels):
         if (n - 1 - i) % step == 0:
-            canvas.text(round(x_of(i)) - text_width(label, font) // 2, top + plot_h + 4 * scale, label, font, _AXIS_TEXT)
+            x = round(x_of(i)) - text_width(label, font) // 2
+            canvas.text(x, top + plot_h + 4 * scale, label, font, _AXIS_TEXT)
 
-    for values, color in zip(series, colors):
+    for values, color in zip(series, colors, strict=False):  # extra series have no colour: not drawn
         rgb = hex_rgb(color)
         points = [(x_of(i), y_of(v)) if v is not None else None for i, v in enumerate(values)]
-        for a, b in zip(points, points[1:]):
+        for a, b in zip(points, points[1:], strict=False):
             if a is not None and b is not None:
                 canvas.line(a[0], a[1], b[0], b[1], scale, rgb)
         for p in points:

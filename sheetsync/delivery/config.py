@@ -31,12 +31,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
-from ..errors import ConfigError, DeliveryError
+from ..errors import ConfigError
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 BOT_CHANNELS = ("wecom", "dingtalk", "feishu")
-CHANNEL_LABELS = {"email": "邮件", "wecom": "企业微信机器人", "dingtalk": "钉钉机器人", "feishu": "飞书机器人"}
 
 _ADDR_SPEC = re.compile(r"[^\s@<>(),;:\"\[\]\\]+@[^\s@<>(),;:\"\[\]\\]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -46,18 +45,6 @@ _BOT_KEYS = {"wecom": ("webhook",), "dingtalk": ("webhook", "secret_env"), "feis
 _TOP_KEYS = ("outbox_dir", "bot_timeout", "smtp", *BOT_CHANNELS)
 # keys people write by habit that would put a secret into the file
 _SECRET_KEYS = {"password": "password_env", "secret": "secret_env"}
-
-
-class ChannelDeliveryError(DeliveryError):
-    """One channel failed for one message. ``reason`` is already redacted; the message stays
-    in the outbox and is retried by the next ``deliver_pending()``."""
-
-    def __init__(self, channel: str, reason: str, item: str = ""):
-        self.channel = channel
-        self.reason = reason
-        self.item = item
-        where = f"消息 {item} " if item else ""
-        super().__init__(f"{where}通过{CHANNEL_LABELS.get(channel, channel)}发送失败: {reason}。消息留在 outbox 里, 下次运行会重试。")
 
 
 def redact_url(url: str) -> str:

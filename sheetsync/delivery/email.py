@@ -24,8 +24,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Iterable, Iterator, Mapping
 
-from .config import ChannelDeliveryError, DeliveryConfig, is_addr_spec, scrub
-from .render import RenderedMessage, clean_header
+from ..errors import DeliveryError
+from ..i18n import Catalogue
+from .config import DeliveryConfig, is_addr_spec, scrub
+from .errors import ChannelDeliveryError
+from .render import RenderedMessage, catalogue_of, clean_header
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 PREVIEW_SENDER = "sheetsync <sheetsync@localhost>"
 
 
-def clean_recipients(addresses: Iterable[str]) -> tuple[str, ...]:
+def clean_recipients(addresses: Iterable[str], language: Catalogue | str | None = None) -> tuple[str, ...]:
     """Addresses from cells, cleaned and de-duplicated; anything that is not a single plain
     address (e.g. 'x@y\\r\\nBcc: z@w', 'a@b, c@d' in one cell) is dropped with a warning."""
     out: list[str] = []
@@ -43,16 +46,17 @@ def clean_recipients(addresses: Iterable[str]) -> tuple[str, ...]:
             if addr.lower() not in (a.lower() for a in out):
                 out.append(addr)
         else:
-            log.warning("收件人「%s」不是有效的邮箱地址, 已跳过。请检查「成员」表的邮箱或「设置」的周报收件人。", addr)
+            log.warning("%s", catalogue_of(language).text("delivery.email.bad_recipient", address=addr))
     return tuple(out)
 
 
-def build_email(msg: RenderedMessage, *, sender: str, date: datetime) -> EmailMessage:
+def build_email(msg: RenderedMessage, *, sender: str, date: datetime,
+                language: Catalogue | str | None = None) -> EmailMessage:
     """The MIME message for ``msg`` as it is stored in the outbox and sent."""
     em = EmailMessage(policy=policy.default)
     em["Subject"] = clean_header(msg.subject)
     em["From"] = sender
-    recipients = clean_recipients(msg.recipients)
+    recipients = clean_recipients(msg.recipients, language)
     if recipients:
         em["To"] = ", ".join(recipients)
     em["Date"] = format_datetime(date)
@@ -60,9 +64,9 @@ def build_email(msg: RenderedMessage, *, sender: str, date: datetime) -> EmailMe
     em["Auto-Submitted"] = "auto-generated"  # RFC 3834: out-of-office robots should not reply
     em.set_content(msg.text)
     em.add_alternative(msg.html, subtype="html")
-    html_part = em.get_payload()[1]
+    html_part = em.get_payload()[1]  # type: ignore[index]  # multipart: a list of parts
     for image in msg.images:
-        html_part.add_related(image.data, "image", image.subtype, cid=f"<{image.cid}>",
+        html_part.add_related(image.data, "image", image.subtype, cid=f"<{image.cid}>",  # type: ignore[union-attr]
                               disposition="inline", filename=f"{image.cid.split('@')[0]}.{image.subtype}")
     return em
 
@@ -84,12 +88,13 @@ def _connect(cfg: DeliveryConfig) -> Iterator[smtplib.SMTP]:
         yield conn
 
 
-def send_email(em: EmailMessage, cfg: DeliveryConfig, env: Mapping[str, str]) -> None:
+def send_email(em: EmailMessage, cfg: DeliveryConfig, env: Mapping[str, str],
+               language: Catalogue | str | None = None) -> None:
     """Send ``em`` through the configured server. Raises ChannelDeliveryError with a reason
     that never contains the password."""
     recipients = recipients_of(em)
     if not recipients:
-        raise ChannelDeliveryError("email", "邮件没有收件人。请在「设置」填写周报收件人, 或在「成员」表填写邮箱")
+        raise ChannelDeliveryError("email", DeliveryError("delivery.email.no_recipients"))
     password = env.get(cfg.smtp_password_env, "") if cfg.smtp_username else ""
     server = f"{cfg.smtp_host}:{cfg.smtp_port}"
     try:
@@ -98,17 +103,19 @@ def send_email(em: EmailMessage, cfg: DeliveryConfig, env: Mapping[str, str]) ->
                 conn.login(cfg.smtp_username, password)
             refused = conn.send_message(em, from_addr=parseaddr(cfg.smtp_from)[1], to_addrs=recipients)
     except smtplib.SMTPAuthenticationError as exc:
-        reason = f"{server} 拒绝登录 ({exc.smtp_code})。请检查 username 和环境变量 {cfg.smtp_password_env} 里的密码/授权码"
+        key, params = "delivery.email.login_refused", {"code": exc.smtp_code, "env": cfg.smtp_password_env}
     except UnicodeEncodeError:  # smtplib sends AUTH credentials as ASCII
-        reason = f"用户名或环境变量 {cfg.smtp_password_env} 里的密码含有中文等非 ASCII 字符, 邮件服务器不能接受"
+        key, params = "delivery.email.not_ascii", {"env": cfg.smtp_password_env}
     except smtplib.SMTPRecipientsRefused as exc:
-        reason = f"{server} 拒绝了所有收件人: {', '.join(exc.recipients)}"
+        key, params = "delivery.email.recipients_refused", {"recipients": ", ".join(exc.recipients)}
     except smtplib.SMTPException as exc:
-        reason = f"{server} 返回错误: {exc}"
+        key, params = "delivery.email.server_error", {"error": str(exc)}
     except (OSError, ssl.SSLError) as exc:
-        reason = f"连接 {server} ({cfg.smtp_security}) 失败: {exc}"
+        key, params = "delivery.email.connect_failed", {"security": cfg.smtp_security, "error": str(exc)}
     else:
         if refused:
-            log.warning("邮件 %s: %s 拒收了 %s, 其他收件人已收到。", em["Message-ID"], server, ", ".join(refused))
+            log.warning("%s", catalogue_of(language).text("delivery.email.partly_refused", message_id=em["Message-ID"],
+                                                          server=server, refused=", ".join(refused)))
         return
-    raise ChannelDeliveryError("email", scrub(reason, [password]))
+    clean = {name: scrub(str(value), [password]) for name, value in {"server": server, **params}.items()}
+    raise ChannelDeliveryError("email", DeliveryError(key, **clean))

@@ -37,13 +37,15 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..errors import ConfigError
 from ..core.model import DailyDigest, WeeklyReport
+from ..errors import ConfigError
+from ..i18n import Catalogue
 from ..locks import file_lock
 from .bots import send_bot
-from .config import CHANNEL_LABELS, ChannelDeliveryError, DeliveryConfig, redact_url
+from .config import DeliveryConfig, redact_url
 from .email import PREVIEW_SENDER, build_email, recipients_of, send_email
-from .render import RenderedMessage, render_daily, render_weekly
+from .errors import ChannelDeliveryError, channel_label, render_reason
+from .render import RenderedMessage, catalogue_of, render_daily, render_weekly
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +97,18 @@ def _preview_html(msg: RenderedMessage) -> str:
 
 class Outbox:
     """``config`` says where to send, ``env`` holds the secrets it names, ``clock`` gives the
-    aware time used for Date headers, bot signatures and the manifest."""
+    aware time used for Date headers, bot signatures and the manifest. Log lines and the errors
+    kept in manifests are in ``language`` (default: the edge's language)."""
 
-    def __init__(self, config: DeliveryConfig, env: Mapping[str, str], clock: Callable[[], datetime], root: Path | None = None):
+    def __init__(self, config: DeliveryConfig, env: Mapping[str, str], clock: Callable[[], datetime],
+                 root: Path | None = None, language: Catalogue | str | None = None):
         self.config = config
         self.env = env
         self.clock = clock
+        self.cat = catalogue_of(language)
         chosen = root if root is not None else config.outbox_dir
         if chosen is None:
-            raise ConfigError("没有指定 outbox 文件夹: 在 sheetsync.toml 的 [delivery] 写 outbox_dir。")
+            raise ConfigError("delivery.error.no_outbox_dir")
         self.root = Path(chosen)
         self.sent_dir = self.root / "sent"
 
@@ -115,6 +120,9 @@ class Outbox:
     def _sender(self) -> str:
         return self.config.smtp_from if self.config.smtp_enabled else PREVIEW_SENDER
 
+    def _log(self, level: int, message: str, /, **params: Any) -> None:
+        log.log(level, "%s", self.cat.text(message, **params))
+
     def put(self, msg: RenderedMessage) -> str:
         """Store ``msg``. Returns 'new', 'replaced', 'unchanged' or 'already_sent'."""
         self.sent_dir.mkdir(parents=True, exist_ok=True)
@@ -122,8 +130,9 @@ class Outbox:
         sent_manifest = self.path(msg.key, ".json", sent=True)
         if sent_manifest.exists():
             old = json.loads(sent_manifest.read_text(encoding="utf-8"))
-            changed = "内容已变化, 但" if old.get("content_sha256") != digest else ""
-            log.info("%s 已于 %s 发送过, %s不会再发。", msg.key, old.get("completed_at", "?"), changed)
+            changed = old.get("content_sha256") != digest
+            self._log(logging.INFO, f"delivery.outbox.already_sent{'_changed' if changed else ''}",
+                      key=msg.key, when=old.get("completed_at", "?"))
             return "already_sent"
         manifest_path = self.path(msg.key, ".json")
         previous: dict[str, Any] = {}
@@ -132,7 +141,7 @@ class Outbox:
             if previous.get("content_sha256") == digest:
                 return "unchanged"
         now = self.clock()
-        em = build_email(msg, sender=self._sender(), date=now)
+        em = build_email(msg, sender=self._sender(), date=now, language=self.cat)
         manifest = {
             "key": msg.key,
             "kind": msg.kind,
@@ -151,8 +160,8 @@ class Outbox:
         _write_atomic(self.path(msg.key, ".html"), _preview_html(msg).encode())
         self._save(manifest)
         status = "replaced" if previous else "new"
-        log.info("%s 已%s outbox: %s (浏览器预览: %s)", msg.key, "更新到" if previous else "写入",
-                 self.path(msg.key, ".eml"), self.path(msg.key, ".html"))
+        self._log(logging.INFO, "delivery.outbox.stored_replaced" if previous else "delivery.outbox.stored_new",
+                  key=msg.key, path=self.path(msg.key, ".eml"), preview=self.path(msg.key, ".html"))
         return status
 
     def _save(self, manifest: dict[str, Any]) -> None:
@@ -181,7 +190,7 @@ class Outbox:
         self.sent_dir.mkdir(parents=True, exist_ok=True)
         with file_lock(self.root / ".outbox.lock") as locked:
             if not locked:
-                log.info("另一个 sheetsync 进程正在发送 %s 里的消息, 这次跳过。", self.root)
+                self._log(logging.INFO, "delivery.outbox.locked", folder=self.root)
                 return report
             self._finish_moves()
             for key in self.pending():
@@ -196,7 +205,7 @@ class Outbox:
             created = datetime.fromisoformat(manifest["created_at"])
             stale = limit is not None and self.clock() - created > limit
         except (KeyError, TypeError, ValueError):  # a hand-edited or older manifest: never expire it
-            log.warning("%s 的 manifest 没有可用的 created_at, 不做过期处理。", key)
+            self._log(logging.WARNING, "delivery.outbox.no_created_at", key=key)
             return False
         if not stale:
             return False
@@ -206,7 +215,7 @@ class Outbox:
             src = self.path(key, suffix)
             if src.exists():
                 os.replace(src, expired / src.name)
-        log.warning("%s 生成于 %s, 一直没有发出去, 已过时, 移到 %s 不再发送。", key, manifest["created_at"], expired)
+        self._log(logging.WARNING, "delivery.outbox.expired", key=key, created=manifest["created_at"], folder=expired)
         report.expired.append(key)
         return True
 
@@ -215,7 +224,7 @@ class Outbox:
         em = BytesParser(policy=policy.default).parsebytes(self.path(key, ".eml").read_bytes())
         targets = [c for c in self.channels() if c not in manifest["delivered"]]
         if "email" in targets and not recipients_of(em):
-            log.warning("%s 没有收件人, 不发邮件。请在「设置」填写周报收件人, 或在「成员」表填写邮箱。", key)
+            self._log(logging.WARNING, "delivery.outbox.no_recipients", key=key)
             targets.remove("email")
         failed = False
         for channel in targets:
@@ -223,41 +232,43 @@ class Outbox:
                 self._send(channel, em, manifest)
             except ChannelDeliveryError as exc:
                 failed = True
-                manifest["errors"][channel] = exc.reason
+                reason = render_reason(exc.reason, self.cat)
+                manifest["errors"][channel] = reason
                 self._save(manifest)
-                log.error("%s 通过%s发送失败: %s。留在 outbox, 下次运行重试。", key, CHANNEL_LABELS[channel], exc.reason)
+                self._log(logging.ERROR, "delivery.outbox.send_failed", key=key,
+                          channel=channel_label(channel, self.cat), reason=reason)
                 report.failed.append(ChannelDeliveryError(channel, exc.reason, key))
                 continue
             manifest["delivered"][channel] = self.clock().isoformat()
             manifest["errors"].pop(channel, None)
             self._save(manifest)
             report.sent.append((key, channel))
-            log.info("%s 已通过%s发送%s。", key, CHANNEL_LABELS[channel], self._destination(channel, em))
+            if channel == "email":
+                self._log(logging.INFO, "delivery.outbox.sent_to", key=key, channel=channel_label(channel, self.cat),
+                          recipients=", ".join(recipients_of(em)))
+            else:
+                self._log(logging.INFO, "delivery.outbox.sent_via", key=key, channel=channel_label(channel, self.cat),
+                          where=redact_url(self.config.webhook(channel)))
         if failed:
             return
         if not manifest["delivered"]:
             if not self.channels():
-                log.info("没有配置邮件或群机器人 (sheetsync.toml 的 [delivery]), %s 保存在 %s", key, self.path(key, ".eml"))
+                self._log(logging.INFO, "delivery.outbox.no_channels", key=key, path=self.path(key, ".eml"))
             report.waiting.append(key)
             return
         manifest["completed_at"] = self.clock().isoformat()
         self._save(manifest)
         self._move_to_sent(key)
 
-    def _destination(self, channel: str, em: EmailMessage) -> str:
-        if channel == "email":
-            return f" 给 {', '.join(recipients_of(em))}"
-        return f" ({redact_url(self.config.webhook(channel))})"
-
     def _send(self, channel: str, em: EmailMessage, manifest: dict[str, Any]) -> None:
         if channel == "email":
             if em["From"] != self.config.smtp_from:
                 em.replace_header("From", self.config.smtp_from)
                 _write_atomic(self.path(manifest["key"], ".eml"), em.as_bytes())
-            send_email(em, self.config, self.env)
+            send_email(em, self.config, self.env, self.cat)
         else:
             bot = manifest["bot"]
-            send_bot(channel, self.config, self.env, bot["title"], bot["markdown"], self.clock())
+            send_bot(channel, self.config, self.env, bot["title"], bot["markdown"], self.clock(), self.cat)
 
     def _move_to_sent(self, key: str) -> None:
         for suffix in _SUFFIXES:
@@ -272,14 +283,6 @@ class Outbox:
                 self._move_to_sent(path.stem)
 
 
-_PUT_LINES = {
-    "new": "{key} 已写入 outbox: {path}",
-    "replaced": "{key} 尚未发送, 已换成新内容: {path}",
-    "unchanged": "{key} 内容没有变化: {path}",
-    "already_sent": "{key} 已经发送过, 不再重发",
-}
-
-
 def delivery_for_reports(
     weekly: WeeklyReport | None,
     daily: DailyDigest | None,
@@ -289,27 +292,32 @@ def delivery_for_reports(
     send: bool,
     now: datetime,
     env: Mapping[str, str] | None = None,
+    language: Catalogue | str | None = None,
 ) -> list[str]:
     """What a run does with its reports: render them into the outbox and, with ``send``,
     deliver everything pending (earlier failures included, so every run is a retry).
     ``delivery`` is the raw ``[delivery]`` table; ``outbox_dir`` is used unless the table names
-    one. Returns one status line per event, for the command line."""
+    one. Messages, log lines and the returned status lines (one per event, for the command
+    line) are in ``language``: the template's, by default the edge's language."""
     env = os.environ if env is None else env
+    cat = catalogue_of(language)
     config = DeliveryConfig.from_mapping(delivery, env)
     moment = now if now.tzinfo is not None else now.astimezone()
-    outbox = Outbox(config, env, clock=lambda: moment, root=config.outbox_dir or outbox_dir)
+    outbox = Outbox(config, env, clock=lambda: moment, root=config.outbox_dir or outbox_dir, language=cat)
     lines = []
-    messages = ([render_weekly(weekly)] if weekly is not None else []) + ([render_daily(daily)] if daily is not None else [])
+    messages = ([render_weekly(weekly, cat)] if weekly is not None else []) + \
+               ([render_daily(daily, cat)] if daily is not None else [])
     for msg in messages:
         status = outbox.put(msg)
-        lines.append(_PUT_LINES[status].format(key=msg.key, path=outbox.path(msg.key, ".eml")))
+        lines.append(cat.text(f"delivery.status.{status}", key=msg.key, path=outbox.path(msg.key, ".eml")))
     if not send:
         return lines
     report = outbox.deliver_pending()
-    lines += [f"{key} 已通过{CHANNEL_LABELS[channel]}发送" for key, channel in report.sent]
-    lines += [str(exc) for exc in report.failed]
+    lines += [cat.text("delivery.status.sent", key=key, channel=channel_label(channel, cat))
+              for key, channel in report.sent]
+    lines += [exc.render(cat) for exc in report.failed]
     if report.waiting and not outbox.channels():
-        lines.append(f"没有配置邮件或群机器人 (sheetsync.toml 的 [delivery]), 消息保存在 {outbox.root}")
+        lines.append(cat.text("delivery.status.no_channels", folder=outbox.root))
     elif report.waiting:
-        lines += [f"{key} 没有收件人, 保存在 {outbox.root}" for key in report.waiting]
+        lines += [cat.text("delivery.status.no_recipients", key=key, folder=outbox.root) for key in report.waiting]
     return lines

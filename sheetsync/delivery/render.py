@@ -1,8 +1,10 @@
 """Turn a WeeklyReport / DailyDigest into a ready-to-store message: subject, plain text, HTML,
 inline chart, and the short markdown the group bots get.
 
-The templates (``sheet_templates/email_*.j2``) only lay out values prepared here, so every
-number is formatted in one place. Everything that comes from a cell is treated as hostile:
+Everything is rendered in one language: the e-mail bodies are ``sheet_templates/<language>/
+email_*.j2`` and the words composed here (subjects, bot text, dates) come from that language's
+message catalogue (``messages/delivery.toml``). The templates only lay out values prepared
+here, so every number is formatted in one place. Everything that comes from a cell is treated as hostile:
 the HTML environment autoescapes, subjects lose CR/LF and control characters (no header
 injection), and bot markdown has its active characters replaced by look-alikes.
 """
@@ -21,6 +23,7 @@ from typing import Any, Iterable, Sequence
 import jinja2
 
 from ..core.model import DailyDigest, Kpi, OpenProblem, WeeklyReport, WeekSummary
+from ..i18n import DEFAULT_LANGUAGE, Catalogue, active, load_catalogue
 from ..paths import templates_dir
 from .chart import SERIES_COLORS, trend_chart_png
 
@@ -31,9 +34,15 @@ MINUS = "\u2212"
 EN_DASH = "\u2013"
 
 # characters that make markdown links, emphasis, headings, tables, HTML or @-mentions in the
-# WeCom / DingTalk / Feishu renderers, mapped to their full-width look-alikes
+# WeCom / DingTalk / Feishu renderers; each language names its look-alikes (fmt.md_lookalikes)
 _MD_ACTIVE = "[]()<>@*_`#~|!\\"
-_MD_TABLE = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in _MD_ACTIVE})
+
+
+def catalogue_of(language: Catalogue | str | None = None) -> Catalogue:
+    """The catalogue to render in: given, named, or the edge's language."""
+    if isinstance(language, Catalogue):
+        return language
+    return load_catalogue(language) if language else active()
 
 
 @dataclass(frozen=True)
@@ -77,15 +86,24 @@ def clean_header(text: Any) -> str:
     return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
-def md_escape(text: Any, limit: int = 60) -> str:
+@functools.lru_cache(maxsize=8)
+def _md_table(lookalikes: tuple[str, ...]) -> dict[int, str]:
+    # a language file with too few look-alikes drops the unmatched characters rather than let them through
+    return {ord(c): lookalikes[i] if i < len(lookalikes) else "" for i, c in enumerate(_MD_ACTIVE)}
+
+
+def md_escape(text: Any, limit: int = 60, language: Catalogue | str | None = None) -> str:
     """Cell text for bot markdown: one line, no link/mention/emphasis syntax, no bare URL
-    auto-linking, cut at ``limit`` characters."""
-    flat = clean_header(text).translate(_MD_TABLE).replace("://", "\uff1a//")
+    auto-linking, cut at ``limit`` characters. The look-alikes are the language's (full-width
+    forms in Chinese text, Latin ones in English text)."""
+    cat = catalogue_of(language)
+    table = _md_table(tuple(cat.raw("delivery.fmt.md_lookalikes")))
+    flat = clean_header(text).translate(table).replace("://", cat.text("delivery.fmt.md_scheme"))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------------------------
-# Number formatting shared by subjects, templates and bots.
+# Number and date formatting shared by subjects, templates and bots.
 
 
 def fmt_number(x: float) -> str:
@@ -98,16 +116,19 @@ def fmt_pct(value: float | None) -> str:
     return "—" if value is None else f"{fmt_number(value * 100)}%"
 
 
-def change_text(kpi: Kpi) -> str:
-    """'+20', '−5', '持平', '首周' or '' (no value this week)."""
+def change_text(kpi: Kpi, language: Catalogue | str | None = None) -> str:
+    """'+20', '−5', '持平', '首周' (or 'first week', '+20 pts'...), '' with no value this week."""
     if kpi.value is None:
         return ""
+    cat = catalogue_of(language)
     points = kpi.change_points
     if points is None:
-        return "首周"
+        return cat.text("delivery.fmt.change_first")
     if points == 0:
-        return "持平"
-    return f"+{fmt_number(points)}" if points > 0 else f"{MINUS}{fmt_number(-points)}"
+        return cat.text("delivery.fmt.change_flat")
+    if points > 0:
+        return cat.text("delivery.fmt.change_up", points=fmt_number(points))
+    return cat.text("delivery.fmt.change_down", points=fmt_number(-points))
 
 
 def change_color(kpi: Kpi) -> str:
@@ -117,18 +138,45 @@ def change_color(kpi: Kpi) -> str:
     return UP_COLOR if points > 0 else DOWN_COLOR
 
 
-def fmt_day(d: date) -> str:
-    return f"{d:%m.%d}"
+def _date_params(cat: Catalogue, value: date | datetime) -> dict[str, Any]:
+    months = cat.raw("delivery.fmt.months")
+    params: dict[str, Any] = {"yyyy": f"{value.year:04d}", "mm": f"{value.month:02d}", "dd": f"{value.day:02d}",
+                              "m": value.month, "d": value.day, "month": months[value.month - 1]}
+    if isinstance(value, datetime):
+        params.update(hh=f"{value.hour:02d}", mi=f"{value.minute:02d}")
+    return params
 
 
-def fmt_when(value: Any) -> str:
-    return f"{value:%m-%d %H:%M}" if isinstance(value, datetime) else ("" if value is None else str(value))
+def fmt_day(d: date, language: Catalogue | str | None = None) -> str:
+    """'11.16' (zh-CN), 'Nov 16' (en)."""
+    cat = catalogue_of(language)
+    return cat.text("delivery.fmt.day", **_date_params(cat, d))
 
 
-def kpi_phrase(kpi: Kpi) -> str:
-    """'选品合格率 90%(+20)' as used in the weekly subject."""
-    change = change_text(kpi)
-    return f"{clean_header(kpi.label)} {fmt_pct(kpi.value)}" + (f"({change})" if change else "")
+def fmt_chart_day(d: date, language: Catalogue | str | None = None) -> str:
+    """A week under the chart: digits, '.' and '/' only (the chart's pixel font)."""
+    cat = catalogue_of(language)
+    return cat.text("delivery.fmt.chart_day", **_date_params(cat, d))
+
+
+def fmt_when(value: Any, language: Catalogue | str | None = None) -> str:
+    if isinstance(value, datetime):
+        cat = catalogue_of(language)
+        return cat.text("delivery.fmt.when", **_date_params(cat, value))
+    return "" if value is None else str(value)
+
+
+def fmt_period(start: date, end: date, language: Catalogue | str | None = None) -> str:
+    cat = catalogue_of(language)
+    return cat.text("delivery.fmt.period", start=fmt_day(start, cat), end=fmt_day(end, cat))
+
+
+def kpi_phrase(kpi: Kpi, language: Catalogue | str | None = None) -> str:
+    """'选品合格率 90%(+20)' as used in the weekly subject ('Product pass rate 90% (+20 pts)')."""
+    cat = catalogue_of(language)
+    change = change_text(kpi, cat)
+    return cat.text("delivery.fmt.kpi_change" if change else "delivery.fmt.kpi", label=clean_header(kpi.label),
+                    value=fmt_pct(kpi.value), change=change)
 
 
 def message_key(kind: str, period: date) -> str:
@@ -142,9 +190,9 @@ def message_id(kind: str, shop: str, period: date) -> str:
     return f"<{message_key(kind, period)}.{digest}@sheetsync>"
 
 
-def _shop_prefix(shop: str) -> str:
-    name = clean_header(shop)
-    return f"【{name}】" if name else ""
+def _shop_prefix(shop: str, cat: Catalogue, escape: bool = False) -> str:
+    name = md_escape(shop, 40, cat) if escape else clean_header(shop)
+    return cat.text("delivery.fmt.shop_prefix", shop=name) if name else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +202,7 @@ def _shop_prefix(shop: str) -> str:
 @functools.lru_cache(maxsize=8)
 def _environment(html: bool, language: str = "zh-CN") -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(templates_dir() / language), str(templates_dir() / "zh-CN")]),
+        loader=jinja2.FileSystemLoader([str(templates_dir() / language), str(templates_dir() / DEFAULT_LANGUAGE)]),
         autoescape=html,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -163,10 +211,10 @@ def _environment(html: bool, language: str = "zh-CN") -> jinja2.Environment:
     )
 
 
-def _render(name: str, context: dict[str, Any]) -> tuple[str, str]:
-    """(text, html) from ``<name>.txt.j2`` and ``<name>.html.j2``."""
-    text = _environment(False).get_template(f"{name}.txt.j2").render(context)
-    html = _environment(True).get_template(f"{name}.html.j2").render(context)
+def _render(name: str, context: dict[str, Any], cat: Catalogue) -> tuple[str, str]:
+    """(text, html) from ``<language>/<name>.txt.j2`` and ``<language>/<name>.html.j2``."""
+    text = _environment(False, cat.language).get_template(f"{name}.txt.j2").render(context)
+    html = _environment(True, cat.language).get_template(f"{name}.html.j2").render(context)
     return text, html
 
 
@@ -174,14 +222,14 @@ def _render(name: str, context: dict[str, Any]) -> tuple[str, str]:
 # Weekly summary.
 
 
-def _kpi_rows(kpis: Sequence[Kpi]) -> list[dict[str, Any]]:
+def _kpi_rows(kpis: Sequence[Kpi], cat: Catalogue) -> list[dict[str, Any]]:
     return [
         {
             "label": k.label,
             "value": fmt_pct(k.value),
             "counts": f"{k.numerator}/{k.denominator}",
             "previous": fmt_pct(k.previous),
-            "change": change_text(k) or "—",
+            "change": change_text(k, cat) or "—",
             "color": change_color(k),
             "arrow": "▲" if (k.change_points or 0) > 0 else ("▼" if (k.change_points or 0) < 0 else ""),
             "legend_color": SERIES_COLORS[i % len(SERIES_COLORS)],
@@ -190,33 +238,36 @@ def _kpi_rows(kpis: Sequence[Kpi]) -> list[dict[str, Any]]:
     ]
 
 
-def _problem_groups(problems: Iterable[OpenProblem], per_owner: int) -> list[dict[str, Any]]:
+def _problem_groups(problems: Iterable[OpenProblem], per_owner: int, cat: Catalogue) -> list[dict[str, Any]]:
     """Open problems by owner (most first), oldest first within an owner, at most
     ``per_owner`` listed each; the rest are counted so the mail stays readable on a phone."""
     by_owner: dict[str, list[OpenProblem]] = defaultdict(list)
     for p in problems:
-        by_owner[p.owner or p.owner_role or "未分配"].append(p)
+        by_owner[p.owner or p.owner_role or cat.text("delivery.weekly.unassigned")].append(p)
     groups = []
     for owner, items in sorted(by_owner.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         items.sort(key=lambda p: (p.since is None, str(p.since or ""), p.tab, p.row))
         shown = [
-            {"where": _where(p), "message": p.message, "since": fmt_when(p.since)}
+            {"where": _where(p, cat), "message": p.message, "since": fmt_when(p.since, cat)}
             for p in items[:per_owner]
         ]
         groups.append({"owner": owner, "count": len(items), "problems": shown, "more": len(items) - len(shown)})
     return groups
 
 
-def _where(p: OpenProblem) -> str:
+def _where(p: OpenProblem, cat: Catalogue) -> str:
     if not p.row:
-        return f"「{p.tab}」"
-    return f"「{p.tab}」第{p.row}行" + (f"「{p.column}」" if p.column else "")
+        return cat.text("delivery.weekly.where_tab", tab=p.tab)
+    if not p.column:
+        return cat.text("delivery.weekly.where_row", tab=p.tab, row=p.row)
+    return cat.text("delivery.weekly.where_cell", tab=p.tab, row=p.row, column=p.column)
 
 
-def _history(history: Sequence[WeekSummary]) -> tuple[list[str], list[list[float | None]], list[dict[str, Any]]]:
+def _history(history: Sequence[WeekSummary],
+             cat: Catalogue) -> tuple[list[str], list[list[float | None]], list[dict[str, Any]]]:
     """Chart labels, one series per KPI (keyed like the newest week's KPIs), and table rows."""
     keys = [k.key for k in history[-1].kpis] if history else []
-    labels = [fmt_day(w.week_start) for w in history]
+    labels = [fmt_chart_day(w.week_start, cat) for w in history]
     series: list[list[float | None]] = []
     for key in keys:
         values: list[float | None] = []
@@ -224,55 +275,65 @@ def _history(history: Sequence[WeekSummary]) -> tuple[list[str], list[list[float
             found = [k for k in w.kpis if k.key == key]
             values.append(found[0].value if found else None)
         series.append(values)
-    rows = [{"week": labels[i], "values": [fmt_pct(s[i]) for s in series]} for i in range(len(history))]
+    rows = [{"week": fmt_day(w.week_start, cat), "values": [fmt_pct(s[i]) for s in series]}
+            for i, w in enumerate(history)]
     return labels, series, rows
 
 
-def weekly_subject(report: WeeklyReport) -> str:
+def weekly_subject(report: WeeklyReport, language: Catalogue | str | None = None) -> str:
+    cat = catalogue_of(language)
     week = report.week
-    period = f"{fmt_day(week.week_start)}{EN_DASH}{fmt_day(week.week_end)}"
-    lead = f" {kpi_phrase(week.kpis[0])}" if week.kpis else ""
-    return clean_header(f"{_shop_prefix(report.shop)}周报 {period}{lead}")
+    params = {"prefix": _shop_prefix(report.shop, cat), "period": fmt_period(week.week_start, week.week_end, cat)}
+    if not week.kpis:
+        return clean_header(cat.text("delivery.weekly.subject_no_kpi", **params))
+    return clean_header(cat.text("delivery.weekly.subject", kpi=kpi_phrase(week.kpis[0], cat), **params))
 
 
-def weekly_bot_markdown(report: WeeklyReport) -> str:
+def weekly_bot_markdown(report: WeeklyReport, language: Catalogue | str | None = None) -> str:
+    cat = catalogue_of(language)
     lines = []
     for k in report.week.kpis:
-        change = change_text(k)
-        lines.append(
-            f"- {md_escape(k.label)} **{fmt_pct(k.value)}** ({k.numerator}/{k.denominator}"
-            + (f", {change}" if change else "") + ")"
-        )
-    lines.append(f"- 未解决问题 **{len(report.problems)}** 条")
+        change = change_text(k, cat)
+        lines.append(cat.text("delivery.weekly.bot_kpi_change" if change else "delivery.weekly.bot_kpi",
+                              label=md_escape(k.label, language=cat), value=fmt_pct(k.value),
+                              counts=f"{k.numerator}/{k.denominator}", change=change))
+    lines.append(cat.text("delivery.weekly.bot_problems", count=len(report.problems)))
     return "\n".join(lines)
 
 
-def render_weekly(report: WeeklyReport, *, problems_per_owner: int = 20) -> RenderedMessage:
+def render_weekly(report: WeeklyReport, language: Catalogue | str | None = None, *,
+                  problems_per_owner: int = 20) -> RenderedMessage:
+    """The weekly summary in ``language`` (a catalogue, a language name, or the edge's language):
+    the words come from ``sheet_templates/<language>/``, the values from ``report``."""
+    cat = catalogue_of(language)
     week = report.week
     key = message_key("weekly", week.week_start)
-    subject = weekly_subject(report)
-    labels, series, history_rows = _history(report.history)
+    subject = weekly_subject(report, cat)
+    labels, series, history_rows = _history(report.history, cat)
     images: tuple[InlineImage, ...] = ()
     chart_cid = ""
     if len(report.history) >= 2:
         chart_cid = f"trend.{message_id('weekly', report.shop, week.week_start)[1:-1]}"
         images = (InlineImage(chart_cid, trend_chart_png(labels, series)),)
+    long_period = cat.text("delivery.fmt.long_period", start=f"{week.week_start:%Y-%m-%d}",
+                           end=f"{week.week_end:%Y-%m-%d}")
     context = {
         "shop": report.shop,
         "subject": subject,
-        "period": f"{week.week_start:%Y-%m-%d} {EN_DASH} {week.week_end:%Y-%m-%d}",
-        "kpis": _kpi_rows(week.kpis),
+        "period": long_period,
+        "kpis": _kpi_rows(week.kpis, cat),
         "kpi_labels": [k.label for k in week.kpis],
         "breakdowns": [{"name": name, "items": list(items)} for name, items in week.breakdowns],
         "problem_total": len(report.problems),
-        "problem_groups": _problem_groups(report.problems, problems_per_owner),
+        "problem_groups": _problem_groups(report.problems, problems_per_owner, cat),
         "chart_cid": chart_cid,
         "history": history_rows,
-        "generated_at": fmt_when(report.generated_at),
+        "generated_at": fmt_when(report.generated_at, cat),
         "colors": {"up": UP_COLOR, "down": DOWN_COLOR, "flat": FLAT_COLOR},
     }
-    text, html = _render("email_weekly", context)
-    title = md_escape(f"{_shop_prefix(report.shop)}周报 {fmt_day(week.week_start)}{EN_DASH}{fmt_day(week.week_end)}", 80)
+    text, html = _render("email_weekly", context, cat)
+    title = cat.text("delivery.weekly.bot_title", prefix=_shop_prefix(report.shop, cat, escape=True),
+                     period=fmt_period(week.week_start, week.week_end, cat))
     return RenderedMessage(
         key=key,
         kind="weekly",
@@ -282,54 +343,70 @@ def render_weekly(report: WeeklyReport, *, problems_per_owner: int = 20) -> Rend
         html=html,
         images=images,
         recipients=tuple(report.recipients),
-        bot_title=title,
-        bot_markdown=weekly_bot_markdown(report),
+        bot_title=_cut(title, 80),
+        bot_markdown=weekly_bot_markdown(report, cat),
     )
+
+
+def _cut(text: str, limit: int) -> str:
+    flat = clean_header(text)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------------------------
 # Daily customer-service digest.
 
 
-def daily_subject(digest: DailyDigest) -> str:
-    return clean_header(
-        f"{_shop_prefix(digest.shop)}客服日报 {fmt_day(digest.day)} "
-        f"咨询 {digest.inquiries} 条, 未解决 {len(digest.unresolved)} 条"
-    )
+def _response_rate(digest: DailyDigest) -> str:
+    return fmt_pct(digest.answered_in_time / digest.inquiries if digest.inquiries else None)
 
 
-def daily_bot_markdown(digest: DailyDigest, listed: int = 5) -> str:
-    rate = fmt_pct(digest.answered_in_time / digest.inquiries if digest.inquiries else None)
+def daily_subject(digest: DailyDigest, language: Catalogue | str | None = None) -> str:
+    cat = catalogue_of(language)
+    return clean_header(cat.text("delivery.daily.subject", prefix=_shop_prefix(digest.shop, cat),
+                                 day=fmt_day(digest.day, cat), inquiries=digest.inquiries,
+                                 unresolved=len(digest.unresolved)))
+
+
+def daily_bot_markdown(digest: DailyDigest, listed: int = 5, language: Catalogue | str | None = None) -> str:
+    cat = catalogue_of(language)
     lines = [
-        f"- 咨询 **{digest.inquiries}** 条, 按时响应 {digest.answered_in_time} 条 ({rate}), 成交 {digest.deals} 条",
-        f"- 未解决 **{len(digest.unresolved)}** 条",
+        cat.text("delivery.daily.bot_summary", inquiries=digest.inquiries, in_time=digest.answered_in_time,
+                 rate=_response_rate(digest), deals=digest.deals),
+        cat.text("delivery.daily.bot_unresolved", count=len(digest.unresolved)),
     ]
     for u in digest.unresolved[:listed]:
-        lines.append(f"  - {md_escape(u.customer, 20)} ({md_escape(u.question_type, 10)}): {md_escape(u.summary)} · {md_escape(u.agent, 10)}")
+        lines.append(cat.text("delivery.daily.bot_item", customer=md_escape(u.customer, 20, cat),
+                              type=md_escape(u.question_type, 10, cat), summary=md_escape(u.summary, language=cat),
+                              agent=md_escape(u.agent, 10, cat)))
     if len(digest.unresolved) > listed:
-        lines.append(f"  - 另有 {len(digest.unresolved) - listed} 条, 见表格「客服台账」")
+        lines.append(cat.text("delivery.daily.bot_more", count=len(digest.unresolved) - listed))
     return "\n".join(lines)
 
 
-def render_daily(digest: DailyDigest) -> RenderedMessage:
-    subject = daily_subject(digest)
+def render_daily(digest: DailyDigest, language: Catalogue | str | None = None) -> RenderedMessage:
+    """The daily customer-service digest in ``language`` (see ``render_weekly``)."""
+    cat = catalogue_of(language)
+    subject = daily_subject(digest, cat)
     context = {
         "shop": digest.shop,
         "subject": subject,
         "day": f"{digest.day:%Y-%m-%d}",
         "inquiries": digest.inquiries,
         "answered_in_time": digest.answered_in_time,
-        "response_rate": fmt_pct(digest.answered_in_time / digest.inquiries if digest.inquiries else None),
+        "response_rate": _response_rate(digest),
         "deals": digest.deals,
         "by_type": list(digest.by_type),
         "unresolved": [
             {"row": u.row, "customer": u.customer, "question_type": u.question_type, "summary": u.summary,
-             "agent": u.agent, "asked_at": fmt_when(u.asked_at)}
+             "agent": u.agent, "asked_at": fmt_when(u.asked_at, cat)}
             for u in digest.unresolved
         ],
-        "generated_at": fmt_when(digest.generated_at),
+        "generated_at": fmt_when(digest.generated_at, cat),
     }
-    text, html = _render("email_daily", context)
+    text, html = _render("email_daily", context, cat)
+    title = cat.text("delivery.daily.bot_title", prefix=_shop_prefix(digest.shop, cat, escape=True),
+                     day=fmt_day(digest.day, cat))
     return RenderedMessage(
         key=message_key("daily", digest.day),
         kind="daily",
@@ -339,6 +416,6 @@ def render_daily(digest: DailyDigest) -> RenderedMessage:
         html=html,
         images=(),
         recipients=tuple(digest.recipients),
-        bot_title=md_escape(f"{_shop_prefix(digest.shop)}客服日报 {fmt_day(digest.day)}", 80),
-        bot_markdown=daily_bot_markdown(digest),
+        bot_title=_cut(title, 80),
+        bot_markdown=daily_bot_markdown(digest, language=cat),
     )

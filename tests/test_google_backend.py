@@ -237,7 +237,7 @@ def test_a_deleted_row_is_skipped_and_said_so(disputes):
 
     result = backend.apply(changes, snap)
 
-    assert result.skipped == [f"「{TAB}」C3: 这一行在读取后被删除或改动了, 这次没有标红, 下次运行会重新检查"]
+    assert [str(s) for s in result.skipped] == [f"「{TAB}」C3: 这一行在读取后被删除或改动了, 这次没有标红, 下次运行会重新检查"]
     assert result.written == 1
     assert disputes.tab(TAB).fills == {(row_of(disputes, "A1004"), 3): MARK_FILL}
 
@@ -251,7 +251,7 @@ def test_a_value_typed_meanwhile_is_never_overwritten(disputes):
 
     result = backend.apply(changes, snap)
 
-    assert result.skipped == [f"「{TAB}」第4行「负责人」已经有人填了「张伟」, 没有覆盖"]
+    assert [str(s) for s in result.skipped] == [f"「{TAB}」E4 已经有人填了「张伟」, 没有写入「李雷」"]
     assert (disputes.tab(TAB).cell(4, 5), disputes.tab(TAB).cell(7, 5)) == ("张伟", "李雷")
 
 

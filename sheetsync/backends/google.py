@@ -18,6 +18,10 @@ included), and in the same request the grid size and chart ids the rewrite of a 
 needs.
 
 gspread is only used here and in ``google_transport``; nothing else in sheetsync sees it.
+
+Every message it raises or hands back is a key of ``messages/backends.toml`` with parameters;
+the words it writes into the spreadsheet (the protection note of a job-owned tab) are rendered
+in the edge's language.
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ from typing import Any, Callable, Iterator, Sequence
 from gspread.exceptions import NoValidUrlKeyFound
 from gspread.utils import a1_to_rowcol, absolute_range_name, extract_id_from_url
 
-from ..errors import ConfigError
 from ..core.model import (AppendRows, ApplyResult, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Snapshot,
-                     TabData, Unpaint, column_letter, row_keys)
-from .base import InitResult, TabLayout
+                          TabData, Unpaint, column_letter, row_keys)
+from ..errors import ConfigError
+from ..i18n import active
+from .base import InitResult, Reason, TabLayout
 from .google_cells import cell_fill, cell_value, color_style, literal_cell, number_format
 from .google_transport import (CallContext, connect, find_key_file, load_key, resolve_endpoint,
                                translate_failures)
@@ -74,7 +79,7 @@ NEW_TAB_COLUMNS = 26
 # Column widths are given in characters; Google wants pixels.
 PIXELS_PER_CHAR = 8
 JOB_TAB_COLOUR = "9E9E9E"
-PROTECTION_NOTE = "由 sheetsync 自动生成: 这里的修改会在下次运行时被覆盖"
+PROTECTION_NOTE = "backends.google.protection_note"  # the warning shown on a job-owned tab
 
 MARK_FIELDS = "userEnteredFormat.backgroundColorStyle,note"
 CONTENT_FIELDS = "userEnteredValue,userEnteredFormat,note"
@@ -87,12 +92,9 @@ def parse_spreadsheet_id(text: str) -> str:
         try:
             return extract_id_from_url(text)
         except NoValidUrlKeyFound:
-            raise ConfigError(
-                f"看不懂表格网址 {text!r}。请复制浏览器地址栏里 https://docs.google.com/spreadsheets/d/…/edit 形式的网址, "
-                "或只填 /d/ 和 /edit 之间的那一串表格 ID。"
-            ) from None
+            raise ConfigError("backends.google.bad_url", url=repr(text)) from None
     if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
-        raise ConfigError(f"{text!r} 不是 Google 表格 ID。表格 ID 是表格网址里 /d/ 和 /edit 之间的那一串字母数字, 也可以直接填完整网址。")
+        raise ConfigError("backends.google.bad_id", id=repr(text))
     return text
 
 
@@ -208,7 +210,7 @@ class _Batch:
         self.add("addSheet", {"properties": props})
         if job_owned:
             self.add("addProtectedRange", {"protectedRange": {
-                "range": {"sheetId": sheet_id}, "description": PROTECTION_NOTE, "warningOnly": True}})
+                "range": {"sheetId": sheet_id}, "description": active().text(PROTECTION_NOTE), "warningOnly": True}})
         self.created[title] = sheet_id
         return sheet_id
 
@@ -277,12 +279,13 @@ def _chunks(requests: list[dict[str, Any]], limit: int) -> list[list[dict[str, A
 _CellOp = Paint | Unpaint | FillValue
 
 
-def _action(op: _CellOp, header: Any) -> str:
+def _action(op: _CellOp, header: Any) -> Reason:
+    """What a skipped operation would have done: mark red, remove the mark, fill in a column."""
     if isinstance(op, Paint):
-        return "标红"
+        return Reason("backends.action.paint")
     if isinstance(op, Unpaint):
-        return "取消标红"
-    return f"填写「{header or column_letter(op.col)}」"
+        return Reason("backends.action.unpaint")
+    return Reason("backends.action.fill", column=header or column_letter(op.col))
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,7 +311,7 @@ class GoogleBackend:
         self._title: str | None = None
 
     def describe(self) -> str:
-        return f"Google 表格 {self._title or self.spreadsheet_id}"
+        return active().text("backends.google.describe", title=self._title or self.spreadsheet_id)
 
     def _get(self, params: dict[str, Any]) -> dict[str, Any]:
         with translate_failures(self._ctx):
@@ -376,19 +379,19 @@ class GoogleBackend:
 
     @staticmethod
     def _reaim(cell_ops: list[_CellOp], changes: ChangeSet, snapshot: Snapshot,
-               live: dict[str, _LiveTab]) -> tuple[list[_CellOp], list[str]]:
+               live: dict[str, _LiveTab]) -> tuple[list[_CellOp], list[Reason]]:
         """Move each op to the row that holds its row key now; drop those whose row is gone
         (or whose routing target is no longer empty), saying why."""
         aimed: list[_CellOp] = []
-        skipped: list[str] = []
+        skipped: list[Reason] = []
         now_rows: dict[str, dict[str, int]] = {}
         then_keys: dict[str, dict[int, str]] = {}
         for op in cell_ops:
             tab, now = snapshot.tab(op.tab), live.get(op.tab)
             header = tab.cell(1, op.col) if tab else None
-            where = f"「{op.tab}」{column_letter(op.col)}{op.row}"
+            cell = f"{column_letter(op.col)}{op.row}"
             if tab is None or now is None:
-                skipped.append(f"{where}: 工作表「{op.tab}」不存在, 没有{_action(op, header)}")
+                skipped.append(Reason("backends.skipped.no_tab", tab=op.tab, cell=cell, action=_action(op, header)))
                 continue
             keys = changes.key_columns.get(op.tab, ())
             row = op.row
@@ -400,11 +403,11 @@ class GoogleBackend:
                 key = op.row_key or then_keys[op.tab].get(op.row, "")
                 row = now_rows[op.tab].get(key, 0) if key else op.row
             if not row:
-                skipped.append(f"{where}: 这一行在读取后被删除或改动了, 这次没有{_action(op, header)}, 下次运行会重新检查")
+                skipped.append(Reason("backends.skipped.row_gone", tab=op.tab, cell=cell, action=_action(op, header)))
                 continue
             if isinstance(op, FillValue) and now.values.get((row, op.col)) is not None:
-                skipped.append(f"「{op.tab}」第{row}行「{header or column_letter(op.col)}」已经有人填了"
-                               f"「{now.values[row, op.col]}」, 没有覆盖")
+                skipped.append(Reason("backends.skipped.filled", tab=op.tab, cell=f"{column_letter(op.col)}{row}",
+                                      value=now.values[row, op.col], wanted=op.value))
                 continue
             aimed.append(replace(op, row=row) if row != op.row else op)
         return aimed, skipped
@@ -470,8 +473,8 @@ class GoogleBackend:
         """One batchUpdate (a few for a huge change set). Returns the number sent."""
         chunks = _chunks(requests, MAX_BATCH_BYTES)
         for i, chunk in enumerate(chunks):
-            unchanged = ("表格没有被修改。" if i == 0 else
-                         f"共 {len(chunks)} 批修改, 前 {i} 批已写入, 其余没有写入; 下次运行会补上。")
+            unchanged = (Reason("backends.google.unchanged") if i == 0 else
+                         Reason("backends.google.partly_written", batches=len(chunks), written=i))
             with translate_failures(self._ctx, writing=True, unchanged=unchanged):
                 self._client.batch_update(self.spreadsheet_id, {"requests": chunk})
         log.info("wrote %s: %d requests in %d batchUpdate(s)", self.describe(), len(requests), len(chunks))

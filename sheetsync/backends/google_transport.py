@@ -3,7 +3,7 @@ an authorised HTTP session that retries and never waits forever, gspread's HTTP 
 the configured API root, and turning failures into messages a shop owner can act on.
 
 gspread stays inside the google backend: this module and ``google.py`` are the only places that
-import it.
+import it. Every message is a key of ``messages/backends.toml`` (``backends.google.*``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
 
 from ..errors import BackendError, ConfigError, SheetsyncError
+from .base import Reason
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,8 @@ GSPREAD_ROOT = SPREADSHEETS_API_V4_BASE_URL.removesuffix("/v4/spreadsheets")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_MAX = 64.0
 
-KEY_HELP = ("在 Google Cloud 控制台「IAM 和管理 → 服务账号」里选中服务账号, 打开「密钥 → 添加密钥 → 创建新密钥 → JSON」"
-            "下载密钥文件 (详见 README 的 Google Sheets 一节)")
+# How to get a key file, appended to every message about a missing or unusable one.
+KEY_HELP = Reason("backends.google.key_help")
 
 
 def default_key_path() -> Path:
@@ -70,8 +71,8 @@ class ServiceAccountKey:
         return self.info["client_email"]
 
     @property
-    def project_id(self) -> str:
-        return self.info.get("project_id") or "(密钥里没有 project_id)"
+    def project_id(self) -> str | None:
+        return self.info.get("project_id") or None
 
 
 def find_key_file(explicit: str | os.PathLike | None, environ: Mapping[str, str]) -> Path:
@@ -79,23 +80,19 @@ def find_key_file(explicit: str | os.PathLike | None, environ: Mapping[str, str]
     GOOGLE_APPLICATION_CREDENTIALS, then gspread's default location. A path that was given
     but does not exist is an error (not a reason to silently try the next place)."""
     if explicit:
-        return _existing(Path(explicit).expanduser(), "sheetsync.toml 的 [google] credentials")
+        return _existing(Path(explicit).expanduser(), Reason("backends.google.from_config"))
     from_env = environ.get(CREDENTIALS_ENV)
     if from_env:
-        return _existing(Path(from_env).expanduser(), f"环境变量 {CREDENTIALS_ENV}")
+        return _existing(Path(from_env).expanduser(), Reason("backends.google.from_env", env=CREDENTIALS_ENV))
     fallback = default_key_path()
     if fallback.is_file():
         return fallback
-    raise ConfigError(
-        "找不到 Google 服务账号密钥文件。请任选一种方式告诉 sheetsync 密钥在哪里: "
-        f"在 sheetsync.toml 的 [google] 里写 credentials = \"密钥文件路径\"; 或设置环境变量 {CREDENTIALS_ENV}; "
-        f"或把密钥放到 {fallback}。还没有密钥的话: {KEY_HELP}。"
-    )
+    raise ConfigError("backends.google.no_key", env=CREDENTIALS_ENV, fallback=str(fallback), help=KEY_HELP)
 
 
-def _existing(path: Path, source: str) -> Path:
+def _existing(path: Path, source: Reason) -> Path:
     if not path.is_file():
-        raise ConfigError(f"服务账号密钥文件 {path} 不存在 (来自{source})。请检查路径是否写对; 还没有密钥的话: {KEY_HELP}。")
+        raise ConfigError("backends.google.key_missing", path=str(path), source=source, help=KEY_HELP)
     return path
 
 
@@ -104,25 +101,24 @@ def load_key(path: Path) -> ServiceAccountKey:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"无法读取服务账号密钥文件 {path}: {exc.strerror or exc}。请检查文件权限。") from None
+        raise ConfigError("backends.google.key_unreadable", path=str(path), reason=exc.strerror or str(exc)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"服务账号密钥文件 {path} 不是有效的 JSON ({exc})。文件可能在复制时被截断或改动了, 请重新下载: {KEY_HELP}。"
-        ) from None
+        raise ConfigError("backends.google.key_not_json", path=str(path), error=str(exc), help=KEY_HELP) from None
     if not isinstance(info, dict) or info.get("type") != "service_account":
-        raise ConfigError(f"{path} 不是服务账号密钥 ({_describe_key_kind(info)})。sheetsync 需要服务账号的 JSON 密钥: {KEY_HELP}。")
+        raise ConfigError("backends.google.not_service_account", path=str(path), kind=_describe_key_kind(info),
+                          help=KEY_HELP)
     missing = [name for name in ("client_email", "private_key", "token_uri") if not info.get(name)]
     if missing:
-        raise ConfigError(f"服务账号密钥文件 {path} 缺少字段 {', '.join(missing)}。请重新下载完整的密钥文件: {KEY_HELP}。")
+        raise ConfigError("backends.google.key_incomplete", path=str(path), fields=", ".join(missing), help=KEY_HELP)
     return ServiceAccountKey(path=path, info=info)
 
 
-def _describe_key_kind(info: Any) -> str:
+def _describe_key_kind(info: Any) -> Reason:
     if isinstance(info, dict) and ("installed" in info or "web" in info):
-        return "这是 OAuth 客户端文件, 不是服务账号密钥"
+        return Reason("backends.google.kind_oauth_client")
     if isinstance(info, dict) and info.get("type"):
-        return f"type 是 {info['type']!r}, 应该是 'service_account'"
-    return "文件里没有 \"type\": \"service_account\""
+        return Reason("backends.google.kind_other_type", type=repr(info["type"]))
+    return Reason("backends.google.kind_no_type")
 
 
 class _Credentials(service_account.Credentials):
@@ -140,7 +136,8 @@ def make_credentials(key: ServiceAccountKey) -> service_account.Credentials:
     try:
         return _Credentials.from_service_account_info(key.info, scopes=[SCOPE])
     except ValueError as exc:
-        raise ConfigError(f"服务账号密钥文件 {key.path} 里的 private_key 无法使用 ({exc})。请重新下载密钥: {KEY_HELP}。") from None
+        raise ConfigError("backends.google.bad_private_key", path=str(key.path), error=str(exc),
+                          help=KEY_HELP) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,8 +214,10 @@ class _Session(AuthorizedSession):
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
-    def request(self, method: str, url: str, *args: Any, timeout: Any = None, **kwargs: Any) -> requests.Response:
-        return super().request(method, url, *args, timeout=self._timeout if timeout is None else timeout, **kwargs)
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        return super().request(method, url, *args, **kwargs)
 
 
 class SheetsHTTPClient(HTTPClient):
@@ -244,8 +243,9 @@ class SheetsHTTPClient(HTTPClient):
 def resolve_endpoint(explicit: str | None, environ: Mapping[str, str]) -> str:
     endpoint = explicit or environ.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT
     if not endpoint.startswith(("https://", "http://")):
-        source = "google.endpoint" if explicit else f"环境变量 {ENDPOINT_ENV}"
-        raise ConfigError(f"{source} 应该是以 https:// 开头的网址, 现在是 {endpoint!r}。不需要代理时删掉这一项即可。")
+        source = Reason("backends.google.endpoint_from_config") if explicit else Reason(
+            "backends.google.from_env", env=ENDPOINT_ENV)
+        raise ConfigError("backends.google.bad_endpoint", source=source, endpoint=repr(endpoint))
     return endpoint.rstrip("/")
 
 
@@ -277,63 +277,51 @@ def _reasons(error: Mapping[str, Any]) -> set[str]:
     return found - {""}
 
 
-def api_failure(err: APIError, ctx: CallContext, *, unchanged: str) -> SheetsyncError:
-    """A Sheets API error response -> the SheetsyncError that tells the user what to do."""
+def api_failure(err: APIError, ctx: CallContext, *, unchanged: SheetsyncError) -> SheetsyncError:
+    """A Sheets API error response -> the SheetsyncError that tells the user what to do.
+    ``unchanged`` says what state the spreadsheet was left in."""
     code, message = err.code, str(err.error.get("message", ""))
     reasons = _reasons(err.error)
     if code == 403 and (reasons & {"SERVICE_DISABLED", "accessNotConfigured"} or "has not been used" in message):
         project = ctx.key.project_id
-        return ConfigError(
-            f"Google Cloud 项目 {project} 还没有启用 Google Sheets API。请打开 "
-            f"https://console.cloud.google.com/apis/library/sheets.googleapis.com?project={project} 点「启用」, "
-            "等几分钟后再运行。"
-        )
+        if project is None:
+            return ConfigError("backends.google.api_disabled_no_project", path=str(ctx.key.path))
+        return ConfigError("backends.google.api_disabled", project=project)
     if code == 403:
-        return ConfigError(
-            f"表格没有共享给服务账号 {ctx.key.client_email}, 请在表格右上角「共享」里把它加为编辑者 "
-            f"(表格 ID: {ctx.spreadsheet_id})。"
-        )
+        return ConfigError("backends.google.not_shared", email=ctx.key.client_email, id=ctx.spreadsheet_id)
     if code == 404:
-        return ConfigError(
-            f"找不到 ID 为 {ctx.spreadsheet_id} 的 Google 表格。请检查 sheetsync.toml 或 --spreadsheet 里的表格 ID "
-            "(可以直接粘贴表格的完整网址)。"
-        )
+        return ConfigError("backends.google.not_found", id=ctx.spreadsheet_id)
     if code == 401:
-        return ConfigError(
-            f"Google 不接受服务账号 {ctx.key.client_email} 的访问令牌 ({message})。请检查密钥 {ctx.key.path} 是否已被停用: {KEY_HELP}。"
-        )
+        return ConfigError("backends.google.token_rejected", email=ctx.key.client_email, message=message,
+                           path=str(ctx.key.path), help=KEY_HELP)
     if code == 429:
-        return BackendError(
-            f"Google Sheets API 的配额用完了 (HTTP 429, 重试 {ctx.max_retries} 次后仍被限流)。{unchanged}"
-            "请过几分钟再运行; 经常发生的话, 在 Google Cloud 控制台提高 Sheets API 的配额。"
-        )
+        return BackendError("backends.google.quota", retries=ctx.max_retries, unchanged=unchanged)
     if code >= 500:
-        return BackendError(f"Google 表格服务暂时出错 (HTTP {code}), 重试 {ctx.max_retries} 次后仍失败。{unchanged}请稍后再运行。")
+        return BackendError("backends.google.server_error", code=code, retries=ctx.max_retries, unchanged=unchanged)
     if code == 400 and message.startswith("Unable to parse range"):
-        return BackendError(f"运行期间有工作表被删除或改名了 ({message})。{unchanged}请再运行一次。")
-    return BackendError(f"Google 表格拒绝了请求 (HTTP {code}: {message})。{unchanged}")
+        return BackendError("backends.google.tab_gone", message=message, unchanged=unchanged)
+    return BackendError("backends.google.rejected", code=code, message=message, unchanged=unchanged)
 
 
 @contextmanager
-def translate_failures(ctx: CallContext, *, writing: bool = False, unchanged: str = "表格没有被修改。") -> Iterator[None]:
-    """Turn whatever the API call raises into a SheetsyncError naming the cause and the fix."""
+def translate_failures(ctx: CallContext, *, writing: bool = False,
+                       unchanged: SheetsyncError | None = None) -> Iterator[None]:
+    """Turn whatever the API call raises into a SheetsyncError naming the cause and the fix.
+    ``unchanged`` (default: the spreadsheet was not changed) says what a failure left behind."""
+    unchanged = unchanged or Reason("backends.google.unchanged")
     try:
         yield
     except APIError as err:
         log.debug("Sheets API error: %s", err.error)
         raise api_failure(err, ctx, unchanged=unchanged) from None
     except auth_exceptions.RefreshError as err:
-        raise ConfigError(
-            f"Google 拒绝了服务账号密钥 {ctx.key.path} ({ctx.key.client_email}): {err.args[0] if err.args else err}。"
-            f"密钥可能已被删除、停用或不是最新的: {KEY_HELP}, 替换这个文件。"
-        ) from None
+        raise ConfigError("backends.google.key_refused", path=str(ctx.key.path), email=ctx.key.client_email,
+                          error=str(err.args[0] if err.args else err), help=KEY_HELP) from None
     except (auth_exceptions.TransportError, requests.RequestException) as err:
         if writing and _maybe_delivered(err):
-            raise BackendError(
-                f"写入 Google 表格时连接中断 ({ctx.endpoint}): {err}。无法确认这次修改是否已写入; "
-                "下次运行会重新读取表格并补上缺的部分。"
-            ) from None
-        raise BackendError(f"连不上 Google 表格 ({ctx.endpoint}): {err}。{unchanged}请检查网络或代理设置后再运行。") from None
+            raise BackendError("backends.google.write_interrupted", endpoint=ctx.endpoint, error=str(err)) from None
+        raise BackendError("backends.google.unreachable", endpoint=ctx.endpoint, error=str(err),
+                           unchanged=unchanged) from None
 
 
 def _maybe_delivered(err: Exception) -> bool:

@@ -5,11 +5,15 @@ matches exactly what was parsed) and, if there is anything to change, writes it 
 temporary file next to it, then swapped in atomically, keeping the previous version as
 ``<name>.bak``. It refuses to write while the file is open in Excel/WPS/LibreOffice, when
 someone saved it after it was read, or when saving would delete things openpyxl cannot keep
-(pictures, shapes, pivot tables...).
+(pictures, shapes, pivot tables...), or when the file is marked read-only.
+
+Every message it raises or hands back is a key of ``messages/backends.toml`` with parameters,
+rendered at the edge in the template's language.
 """
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import io
@@ -34,8 +38,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from ..errors import BackendError, UnsafeWorkbookError, WorkbookBusyError
-from ..core.model import ApplyResult, ChangeSet, Snapshot, TabData
-from .base import InitResult, TabLayout
+from ..core.model import ApplyResult, CellError, ChangeSet, Snapshot, TabData
+from .base import InitResult, Listing, Reason, TabLayout
 from .xlsx_formulas import FormulaValues, keep_cached_values, read_cached_values
 from .xlsx_parts import Part, keep_blockers, scan_parts
 from .xlsx_write import add_layout_tab, apply_changes, chart_tabs, fill_key, fit_note, is_own_note
@@ -43,6 +47,8 @@ from .xlsx_write import add_layout_tab, apply_changes, chart_tabs, fill_key, fit
 log = logging.getLogger(__name__)
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # old .xls files and password-protected workbooks
+_ZIP_MAGIC = b"PK\x03\x04"  # every .xlsx is a zip package: a file starting so was one once
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -125,14 +131,12 @@ class XlsxBackend:
                 st = os.fstat(fh.fileno())
                 data = fh.read()
         except FileNotFoundError:
-            raise BackendError(
-                f"找不到工作簿文件 {self.path}。新建一个空的: sheetsync init --workbook {self.path} ; "
-                f"或者先用演示数据试试: sheetsync demo"
-            ) from None
+            raise BackendError("backends.xlsx.not_found", path=str(self.path)) from None
         except IsADirectoryError:
-            raise BackendError(f"{self.path} 是一个文件夹, 不是 .xlsx 工作簿。请指定 .xlsx 文件的路径。") from None
+            raise BackendError("backends.xlsx.is_folder", path=str(self.path)) from None
         except OSError as exc:
-            raise BackendError(f"无法读取工作簿 {self.path}: {exc.strerror or exc}。请检查文件权限和共享盘是否连接。") from None
+            raise BackendError("backends.xlsx.cannot_read", path=str(self.path),
+                               reason=exc.strerror or str(exc)) from None
         return data, Fingerprint(st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
 
     def _load(self, data: bytes, fingerprint: Fingerprint) -> tuple[_Loaded, dict[str, TabData]]:
@@ -140,27 +144,39 @@ class XlsxBackend:
         text kept so a person's formatted text survives the save), note unkeepable parts and
         read the tabs, formula cells by their cached values (kept for the next save)."""
         name = self.path.name
+        if not data:
+            raise BackendError("backends.xlsx.empty", name=name, path=str(self.path), backup=self._backup_hint())
         if data.startswith(_OLE_MAGIC):
-            raise BackendError(
-                f"{name} 不是 .xlsx 工作簿 (可能是旧的 .xls 格式, 或者设置了打开密码)。"
-                f"请在 Excel/WPS 里「另存为」.xlsx 格式 (不设密码) 后再运行。"
-            )
+            raise BackendError("backends.xlsx.old_format", name=name)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 with gc_paused():
                     wb = load_workbook(io.BytesIO(data), rich_text=True)
             parts = scan_parts(data)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError):
-            raise BackendError(
-                f"{name} 不是 .xlsx 工作簿 (也许是 .xls 或 .csv 改了扩展名)。请在 Excel/WPS 里「另存为」.xlsx 格式后再运行。"
-            ) from None
+        except (zipfile.BadZipFile, InvalidFileException, KeyError) as exc:
+            if data.startswith(_ZIP_MAGIC):  # a zip package whose end is missing: cut off
+                raise BackendError("backends.xlsx.cut_off", name=name, size=len(data),
+                                   backup=self._backup_hint()) from None
+            log.debug("%s: %s", name, exc)
+            raise BackendError("backends.xlsx.not_xlsx", name=name) from None
         except Exception as exc:  # openpyxl raises many kinds of errors on a damaged package
-            raise BackendError(f"{name} 已损坏, 读不出来 ({exc})。请在 Excel/WPS 里打开并另存一次, 或者用 {name}.bak 备份。") from None
+            raise BackendError("backends.xlsx.damaged", name=name, error=str(exc), backup=self._backup_hint()) from None
         for warning in caught:
             log.info("%s: %s", name, warning.message)
         tabs, formula_values = _tabs(wb, data)
         return _Loaded(wb, fingerprint, parts, formula_values, {fingerprint.text}), tabs
+
+    def _backup_hint(self) -> Reason:
+        """What to do about a workbook that cannot be read: restore the backup when there is a
+        usable one (named), otherwise copy the file again or repair it."""
+        try:
+            usable = self.backup_path.is_file() and self.backup_path.stat().st_size > 0
+        except OSError:
+            usable = False
+        if usable:
+            return Reason("backends.xlsx.hint_backup", backup=str(self.backup_path), name=self.path.name)
+        return Reason("backends.xlsx.hint_no_backup", name=self.path.name)
 
     # -- apply ----------------------------------------------------------------------------------
 
@@ -170,6 +186,7 @@ class XlsxBackend:
         if changes.is_empty():
             return ApplyResult(written=0)
         self._refuse_if_open()
+        self._refuse_if_read_only()
         loaded = self._loaded_for(snapshot)
         self._refuse_if_changed(loaded.fingerprint)
         allowed = {tab.tab for tab in changes.tabs} | chart_tabs(loaded.wb)
@@ -178,7 +195,7 @@ class XlsxBackend:
         try:
             written, skipped = apply_changes(loaded.wb, changes)
         except Exception as exc:  # an openpyxl refusal (a value it cannot store...): nothing saved
-            raise BackendError(f"写入 {self.path.name} 时出错 ({exc}), 文件没有改动。") from None
+            raise BackendError("backends.xlsx.change_failed", name=self.path.name, error=str(exc)) from None
         for tab in changes.tabs:  # a rewritten tab starts afresh: its old formulas are gone
             loaded.formula_values.pop(tab.tab, None)
         if not written:  # every operation was skipped, and a skipped one changes nothing
@@ -202,11 +219,20 @@ class XlsxBackend:
     def _refuse_if_open(self) -> None:
         locks = lock_files(self.path)
         if locks:
-            raise WorkbookBusyError(
-                f"「{self.path.name}」正在被打开 (发现锁文件 {locks[0].name}), 这次什么都没有写入。"
-                f"请先在 Excel/WPS/LibreOffice 里关闭这个文件, 再运行。"
-                f"如果确定没有人打开它, 删除锁文件 {locks[0]} 即可。"
-            )
+            raise WorkbookBusyError("backends.xlsx.open_elsewhere", name=self.path.name, lock=locks[0].name,
+                                    lock_path=str(locks[0]))
+
+    def _refuse_if_read_only(self) -> None:
+        """A workbook marked read-only (file properties, chmod a-w) or one this user may not
+        write is left alone: the atomic save would replace it anyway (a rename needs only the
+        folder to be writable), and silently so. The mode bits are checked as well as
+        os.access, which says yes to every file for root and for Windows administrators."""
+        try:
+            mode = os.stat(self.path).st_mode
+        except OSError:  # gone or unreachable: the next check says so
+            return
+        if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(self.path, os.W_OK):
+            raise BackendError("backends.xlsx.read_only_file", name=self.path.name, path=str(self.path))
 
     def _refuse_if_changed(self, expected: Fingerprint) -> None:
         """Compare the file with what was read, by content: modification times are too coarse
@@ -218,26 +244,19 @@ class XlsxBackend:
                     if hashlib.sha256(fh.read()).hexdigest() == expected.sha256:
                         return
         except FileNotFoundError:
-            raise WorkbookBusyError(
-                f"「{self.path.name}」在读取之后被移走或删除了, 这次什么都没有写入。请确认文件位置后再运行。"
-            ) from None
+            raise WorkbookBusyError("backends.xlsx.moved", name=self.path.name) from None
         except OSError as exc:
-            raise BackendError(f"无法检查工作簿 {self.path}: {exc.strerror or exc}。请检查共享盘是否连接。") from None
+            raise BackendError("backends.xlsx.cannot_check", path=str(self.path),
+                               reason=exc.strerror or str(exc)) from None
         raise self._changed_error()
 
     def _changed_error(self) -> WorkbookBusyError:
-        return WorkbookBusyError(
-            f"「{self.path.name}」在 sheetsync 读取之后被别人保存过, 为了不覆盖别人的修改, 这次什么都没有写入。请再运行一次。"
-        )
+        return WorkbookBusyError("backends.xlsx.changed", name=self.path.name)
 
     def _refuse_unkeepable(self, parts: list[Part], allowed_sheets: set[str]) -> None:
         blockers = keep_blockers(parts, allowed_sheets)
         if blockers:
-            raise UnsafeWorkbookError(
-                f"「{self.path.name}」里有 sheetsync 保存时保不住的内容: {'; '.join(blockers)}。"
-                f"现在保存会把它们删掉或弄乱, 所以这次什么都没有写入。"
-                f"请把它们移到另一个文件里; 或者让 sheetsync 处理一个只放数据的副本; 或者改用 Google 表格后端。"
-            )
+            raise UnsafeWorkbookError("backends.xlsx.unkeepable", name=self.path.name, parts=Listing(blockers))
 
     # -- save -----------------------------------------------------------------------------------
 
@@ -265,18 +284,28 @@ class XlsxBackend:
             if expected is not None:
                 self._refuse_if_changed(expected)
             elif self.path.exists():
-                raise WorkbookBusyError(f"「{self.path.name}」刚刚被别人创建了, 这次什么都没有写入。请再运行一次。")
-            backup = self._keep_backup() if expected is not None and self.backup else None
+                raise WorkbookBusyError("backends.xlsx.created_meanwhile", name=self.path.name)
+            keep = expected is not None and expected.size > 0 and self.backup  # no backup of an empty file
+            backup = self._keep_backup() if keep else None
             os.replace(tmp, self.path)
         except OSError as exc:
-            raise BackendError(
-                f"无法保存 {self.path} ({exc.strerror or exc}), 原文件没有改动。请检查文件夹权限和磁盘空间。"
-            ) from None
+            raise self._save_error(exc) from None
         finally:
-            tmp.unlink(missing_ok=True)
+            _remove_quietly(tmp)  # never let a failed clean-up hide why the save failed
         _fsync_folder(self.path.parent)
         st = os.stat(self.path)
         return data, Fingerprint(st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest()), backup
+
+    def _save_error(self, exc: OSError) -> BackendError:
+        """Why the file could not be saved, in terms of what to do about it."""
+        where = dict(name=self.path.name, path=str(self.path), folder=str(self.path.parent.resolve()))
+        if exc.errno == errno.EROFS:
+            return BackendError("backends.xlsx.read_only_disk", **where)
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return BackendError("backends.xlsx.folder_not_writable", **where)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return BackendError("backends.xlsx.disk_full", **where)
+        return BackendError("backends.xlsx.save_failed", reason=exc.strerror or str(exc), **where)
 
     def _package(self, wb: Workbook, formula_values: FormulaValues) -> bytes:
         """The .xlsx bytes of ``wb``, formula cells holding their cached values. A workbook
@@ -287,12 +316,13 @@ class XlsxBackend:
             wb.calculation.fullCalcOnLoad = True
         put_back = any(formula_values.values())
         buffer = io.BytesIO()
-        archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED if put_back else zipfile.ZIP_DEFLATED, allowZip64=True)
+        compression = zipfile.ZIP_STORED if put_back else zipfile.ZIP_DEFLATED
+        archive = zipfile.ZipFile(buffer, "w", compression, allowZip64=True)
         try:
             with gc_paused():
                 ExcelWriter(wb, archive).save()  # what wb.save does, minus stamping the wall-clock time
         except Exception as exc:  # openpyxl validates on save (a bad value, a bad name...)
-            raise BackendError(f"保存 {self.path.name} 失败 ({exc}), 文件没有改动。") from None
+            raise BackendError("backends.xlsx.package_failed", name=self.path.name, error=str(exc)) from None
         finally:
             archive.close()  # also after a failure, so no half-written archive lingers
         return keep_cached_values(buffer.getvalue(), formula_values, wb.epoch) if put_back else buffer.getvalue()
@@ -318,8 +348,10 @@ class XlsxBackend:
         """Create the file or add the tabs it lacks (titles compared exactly). Existing tabs are
         never touched; nothing is written when no tab is missing."""
         if not self.path.exists():
-            return self._create(tabs)
+            return self._create(tabs, None)
         data, fingerprint = self._read_bytes()
+        if not data:  # a 0-byte file (touched, or an empty placeholder): a new, empty workbook
+            return self._create(tabs, fingerprint)
         loaded, _ = self._load(data, fingerprint)
         result = InitResult(
             created=[t.title for t in tabs if t.title not in loaded.wb.sheetnames],
@@ -328,6 +360,7 @@ class XlsxBackend:
         if not result.created:
             return result
         self._refuse_if_open()
+        self._refuse_if_read_only()
         self._refuse_unkeepable(loaded.parts, chart_tabs(loaded.wb))
         self._loaded = None  # the cached workbook (if any) is about to be outdated
         for layout in tabs:
@@ -336,16 +369,31 @@ class XlsxBackend:
         self._save_loaded(loaded)
         return result
 
-    def _create(self, tabs: list[TabLayout]) -> InitResult:
+    def _create(self, tabs: list[TabLayout], empty: Fingerprint | None) -> InitResult:
+        """A new workbook with ``tabs``, where there is no file (``empty`` None) or an empty one
+        (its fingerprint: it must still be empty when the new one replaces it)."""
         if not tabs:
             return InitResult()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if empty is not None:
+            self._refuse_if_open()
+            self._refuse_if_read_only()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._save_error(exc) from None
         wb = Workbook()
         wb.remove(wb.active)
         for layout in tabs:
             add_layout_tab(wb, layout)
-        self._save(wb, None)
+        self._save(wb, empty)
         return InitResult(created=[t.title for t in tabs])
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only disk refuses even to remove what is not there
+        log.debug("cannot remove %s: %s", path, exc)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -400,6 +448,8 @@ def _tab(ws: Worksheet, fill_keys: dict[int, str | None]) -> tuple[TabData, list
                     value = str(value)
                 if value:
                     values[coord] = value
+            elif kind == "e":  # an error typed or pasted as a value (#N/A)
+                values[coord] = CellError(str(value))
             else:
                 values[coord] = value
                 if kind == "f":
@@ -409,8 +459,9 @@ def _tab(ws: Worksheet, fill_keys: dict[int, str | None]) -> tuple[TabData, list
         if fill_id:
             if fill_id not in fill_keys:
                 fill_keys[fill_id] = fill_key(all_fills[fill_id])
-            if fill_keys[fill_id]:
-                fills[coord] = fill_keys[fill_id]
+            key = fill_keys[fill_id]
+            if key:
+                fills[coord] = key
         comment = cell._comment
         if comment is not None:
             if comment.content:
@@ -427,9 +478,11 @@ def _tab(ws: Worksheet, fill_keys: dict[int, str | None]) -> tuple[TabData, list
     return tab, formulas
 
 
-def _put_computed_values(rows: list[list[Any]], cells: list[tuple[int, int]], values: dict[tuple[int, int], Any]) -> None:
-    """Replace formula text with the value Excel last computed (cached in the file). No cached
-    value (a file never opened in Excel since the formula was typed) reads as empty."""
+def _put_computed_values(rows: list[list[Any]], cells: list[tuple[int, int]],
+                         values: dict[tuple[int, int], Any]) -> None:
+    """Replace formula text with the value Excel last computed (cached in the file; an error
+    such as #DIV/0! as a CellError). No cached value (a file never opened in Excel since the
+    formula was typed) reads as empty."""
     for r, c in cells:
         rows[r - 1][c - 1] = _computed(values[(r, c)]) if (r, c) in values else None
 

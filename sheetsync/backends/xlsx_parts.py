@@ -5,7 +5,8 @@ notes, merged ranges, data validation, tables and its own charts. Pictures (with
 shapes, text boxes, form controls, slicers, sparklines and macros silently disappear, and
 pivot tables, external links and Excel-made charts come back altered. Before sheetsync writes a
 workbook it looks inside the zip for such parts, so it can refuse instead of deleting a
-person's work.
+person's work. A part is named by a key of ``messages/backends.toml`` (``backends.parts.*``),
+rendered in the template's language.
 
 The scan reads only the package's relationship files, drawings and the end of each sheet XML;
 it never parses cell data, so it costs little next to loading the workbook.
@@ -22,35 +23,37 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 from xml.etree import ElementTree as ET
 
+from .base import Reason
+
 # Sheet-level extensions openpyxl drops on load ("... extension is not supported and will be
 # removed"). Only those whose loss removes something a person made are listed; ignored-error
 # markers and conditional-format refinements degrade gracefully and are not.
 _DROPPED_SHEET_EXTENSIONS = {
-    "{05C60535-1F16-4FD2-B633-F4F36F0B64E0}": ("sparkline", "迷你图"),
-    "{CCE6A557-97BC-4B89-ADB6-D9C93CAAB3DF}": ("validation", "引用其他表的下拉列表"),
-    "{A8765BA9-456A-4DAB-B4F3-ACF838C121DE}": ("slicer", "切片器"),
-    "{3A4CF648-6AED-40F4-86FF-DC5316D8AED3}": ("slicer", "切片器"),
-    "{7E03D99C-DC04-49D9-9315-930204A7B6E9}": ("timeline", "日程表"),
+    "{05C60535-1F16-4FD2-B633-F4F36F0B64E0}": ("sparkline", "sparkline"),
+    "{CCE6A557-97BC-4B89-ADB6-D9C93CAAB3DF}": ("validation", "cross_sheet_dropdown"),
+    "{A8765BA9-456A-4DAB-B4F3-ACF838C121DE}": ("slicer", "slicer"),
+    "{3A4CF648-6AED-40F4-86FF-DC5316D8AED3}": ("slicer", "slicer"),
+    "{7E03D99C-DC04-49D9-9315-930204A7B6E9}": ("timeline", "timeline"),
 }
 _EXT_URI = re.compile(rb'<(?:\w+:)?ext\b[^>]*\buri="(\{[0-9A-Fa-f-]+\})"')
 
 # Relationship type (last path segment) of a worksheet's own parts -> (kind, label).
 _SHEET_RELS = {
-    "pivotTable": ("pivot", "数据透视表"),
-    "slicer": ("slicer", "切片器"),
-    "timeline": ("timeline", "日程表"),
-    "image": ("image", "背景图片"),
-    "oleObject": ("object", "嵌入对象"),
-    "package": ("object", "嵌入对象"),
-    "control": ("control", "ActiveX 控件"),
-    "ctrlProp": ("control", "表单控件"),
+    "pivotTable": ("pivot", "pivot"),
+    "slicer": ("slicer", "slicer"),
+    "timeline": ("timeline", "timeline"),
+    "image": ("image", "background_image"),
+    "oleObject": ("object", "embedded_object"),
+    "package": ("object", "embedded_object"),
+    "control": ("control", "activex"),
+    "ctrlProp": ("control", "form_control"),
 }
 
 # Relationship type of workbook-wide parts -> (kind, label).
 _WORKBOOK_RELS = {
-    "vbaProject": ("vba", "宏 (VBA)"),
-    "externalLink": ("external", "指向其他文件的外部链接"),
-    "connections": ("connection", "外部数据连接"),
+    "vbaProject": ("vba", "vba"),
+    "externalLink": ("external", "external_link"),
+    "connections": ("connection", "data_connection"),
 }
 
 _ANCHOR_FRAME = {"from", "to", "pos", "ext", "clientData"}
@@ -63,17 +66,20 @@ class Part:
     sheet: str | None
     kind: str  # chart, image, shape, object, pivot, slicer, control, sparkline, vba, ...
     path: str  # the zip member, so a person (or support) can find it
-    what: str  # Chinese name of the thing: 图片, 图表, 数据透视表...
+    what: str  # what a person calls it: a key under backends.parts (image, chart, pivot...)
+    title: str | None = None  # the chart sheet's title, for what == "chartsheet"
 
     @property
-    def label(self) -> str:
-        """「库存」里的图片 (xl/media/image1.png)"""
-        where = f"「{self.sheet}」里的" if self.sheet is not None else ""
-        return f"{where}{self.what} ({self.path})"
+    def label(self) -> Reason:
+        """What a person reads, e.g. "the picture on Stock (xl/media/image1.png)"."""
+        what = Reason(f"backends.parts.{self.what}", title=self.title)
+        if self.sheet is None:
+            return Reason("backends.parts.in_workbook", what=what, path=self.path)
+        return Reason("backends.parts.on_sheet", sheet=self.sheet, what=what, path=self.path)
 
 
-def unkeepable_parts(path_or_bytes: str | os.PathLike | bytes, allowed_sheets: set[str]) -> list[str]:
-    """Human-readable list of the parts a save through openpyxl would delete or alter.
+def unkeepable_parts(path_or_bytes: str | os.PathLike | bytes, allowed_sheets: set[str]) -> list[Reason]:
+    """The names (keyed messages) of the parts a save through openpyxl would delete or alter.
 
     Charts on ``allowed_sheets`` are not listed: those are the tabs whose chart sheetsync
     writes itself (the job-owned tabs it rewrites), so losing the old chart there is intended.
@@ -81,7 +87,7 @@ def unkeepable_parts(path_or_bytes: str | os.PathLike | bytes, allowed_sheets: s
     return keep_blockers(scan_parts(path_or_bytes), allowed_sheets)
 
 
-def keep_blockers(parts: Iterable[Part], allowed_sheets: set[str]) -> list[str]:
+def keep_blockers(parts: Iterable[Part], allowed_sheets: set[str]) -> list[Reason]:
     """Labels of ``parts`` except charts on ``allowed_sheets``, each label once, in order."""
     labels = (p.label for p in parts if not (p.kind == "chart" and p.sheet in allowed_sheets))
     return list(dict.fromkeys(labels))
@@ -141,7 +147,10 @@ class _Package:
             target = rel.get("Target") or ""
             if rel.get("TargetMode") == "External" or not target:
                 continue
-            resolved = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+            if target.startswith("/"):
+                resolved = target.lstrip("/")
+            else:
+                resolved = posixpath.normpath(posixpath.join(folder, target))
             out.append(_Rel(rel.get("Id") or "", (rel.get("Type") or "").rsplit("/", 1)[-1], resolved))
         return out
 
@@ -166,7 +175,7 @@ class _Package:
         parts: list[Part] = []
         for title, rel in self.sheets(workbook, wb_rels):
             if rel.type == "chartsheet":
-                parts.append(Part(None, "chartsheet", rel.target, f"图表页「{title}」"))
+                parts.append(Part(None, "chartsheet", rel.target, "chartsheet", title))
             else:
                 parts.extend(self.sheet_parts(title, rel.target))
         for rel in wb_rels.values():
@@ -175,7 +184,8 @@ class _Package:
                 parts.append(Part(None, kind, rel.target, what))
         if not any(p.kind == "pivot" for p in parts):
             parts.extend(
-                Part(None, "pivot", r.target, "数据透视表的缓存") for r in wb_rels.values() if r.type == "pivotCacheDefinition"
+                Part(None, "pivot", r.target, "pivot_cache")
+                for r in wb_rels.values() if r.type == "pivotCacheDefinition"
             )
         return parts
 
@@ -185,7 +195,8 @@ class _Package:
                 yield from self.drawing_parts(title, rel.target)
             elif rel.type == "vmlDrawing":
                 yield from (
-                    Part(title, "image", r.target, "页眉页脚里的图片") for r in self.rels(rel.target) if r.type == "image"
+                    Part(title, "image", r.target, "header_footer_image")
+                    for r in self.rels(rel.target) if r.type == "image"
                 )
             elif rel.type in _SHEET_RELS:
                 kind, what = _SHEET_RELS[rel.type]
@@ -212,13 +223,13 @@ class _Package:
             if kind == "pic":
                 blip = next((e for e in content.iter() if _local(e.tag) == "blip"), None)
                 rel = rels.get(_attr(blip, "embed") or "") if blip is not None else None
-                yield Part(title, "image", rel.target if rel else member, "图片")
+                yield Part(title, "image", rel.target if rel else member, "image")
             elif kind == "graphicFrame":
                 yield self.frame_part(title, member, content, rels)
             elif kind in ("sp", "cxnSp", "grpSp"):
-                yield Part(title, "shape", member, "形状或文本框")
+                yield Part(title, "shape", member, "shape")
             else:
-                yield Part(title, "object", member, "绘图对象")
+                yield Part(title, "object", member, "drawing_object")
 
     @staticmethod
     def frame_part(title: str, member: str, frame: ET.Element, rels: dict[str, _Rel]) -> Part:
@@ -228,10 +239,10 @@ class _Package:
             if rel is None:
                 continue
             if rel.type == "chart":
-                return Part(title, "chart", rel.target, "图表")
+                return Part(title, "chart", rel.target, "chart")
             if rel.type.lower() == "chartex":
-                return Part(title, "object", rel.target, "新式图表 (瀑布图/树状图等)")
-        return Part(title, "object", member, "SmartArt 或嵌入对象")
+                return Part(title, "object", rel.target, "chartex")
+        return Part(title, "object", member, "smartart")
 
 
 def _anchored_objects(drawing: ET.Element) -> Iterator[ET.Element]:

@@ -4,6 +4,9 @@ Nothing here touches the file system; ``xlsx.XlsxBackend`` loads and saves. Ever
 keeps to the promises of the sheet contract: only sheetsync's own fills and notes are changed,
 a value a person typed is never overwritten, and text is written as text (a summary cell that
 starts with "=" must not turn into a formula).
+
+Why an operation was skipped is handed back as a keyed :class:`~.base.Reason`; the few words
+written into the workbook itself (a dropdown's warning) are rendered in the edge's language.
 """
 
 from __future__ import annotations
@@ -24,16 +27,18 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..core.model import (MARK_FILL, NOTE_PREFIX, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab,
+                          Unpaint, column_letter)
 from ..errors import TemplateError
-from ..core.model import MARK_FILL, NOTE_PREFIX, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Unpaint, column_letter
-from .base import ColumnLayout, TabLayout
+from ..i18n import active
+from .base import ColumnLayout, Reason, TabLayout
 
 AUTHOR = "sheetsync"
 HEADER_FILL = "D9D9D9"  # light grey behind header rows sheetsync writes
 JOB_TAB_COLOUR = "A6A6A6"  # grey sheet tab: "written by sheetsync, don't type here"
 LAST_EXCEL_ROW = 1048576  # dropdowns and formats cover the whole column, however long the log grows
 # Custom document property listing the tabs whose chart sheetsync drew. It travels with the file,
-# so a later run (that does not rewrite 周报) still knows that chart is its own.
+# so a later run (that does not rewrite the weekly tab) still knows that chart is its own.
 CHART_TABS_PROPERTY = "sheetsync chart tabs"
 
 NOTE_WIDTH_PX = 400  # about 300 pt: wide enough for a sentence of Chinese per line
@@ -118,18 +123,19 @@ def _record_chart_tab(wb: Workbook, title: str, has_chart: bool) -> None:
     if CHART_TABS_PROPERTY in wb.custom_doc_props.names:
         del wb.custom_doc_props[CHART_TABS_PROPERTY]
     if wanted:
-        wb.custom_doc_props.append(StringProperty(name=CHART_TABS_PROPERTY, value=json.dumps(sorted(wanted), ensure_ascii=False)))
+        value = json.dumps(sorted(wanted), ensure_ascii=False)
+        wb.custom_doc_props.append(StringProperty(name=CHART_TABS_PROPERTY, value=value))
 
 
 # ---------------------------------------------------------------------------------------------
 # The change set
 
 
-def apply_changes(wb: Workbook, changes: ChangeSet) -> tuple[int, list[str]]:
+def apply_changes(wb: Workbook, changes: ChangeSet) -> tuple[int, list[Reason]]:
     """Apply every operation to ``wb``. Returns (operations applied, reasons for the skipped
     ones). A skipped operation changes nothing."""
     written = 0
-    skipped: list[str] = []
+    skipped: list[Reason] = []
     cell_ops: list[tuple[Any, Any]] = [
         *((op, _paint) for op in changes.paints),
         *((op, _unpaint) for op in changes.unpaints),
@@ -137,7 +143,8 @@ def apply_changes(wb: Workbook, changes: ChangeSet) -> tuple[int, list[str]]:
     ]
     for op, action in cell_ops:
         if op.tab not in wb.sheetnames:
-            skipped.append(f"找不到工作表「{op.tab}」, 没有改 {column_letter(op.col)}{op.row}")
+            skipped.append(Reason("backends.skipped.no_tab", tab=op.tab, cell=f"{column_letter(op.col)}{op.row}",
+                                  action=action_of(op, None)))
             continue
         reason = action(_anchor_cell(wb[op.tab], op.row, op.col), op)
         if reason:
@@ -163,38 +170,45 @@ def _anchor_cell(ws: Worksheet, row: int, col: int) -> Cell:
     return cell
 
 
-def _where(cell: Cell) -> str:
-    return f"「{cell.parent.title}」{cell.coordinate}"
+def action_of(op: Paint | Unpaint | FillValue, header: Any) -> Reason:
+    """What a skipped operation would have done: mark red, remove the mark, fill in a column."""
+    if isinstance(op, Paint):
+        return Reason("backends.action.paint")
+    if isinstance(op, Unpaint):
+        return Reason("backends.action.unpaint")
+    return Reason("backends.action.fill", column=header or column_letter(op.col))
 
 
-def _paint(cell: Cell, op: Paint) -> str | None:
+def _paint(cell: Cell, op: Paint) -> Reason | None:
     own_note = is_own_note(cell.comment)
+    where = {"tab": cell.parent.title, "cell": cell.coordinate}
     if cell.comment is not None and not own_note:
-        return f"{_where(cell)} 已有别人写的批注, 没有标红 (问题: {_first_line(op.note)})"
+        return Reason("backends.skipped.their_note", **where, problem=_first_line(op.note))
     current = cell_fill_key(cell)
     if current not in (None, MARK_FILL, op.fill) and not own_note:
-        return f"{_where(cell)} 有别人设置的底色, 没有标红 (问题: {_first_line(op.note)})"
+        return Reason("backends.skipped.their_fill", **where, problem=_first_line(op.note))
     cell.fill = solid(op.fill)
     cell.comment = sized_note(op.note)
     return None
 
 
-def _unpaint(cell: Cell, op: Unpaint) -> str | None:
+def _unpaint(cell: Cell, op: Unpaint) -> Reason | None:
     """Remove sheetsync's mark: the fill goes when it is the mark colour or sits under
     sheetsync's note (a mark painted in another colour); the note goes only if it is ours."""
     own_note = is_own_note(cell.comment)
     own_fill = cell_fill_key(cell) == MARK_FILL
     if not (own_note or own_fill):
-        return f"{_where(cell)} 上已经没有 sheetsync 的标记, 无需取消"
+        return Reason("backends.skipped.no_mark", tab=cell.parent.title, cell=cell.coordinate)
     cell.fill = PatternFill(fill_type=None)
     if own_note:
         cell.comment = None
     return None
 
 
-def _fill_value(cell: Cell, op: FillValue) -> str | None:
+def _fill_value(cell: Cell, op: FillValue) -> Reason | None:
     if cell.value not in (None, ""):
-        return f"{_where(cell)} 已经有人填了「{cell.value}」, 没有写入「{op.value}」"
+        return Reason("backends.skipped.filled", tab=cell.parent.title, cell=cell.coordinate, value=cell.value,
+                      wanted=op.value)
     set_literal(cell, op.value)
     return None
 
@@ -286,7 +300,8 @@ def _line_chart(ws: Worksheet, spec: ChartSpec) -> LineChart:
     chart.title = spec.title
     chart.width, chart.height = 24, 10  # cm: room for a few months of weekly points
     for col in spec.value_cols:
-        chart.add_data(Reference(ws, min_col=col, min_row=spec.first_row - 1, max_row=spec.last_row), titles_from_data=True)
+        series = Reference(ws, min_col=col, min_row=spec.first_row - 1, max_row=spec.last_row)
+        chart.add_data(series, titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=spec.cat_col, min_row=spec.first_row, max_row=spec.last_row))
     chart.x_axis.delete = False  # newer Excel hides axes openpyxl leaves unset
     chart.y_axis.delete = False
@@ -346,12 +361,13 @@ def _dropdown(column: ColumnLayout, title: str, cells: str) -> DataValidation:
     """A list dropdown that warns but accepts other text: a person can still type what they
     must, and sheetsync's checks flag it with a note."""
     if any("," in c or '"' in c for c in column.choices):
-        raise TemplateError(f"「{title}」的列「{column.header}」的下拉选项里不能有英文逗号或双引号: {'、'.join(column.choices)}")
+        raise TemplateError("backends.layout.choice_characters", tab=title, column=column.header,
+                            choices=column.choices)
     formula = '"' + ",".join(column.choices) + '"'
     if len(formula) > _MAX_LIST_FORMULA:
-        raise TemplateError(
-            f"「{title}」的列「{column.header}」的下拉选项太长 (Excel 最多 {_MAX_LIST_FORMULA} 个字符), 请减少或缩短选项"
-        )
+        raise TemplateError("backends.layout.choices_too_long", tab=title, column=column.header,
+                            limit=_MAX_LIST_FORMULA)
+    cat = active()
     return DataValidation(
         type="list",
         formula1=formula,
@@ -359,6 +375,6 @@ def _dropdown(column: ColumnLayout, title: str, cells: str) -> DataValidation:
         allow_blank=True,
         showErrorMessage=True,
         errorStyle="warning",
-        errorTitle="不在下拉选项里",
-        error=f"「{column.header}」请从下拉列表里选择。坚持这样填也可以, sheetsync 会把这一格标出来提醒。",
+        errorTitle=cat.text("backends.layout.dropdown_title"),
+        error=cat.text("backends.layout.dropdown_warning", column=column.header),
     )

@@ -292,7 +292,9 @@ def iter_ops(cs: ChangeSet) -> Iterable[object]:
 @dataclass
 class ApplyResult:
     written: int  # number of operations applied
-    skipped: list[str] = field(default_factory=list)  # human-readable reasons (row vanished, cell no longer empty)
+    # why operations were skipped (row vanished, cell no longer empty): keyed messages from the
+    # backend (backends.base.Reason), rendered at the edge by str()
+    skipped: list[Any] = field(default_factory=list)
     backup: str | None = None  # path of the previous version (xlsx)
     requests: int = 0  # API requests made (google)
 

@@ -15,6 +15,7 @@ from typing import Any
 from .backends.base import InitResult
 from .config import Config, open_backend
 from .engine import RunReport, load, run
+from .i18n import active, describe_changes
 from .errors import SheetsyncError, WorkbookBusyError
 from .core.layout import layouts, layouts_with_rows
 from .core.model import Finding
@@ -55,7 +56,7 @@ class RunOutcome:
         lines = [f"{r.source}: 读取 {r.rows_read} 行, 当前 {len(r.findings)} 个问题。"]
         if r.dry_run:
             lines.append(f"预览 (--dry-run), 没有写入。将要做的 {r.changes.count()} 处改动:")
-            lines.extend(f"  {line}" for line in r.changes.describe())
+            lines.extend(f"  {line}" for line in describe_changes(r.changes, active()))
         elif r.applied is None:
             lines.append("没有新的变化, 工作簿没有改动。")
         else:

@@ -20,7 +20,10 @@ from .core.job import Job, JobContext, JobOutput
 from .core.model import ApplyResult, ChangeSet, DailyDigest, Finding, OpenProblem, ReplaceTab, WeeklyReport
 from .core.planner import plan, with_run_log
 from .core.settings import Settings, settings_from_rows
-from .core.state import State, load_state
+from .core.planner import Layout
+from .core.state import SINCE_FORMAT, Resolver, State, load_state
+from .core.template import _norm_header
+from .i18n import load_catalogue
 from .core.template import Template, load_template
 from .core.weekly import with_problems
 from .core.binding import BoundWorkbook, bind
@@ -77,33 +80,90 @@ def load(snapshot, template: Template, now: datetime) -> Loaded:
     local = to_shop_time(now, settings.tz_name)
     if local.year != now.year:  # '11-20' means the shop's current year
         wb = bind(snapshot, template, year=local.year)
-    state = load_state(snapshot.tabs.get(wb.owned_titles["state"]))
+    state = load_state(snapshot.tabs.get(wb.owned_titles["state"]), state_resolver(wb))
     return Loaded(wb, settings, state, local)
+
+
+def state_resolver(wb: BoundWorkbook) -> Resolver:
+    """How a version-1 state tab's titles and headers map to template ids: the titles and headers
+    as bound now, and every form the template accepts (aliases, full width, the other language)."""
+
+    def tab_id(title: str) -> str | None:
+        for key, tab in wb.tabs.items():
+            if title == tab.title or _norm_header(title) in tab.template.title_forms():
+                return key
+        return None
+
+    def column_id(tab_key: str, header: str) -> str | None:
+        tab = wb.tabs[tab_key]
+        for col_id, seen in tab.headers.items():
+            if seen == header:
+                return col_id
+        norm = _norm_header(header)
+        return next((c.id for c in tab.template.columns if norm in c.header_forms()), None)
+
+    return Resolver(tab_id, column_id)
+
+
+def layout_of(wb: BoundWorkbook) -> Layout:
+    """Where each tab, row key and column id is in the workbook as read."""
+    present = [t for t in wb.tabs.values() if t.data is not None]
+    return Layout(tabs={t.template.key: t.title for t in present},
+                  keys={t.template.key: t.keys for t in present},
+                  columns={t.template.key: dict(t.col_index) for t in present})
 
 
 def _kept_findings(loaded: Loaded, job_names: set[str]) -> list[Finding]:
     """Open problems found earlier by jobs not run this time stay open, re-aimed at their row."""
-    rows_by_key = {t.title: {k: r for r, k in t.keys.items()} for t in loaded.workbook.tabs.values()}
+    wb = loaded.workbook
     out = []
-    for (tab, key, col, code), p in loaded.state.problems.items():
+    for (tab_id, key, col_id, code), p in loaded.state.problems.items():
         if p.job in job_names:
             continue
-        row = rows_by_key.get(tab, {}).get(key, p.row if key.startswith("@") else None)
+        tab = wb.tabs.get(tab_id)
+        if tab is None or tab.data is None:
+            continue
+        rows_by_key = {k: r for r, k in tab.keys.items()}
+        row = rows_by_key.get(key, p.row if key.startswith("@") else None)
         if row is None:
             continue
-        out.append(Finding(tab, row, col, p.col, p.value, code, p.message, row_key=key if not key.startswith("@") else "",
-                           owner_role=p.owner_role, job=p.job, paint=p.paint))
+        known = col_id in tab.col_index
+        out.append(Finding(tab.title, row, tab.header(col_id) if known else p.column,
+                           tab.col_index[col_id] if known else p.col, p.value, code, p.message,
+                           row_key=key if not key.startswith("@") else "", owner_role=p.owner_role, job=p.job,
+                           paint=p.paint, tab_id=tab_id, column_id=col_id if not col_id.startswith("@") else "",
+                           params=dict(p.params)))
     return out
 
 
 def open_problems(findings: list[Finding], state: State, wb: BoundWorkbook) -> list[OpenProblem]:
     out = []
+    layout = layout_of(wb)
     for f in findings:
-        p = state.problems.get((f.tab, f.row_key or f"@{f.row}", f.column, f.code))
-        since = datetime.strptime(p.since, "%Y-%m-%d %H:%M") if p else None
+        p = state.problems.get(layout.problem_key(f))
+        since = datetime.strptime(p.since, SINCE_FORMAT) if p else None
         out.append(OpenProblem(f.tab, f.row, f.column, f.message, f.code, f.owner_role,
                                wb.owner_names(f.owner_role) if f.owner_role else "", since))
     return out
+
+
+def state_header(template: Template) -> tuple[str, ...]:
+    return tuple(template.owned["state"].header)
+
+
+def state_findings(loaded: Loaded) -> list[Finding]:
+    """Rows of the hidden state tab that people changed and sheetsync could not read: said once
+    (the run rewrites the tab), never a crash."""
+    state = loaded.state
+    if not state.unreadable:
+        return []
+    title = loaded.workbook.owned_titles["state"]
+    owner = loaded.workbook.template.manager_role
+    rows = tuple(u.row for u in state.unreadable)
+    cat = load_catalogue(loaded.workbook.template.language)
+    message = cat.text("finding.state.unreadable", rows=rows, tab=title)
+    return [Finding(title, 0, "", 0, None, "state.unreadable", message, owner_role=owner, paint=False,
+                    tab_id="@state", params={"rows": rows, "tab": title})]
 
 
 def sort_findings(findings: list[Finding], wb: BoundWorkbook) -> list[Finding]:
@@ -116,10 +176,12 @@ def problems_tab_builder(wb: BoundWorkbook) -> Callable:
     title = wb.owned_titles["problems"]
     header = tpl.owned["problems"].header
 
+    layout = layout_of(wb)
+
     def build(findings: list[Finding], state: State, not_painted: set) -> ReplaceTab:
         rows = [tuple(header)]
         for f in sort_findings(findings, wb):
-            p = state.problems.get((f.tab, f.row_key or f"@{f.row}", f.column, f.code))
+            p = state.problems.get(layout.problem_key(f))
             message = f.message
             if (f.tab, f.row, f.col) in not_painted:
                 message = f"{message} {tpl.messages['not_painted']}"
@@ -154,13 +216,12 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
     signed = loaded.state.signed
     for o in outputs:
         signed = o.state.get("signed", signed)
-    keys = {t.title: t.keys for t in wb.tabs.values() if t.data is not None}
-    columns = {t.title: {t.header(c): n for c, n in t.col_index.items()} for t in wb.tabs.values() if t.data}
     key_columns = {t.title: t.key_col_numbers() for t in wb.tabs.values() if t.data is not None}
+    findings = state_findings(loaded) + findings
     result = plan(snapshot, findings, [f for o in outputs for f in o.fills], [t for o in outputs for t in o.tabs],
-                  loaded.state, signed, loaded.now, keys, columns, key_columns, wb.owned_titles["state"],
-                  problems_tab_builder(wb),
-                  frozen={t.title for t in wb.tabs.values() if t.data is not None and not t.usable})
+                  loaded.state, signed, loaded.now, layout_of(wb), key_columns, wb.owned_titles["state"],
+                  state_header(template), problems_tab_builder(wb),
+                  frozen={t.template.key for t in wb.tabs.values() if t.data is not None and not t.usable})
     changes = result.changes
     duration = clock() - started
     if not changes.is_empty():

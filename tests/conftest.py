@@ -154,6 +154,30 @@ class XlsxShop(Shop):
     def fingerprint(self) -> Any:
         return self.path.read_bytes(), self.path.stat().st_mtime_ns
 
+    def rename_tab(self, old: str, new: str) -> None:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(self.path)
+        wb[old].title = new
+        wb.save(self.path)
+
+    def swap_columns(self, tab: str, a: int, b: int) -> None:
+        """A person drags column ``a`` to where ``b`` is and back: values, fills and notes move."""
+        import copy
+
+        import openpyxl
+
+        wb = openpyxl.load_workbook(self.path)
+        ws = wb[tab]
+        for row in range(1, ws.max_row + 1):
+            ca, cb = ws.cell(row, a), ws.cell(row, b)
+            saved = (ca.value, copy.copy(ca.fill), ca.comment, ca.number_format)
+            ca.value, ca.fill, ca.number_format = cb.value, copy.copy(cb.fill), cb.number_format
+            ca.comment = copy.copy(cb.comment) if cb.comment else None
+            cb.value, cb.fill, cb.number_format = saved[0], saved[1], saved[3]
+            cb.comment = copy.copy(saved[2]) if saved[2] else None
+        wb.save(self.path)
+
 
 class GoogleShop(Shop):
     kind = "google"
@@ -173,6 +197,16 @@ class GoogleShop(Shop):
 
     def fingerprint(self) -> Any:
         return self.fake.count("batchUpdate")
+
+    def rename_tab(self, old: str, new: str) -> None:
+        self.fake.model.sheet(old).props["title"] = new
+
+    def swap_columns(self, tab: str, a: int, b: int) -> None:
+        sheet = self.fake.model.sheet(tab)
+        moved = {}
+        for (r, c), cell in sheet.cells.items():
+            moved[(r, b - 1 if c == a - 1 else a - 1 if c == b - 1 else c)] = cell
+        sheet.cells = moved
 
 
 @pytest.fixture(params=["xlsx", "google"])

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from sheetsync.i18n import describe_changes, load_catalogue
+
 from conftest import NOW, base_tabs, row_for
 from sheetsync.engine import run
 from sheetsync.core.model import MARK_FILL, NOTE_PREFIX
@@ -119,7 +121,7 @@ def test_dry_run_writes_nothing_and_lists_changes(shop):
     before = shop.fingerprint()
     report = do_run(shop, dry_run=True)
     assert shop.fingerprint() == before
-    lines = report.changes.describe()
+    lines = describe_changes(report.changes, load_catalogue("zh-CN"))
     assert any(line.startswith("标红 「推广确认单」G2") for line in lines)
     assert "填写 「售后纠纷」G2 = 莉莉" in lines
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sheetsync.core.model import MARK_FILL, NOTE_PREFIX, Finding, ReplaceTab, Snapshot, TabData
-from sheetsync.core.planner import mark_note, plan_marks, tab_differs
+from sheetsync.core.planner import Layout, mark_note, plan_marks, tab_differs
 from sheetsync.core.state import Mark, State, load_state
 
 TAB = "客服台账"
+TID = "cs_log"
+STATE_HEADER = ("kind", "tab", "row key", "column", "code", "since", "data")
 HEAD = ["客户", "是否解决"]
 
 
@@ -18,57 +20,64 @@ def snap(fills=None, notes=None, rows=None):
 
 
 def finding(row=2, message="问题还没解决。", key=None):
-    return Finding(TAB, row, "是否解决", 2, "否", "cs.unresolved", message, row_key=key or f"k{row}")
+    return Finding(TAB, row, "是否解决", 2, "否", "cs.unresolved", message, row_key=key or f"k{row}", tab_id=TID,
+                   column_id="resolved")
 
 
-KEYS = {TAB: {2: "k2", 3: "k3"}}
-COLS = {TAB: {"客户": 1, "是否解决": 2}}
+COLS = {TID: {"customer": 1, "resolved": 2}}
+
+
+def at(keys):
+    return Layout({TID: TAB}, {TID: keys}, COLS)
+
+
+LAYOUT = at({2: "k2", 3: "k3"})
 
 
 def test_free_cell_is_painted_with_prefixed_note():
-    paints, unpaints, marks, skipped = plan_marks(snap(), [finding()], State(), KEYS, COLS)
+    paints, unpaints, marks, skipped = plan_marks(snap(), [finding()], State(), LAYOUT)
     [p] = paints
     assert (p.row, p.col, p.fill) == (2, 2, MARK_FILL)
     assert p.note == NOTE_PREFIX + "问题还没解决。"
-    assert marks == {(TAB, "k2", "是否解决"): Mark(MARK_FILL, p.note, 2, 2)} and not unpaints and not skipped
+    assert marks == {(TID, "k2", "resolved"): Mark.of(MARK_FILL, p.note, 2, 2)} and not unpaints and not skipped
 
 
 def test_two_problems_on_one_cell_share_one_note():
-    f2 = Finding(TAB, 2, "是否解决", 2, "否", "other", "第二个问题。", row_key="k2")
-    [p], *_ = plan_marks(snap(), [finding(), f2], State(), KEYS, COLS)
+    f2 = Finding(TAB, 2, "是否解决", 2, "否", "other", "第二个问题。", row_key="k2", tab_id=TID, column_id="resolved")
+    [p], *_ = plan_marks(snap(), [finding(), f2], State(), LAYOUT)
     assert p.note == NOTE_PREFIX + "问题还没解决。\n第二个问题。"
 
 
 def test_cell_with_a_persons_fill_or_note_is_not_painted():
     for fills, notes in (({(2, 2): "FFFF00"}, {}), ({}, {(2, 2): "客户说明天再联系"})):
-        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], State(), KEYS, COLS)
+        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], State(), LAYOUT)
         assert paints == [] and unpaints == [] and marks == {}
         assert skipped == {(TAB, 2, 2)}
 
 
 def test_unchanged_mark_needs_no_write():
     note = mark_note(["问题还没解决。"])
-    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note, 2, 2)})
-    paints, unpaints, marks, _ = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [finding()], old, KEYS, COLS)
+    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note, 2, 2)})
+    paints, unpaints, marks, _ = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [finding()], old, LAYOUT)
     assert paints == [] and unpaints == [] and marks == old.marks
 
 
 def test_fixed_problem_clears_exactly_our_mark():
     note = mark_note(["问题还没解决。"])
-    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note)})
     s = snap({(2, 2): MARK_FILL, (3, 1): "00FF00"}, {(2, 2): note, (3, 1): "VIP"})
-    paints, unpaints, marks, _ = plan_marks(s, [], old, KEYS, COLS)
+    paints, unpaints, marks, _ = plan_marks(s, [], old, LAYOUT)
     assert [(u.row, u.col) for u in unpaints] == [(2, 2)]
     assert paints == [] and marks == {}
 
 
 def test_mark_a_person_recoloured_or_edited_becomes_theirs():
     note = mark_note(["问题还没解决。"])
-    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note)})
     for fills, notes in (({(2, 2): "FFFF00"}, {(2, 2): note}), ({(2, 2): MARK_FILL}, {(2, 2): note + "\n已电话联系"})):
-        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [], old, KEYS, COLS)
+        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [], old, LAYOUT)
         assert unpaints == [] and marks == {}
-        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], old, KEYS, COLS)
+        paints, unpaints, marks, skipped = plan_marks(snap(fills, notes), [finding()], old, LAYOUT)
         assert paints == [] and skipped == {(TAB, 2, 2)}
 
 
@@ -79,33 +88,34 @@ def test_a_mark_handed_over_stays_the_persons_in_later_runs():
     s = snap({(2, 2): MARK_FILL}, {(2, 2): note})
     handed_over = State(present=True)
     for findings in ([finding()], []):
-        paints, unpaints, marks, skipped = plan_marks(s, findings, handed_over, KEYS, COLS)
+        paints, unpaints, marks, skipped = plan_marks(s, findings, handed_over, LAYOUT)
         assert paints == [] and unpaints == [] and marks == {}
 
 
 def test_mark_follows_its_row_after_a_sort():
     """Row k2 moved from row 2 to row 3 between runs (a person sorted the tab)."""
     note = mark_note(["问题还没解决。"])
-    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note)})
+    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note)})
     s = snap({(3, 2): MARK_FILL}, {(3, 2): note}, rows=[HEAD, ["李先生", "是"], ["王女士", "是"]])
-    _p, unpaints, _m, _s = plan_marks(s, [], old, {TAB: {2: "k3", 3: "k2"}}, COLS)
+    _p, unpaints, _m, _s = plan_marks(s, [], old, at({2: "k3", 3: "k2"}))
     assert [(u.row, u.row_key) for u in unpaints] == [(3, "k2")]
 
 
 def test_our_mark_is_recognised_even_when_state_was_lost():
     note = mark_note(["问题还没解决。"])
-    _p, unpaints, _m, _s = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [], State(), KEYS, COLS)
+    _p, unpaints, _m, _s = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [], State(), LAYOUT)
     assert [(u.row, u.col) for u in unpaints] == [(2, 2)]
 
 
 def test_state_round_trips_through_its_tab_rows():
     from sheetsync.core.state import Problem
 
-    state = State(marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, "【sheetsync】x")},
-                  problems={(TAB, "k2", "是否解决", "cs.unresolved"): Problem("2026-11-22 10:00", "m", 2, 2, "客服",
-                                                                            "validate", True, "否")},
+    state = State(marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, "【sheetsync】x")},
+                  problems={(TID, "k2", "resolved", "cs.unresolved"): Problem("2026-11-22 10:00", 2, 2, "客服", "validate",
+                                                                           True, "否", TAB, "是否解决",
+                                                                           {"limit": 10}, "m")},
                   signed={"promotions\x1f双十一": {"signature": "莉莉", "values": {"declared_stock": "5"}}})
-    again = load_state(TabData("_sheetsync", [list(r) for r in state.rows()]))
+    again = load_state(TabData("_sheetsync", [list(r) for r in state.rows(STATE_HEADER)]))
     assert again == state
 
 
@@ -121,8 +131,8 @@ def test_job_owned_tab_is_rewritten_only_when_content_differs():
 def test_problem_since_is_kept_across_runs():
     from sheetsync.core.planner import plan_problems
 
-    first = plan_problems([finding()], State(), datetime(2026, 11, 22, 10, 0))
-    later = plan_problems([finding(message="新说法")], State(problems=first), datetime(2026, 11, 22, 10, 15))
+    first = plan_problems([finding()], State(), datetime(2026, 11, 22, 10, 0), LAYOUT)
+    later = plan_problems([finding(message="新说法")], State(problems=first), datetime(2026, 11, 22, 10, 15), LAYOUT)
     [p] = later.values()
     assert p.since == "2026-11-22 10:00" and p.message == "新说法"
 
@@ -131,19 +141,19 @@ def test_mark_is_found_where_it_was_when_its_row_key_changed():
     """The person fixed the key cell itself (e.g. 咨询时间 was unreadable): the row key changed,
     the mark is still ours at the same cell and is cleared."""
     note = mark_note(["看不懂的时间: 昨天下午"])
-    old = State(present=True, marks={(TAB, "old-key", "客户"): Mark(MARK_FILL, note, 2, 1)})
+    old = State(present=True, marks={(TID, "old-key", "customer"): Mark.of(MARK_FILL, note, 2, 1)})
     s = snap({(2, 1): MARK_FILL}, {(2, 1): note})
-    _p, unpaints, marks, skipped = plan_marks(s, [], old, {TAB: {2: "new-key"}}, COLS)
+    _p, unpaints, marks, skipped = plan_marks(s, [], old, at({2: "new-key"}))
     assert [(u.row, u.col) for u in unpaints] == [(2, 1)] and marks == {} and not skipped
     # still a problem under the new key: updated in place, not reported as a person's mark
-    f = Finding(TAB, 2, "客户", 1, "x", "other", "另一个问题。", row_key="new-key")
-    paints, unpaints, marks, skipped = plan_marks(s, [f], old, {TAB: {2: "new-key"}}, COLS)
+    f = Finding(TAB, 2, "客户", 1, "x", "other", "另一个问题。", row_key="new-key", tab_id=TID, column_id="customer")
+    paints, unpaints, marks, skipped = plan_marks(s, [f], old, at({2: "new-key"}))
     assert [(p.row, p.col) for p in paints] == [(2, 1)] and not unpaints and not skipped
 
 
 def test_marks_of_a_tab_that_could_not_be_checked_are_kept_as_they_are():
     note = mark_note(["问题还没解决。"])
-    old = State(present=True, marks={(TAB, "k2", "是否解决"): Mark(MARK_FILL, note, 2, 2)})
+    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note, 2, 2)})
     s = snap({(2, 2): MARK_FILL}, {(2, 2): note})
-    paints, unpaints, marks, skipped = plan_marks(s, [], old, {TAB: {2: "row:abc"}}, COLS, frozen={TAB})
+    paints, unpaints, marks, skipped = plan_marks(s, [], old, at({2: "row:abc"}), frozen={TID})
     assert paints == [] and unpaints == [] and marks == old.marks and not skipped

@@ -6,7 +6,6 @@ from dataclasses import replace
 
 from .model import ColumnLayout, TabLayout
 from .settings import DEFAULT_ROWS
-from .state import HEADER as STATE_HEADER
 from .template import Column, Template
 from .weekly import weekly_header
 
@@ -35,7 +34,7 @@ def layouts(template: Template) -> list[TabLayout]:
                          job_owned=True))
     out.append(TabLayout(owned["runlog"].title, tuple(ColumnLayout(h, 12) for h in owned["runlog"].header),
                          job_owned=True))
-    out.append(TabLayout(owned["state"].title, tuple(ColumnLayout(h, 12) for h in STATE_HEADER),
+    out.append(TabLayout(owned["state"].title, tuple(ColumnLayout(h, 12) for h in owned["state"].header),
                          job_owned=True, hidden=True))
     return out
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 # The fill sheetsync paints on a cell with a problem (Excel's "bad" light red).
 MARK_FILL = "FFC7CE"
@@ -263,30 +263,6 @@ class ChangeSet:
 
     def count(self) -> int:
         return len(self.paints) + len(self.unpaints) + len(self.fills) + len(self.tabs) + len(self.appends)
-
-    def describe(self) -> list[str]:
-        """One line per change, in Chinese, for --dry-run and logs."""
-        lines: list[str] = []
-        for p in self.paints:
-            first = p.note.splitlines()[0] if p.note else ""
-            lines.append(f"标红 「{p.tab}」{column_letter(p.col)}{p.row}: {first}")
-        for u in self.unpaints:
-            lines.append(f"取消标红 「{u.tab}」{column_letter(u.col)}{u.row} (问题已解决)")
-        for f in self.fills:
-            lines.append(f"填写 「{f.tab}」{column_letter(f.col)}{f.row} = {f.value}")
-        for t in self.tabs:
-            lines.append(f"重写 「{t.tab}」 ({max(len(t.rows) - 1, 0)} 行)")
-        for a in self.appends:
-            lines.append(f"追加 「{a.tab}」 {len(a.rows)} 行")
-        return lines
-
-
-def iter_ops(cs: ChangeSet) -> Iterable[object]:
-    yield from cs.paints
-    yield from cs.unpaints
-    yield from cs.fills
-    yield from cs.tabs
-    yield from cs.appends
 
 
 @dataclass

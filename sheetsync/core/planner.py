@@ -14,13 +14,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, Callable, Iterable
+from typing import AbstractSet, Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
 from .model import (MARK_FILL, NOTE_PREFIX, AppendRows, ChangeSet, Finding, FillValue, Paint, ReplaceTab,
                     Snapshot, Unpaint)
-from .state import Mark, Problem, State
+from .state import SINCE_FORMAT, Mark, MarkKey, Problem, ProblemKey, State
+
+# the longest note a cell can hold (Excel's limit for cell text and comments)
+NOTE_LIMIT = 32767
+
+
+def is_sheetsync_note(note: str) -> bool:
+    """A note sheetsync wrote starts with its prefix (in the language it was written in)."""
+    return note.startswith(NOTE_PREFIX)
 
 
 @dataclass
@@ -30,101 +38,157 @@ class Plan:
     not_painted: set[tuple[str, int, int]] = field(default_factory=set)  # (tab, row, col) a person had marked
 
 
-def mark_note(messages: Iterable[str]) -> str:
+def mark_note(messages: Iterable[str], prefix: str = NOTE_PREFIX) -> str:
+    """One note for every problem of a cell, capped to what a cell note can hold."""
     unique = list(dict.fromkeys(messages))
-    return NOTE_PREFIX + "\n".join(unique)
+    note = prefix + "\n".join(unique)
+    return note if len(note) <= NOTE_LIMIT else note[:NOTE_LIMIT - 1] + "…"
 
 
-def desired_marks(findings: Iterable[Finding]) -> dict[tuple[str, int, int], tuple[str, str, str]]:
-    """(tab, row, col) -> (row_key, column header, note) for every paintable finding."""
+@dataclass(frozen=True)
+class Layout:
+    """Where things are in the workbook as read now, by template id: the planner's map from
+    the ids of findings and state to sheet coordinates. ``tabs`` tab id -> title, ``keys`` tab id
+    -> {sheet row: row key}, ``columns`` tab id -> {column id: sheet column}."""
+
+    tabs: Mapping[str, str]
+    keys: Mapping[str, Mapping[int, str]]
+    columns: Mapping[str, Mapping[str, int]]
+
+    def tab_id(self, f: Finding) -> str:
+        if f.tab_id:
+            return f.tab_id
+        return next((i for i, t in self.tabs.items() if t == f.tab), "@" + f.tab)
+
+    def mark_key(self, f: Finding) -> MarkKey:
+        return (self.tab_id(f), f.row_key, f.column_id or "@" + f.column)
+
+    def problem_key(self, f: Finding) -> ProblemKey:
+        return (self.tab_id(f), f.row_key or f"@{f.row}", f.column_id or "@" + f.column, f.code)
+
+
+def desired_marks(findings: Iterable[Finding], prefix: str = NOTE_PREFIX
+                  ) -> dict[tuple[str, int, int], tuple[Finding, str]]:
+    """(tab title, row, col) -> (first finding, note) for every paintable finding."""
     grouped: dict[tuple[str, int, int], list[Finding]] = {}
     for f in findings:
         if f.paint and f.row > 0 and f.col > 0:
             grouped.setdefault((f.tab, f.row, f.col), []).append(f)
-    return {cell: (fs[0].row_key, fs[0].column, mark_note(f.message for f in fs)) for cell, fs in grouped.items()}
+    return {cell: (fs[0], mark_note((f.message for f in fs), prefix)) for cell, fs in grouped.items()}
 
 
-def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State, keys: dict[str, dict[int, str]],
-               columns: dict[str, dict[str, int]], frozen: set[str] = frozenset()
-               ) -> tuple[list[Paint], list[Unpaint], dict, set]:
-    """keys: tab title -> {sheet row: row key}; columns: tab title -> {header: sheet column}, as
-    read now. ``frozen``: tabs that could not be checked this run (a required header renamed):
-    their marks are neither touched nor forgotten."""
-    trust_prefix = not old.present
+def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State, layout: Layout,
+               frozen: AbstractSet[str] = frozenset(), prefix: str = NOTE_PREFIX
+               ) -> tuple[list[Paint], list[Unpaint], dict[MarkKey, Mark], set[tuple[str, int, int]]]:
+    """Paints and unpaints that bring the marks in line with ``findings``, the marks to remember,
+    and the cells a person had marked (left alone). ``frozen``: tab ids that could not be checked
+    this run (a required header renamed): their marks are neither touched nor forgotten.
+
+    Whose mark is it: while a state tab was read, the state decides (the cell must still show
+    exactly what sheetsync wrote); without one, or for cells whose state row was damaged, a mark is
+    recognised by sheetsync's prefix and fill."""
+    trust_look = not old.present or old.damaged
     paints: list[Paint] = []
     unpaints: list[Unpaint] = []
-    marks: dict[tuple[str, str, str], Mark] = {k: m for k, m in old.marks.items() if k[0] in frozen}
+    marks: dict[MarkKey, Mark] = {k: m for k, m in old.marks.items() if k[0] in frozen}
     not_painted: set[tuple[str, int, int]] = set()
-    wanted = {cell: w for cell, w in desired_marks(findings).items() if cell[0] not in frozen}
-    wanted_keys = {(tab, rk, colname) for (tab, _r, _c), (rk, colname, _n) in wanted.items()}
-    rows_by_key = {tab: {k: r for r, k in m.items()} for tab, m in keys.items()}
+    wanted = {cell: w for cell, w in desired_marks(findings, prefix).items() if layout.tab_id(w[0]) not in frozen}
+    wanted_keys = {layout.mark_key(f) for f, _n in wanted.values()}
+    rows_by_key = {tab: {k: r for r, k in m.items()} for tab, m in layout.keys.items()}
+    recorded_cells: set[tuple[str, int, int]] = set()  # cells a state mark points at now
+
+    def where(key: MarkKey, prev: Mark) -> tuple[str, int, int] | None:
+        tab_id, row_key, col_id = key
+        title = layout.tabs.get(tab_id)
+        if title is None:
+            return None
+        row = rows_by_key.get(tab_id, {}).get(row_key)
+        col = layout.columns.get(tab_id, {}).get(col_id) or prev.col
+        return (title, row, col) if row is not None and col else None
+
     # a mark whose row key is gone (the person fixed a key cell, e.g. 咨询时间) is still ours
     # where it was, if that cell shows exactly what sheetsync wrote
-    moved: dict[tuple[str, int, int], tuple[tuple[str, str, str], Mark]] = {}
+    moved: dict[tuple[str, int, int], tuple[MarkKey, Mark]] = {}
     for k, prev in old.marks.items():
-        tab, row_key, _colname = k
-        if tab in frozen or row_key in rows_by_key.get(tab, {}) or not prev.row:
+        tab_id, row_key, _col = k
+        title = layout.tabs.get(tab_id)
+        if tab_id in frozen or title is None:
             continue
-        data = snapshot.tabs.get(tab)
-        if data and _is_ours(prev, data.fills.get((prev.row, prev.col)), data.notes.get((prev.row, prev.col)), False):
-            moved[(tab, prev.row, prev.col)] = (k, prev)
-    claimed: set[tuple[str, str, str]] = set()
-    for (tab, row, col), (row_key, colname, note) in sorted(wanted.items()):
+        cell = where(k, prev)
+        if cell is not None:
+            recorded_cells.add(cell)
+            continue
+        if not prev.row:
+            continue
+        data = snapshot.tabs.get(title)
+        if data and prev.matches(data.fills.get((prev.row, prev.col)), data.notes.get((prev.row, prev.col))):
+            moved[(title, prev.row, prev.col)] = (k, prev)
+            recorded_cells.add((title, prev.row, prev.col))
+    claimed: set[MarkKey] = set()
+    for (tab, row, col), (f, note) in sorted(wanted.items(), key=lambda kv: kv[0]):
         data = snapshot.tabs.get(tab)
         cur_fill = data.fills.get((row, col)) if data else None
         cur_note = data.notes.get((row, col)) if data else None
-        prev = old.marks.get((tab, row_key, colname))
+        key = layout.mark_key(f)
+        prev = old.marks.get(key)
         if prev is None and (tab, row, col) in moved:
             old_key, prev = moved[(tab, row, col)]
             claimed.add(old_key)
-        ours = _is_ours(prev, cur_fill, cur_note, trust_prefix)
+        if prev is not None:
+            ours = prev.matches(cur_fill, cur_note)
+        else:
+            ours = trust_look and (tab, row, col) not in recorded_cells and _looks_ours(cur_fill, cur_note)
         if ours or (cur_fill is None and not cur_note):
             if not (ours and cur_note == note and cur_fill == MARK_FILL):
-                paints.append(Paint(tab, row, col, row_key, note))
-            marks[(tab, row_key, colname)] = Mark(MARK_FILL, note, row, col)
+                paints.append(Paint(tab, row, col, f.row_key, note))
+            marks[key] = Mark.of(MARK_FILL, note, row, col)
         else:
             not_painted.add((tab, row, col))
     # marks from earlier runs that are no longer wanted: clear them if they are still ours
-    for (tab, row_key, colname), prev in sorted(old.marks.items()):
-        if (tab, row_key, colname) in wanted_keys or (tab, row_key, colname) in claimed or tab in frozen:
+    for k, prev in sorted(old.marks.items()):
+        if k in wanted_keys or k in claimed or k[0] in frozen:
             continue
-        data = snapshot.tabs.get(tab)
-        row = rows_by_key.get(tab, {}).get(row_key)
-        col = columns.get(tab, {}).get(colname)
-        if row is None and (tab, prev.row, prev.col) in moved:
-            row, col = prev.row, prev.col
-            row_key = keys.get(tab, {}).get(row, "")  # the row's key now, so a backend can re-aim it
-        if data is None or row is None or col is None:
+        title = layout.tabs.get(k[0])
+        data = snapshot.tabs.get(title) if title else None
+        cell = where(k, prev)
+        row_key = k[1]
+        if cell is None and title and (title, prev.row, prev.col) in moved:
+            cell = (title, prev.row, prev.col)
+            row_key = layout.keys.get(k[0], {}).get(prev.row, "")  # the row's key now, so a backend can re-aim it
+        if data is None or cell is None:
             continue  # row or column deleted: nothing left to clear
-        if _is_ours(prev, data.fills.get((row, col)), data.notes.get((row, col)), trust_prefix):
-            unpaints.append(Unpaint(tab, row, col, row_key))
-    if trust_prefix:  # no state tab: marks sheetsync wrote earlier are recognised by prefix and colour
+        _t, row, col = cell
+        if prev.matches(data.fills.get((row, col)), data.notes.get((row, col))):
+            unpaints.append(Unpaint(cell[0], row, col, row_key))
+    if trust_look:  # no (or a damaged) state tab: sheetsync's earlier marks are recognised by their look
         wanted_cells = set(wanted)
-        for tab, data in snapshot.tabs.items():
-            if tab not in keys:
+        done = {(u.tab, u.row, u.col) for u in unpaints}
+        for tab_id, title in layout.tabs.items():
+            data = snapshot.tabs.get(title)
+            if data is None or tab_id in frozen or tab_id not in layout.keys:
                 continue
             for (row, col), note in data.notes.items():
-                if (tab, row, col) not in wanted_cells and _is_ours(None, data.fills.get((row, col)), note, True):
-                    unpaints.append(Unpaint(tab, row, col, keys[tab].get(row, "")))
+                cell = (title, row, col)
+                if cell in wanted_cells or cell in done or cell in recorded_cells:
+                    continue
+                if _looks_ours(data.fills.get((row, col)), note):
+                    unpaints.append(Unpaint(title, row, col, layout.keys[tab_id].get(row, "")))
     return paints, unpaints, marks, not_painted
 
 
-def _is_ours(prev: Mark | None, fill: str | None, note: str | None, trust_prefix: bool) -> bool:
-    """A mark is sheetsync's while the cell shows exactly what sheetsync wrote. A mark a person
-    recoloured or edited became theirs for good (it is no longer in the state)."""
-    if prev is not None:
-        return fill == prev.fill and note == prev.note
-    return trust_prefix and bool(note) and note.startswith(NOTE_PREFIX) and fill == MARK_FILL
+def _looks_ours(fill: str | None, note: str | None) -> bool:
+    return bool(note) and is_sheetsync_note(note) and fill == MARK_FILL
 
 
-def plan_problems(findings: list[Finding], old: State, now: datetime) -> dict:
-    stamp = now.strftime("%Y-%m-%d %H:%M")
-    out = {}
+def plan_problems(findings: list[Finding], old: State, now: datetime, layout: Layout) -> dict[ProblemKey, Problem]:
+    stamp = now.strftime(SINCE_FORMAT)
+    out: dict[ProblemKey, Problem] = {}
     for f in findings:
-        key = (f.tab, f.row_key or f"@{f.row}", f.column, f.code)
+        key = layout.problem_key(f)
         prev = old.problems.get(key)
         value = "" if f.value is None else str(f.value)
-        out[key] = Problem(prev.since if prev else stamp, f.message, f.row, f.col, f.owner_role, f.job, f.paint, value)
+        out[key] = Problem(prev.since if prev else stamp, f.row, f.col, f.owner_role, f.job, f.paint, value,
+                           f.tab, f.column, dict(f.params), f.message)
     return out
 
 
@@ -174,15 +238,16 @@ def tab_differs(snapshot: Snapshot, op: ReplaceTab) -> bool:
 
 
 def plan(snapshot: Snapshot, findings: list[Finding], fills: list[FillValue], tabs: list[ReplaceTab],
-         old: State, new_signed: dict, now: datetime, keys: dict[str, dict[int, str]],
-         columns: dict[str, dict[str, int]], key_columns: dict[str, tuple[int, ...]], state_title: str,
-         problems_tab: Callable, frozen: set[str] = frozenset()) -> Plan:
+         old: State, new_signed: dict[str, dict[str, Any]], now: datetime, layout: Layout,
+         key_columns: dict[str, tuple[int, ...]], state_title: str, state_header: tuple[str, ...],
+         problems_tab: Callable[[list[Finding], State, set[tuple[str, int, int]]], ReplaceTab],
+         frozen: AbstractSet[str] = frozenset(), prefix: str = NOTE_PREFIX) -> Plan:
     """Everything but the run-log row. ``problems_tab(findings, state, not_painted)`` builds the
     问题清单 ReplaceTab once the marks are known (it says which cells a person had marked)."""
-    paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, keys, columns, frozen)
-    state = State(marks=marks, problems=plan_problems(findings, old, now), signed=new_signed)
+    paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, layout, frozen, prefix)
+    state = State(marks=marks, problems=plan_problems(findings, old, now, layout), signed=new_signed)
     all_tabs = [*tabs, problems_tab(findings, state, not_painted),
-                ReplaceTab(state_title, state.rows(), hidden=True, protected=True)]
+                ReplaceTab(state_title, state.rows(state_header), hidden=True, protected=True)]
     changes = ChangeSet(paints=paints, unpaints=unpaints, fills=list(fills),
                         tabs=[t for t in all_tabs if tab_differs(snapshot, t)], key_columns=key_columns)
     return Plan(changes, state, not_painted)

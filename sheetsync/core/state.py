@@ -4,108 +4,319 @@ It travels with the workbook and needs no database: which cells sheetsync painte
 ever clears its own red), since when each problem has been open, and what a promotion said when
 it was signed. One row per entry, as plain text, sorted, so an unchanged state compares equal and
 an idle workbook is not rewritten.
+
+Keys are template ids, never what a person sees: (tab id, row key, column id[, code]). Renaming
+a tab or a header (to an alias, in full width, in the other language) or moving a column keeps
+every mark, every problem's "since" and every signature.
+
+People can and will touch this tab. Reading it never fails: a row that cannot be read is
+skipped and reported (``State.unreadable``), and the planner then also recognises sheetsync's own
+marks by their look, so a damaged row never makes sheetsync disown a mark still on its cell.
+
+Format versions: ``1`` (keys were tab titles and header texts, marks held the whole note) is
+read and migrated through a :class:`Resolver`; ``2`` is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import logging
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Mapping
 
 from .model import TabData
 
-log = logging.getLogger(__name__)
+VERSION = "2"
+KINDS = ("meta", "mark", "problem", "signed")
+# A cell holds at most 32,767 characters (Excel, and so openpyxl and calamine); a state row is one
+# JSON cell, so every text kept in it is capped well below that.
+CELL_LIMIT = 32767
+TEXT_CAP = 2000
+SINCE_FORMAT = "%Y-%m-%d %H:%M"
 
-HEADER = ("类型", "表", "行键", "列", "代码", "时间", "数据")
-VERSION = "1"
+
+def note_digest(note: str | None) -> str:
+    """What a mark remembers of the note it wrote: a digest, so a state row stays small however
+    long the note is."""
+    return hashlib.sha1((note or "").encode("utf-8")).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
 class Mark:
-    """A cell sheetsync painted: fill colour and the exact note text it wrote, and where it was
-    (so a mark whose row key changed — the person fixed a key cell — is still found)."""
+    """A cell sheetsync painted: the fill it set, a digest of the note it wrote, and where it
+    was (so a mark whose row key changed — the person fixed a key cell — is still found)."""
 
     fill: str
-    note: str
+    digest: str
     row: int = 0
     col: int = 0
+
+    @classmethod
+    def of(cls, fill: str, note: str, row: int = 0, col: int = 0) -> "Mark":
+        return cls(fill, note_digest(note), row, col)
+
+    def matches(self, fill: str | None, note: str | None) -> bool:
+        """The cell still shows exactly what sheetsync wrote."""
+        return fill == self.fill and note is not None and note_digest(note) == self.digest
 
 
 @dataclass(frozen=True)
 class Problem:
-    since: str  # ISO time (shop time) the problem was first seen
-    message: str
+    since: str  # shop time the problem was first seen, SINCE_FORMAT
     row: int
     col: int
     owner_role: str
     job: str
     paint: bool
     value: str = ""
+    tab: str = ""  # the tab title and column header as last seen (for problems kept across jobs)
+    column: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    message: str = ""  # the words as last rendered (a fallback; the edge renders code + params)
 
 
-MarkKey = tuple[str, str, str]  # (tab title, row key, column header)
-ProblemKey = tuple[str, str, str, str]  # (tab title, row key, column header, code)
+MarkKey = tuple[str, str, str]  # (tab id, row key, column id)
+ProblemKey = tuple[str, str, str, str]  # (tab id, row key, column id, code)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A row of the state tab that could not be read (someone edited it): skipped this run."""
+
+    row: int
+    reason: str  # code: "kind", "json", "fields", "since", "too_long", "key"
 
 
 @dataclass
 class State:
     marks: dict[MarkKey, Mark] = field(default_factory=dict)
     problems: dict[ProblemKey, Problem] = field(default_factory=dict)
-    signed: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tabkey\x1frowkey" -> record
-    # True when read from an existing state tab: then it is the only authority on whose marks are
-    # whose. Without one (first run, tab deleted) a mark is recognised by its prefix and colour.
+    signed: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tab id\x1frow key" -> record
+    # True when read from an existing state tab: then it is the authority on whose marks are whose.
+    # Without one (first run, tab deleted) a mark is recognised by its prefix and colour.
     present: bool = field(default=False, compare=False)
+    unreadable: list[Unreadable] = field(default_factory=list, compare=False)
+    version: str = field(default=VERSION, compare=False)  # the version that was read
 
-    def rows(self) -> tuple[tuple[str, ...], ...]:
-        """Serialise, sorted, header first."""
+    @property
+    def damaged(self) -> bool:
+        return bool(self.unreadable)
+
+    def rows(self, header: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        """Serialise, sorted, ``header`` (the words the edge chose) first."""
         out: list[tuple[str, ...]] = [("meta", "", "", "", "version", "", VERSION)]
         for (tab, key, col), mark in sorted(self.marks.items()):
-            out.append(("mark", tab, key, col, "", "", _dump({"fill": mark.fill, "note": mark.note,
+            out.append(("mark", tab, key, col, "", "", _dump({"fill": mark.fill, "digest": mark.digest,
                                                                 "row": mark.row, "col": mark.col})))
         for (tab, key, col, code), p in sorted(self.problems.items()):
             out.append(("problem", tab, key, col, code, p.since, _dump({
-                "message": p.message, "row": p.row, "col": p.col, "owner_role": p.owner_role, "job": p.job,
-                "paint": p.paint, "value": p.value})))
+                "row": p.row, "col": p.col, "owner_role": p.owner_role, "job": p.job, "paint": p.paint,
+                "value": _cap(p.value), "tab": _cap(p.tab), "column": _cap(p.column),
+                "params": _capped_params(p.params), "message": _cap(p.message)})))
         for skey, record in sorted(self.signed.items()):
             tab, _, key = skey.partition("\x1f")
             out.append(("signed", tab, key, "", "", "", _dump(record)))
-        return (HEADER, *out)
+        return (tuple(header), *out)
 
 
-def _dump(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def _dump(data: Mapping[str, Any]) -> str:
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
+    return text if len(text) <= CELL_LIMIT else json.dumps({"too_long": True})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if hasattr(value, "seconds") and hasattr(value, "limit"):  # model.Duration
+        return {"seconds": value.seconds, "limit": value.limit}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return str(value)
+
+
+def _cap(text: Any) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= TEXT_CAP else text[:TEXT_CAP - 1] + "…"
+
+
+def _capped_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        out[key] = _cap(value) if isinstance(value, str) else value
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """Maps the keys of a version-1 state tab (tab titles, header texts) to template ids."""
+
+    tab_id: Callable[[str], str | None]
+    column_id: Callable[[str, str], str | None]  # (tab id, header) -> column id
 
 
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime(SINCE_FORMAT)
     return str(value)
 
 
-def load_state(tab: TabData | None) -> State:
-    """Read the hidden state tab. Rows that cannot be read are skipped with a log line: losing a
-    state row only means a mark is treated as a person's (left alone) or a problem's 'since' resets."""
+def parse_since(value: Any) -> str | None:
+    """The 'since' cell as SINCE_FORMAT. A person (or Excel on F2+Enter) may have turned the
+    text into a date cell, or typed a date of their own: any readable time is taken."""
+    if isinstance(value, datetime):
+        return value.strftime(SINCE_FORMAT)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day).strftime(SINCE_FORMAT)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 20000 < float(value) < 80000:
+        return (datetime(1899, 12, 30) + timedelta(days=float(value))).strftime(SINCE_FORMAT)
+    text = _text(value).strip()
+    if not text:
+        return None
+    for fmt in (SINCE_FORMAT, "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y/%m/%d %H:%M",
+                "%Y/%m/%d %H:%M:%S", "%Y-%m-%d", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(text, fmt).strftime(SINCE_FORMAT)
+        except ValueError:
+            continue
+    return None
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("bool is not a position")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise TypeError(f"not a position: {value!r}")
+
+
+def _str(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise TypeError("text expected")
+    return _text(value)
+
+
+class _Bad(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def load_state(tab: TabData | None, resolver: Resolver | None = None) -> State:
+    """Read the hidden state tab, whatever people did to it. Rows that cannot be read are skipped
+    and listed in ``State.unreadable``: losing a row only means a problem's 'since' resets, or a
+    mark is recognised by its look instead of by its record."""
     state = State()
     if tab is None:
         return state
     state.present = True
-    for n, row in enumerate(tab.rows[1:], start=2):
-        cells = [_text(v) for v in row] + [""] * (7 - len(row))
-        kind, tab_title, key, col, code, when, data = cells[:7]
+    rows = tab.rows[1:]
+    version = "1"
+    for row in rows:
+        if row and _text(row[0]) == "meta" and len(row) >= 7 and _text(row[4]) == "version":
+            version = _text(row[6]).strip() or "1"
+    state.version = version
+    legacy = version == "1"
+    for n, row in enumerate(rows, start=2):
+        if not any(v not in (None, "") for v in row):
+            continue
         try:
-            payload = json.loads(data) if data else {}
-            if kind == "mark":
-                state.marks[(tab_title, key, col)] = Mark(payload["fill"], payload["note"],
-                                                          int(payload.get("row", 0)), int(payload.get("col", 0)))
-            elif kind == "problem":
-                state.problems[(tab_title, key, col, code)] = Problem(
-                    when, payload["message"], int(payload["row"]), int(payload["col"]), payload["owner_role"],
-                    payload["job"], bool(payload["paint"]), payload.get("value", ""))
-            elif kind == "signed":
-                state.signed[f"{tab_title}\x1f{key}"] = payload
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("state row %d of %s unreadable (%s); ignored", n, tab.title, exc)
+            _read_row(state, list(row) + [None] * (7 - len(row)), legacy, resolver)
+        except _Bad as bad:
+            state.unreadable.append(Unreadable(n, bad.reason))
     return state
+
+
+def _read_row(state: State, cells: list[Any], legacy: bool, resolver: Resolver | None) -> None:
+    kind = _text(cells[0]).strip()
+    if kind not in KINDS:
+        raise _Bad("kind")
+    if kind == "meta":
+        return
+    tab, key, col, code = (_text(c) for c in cells[1:5])
+    when, data = cells[5], cells[6]
+    if not isinstance(data, str) and data is not None:
+        raise _Bad("json")
+    try:
+        payload = json.loads(data) if data else {}
+    except ValueError:
+        raise _Bad("json") from None
+    if not isinstance(payload, dict):
+        raise _Bad("json")
+    if payload.get("too_long"):
+        raise _Bad("too_long")
+    if legacy and kind in ("mark", "problem"):
+        tab, col = _migrate_key(tab, col, resolver)
+    try:
+        if kind == "mark":
+            digest = payload.get("digest")
+            if digest is None:  # version 1 kept the whole note
+                note = payload["note"]
+                if not isinstance(note, str):
+                    raise TypeError("note")
+                digest = note_digest(note)
+            fill = payload["fill"]
+            if not isinstance(fill, str) or not isinstance(digest, str):
+                raise TypeError("fill")
+            state.marks[(tab, key, col)] = Mark(fill, digest, _int(payload.get("row", 0)), _int(payload.get("col", 0)))
+        elif kind == "problem":
+            since = parse_since(when)
+            if since is None:
+                raise _Bad("since")
+            params = payload.get("params", {})
+            if not isinstance(params, dict):
+                raise TypeError("params")
+            paint = payload["paint"]
+            if not isinstance(paint, bool):
+                raise TypeError("paint")
+            state.problems[(tab, key, col, code)] = Problem(
+                since, _int(payload["row"]), _int(payload["col"]), _str(payload["owner_role"]), _str(payload["job"]),
+                paint, _str(payload.get("value", "")), _str(payload.get("tab", cells[1])),
+                _str(payload.get("column", cells[3] if legacy else "")), params, _str(payload.get("message", "")))
+        else:
+            if not (isinstance(payload.get("signature"), str) and isinstance(payload.get("values"), dict)
+                    and isinstance(payload.get("shown", {}), dict)):
+                raise TypeError("signed")
+            state.signed[f"{tab}\x1f{key}"] = payload
+    except (KeyError, TypeError, ValueError):
+        raise _Bad("fields") from None
+
+
+def _migrate_key(tab: str, col: str, resolver: Resolver | None) -> tuple[str, str]:
+    """Version 1 keyed marks and problems by tab title and header text."""
+    if resolver is None:
+        return "@" + tab, ("@" + col) if col else ""
+    tab_id = resolver.tab_id(tab)
+    if tab_id is None:
+        return "@" + tab, ("@" + col) if col else ""
+    if not col:
+        return tab_id, ""
+    col_id = resolver.column_id(tab_id, col)
+    return tab_id, col_id if col_id is not None else "@" + col
+
+
+__all__ = ["CELL_LIMIT", "Mark", "MarkKey", "Problem", "ProblemKey", "Resolver", "State", "Unreadable", "VERSION",
+           "load_state", "note_digest", "parse_since"]

@@ -256,21 +256,4 @@ def check(backend: Backend, *, now: datetime, template: Template | None = None,
     return report.findings
 
 
-def record_failure(backend: Backend, job_names: list[str], now: datetime, error: SheetsyncError,
-                   template: Template | None = None) -> bool:
-    """Best effort: add a 运行记录 row for a run that failed in its jobs (not in the backend)."""
-    template = template or load_template()
-    try:
-        snapshot = backend.read()
-        loaded = load(snapshot, template, now)
-        changes = with_run_log(ChangeSet(), loaded.workbook.owned_titles["runlog"], template.owned["runlog"].header,
-                               (loaded.now.strftime("%Y-%m-%d %H:%M"), ", ".join(job_names), 0, 0, 0, 0,
-                                template.messages.get("run_failed", "失败: {error}").format(error=error)))
-        backend.apply(changes, snapshot)
-        return True
-    except SheetsyncError as exc:  # the workbook itself is the problem: nothing more to do
-        log.warning("could not record the failure in the run log: %s", exc)
-        return False
-
-
-__all__ = ["RunReport", "run", "check", "load", "to_shop_time", "record_failure"]
+__all__ = ["RunReport", "check", "load", "run", "to_shop_time"]

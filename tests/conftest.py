@@ -209,10 +209,47 @@ class GoogleShop(Shop):
         sheet.cells = moved
 
 
-@pytest.fixture(params=["xlsx", "google"])
+class FeishuShop(Shop):
+    """A Feishu sheet on the fake Open API. What a person sees: the colour on screen (sheetsync's
+    conditional format over the cell's own fill) and the reason in the row's notes column."""
+
+    kind = "feishu"
+
+    def __init__(self, fake):
+        self.fake = fake
+        self.comments: dict[tuple[str, str], str] = {}  # a person's cell comments (no API reads them)
+
+    def backend(self):
+        return self.fake.backend()
+
+    def cell(self, tab: str, ref: str) -> tuple[Any, str | None, str | None]:
+        from sheetsync.backends.feishu import hint_headers
+        from sheetsync.backends.feishu_cells import parse_hint
+
+        row, col = self._rc(ref)
+        value = self.backend().read().tabs[tab].cell(row, col)
+        head = self.fake.model.rows_of(tab)[0]
+        hint = next((c for c, v in enumerate(head, 1) if v in hint_headers()), None)
+        entries = parse_hint(self.fake.model.shown(tab, row, hint))[0] if hint else {}
+        note = entries.get(str(head[col - 1])) if col <= len(head) else None
+        return value, self.fake.model.shown_fill(tab, row, col), note or self.comments.get((tab, ref))
+
+    def type(self, tab: str, ref: str, value: Any) -> None:
+        self.fake.model.set_value(tab, *self._rc(ref), value)
+
+    def person_mark(self, tab: str, ref: str, fill: str, note: str) -> None:
+        self.fake.model.set_fill(tab, *self._rc(ref), fill)
+        self.comments[(tab, ref)] = note
+
+    def fingerprint(self) -> Any:
+        return self.fake.writes()
+
+
+@pytest.fixture(params=["xlsx", "google", "feishu"])
 def make_shop(request, write_xlsx):
-    """make_shop(tabs) -> a Shop holding those rows, on the xlsx backend and on Google Sheets
-    (the fake Sheets v4 server on loopback, reached through the real gspread client)."""
+    """make_shop(tabs) -> a Shop holding those rows, on the xlsx backend, on Google Sheets (the
+    fake Sheets v4 server on loopback, reached through the real gspread client) and on Feishu
+    (the fake Open API on loopback, reached through the real lark-oapi client)."""
     from contextlib import ExitStack
 
     stack = ExitStack()
@@ -221,6 +258,10 @@ def make_shop(request, write_xlsx):
     def _make(tabs: dict[str, list[list[Any]]]) -> Shop:
         if request.param == "xlsx":
             return XlsxShop(write_xlsx(tabs))
+        if request.param == "feishu":
+            from fake_feishu import start_fake_feishu
+
+            return FeishuShop(stack.enter_context(start_fake_feishu(tabs)))
         from fake_sheets import start_fake_sheets
 
         return GoogleShop(stack.enter_context(start_fake_sheets(tabs)))

@@ -98,6 +98,15 @@ def test_a_persons_fill_and_note_are_never_touched(shop):
     shop.person_mark("客服台账", "I2", "FFFF00", "明天回电话")  # a person marked the unresolved cell
     shop.person_mark("客服台账", "B3", "FFFF00", "老客户")
     report = do_run(shop)
+    if shop.kind == "feishu":
+        # no documented Feishu API reads a cell's fill: sheetsync cannot see the yellow, so its red is a
+        # conditional format drawn over it, and the yellow itself is never changed
+        assert shop.fake.model.own_fill("客服台账", 2, 9) == "FFFF00"
+        assert shop.cell("客服台账", "I2")[1] == MARK_FILL and shop.cell("客服台账", "B3")[1:] == ("FFFF00", "老客户")
+        shop.type("客服台账", "I2", "是")
+        do_run(shop, now=NOW + timedelta(minutes=15))
+        assert shop.cell("客服台账", "I2") == ("是", "FFFF00", "明天回电话")  # fixed: the person's colour shows again
+        return
     assert shop.cell("客服台账", "I2")[1:] == ("FFFF00", "明天回电话")
     assert shop.cell("客服台账", "B3")[1:] == ("FFFF00", "老客户")
     assert any(f.code == "cs.unresolved" for f in report.findings)
@@ -140,6 +149,13 @@ def test_sorting_between_runs_keeps_red_on_its_row(shop, template):
     next run neither clears it nor paints the row that took its place."""
     do_run(shop)
     assert shop.cell("客服台账", "I2")[1] == MARK_FILL
+    note = shop.cell("客服台账", "I2")[2]
+    if shop.kind == "feishu":  # the notes column moved with the rows; the conditional format did not
+        shop.fake.model.swap_rows("客服台账", 2, 3)
+        report = do_run(shop, now=NOW + timedelta(minutes=15))
+        assert shop.cell("客服台账", "I3")[1:] == (MARK_FILL, note) and shop.cell("客服台账", "I2")[1:] == (None, None)
+        assert not report.changes.unpaints
+        return
     rows = shop.rows("客服台账")
     # swap the two data rows by retyping them, as a sort would (values and formats travel together)
     for col, (a, b) in enumerate(zip(rows[1], rows[2]), start=1):

@@ -38,7 +38,7 @@ from ..core.model import (MARK_FILL, AppendRows, ApplyResult, ChangeSet, FillVal
                           TabData, Unpaint, column_letter, row_keys)
 from ..errors import ConfigError
 from ..i18n import active, load_catalogue
-from .base import InitResult, TabLayout
+from .base import InitResult, Reason, TabLayout
 from .feishu_api import SECRET_ENV, FeishuAPI, app_secret, resolve_domain
 from .feishu_cells import (a1, cells_of, compact_ranges, date_kind, format_hint, formatter, from_serial, literal,
                            parse_hint, rows_from_values)
@@ -311,7 +311,7 @@ class FeishuBackend:
             return ApplyResult(written=0)
         start = self.api.requests
         writes = _Writes()
-        skipped: list[str] = []
+        skipped: list[Reason] = []
         cell_ops = [*changes.paints, *changes.unpaints, *changes.fills]
         tabs = {op.tab for op in cell_ops} | {t for t, s in self._sheets.items() if s.drift}
         live = self._confirm(sorted(t for t in tabs if t in self._sheets), changes, snapshot)
@@ -319,7 +319,7 @@ class FeishuBackend:
             sheet = self._sheets.get(title)
             ops = [op for op in cell_ops if op.tab == title]
             if sheet is None or title not in live:
-                skipped += [active().text("feishu.skip_no_tab", tab=op.tab, cell=f"{column_letter(op.col)}{op.row}")
+                skipped += [Reason("feishu.skip_no_tab", tab=op.tab, cell=f"{column_letter(op.col)}{op.row}")
                             for op in ops]
                 continue
             skipped += self._marks(writes, sheet, ops, changes, snapshot, live[title])
@@ -370,16 +370,16 @@ class FeishuBackend:
         return live
 
     def _marks(self, writes: _Writes, sheet: _Sheet, ops: list, changes: ChangeSet, snapshot: Snapshot,
-               live: dict[str, Any]) -> list[str]:
+               live: dict[str, Any]) -> list[Reason]:
         """Re-aim the marks and fills of one tab by row key, rewrite the notes of the rows whose
         notes change, and re-draw the tab's red from the notes."""
         cat = active()
         tab = snapshot.tab(sheet.title)
         now: dict[tuple[int, int], Any] = live["values"]
         hcol = sheet.hint_col or sheet.width + 1
-        skipped: list[str] = []
+        skipped: list[Reason] = []
         if sheet.hint_col is None and any(v is not None for (_r, c), v in now.items() if c == hcol):
-            return [cat.text("feishu.skip_column_taken", tab=sheet.title, column=column_letter(hcol))
+            return [Reason("feishu.skip_column_taken", tab=sheet.title, column=column_letter(hcol))
                     for op in ops]
         keys = changes.key_columns.get(sheet.title, ())
         core_now = {(r, sheet.core(c)): v for (r, c), v in now.items() if c != hcol}
@@ -406,17 +406,17 @@ class FeishuBackend:
             row = aim(op.row, op.row_key)
             name = str(header_of.get(op.col) or column_letter(op.col))
             if not row:
-                skipped.append(cat.text("feishu.skip_row_gone", tab=sheet.title, cell=where))
+                skipped.append(Reason("feishu.skip_row_gone", tab=sheet.title, cell=where))
                 continue
             if isinstance(op, FillValue):
                 if core_now.get((row, op.col)) is not None:
-                    skipped.append(cat.text("feishu.skip_filled", tab=sheet.title, row=row, column=name,
+                    skipped.append(Reason("feishu.skip_filled", tab=sheet.title, row=row, column=name,
                                             value=core_now[row, op.col]))
                     continue
                 writes.put(sheet.sheet_id, row, sheet.real(op.col), [[op.value]])
                 continue
             if hints.get(row, ({}, ""))[1]:
-                skipped.append(cat.text("feishu.skip_person_text", tab=sheet.title, cell=where,
+                skipped.append(Reason("feishu.skip_person_text", tab=sheet.title, cell=where,
                                         column=column_letter(hcol)))
                 continue
             if isinstance(op, Paint):

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from sheetsync.demo import DEMO_CASES, DEMO_CLEAN_CASES, OVERSELL_PROMOTION, demo_rows, seed_week_rows
+from sheetsync.demo import (DEMO_CASES, DEMO_CLEAN_CASES, OVERSELL_PROMOTION, demo_cases, demo_clean_cases, demo_rows,
+                            oversell_promotion, seed_week_rows)
 from sheetsync.engine import load
 from sheetsync.core.job import JobContext, JobOutput
 from sheetsync.core.model import Snapshot, TabData
@@ -410,9 +411,10 @@ def test_seed_week_is_clean_apart_from_what_the_kpis_need():
 ROUTED = "4402917763850194"  # the 物流问题 with an empty 负责人: filled in, not painted
 
 
-def run_jobs(book: dict[str, list[list[Any]]], now: datetime, jobs: tuple[str, ...]) -> JobOutput:
+def run_jobs(book: dict[str, list[list[Any]]], now: datetime, jobs: tuple[str, ...],
+             template: str = "zh-CN") -> JobOutput:
     snapshot = Snapshot({title: TabData(title, [list(r) for r in rows]) for title, rows in book.items()}, "demo")
-    loaded = load(snapshot, load_template("zh-CN"), now)
+    loaded = load(snapshot, load_template(template), now)
     ctx = JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now)
     out = JobOutput()
     for job in get_jobs(list(jobs)):
@@ -457,3 +459,83 @@ def test_seed_week_only_flags_the_two_late_answers_and_gives_the_meeting_kpis():
     kpis = {k.label: (k.numerator, k.denominator) for k in out.weekly.week.kpis}
     assert kpis == {"选品合格率": (9, 10), "推广准确率": (1, 2), "客服响应率": (84, 86), "售后解决率": (6, 6)}
     assert out.weekly.week.kpi("selection_pass").change_points == 20.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The English shop (sheetsync demo --template en): the same rows and mistakes, in English
+
+CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3200-\u9fff\uf900-\ufaff"
+                 r"\ufe30-\ufe4f\uff00-\uffef]")
+
+
+def _finding_keys(out: JobOutput) -> list[tuple[str, int, str, str]]:
+    return sorted((f.tab_id, f.row, f.column_id, f.code) for f in out.findings)
+
+
+@pytest.mark.parametrize("rows", [lambda t: demo_rows(NOW, t), lambda t: seed_week_rows(WEEK, t)], ids=["demo", "seed"])
+def test_english_workbook_is_laid_out_by_the_english_template_and_has_no_cjk(rows):
+    template = load_template("en")
+    book = rows(template)
+    assert list(book) == [tab.title for tab in template.tabs.values()]
+    for tab in template.tabs.values():
+        assert book[tab.title][0] == [c.name for c in tab.columns]
+        assert {len(r) for r in book[tab.title]} == {len(tab.columns)}
+    cells = [v for table in book.values() for row in table for v in row if isinstance(v, str)]
+    assert not [v for v in cells if CJK.search(v)]
+    assert not [c for tab, rule, where in demo_cases("en") + demo_clean_cases("en") for c in (tab, rule, where)
+                if CJK.search(c)]
+    settings = {r["Setting"]: r["Value"] for r in records(book["Settings"])}
+    assert "Sparkle Lab Diamonds" in settings.values()
+
+
+@pytest.mark.parametrize("now", NOWS, ids=lambda n: n.strftime("%m%d-%H%M"))
+def test_english_demo_is_red_exactly_where_the_chinese_one_is(now):
+    jobs = ("validate", "reconcile-stock")
+    zh = run_jobs(demo_rows(now), now, jobs)
+    en = run_jobs(demo_rows(now, "en"), now, jobs, "en")
+    assert _finding_keys(en) == _finding_keys(zh) and len(zh.findings) > 25
+    assert [(f.row, f.col) for f in en.fills] == [(f.row, f.col) for f in zh.fills]
+    assert [f.value for f in en.fills] == ["Lily Li"]
+
+
+def test_english_demo_cases_are_where_the_red_is():
+    book = demo_rows(NOW, "en")
+    out = run_jobs(book, NOW, ("validate", "reconcile-stock"), "en")
+    routed = sheet_rows(book, [("After-sales disputes", "", ROUTED)])
+    expected = sheet_rows(book, demo_cases("en")) - routed
+    assert {(f.tab, f.row) for f in out.findings} == expected
+    assert not expected & sheet_rows(book, demo_clean_cases("en"))
+    (row,) = sheet_rows(book, [("Promotions", "", oversell_promotion("en"))])
+    (oversell,) = [f for f in out.findings if (f.tab, f.row) == row]
+    assert oversell.code == "stock.oversell" and "only 3 of LGD-S-300D" in oversell.message
+
+
+EN_MESSY_FORMS = [
+    ("date typed with slashes", lambda v: re.fullmatch(r"\d{4}/\d{1,2}/\d{1,2} \d{1,2}:\d{2}", v)),
+    ("date typed with am/pm", lambda v: re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2} \d{1,2}:\d{2}[ap]m", v)),
+    ("date without year", lambda v: re.fullmatch(r"\d{1,2}/\d{1,2}", v)),
+    ("count with pcs", lambda v: re.fullmatch(r"\d+ pcs", v)),
+    ("price with ¥", lambda v: v.startswith("¥")),
+    ("thousands separator", lambda v: re.fullmatch(r"\d{1,3}(,\d{3})+", v)),
+    ("Y and tick for yes", lambda v: v in ("Y", "✓")),
+    ("trailing spaces", lambda v: v != v.rstrip() and v.strip()),
+    ("SKUs split by ;", lambda v: ";" in v and "LGD-" in v),
+    ("SKUs on separate lines", lambda v: "\n" in v and "LGD-" in v),
+]
+
+
+@pytest.mark.parametrize("form, matches", EN_MESSY_FORMS, ids=[m[0] for m in EN_MESSY_FORMS])
+def test_english_demo_is_typed_as_messily_as_the_chinese_one(form, matches):
+    book = demo_rows(NOW, "en")
+    strings = [v for title, rows in book.items() if title not in ("Team", "Settings")
+               for row in rows[1:] for v in row if isinstance(v, str)]
+    assert any(matches(v) for v in strings), form
+
+
+def test_english_seed_week_gives_the_meeting_kpis():
+    now = datetime.combine(WEEK + timedelta(days=6), time(20, 0))
+    out = run_jobs(seed_week_rows(WEEK, "en"), now, ("validate", "reconcile-stock", "weekly-summary"), "en")
+    assert [(f.tab_id, f.code) for f in out.findings] == [("cs_log", "cs.first_response")] * 2
+    kpis = {k.label: (k.numerator, k.denominator) for k in out.weekly.week.kpis}
+    assert kpis == {"Product pass rate": (9, 10), "Promotion accuracy": (1, 2), "CS response rate": (84, 86),
+                    "Dispute resolution rate": (6, 6)}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -18,6 +19,8 @@ from sheetsync.backends.base import ColumnLayout, TabLayout
 from sheetsync.backends.google import GoogleBackend, parse_spreadsheet_id
 from sheetsync.backends.google_transport import BACKOFF_MAX, load_key, make_credentials
 from sheetsync.errors import BackendError, ConfigError
+from sheetsync.i18n import active, set_language
+from sheetsync.core.model import CellError as ReadError  # what the backend reads (fake_sheets: what it serves)
 from sheetsync.core.model import (MARK_FILL, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Unpaint,
                              row_keys)
 
@@ -31,8 +34,9 @@ URL_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcd"
 def dispute_rows(n: int) -> list[list]:
     """Header + n disputes; order A1001 is on sheet row 2, A1002 on row 3, ..."""
     start = datetime(2026, 5, 4, 9, 0)
-    return [HEADER] + [[f"A{1000 + i}", f"客户{i}", start + timedelta(minutes=7 * i), "物流问题" if i % 2 else "质量问题",
-                        "王芳" if i % 3 else None, "处理中"] for i in range(1, n + 1)]
+    return [HEADER] + [[f"A{1000 + i}", f"客户{i}", start + timedelta(minutes=7 * i),
+                        "物流问题" if i % 2 else "质量问题", "王芳" if i % 3 else None, "处理中"]
+                       for i in range(1, n + 1)]
 
 
 def key_of(snapshot, row: int, tab: str = TAB) -> str:
@@ -42,6 +46,18 @@ def key_of(snapshot, row: int, tab: str = TAB) -> str:
 
 def row_of(fake, order: str, tab: str = TAB) -> int:
     return next(i for i, r in enumerate(fake.tab(tab).rows, start=1) if r and r[0] == order)
+
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+@pytest.fixture(autouse=True)
+def chinese():
+    """These tests read the default (zh-CN) messages, whatever an earlier test set."""
+    before = active()
+    set_language("zh-CN")
+    yield
+    set_language(before)
 
 
 @pytest.fixture
@@ -75,7 +91,7 @@ def test_read_gives_python_values_fills_notes_merges_in_one_request(fake):
     tab = snapshot.tab("客服台账")
     assert tab.rows == [
         ["订单号", "接诉时间", "回复时间", "金额", "比例", "已解决", "合计", "校验"],
-        ["A1001", datetime(2026, 5, 1, 10, 30), time(9, 30), 12.5, 0.25, True, 25, "#N/A"],
+        ["A1001", datetime(2026, 5, 1, 10, 30), time(9, 30), 12.5, 0.25, True, 25, ReadError("#N/A")],
         ["A1002", date(2026, 5, 2), None, 3, None, False, None, None],
     ]
     assert [type(v) for v in tab.rows[2][:4]] == [str, date, type(None), int]
@@ -237,7 +253,8 @@ def test_a_deleted_row_is_skipped_and_said_so(disputes):
 
     result = backend.apply(changes, snap)
 
-    assert [str(s) for s in result.skipped] == [f"「{TAB}」C3: 这一行在读取后被删除或改动了, 这次没有标红, 下次运行会重新检查"]
+    assert [str(s) for s in result.skipped] == [
+        f"「{TAB}」C3: 这一行在读取后被删除或改动了, 这次没有标红, 下次运行会重新检查"]
     assert result.written == 1
     assert disputes.tab(TAB).fills == {(row_of(disputes, "A1004"), 3): MARK_FILL}
 
@@ -288,7 +305,8 @@ def test_new_job_owned_tab_is_protected_grey_frozen_bold_and_charted(fake):
     tab = ReplaceTab("周报", (("周", "选品合格率", "售后解决率"), ("第18周", 0.9, 0.5), ("第19周", 0.8, 1.0)),
                      column_widths=(10, 12, 12), chart=chart, number_formats=((2, "0.0%"), (3, "0.0%")))
 
-    backend.apply(ChangeSet(tabs=[tab], appends=[AppendRows("运行记录", ("时间", "任务"), (("09:15", "validate"),))]), snap)
+    log_row = AppendRows("运行记录", ("时间", "任务"), (("09:15", "validate"),))
+    backend.apply(ChangeSet(tabs=[tab], appends=[log_row]), snap)
 
     sheet = fake.model.sheet("周报")
     assert fake.tab("周报").rows == [list(r) for r in tab.rows]
@@ -326,9 +344,9 @@ def test_rewriting_a_job_owned_tab_clears_old_rows_and_replaces_its_chart(fake):
 def test_appending_to_an_existing_log_adds_rows_at_the_end(fake):
     fake.model.add_tab("运行记录", [["时间", "任务"], ["09:00", "validate"]])
     backend = fake.backend()
-    backend.apply(ChangeSet(appends=[AppendRows("运行记录", ("时间", "任务"), (("09:15", "validate"), ("09:30", "weekly")))]),
-                  backend.read())
-    assert fake.tab("运行记录").rows == [["时间", "任务"], ["09:00", "validate"], ["09:15", "validate"], ["09:30", "weekly"]]
+    rows = (("09:15", "validate"), ("09:30", "weekly"))
+    backend.apply(ChangeSet(appends=[AppendRows("运行记录", ("时间", "任务"), rows)]), backend.read())
+    assert fake.tab("运行记录").rows == [["时间", "任务"], ["09:00", "validate"], *map(list, rows)]
     assert fake.kinds() == ["get", "batchUpdate"]
 
 
@@ -336,7 +354,8 @@ def test_appending_to_an_existing_log_adds_rows_at_the_end(fake):
 
 
 LAYOUT = [
-    TabLayout("售后纠纷", (ColumnLayout("订单号", width=14), ColumnLayout("问题类别", choices=("质量问题", "物流问题", "客户原因")),
+    TabLayout("售后纠纷", (ColumnLayout("订单号", width=14),
+                       ColumnLayout("问题类别", choices=("质量问题", "物流问题", "客户原因")),
                        ColumnLayout("接诉时间", number_format="yyyy-mm-dd hh:mm", note="客户第一次联系的时间"))),
     TabLayout("设置", (ColumnLayout("项目"), ColumnLayout("值")), rows=(("时区", "Asia/Shanghai"),)),
     TabLayout("问题清单", (ColumnLayout("表"), ColumnLayout("问题")), job_owned=True),
@@ -596,3 +615,39 @@ def test_the_fake_answers_400_and_records_a_bad_body(disputes):
         "BatchUpdateSpreadsheetRequest.requests[0].addSheet.properties.titel: unknown field (did you mean 'title'?)"]
     disputes.errors.clear()
     assert [s.title for s in disputes.model.sheets] == [TAB]
+
+
+# ---- in English ------------------------------------------------------------------------------
+
+
+def test_with_the_english_template_every_backend_word_is_english(disputes):
+    set_language("en")
+    backend = disputes.backend()
+    assert backend.describe() == f"Google Sheets {disputes.spreadsheet_id}"
+    snap = backend.read()
+    changes = ChangeSet(paints=[Paint(TAB, 3, 3, key_of(snap, 3), NOTE)], key_columns=KEYS,
+                        tabs=[ReplaceTab("Weekly", (("Week", "Rate"), ("W18", 0.9)), protected=True)])
+    disputes.before_request(disputes.request_count + 1, lambda m: m.delete_rows(TAB, 3))
+
+    result = backend.apply(changes, snap)
+
+    assert [str(s) for s in result.skipped] == [
+        f'"{TAB}" C3: this row was deleted or changed after it was read, so did not mark it red this time; '
+        "the next run checks again"]
+    [protection] = disputes.model.sheet("Weekly").protected
+    assert protection["description"] == "Written by sheetsync: changes made here are overwritten at the next run"
+
+
+@pytest.mark.parametrize("setup, fragments", [
+    (_unshare, ["not shared with the service account sheetsync-bot@", 'add it as an editor']),
+    (_disable_api, ["not enabled in the Google Cloud project shop-sync-test", "click \"Enable\""]),
+    (_revoke_key, ["Google refused the service-account key", "Create new key"]),
+])
+def test_real_life_failures_in_english(disputes, setup, fragments):
+    set_language("en")
+    setup(disputes)
+    with pytest.raises(ConfigError) as caught:
+        disputes.backend().read()
+    text = str(caught.value)
+    assert all(fragment in text for fragment in fragments), text
+    assert not CJK.search(text), text

@@ -145,7 +145,9 @@ def add_drawing(path: Path, content: str) -> None:
         },
         add={
             "xl/drawings/drawing1.xml": drawing_xml(content),
-            "xl/drawings/_rels/drawing1.xml.rels": add_relationship("", "rId1", REL_NS + "/image", "../media/image1.png"),
+            "xl/drawings/_rels/drawing1.xml.rels": add_relationship(
+                "", "rId1", REL_NS + "/image", "../media/image1.png"
+            ),
             "xl/media/image1.png": b"\x89PNG\r\n\x1a\n",
         },
     )
@@ -335,7 +337,8 @@ def test_second_apply_in_the_same_process(shop: Path) -> None:
     backend = XlsxBackend(shop)
     snap = backend.read()
     backend.apply(ChangeSet(paints=[Paint("库存", 2, 3, "A1", NOTE)]), snap)
-    backend.apply(ChangeSet(appends=[AppendRows("运行记录", ("时间", "任务"), (("2025-03-02 10:00", "validate"),))]), snap)
+    log_row = AppendRows("运行记录", ("时间", "任务"), (("2025-03-02 10:00", "validate"),))
+    backend.apply(ChangeSet(appends=[log_row]), snap)
     wb = reopen(shop)
     assert wb["库存"]["C2"].comment.text == NOTE
     assert wb["运行记录"]["B2"].value == "validate"
@@ -411,7 +414,11 @@ FORMULA_CELLS = [
     ("C4", "=B4*2", ("", "4"), 4),
     ("C5", "=B5*2", ("", "6"), 6),
 ]
-SHARED = {"C3": '<f t="shared" ref="C3:C5" si="0">B3*2</f>', "C4": '<f t="shared" si="0"/>', "C5": '<f t="shared" si="0"/>'}
+SHARED = {
+    "C3": '<f t="shared" ref="C3:C5" si="0">B3*2</f>',
+    "C4": '<f t="shared" si="0"/>',
+    "C5": '<f t="shared" si="0"/>',
+}
 
 
 def with_cached_values(sheet_xml: str) -> str:
@@ -421,11 +428,10 @@ def with_cached_values(sheet_xml: str) -> str:
             continue
         kind, text = cached
         typed = f' t="{kind}"' if kind else ""
-        sheet_xml, n = re.subn(
-            rf'<c r="{ref}"( s="\d+")?><f>([^<]*)</f><v />',
-            lambda m: f'<c r="{ref}"{m[1] or ""}{typed}>{SHARED.get(ref, f"<f>{m[2]}</f>")}<v>{text}</v>',
-            sheet_xml,
-        )
+        def cached_cell(m: re.Match[str], ref: str = ref, typed: str = typed, text: str = text) -> str:
+            return f'<c r="{ref}"{m[1] or ""}{typed}>{SHARED.get(ref, f"<f>{m[2]}</f>")}<v>{text}</v>'
+
+        sheet_xml, n = re.subn(rf'<c r="{ref}"( s="\d+")?><f>([^<]*)</f><v />', cached_cell, sheet_xml)
         assert n == 1, ref
     return sheet_xml
 
@@ -497,19 +503,24 @@ def test_formula_cells_keep_their_computed_values_when_saved(computed: Path, sav
     assert {ref: ws[ref].value for ref in expected} == {ref: formula for ref, formula, _cached, _value in FORMULA_CELLS}
     cached = openpyxl.load_workbook(computed, data_only=True)["库存"]  # a second reader of the cached values
     assert [cached[ref].value for ref in ("C2", "D2", "E2", "I2", "C4", "C6")] == [10, "戒指", True, False, 4, None]
-    assert calamine_rows(computed, "库存")[1][2:9] == [10.0, "戒指", True, datetime(2025, 5, 1, 12, 0), 4 / 3, " <a&b> ", False]
+    assert calamine_rows(computed, "库存")[1][2:9] == [
+        10.0, "戒指", True, datetime(2025, 5, 1, 12, 0), 4 / 3, " <a&b> ", False]
     with zipfile.ZipFile(computed) as zf:
         assert '<calcPr calcId="124519" fullCalcOnLoad="1"' in zf.read("xl/workbook.xml").decode()
 
 
 ONE_FORMULA = [  # (date system, formula in B1, its cached <v>, <f> and <v> written, value read)
-    (WINDOWS_EPOCH, "=DATE(2025,5,1)+0.5", "45778.5", "<f>DATE(2025,5,1)+0.5</f><v>45778.5</v>", datetime(2025, 5, 1, 12, 0)),
-    (CALENDAR_MAC_1904, "=DATE(2025,5,1)+0.5", "44316.5", "<f>DATE(2025,5,1)+0.5</f><v>44316.5</v>", datetime(2025, 5, 1, 12, 0)),
-    (WINDOWS_EPOCH, ArrayFormula("B1", "=SUM(C1:C2*D1:D2)"), "14", '<f t="array" ref="B1">SUM(C1:C2*D1:D2)</f><v>14</v>', 14),
+    (WINDOWS_EPOCH, "=DATE(2025,5,1)+0.5", "45778.5", "<f>DATE(2025,5,1)+0.5</f><v>45778.5</v>",
+     datetime(2025, 5, 1, 12, 0)),
+    (CALENDAR_MAC_1904, "=DATE(2025,5,1)+0.5", "44316.5", "<f>DATE(2025,5,1)+0.5</f><v>44316.5</v>",
+     datetime(2025, 5, 1, 12, 0)),
+    (WINDOWS_EPOCH, ArrayFormula("B1", "=SUM(C1:C2*D1:D2)"), "14",
+     '<f t="array" ref="B1">SUM(C1:C2*D1:D2)</f><v>14</v>', 14),
 ]
 
 
-@pytest.mark.parametrize(("epoch", "formula", "cached", "written", "value"), ONE_FORMULA, ids=["date-1900", "date-1904", "array"])
+@pytest.mark.parametrize(("epoch", "formula", "cached", "written", "value"), ONE_FORMULA,
+                         ids=["date-1900", "date-1904", "array"])
 def test_a_formula_keeps_its_value_in_excels_own_terms(
     tmp_path: Path, epoch: datetime, formula: object, cached: str, written: str, value: object
 ) -> None:
@@ -542,7 +553,8 @@ def test_a_rewritten_tab_drops_its_old_formulas_quietly(computed: Path, caplog: 
 # apply: refusals
 
 
-@pytest.mark.parametrize("lock_name", ["~$shop.xlsx", ".~lock.shop.xlsx#", ".~shop.xlsx"], ids=["excel", "libreoffice", "wps"])
+@pytest.mark.parametrize("lock_name", ["~$shop.xlsx", ".~lock.shop.xlsx#", ".~shop.xlsx"],
+                         ids=["excel", "libreoffice", "wps"])
 def test_refuses_while_the_workbook_is_open(shop: Path, lock_name: str) -> None:
     backend = XlsxBackend(shop)
     snap = backend.read()
@@ -609,9 +621,11 @@ def workbook_rel(rel_type: str, target: str, body: bytes = b"") -> dict:
 @pytest.mark.parametrize(
     ("package", "expected"),
     [
-        (sheet_rel(REL_NS + "/pivotTable", "../pivotTables/pivotTable1.xml"), "「库存」里的数据透视表 (xl/pivotTables/pivotTable1.xml)"),
+        (sheet_rel(REL_NS + "/pivotTable", "../pivotTables/pivotTable1.xml"),
+         "「库存」里的数据透视表 (xl/pivotTables/pivotTable1.xml)"),
         (sheet_rel(MS_REL + "/slicer", "../slicers/slicer1.xml"), "「库存」里的切片器 (xl/slicers/slicer1.xml)"),
-        (sheet_rel(REL_NS + "/ctrlProp", "../ctrlProps/ctrlProp1.xml"), "「库存」里的表单控件 (xl/ctrlProps/ctrlProp1.xml)"),
+        (sheet_rel(REL_NS + "/ctrlProp", "../ctrlProps/ctrlProp1.xml"),
+         "「库存」里的表单控件 (xl/ctrlProps/ctrlProp1.xml)"),
         (
             {"edits": {"xl/worksheets/sheet1.xml": before_end(
                 '<extLst><ext uri="{05C60535-1F16-4FD2-B633-F4F36F0B64E0}" '
@@ -619,7 +633,8 @@ def workbook_rel(rel_type: str, target: str, body: bytes = b"") -> dict:
             )}},
             "「库存」里的迷你图 (xl/worksheets/sheet1.xml)",
         ),
-        (workbook_rel("http://schemas.microsoft.com/office/2006/relationships/vbaProject", "vbaProject.bin"), "宏 (VBA) (xl/vbaProject.bin)"),
+        (workbook_rel("http://schemas.microsoft.com/office/2006/relationships/vbaProject", "vbaProject.bin"),
+         "宏 (VBA) (xl/vbaProject.bin)"),
         (
             workbook_rel(REL_NS + "/externalLink", "externalLinks/externalLink1.xml"),
             "指向其他文件的外部链接 (xl/externalLinks/externalLink1.xml)",
@@ -732,7 +747,8 @@ LAYOUT = [
         ),
         frozen_rows=1,
     ),
-    TabLayout(title="设置", columns=(ColumnLayout("项目"), ColumnLayout("值")), rows=(("时区", "Asia/Shanghai"), ("回访时限(天)", "2"))),
+    TabLayout(title="设置", columns=(ColumnLayout("项目"), ColumnLayout("值")),
+              rows=(("时区", "Asia/Shanghai"), ("回访时限(天)", "2"))),
     TabLayout(title="运行记录", columns=(ColumnLayout("时间"),), job_owned=True),
     TabLayout(title="_state", columns=(ColumnLayout("key"),), job_owned=True, hidden=True, frozen_rows=0),
 ]
@@ -748,11 +764,12 @@ def test_init_layout_creates_a_new_workbook(tmp_path: Path) -> None:
     ws = wb["客服台账"]
     assert [c.value for c in ws[1]] == ["日期", "问题类型", "客服"]
     assert ws["A1"].font.b and ws.freeze_panes == "A2"
-    assert (ws.column_dimensions["A"].width, ws.column_dimensions["B"].width, ws.column_dimensions["C"].width) == (18, 14, 12)
+    assert [ws.column_dimensions[letter].width for letter in "ABC"] == [18, 14, 12]
     assert ws.column_dimensions["A"].number_format == "yyyy-mm-dd hh:mm" and ws["A1"].number_format == "General"
     assert (ws["A1"].comment.text, ws["A1"].comment.author) == ("客户第一次咨询的时间", "sheetsync")
     (dropdown,) = ws.data_validations.dataValidation
-    assert (dropdown.type, dropdown.formula1, str(dropdown.sqref)) == ("list", '"产品咨询,售后问题,活动疑问,其他"', "B2:B1048576")
+    assert (dropdown.type, dropdown.formula1, str(dropdown.sqref)) == (
+        "list", '"产品咨询,售后问题,活动疑问,其他"', "B2:B1048576")
     assert dropdown.showErrorMessage and dropdown.errorStyle == "warning" and "下拉列表" in dropdown.error
     assert calamine_rows(path, "设置") == [["项目", "值"], ["时区", "Asia/Shanghai"], ["回访时限(天)", "2"]]
     log, state = wb["运行记录"], wb["_state"]

@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta
 from numbers import Real
 from typing import Any
 
+from ..core.model import CellError
+
 # Day zero of the spreadsheet serial-number calendar (shared with Excel's 1900 system).
 SERIAL_EPOCH = datetime(1899, 12, 30)
 
@@ -53,8 +55,8 @@ def serial_to_python(serial: float, kind: str) -> date | datetime | time:
 
 def cell_value(cell: dict[str, Any]) -> Any:
     """The Python value a person sees in a cell: the formula result for formulas, numbers as
-    int/float, dates/times per the cell's number format, error cells as their '#N/A' text,
-    and None for an empty cell (an empty string counts as empty)."""
+    int/float, dates/times per the cell's number format, a formula error as the CellError a
+    person sees ('#N/A'), and None for an empty cell (an empty string counts as empty)."""
     effective = cell.get("effectiveValue")
     if not effective:
         return None
@@ -63,7 +65,7 @@ def cell_value(cell: dict[str, Any]) -> Any:
     if "boolValue" in effective:
         return bool(effective["boolValue"])
     if "errorValue" in effective:
-        return ERROR_TEXT.get(effective["errorValue"].get("type", "ERROR"), "#ERROR!")
+        return CellError(ERROR_TEXT.get(effective["errorValue"].get("type", "ERROR"), "#ERROR!"))
     number = effective.get("numberValue", 0)
     kind = cell.get("effectiveFormat", {}).get("numberFormat", {}).get("type")
     if kind in ("DATE", "DATE_TIME", "TIME"):

@@ -5,7 +5,7 @@ from sheetsync.core.job import Job, Trigger
 
 JOB = Job(
     name="daily-digest",
-    title="客服日报: 当天咨询数、问题类型、未解决纠纷",
+    title="cli.job.daily-digest",  # words: sheet_templates/<language>/messages/cli.toml
     trigger=lambda settings: Trigger.daily(settings.daily_time),
     compute=daily_digest,
 )

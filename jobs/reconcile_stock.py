@@ -5,7 +5,7 @@ from sheetsync.core.job import Job, Trigger
 
 JOB = Job(
     name="reconcile-stock",
-    title="核对库存: 推广声明库存/活动价/SKU 对照库存表, 库存表对照后台导出",
+    title="cli.job.reconcile-stock",  # words: sheet_templates/<language>/messages/cli.toml
     trigger=lambda settings: Trigger.every(15),
     compute=reconcile_stock,
 )

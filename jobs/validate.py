@@ -5,7 +5,7 @@ from sheetsync.core.job import Job, Trigger
 
 JOB = Job(
     name="validate",
-    title="校验所有表格: 标红有问题的单元格并写上原因, 更新问题清单",
+    title="cli.job.validate",  # words: sheet_templates/<language>/messages/cli.toml
     trigger=lambda settings: Trigger.every(15),
     compute=validate,
 )

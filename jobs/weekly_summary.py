@@ -5,7 +5,7 @@ from sheetsync.core.weekly import weekly_summary
 
 JOB = Job(
     name="weekly-summary",
-    title="周报: 四个指标和上周对比, 写入周报表并发邮件",
+    title="cli.job.weekly-summary",  # words: sheet_templates/<language>/messages/cli.toml
     trigger=lambda settings: Trigger.weekly(settings.weekly_weekday, settings.weekly_time),
     compute=weekly_summary,
 )

@@ -1,4 +1,4 @@
-"""Command line: parses arguments and calls the library. No logic lives here.
+"""Command line: parses arguments and calls the library (``sheetsync.app``). No logic lives here.
 
     sheetsync demo                       write a demo workbook and run every job on it
     sheetsync init  --workbook PATH      create the tabs of the template in a workbook
@@ -6,172 +6,221 @@
     sheetsync run [JOB ...] --workbook PATH [--dry-run]
     sheetsync jobs                       list the jobs and when they run next
     sheetsync schedule                   run the jobs on their schedule until stopped
+
+Every word printed comes from the catalogue of the template's language, argparse's own words
+included, so the language is found first (``--template``, else ``template`` in the
+configuration file) and the parser is built after.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import logging
+import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Callable, Iterator, Sequence
 
-from . import __version__
-from .errors import ConfigError, SheetsyncError
+from . import __version__, app
+from .errors import SheetsyncError
+from .i18n import Catalogue, set_language
 
-log = logging.getLogger("sheetsync")
+# argparse's English words (it looks each up through ``argparse._`` when it needs it) -> our keys
+_ARGPARSE_WORDS = {
+    "usage: ": "usage",
+    "positional arguments": "positional",
+    "options": "options",
+    "show this help message and exit": "help",
+    "show program's version number and exit": "version",
+    "the following arguments are required: %s": "required",
+    "unrecognized arguments: %s": "unrecognized",
+    "invalid choice: %(value)r (choose from %(choices)s)": "invalid_choice",
+    "expected one argument": "expected_one",
+    "expected at most one argument": "expected_at_most_one",
+    "expected at least one argument": "expected_at_least_one",
+    "expected %s argument": "expected_n",
+    "expected %s arguments": "expected_n",
+    "not allowed with argument %s": "not_allowed",
+    "one of the arguments %s is required": "one_required",
+    "argument %(argument_name)s: %(message)s": "argument",
+    "ambiguous option: %(option)s could match %(matches)s": "ambiguous",
+    "invalid %(type)s value: %(value)r": "invalid_type",
+    "ignored explicit argument %r": "ignored_argument",
+    "can't open '%(filename)s': %(error)s": "cannot_open",
+    "unknown parser %(parser_name)r (choices: %(choices)s)": "unknown_parser",
+    "%(prog)s: error: %(message)s\n": "error",
+}
 
 
-def _now(value: str | None) -> datetime:
-    """--now: an ISO time (with or without offset; without = shop time). Default: the clock."""
-    if not value:
-        return datetime.now(timezone.utc)
+@contextlib.contextmanager
+def _argparse_words(cat: Catalogue) -> Iterator[None]:
+    """argparse speaks the catalogue's language while the parser is built and used."""
+
+    def gettext(text: str) -> str:
+        key = _ARGPARSE_WORDS.get(text)
+        return cat.raw(f"cli.argparse.{key}") if key and cat.has(f"cli.argparse.{key}") else text
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        return gettext(singular if n == 1 else plural)
+
+    saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+    argparse._, argparse.ngettext = gettext, ngettext  # type: ignore[attr-defined]
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"--now 看不懂: {value}。请写成 2026-11-22T20:00 或 2026-11-22T20:00+08:00") from None
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
 
 
-def _add_location(p: argparse.ArgumentParser) -> None:
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workbook", metavar="PATH", help="a local .xlsx workbook (xlsx backend)")
-    where.add_argument("--spreadsheet", metavar="ID_OR_URL", help="a Google spreadsheet id or URL (google backend)")
-    p.add_argument("--config", metavar="FILE", help="sheetsync.toml (default: ./sheetsync.toml if present)")
-    p.add_argument("--template", metavar="NAME_OR_PATH", help="workbook template: zh-CN (default), en, or a .toml file")
+def _preparse(argv: Sequence[str]) -> tuple[str | None, str | None]:
+    """--template and --config, read before the parser exists (they decide its language)."""
+    found: dict[str, str] = {}
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        for name in ("--template", "--config"):
+            if arg == name and i + 1 < len(argv):
+                found[name] = argv[i + 1]
+            elif arg.startswith(name + "="):
+                found[name] = arg.split("=", 1)[1]
+    return found.get("--template"), found.get("--config")
 
 
-def _add_now(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--now", metavar="ISO", help="pretend it is this time (e.g. 2026-11-22T20:00+08:00); default: now")
+def build_parser(cat: Catalogue) -> argparse.ArgumentParser:
+    def h(key: str) -> str:
+        return cat.text(f"cli.help.{key}")
 
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help=h("config"))
+    common.add_argument("--template", metavar="NAME_OR_PATH", help=h("template"))
+    common.add_argument("--now", metavar="ISO", help=h("now"))
+    common.add_argument("-v", "--verbose", dest="verbose_after", action="count", default=0, help=h("verbose"))
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sheetsync",
-        description="Keeps a shop's shared spreadsheet honest: paints problems red with a note, reconciles stock, "
-                    "writes and mails the weekly summary.")
-    parser.add_argument("--version", action="version", version=f"sheetsync {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    location = argparse.ArgumentParser(add_help=False)
+    where = location.add_mutually_exclusive_group()
+    where.add_argument("--workbook", metavar="PATH", help=h("workbook"))
+    where.add_argument("--spreadsheet", metavar="ID_OR_URL", help=h("spreadsheet"))
+
+    parser = argparse.ArgumentParser(prog="sheetsync", description=h("description"), epilog=h("epilog"))
+    parser.add_argument("--version", action="version", version=f"sheetsync {__version__}", help=h("version"))
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=h("verbose"))
+    sub = parser.add_subparsers(dest="command", metavar=h("command"))
     sub.required = True
 
-    p = sub.add_parser("demo", help="write a demo workbook (jewellery shop, two weeks of data) and run every job on it")
-    p.add_argument("--dir", default="sheetsync-demo", help="folder for the demo workbook and its outbox (default: ./sheetsync-demo)")
-    _add_now(p)
+    def command(name: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=h(name), description=h(name), parents=[*parents, common])
 
-    p = sub.add_parser("init", help="create the template's tabs (headers, dropdowns, frozen header) in a workbook")
-    _add_location(p)
+    p = command("demo")
+    p.add_argument("--dir", default="sheetsync-demo", help=h("demo_dir"))
+    p.add_argument("--overwrite", action="store_true", help=h("demo_overwrite"))
 
-    p = sub.add_parser("check", help="list every problem (read-only); exit status 1 when there are any")
-    _add_location(p)
-    _add_now(p)
-    p.add_argument("--json", action="store_true", help="print the problems as JSON")
-    p.add_argument("--stock-export", metavar="FILE", help="back-office stock export (CSV/XLSX) to compare 库存 with")
+    command("init", location)
 
-    p = sub.add_parser("run", help="run jobs and write the results into the workbook")
-    p.add_argument("jobs", nargs="*", metavar="JOB", help="jobs to run (default: validate reconcile-stock weekly-summary)")
-    _add_location(p)
-    _add_now(p)
-    p.add_argument("--dry-run", action="store_true", help="print the changes instead of writing them")
-    p.add_argument("--stock-export", metavar="FILE", help="back-office stock export (CSV/XLSX) to compare 库存 with")
-    p.add_argument("--no-send", action="store_true", help="render messages into the outbox but do not send them")
+    p = command("check", location)
+    p.add_argument("--json", action="store_true", help=h("check_json"))
+    p.add_argument("--stock-export", metavar="FILE", help=h("stock_export"))
 
-    p = sub.add_parser("jobs", help="list the jobs and when each runs next")
-    _add_location(p)
-    _add_now(p)
+    p = command("run", location)
+    p.add_argument("jobs", nargs="*", metavar="JOB", help=h("run_jobs"))
+    p.add_argument("--dry-run", action="store_true", help=h("dry_run"))
+    p.add_argument("--stock-export", metavar="FILE", help=h("stock_export"))
+    p.add_argument("--no-send", action="store_true", help=h("no_send"))
 
-    p = sub.add_parser("schedule", help="run every job on its schedule until Ctrl-C / SIGTERM")
-    _add_location(p)
+    command("jobs", location)
+
+    p = command("schedule", location)
+    p.add_argument("--once", action="store_true", help=h("schedule_once"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a reader that left must not fail the exit
+        return code
+    except BrokenPipeError:  # `sheetsync check | head`: the reader left; nothing more to say
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe
+
+
+def _main(argv: list[str]) -> int:
+    template, config_file = _preparse(argv)
+    cat = set_language(app.language_of(template, config_file))
+    with _argparse_words(cat):
+        try:
+            args = build_parser(cat).parse_args(argv)
+        except SystemExit as stop:  # --help, --version, or an argument error (already printed)
+            return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
+    app.setup_logging(args.verbose + args.verbose_after)
     try:
         return COMMANDS[args.command](args)
     except SheetsyncError as exc:
-        print(f"sheetsync: {exc}", file=sys.stderr)
+        print(cat.text("cli.error", message=exc.render(cat)), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        print(cat.text("cli.interrupted"), file=sys.stderr)
         return 130
 
 
 # -- commands -----------------------------------------------------------------------------------
 
 
-def _config(args: argparse.Namespace):
-    from .config import load_config, merge_cli
+def _config(args: argparse.Namespace) -> app.Config:
+    return app.configure(args.config, workbook=getattr(args, "workbook", None),
+                         spreadsheet=getattr(args, "spreadsheet", None), template=args.template,
+                         stock_export=getattr(args, "stock_export", None))
 
-    config = load_config(getattr(args, "config", None))
-    return merge_cli(config, workbook=getattr(args, "workbook", None), spreadsheet=getattr(args, "spreadsheet", None),
-                     template=getattr(args, "template", None), stock_export=getattr(args, "stock_export", None))
+
+def _print(lines: Sequence[str]) -> None:
+    for line in lines:
+        print(line)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .app import run_demo
-
-    result = run_demo(Path(args.dir), now=_now(args.now))
+    result = app.run_demo(Path(args.dir), now=app.parse_now(args.now), template=_config(args).template,
+                          overwrite=args.overwrite)
     print(result.text())
-    return 0
+    return result.outcome.exit_code
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .app import init_workbook
-
-    config = _config(args)
-    result = init_workbook(config)
-    if result.created:
-        print(f"已创建 {len(result.created)} 张表: {'、'.join(result.created)}")
-    if result.kept:
-        print(f"已有的 {len(result.kept)} 张表保持不变: {'、'.join(result.kept)}")
+    _print(app.init_lines(app.init_workbook(_config(args))))
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .app import check_workbook
-
-    findings = check_workbook(_config(args), now=_now(args.now))
+    findings = app.check_workbook(_config(args), now=app.parse_now(args.now))
     if args.json:
-        print(json.dumps([_finding_json(f) for f in findings], ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(app.findings_json(findings), ensure_ascii=False, indent=2, default=str))
     else:
-        for f in findings:
-            print(f"{f.where()}  [{f.code}]  {f.message}")
-        print(f"共 {len(findings)} 个问题。" if findings else "没有发现问题。")
+        _print(app.check_lines(findings))
     return 1 if findings else 0
 
 
-def _finding_json(f) -> dict[str, Any]:
-    return {"tab": f.tab, "row": f.row, "column": f.column, "cell": f.cell_ref, "value": f.value,
-            "code": f.code, "message": f.message, "owner_role": f.owner_role}
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from .app import run_jobs
-
-    outcome = run_jobs(_config(args), args.jobs, now=_now(args.now), dry_run=args.dry_run, send=not args.no_send)
+    outcome = app.run_jobs(_config(args), args.jobs, now=app.parse_now(args.now), dry_run=args.dry_run,
+                           send=not args.no_send)
     print(outcome.text())
-    return 0
+    return outcome.report_failures(lambda text: print(text, file=sys.stderr))
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from .app import list_jobs
-
-    for line in list_jobs(_config(args), now=_now(args.now)):
-        print(line)
+    _print(app.list_jobs(_config(args), now=app.parse_now(args.now)))
     return 0
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from .app import run_schedule
+    return app.run_schedule(_config(args), now=app.parse_now(args.now, default=None), once=args.once,
+                            out=lambda line: print(line, flush=True))
 
-    return run_schedule(_config(args))
 
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": cmd_demo, "init": cmd_init, "check": cmd_check, "run": cmd_run, "jobs": cmd_jobs,
+    "schedule": cmd_schedule}
 
-COMMANDS = {"demo": cmd_demo, "init": cmd_init, "check": cmd_check, "run": cmd_run, "jobs": cmd_jobs,
-            "schedule": cmd_schedule}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -22,6 +22,8 @@ def all_jobs() -> dict[str, Job]:
         if path.name.startswith("_"):
             continue
         spec = importlib.util.spec_from_file_location(f"sheetsync_jobs.{path.stem}", path)
+        if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
+            continue
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         job = getattr(module, "JOB", None)
@@ -36,5 +38,5 @@ def get_jobs(names: list[str] | tuple[str, ...] | None) -> list[Job]:
         return [jobs[n] for n in DEFAULT_RUN if n in jobs]
     unknown = [n for n in names if n not in jobs]
     if unknown:
-        raise ConfigError(f"没有这个任务: {', '.join(unknown)}。可用的任务: {', '.join(jobs)} (sheetsync jobs 可查看)")
+        raise ConfigError("cli.registry.unknown_job", names=tuple(unknown), known=tuple(jobs))
     return sorted((jobs[n] for n in dict.fromkeys(names)), key=lambda j: list(jobs).index(j.name))

@@ -36,25 +36,25 @@ and ``run_forever`` returns.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import math
 import os
-import re
 import signal
 import threading
-from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import schedule
 
-from .errors import ConfigError, SheetsyncError
-from .locks import file_lock, job_lock
 from .core.job import Job, Trigger
 from .core.settings import Settings
+from .errors import ConfigError, SheetsyncError
+from .i18n import t
+from .locks import file_lock, job_lock
+
+__all__ = ["SheetsyncScheduler", "next_run", "job_lock", "file_lock"]
 
 log = logging.getLogger(__name__)
 
@@ -88,21 +88,21 @@ def next_run(trigger: Trigger, after: datetime, tz: tzinfo) -> datetime:
     today = after.astimezone(tz).date()
     if trigger.kind == "every":
         if not 1 <= trigger.minutes <= 24 * 60:
-            raise ConfigError(f"运行间隔必须在 1 到 1440 分钟之间, 现在是 {trigger.minutes} 分钟。")
+            raise ConfigError("cli.trigger.bad_interval", minutes=trigger.minutes)
         step = timedelta(minutes=trigger.minutes)
         start, end = _at(today, time(0), tz), _at(today + timedelta(days=1), time(0), tz)
         candidate = start + ((after_utc - start) // step + 1) * step
         return min(candidate, end).astimezone(tz)
     if trigger.at is None:
-        raise ConfigError(f"运行方式「{trigger.kind}」缺少运行时间 (如 22:00)。")
+        raise ConfigError("cli.trigger.no_time", kind=trigger.kind)
     if trigger.kind == "daily":
         days = range(0, 2)
     elif trigger.kind == "weekly":
         if trigger.weekday is None or not 0 <= trigger.weekday <= 6:
-            raise ConfigError(f"每周运行的星期必须是 0 (周一) 到 6 (周日), 现在是 {trigger.weekday!r}。")
+            raise ConfigError("cli.trigger.bad_weekday", weekday=repr(trigger.weekday))
         days = range((trigger.weekday - today.weekday()) % 7, 8, 7)
     else:
-        raise ConfigError(f"不认识的运行方式「{trigger.kind}」(可用: every / daily / weekly)。")
+        raise ConfigError("cli.trigger.bad_kind", kind=trigger.kind)
     for offset in days:
         candidate = _at(today + timedelta(days=offset), trigger.at, tz)
         if candidate > after_utc:
@@ -130,7 +130,7 @@ class _State:
         except FileNotFoundError:
             data = {}
         except ValueError:
-            log.warning("%s 已损坏, 当作空的重新开始 (这次不会补跑错过的任务)。", self.path)
+            log.warning("%s", t("cli.schedule.state_corrupt", path=self.path))
             data = {}
         self.jobs = data.get("jobs", {}) if isinstance(data, dict) else {}
 
@@ -139,7 +139,8 @@ class _State:
             self.load()
             self.jobs.setdefault(name, {}).update(fields)
             tmp = self.path.with_name(f".{self.path.name}.tmp")
-            tmp.write_text(json.dumps({"version": 1, "jobs": self.jobs}, ensure_ascii=False, indent=2), encoding="utf-8")
+            tmp.write_text(json.dumps({"version": 1, "jobs": self.jobs}, ensure_ascii=False, indent=2),
+                           encoding="utf-8")
             os.replace(tmp, self.path)
 
     def time(self, name: str, key: str) -> datetime | None:
@@ -166,12 +167,13 @@ class _ShopJob(schedule.Job):
 
     @property
     def should_run(self) -> bool:
-        return self.owner._now >= self.next_run
+        return self.next_run is not None and self.owner._now >= self.next_run
 
     def run(self) -> None:
         if self.owner.stopping():
             return None  # a stop was requested while an earlier job ran: start nothing new
-        self.job_func()
+        if self.job_func is not None:
+            self.job_func()
         self.last_run = self.owner._now
         self._schedule_next_run()
         return None
@@ -216,7 +218,7 @@ class SheetsyncScheduler:
         try:
             self._settings = self._settings_provider()
         except Exception as exc:  # keep running on the last good settings; the next run retries
-            log.warning("读取设置失败 (%s), 继续使用上次的设置。", exc)
+            log.warning("%s", t("cli.schedule.settings_failed", error=exc))
 
     def _due(self, name: str, now: datetime) -> datetime:
         """In UTC: comparisons between two times of the same zone ignore DST folds."""
@@ -255,7 +257,7 @@ class SheetsyncScheduler:
         self._register(now)
         for name, due in self.next_runs(now):
             if due <= now:
-                log.info("「%s」本应在 %s 运行 (当时 sheetsync 没有运行), 现在补跑一次。", name, f"{due:%Y-%m-%d %H:%M}")
+                log.info("%s", t("cli.schedule.catch_up", job=name, due=due.replace(tzinfo=None)))
         self.run_pending(now)
 
     def run_pending(self, now: datetime) -> None:
@@ -271,29 +273,30 @@ class SheetsyncScheduler:
         now = self._now
         with job_lock(self.state_dir, name) as locked:
             if not locked:
-                log.warning("「%s」正在由另一个 sheetsync 进程运行, 这次跳过。", name)
+                log.warning("%s", t("cli.schedule.busy_skip", job=name))
                 self._tried[name] = now
                 return
             self._state.load()
             if self._due(name, now) > now:
-                log.info("「%s」这一轮已经由另一个 sheetsync 进程运行过, 跳过。", name)
+                log.info("%s", t("cli.schedule.already_ran", job=name))
                 return
             self._execute(name, now)
         self._refresh_settings()
 
     def _execute(self, name: str, now: datetime) -> None:
         stamp = now.astimezone(timezone.utc).isoformat()
-        log.info("运行「%s」", name)
+        log.info("%s", t("cli.schedule.running", job=name))
         try:
             self._run_job(name, now.astimezone(self._current_settings().tz))
         except SheetsyncError as exc:
-            log.error("「%s」运行失败: %s", name, exc)
+            log.error("%s", t("cli.schedule.failed", job=name, error=exc))
             self._state.update(name, last_attempt=stamp, last_error=str(exc))
         except Exception as exc:  # one broken job must not stop the others
-            log.exception("「%s」运行出错", name)
+            log.exception("%s", t("cli.schedule.crashed", job=name))
             self._state.update(name, last_attempt=stamp, last_error=f"{type(exc).__name__}: {exc}")
         else:
             self._state.update(name, last_success=stamp, last_attempt=stamp, last_error=None)
+            log.info("%s", t("cli.schedule.done", job=name))
         finally:
             self._tried[name] = now
 
@@ -307,7 +310,7 @@ class SheetsyncScheduler:
         self._signalled = True
 
     def _seconds_to_next(self, now: datetime) -> float:
-        upcoming = [job.next_run for job in self._schedule.jobs]
+        upcoming = [job.next_run for job in self._schedule.jobs if job.next_run is not None]
         if not upcoming:
             return MAX_SLEEP_SECONDS
         return min(max((min(upcoming) - now).total_seconds(), 1.0), MAX_SLEEP_SECONDS)
@@ -317,12 +320,11 @@ class SheetsyncScheduler:
         A job that is running when the stop comes is finished first."""
         if stop_event is not None:
             self._stop = stop_event
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, self._on_signal)
         try:
-            log.info("sheetsync schedule 已启动, 状态保存在 %s", self.state_dir)
             self.catch_up(self._clock())
             while not self.stopping():
                 self.run_pending(self._clock())
@@ -333,33 +335,3 @@ class SheetsyncScheduler:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        log.info("sheetsync schedule 已停止。")
-
-
-def serve(config: Any, clock: Callable[[], datetime] = _utc_now) -> int:
-    """``sheetsync schedule``: run the registered jobs against the configured workbook until
-    stopped. Each run goes through the same code as ``sheetsync run`` (which also delivers
-    and retries the outbox). Returns the process exit code."""
-    from .app import run_jobs, settings_or_default
-    from .delivery import DeliveryConfig
-    from .registry import all_jobs
-
-    DeliveryConfig.from_mapping(config.delivery, os.environ)  # a missing secret stops us now, not on Sunday
-    latest: dict[str, Settings] = {}  # the 设置 of the last run: no extra workbook read to refresh them
-
-    def run_job(name: str, now: datetime) -> None:
-        outcome = run_jobs(config, [name], now=now, lock=False)  # the scheduler holds the job's lock
-        if outcome.report.settings is not None:
-            latest["settings"] = outcome.report.settings
-        for line in outcome.messages:
-            log.info("%s", line)
-
-    scheduler = SheetsyncScheduler(
-        list(all_jobs().values()),
-        lambda: latest.get("settings") or settings_or_default(config, clock()),
-        run_job,
-        config.resolved_state_dir(),
-        clock=clock,
-    )
-    scheduler.run_forever()
-    return 0

@@ -13,6 +13,10 @@ SKU_HEADERS = ("sku", "货号", "商家编码", "商品编码", "sku编码")
 STOCK_HEADERS = ("库存", "stock", "可售库存", "数量", "qty", "quantity", "库存数量")
 
 
+class _Undecodable(ValueError):
+    """Neither UTF-8 nor GBK."""
+
+
 def _find(columns: list[str], wanted: tuple[str, ...]) -> str | None:
     for col in columns:
         if parsing.normalize_text(col).replace(" ", "").lower() in wanted:
@@ -24,21 +28,24 @@ def load_stock_export(path: str | Path) -> tuple[dict[str, float], str]:
     """{SKU (upper case): count}, and the file name for messages."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"找不到后台库存导出文件 {path}。请检查 sheetsync.toml 里的 stock_export 路径。")
+        raise ConfigError("config.stock_export.not_found", path=str(path))
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
             frame = pd.read_excel(path, dtype=object, engine="calamine")
         else:
             frame = _read_csv(path)
-    except (ValueError, OSError) as exc:
-        raise ConfigError(f"读不了后台库存导出文件 {path.name}: {exc}") from None
+    except _Undecodable:
+        raise ConfigError("config.stock_export.unreadable", name=path.name,
+                          reason=ConfigError("config.stock_export.encoding")) from None
+    except (ValueError, OSError) as exc:  # the reader's own words (pandas, the OS): passed through
+        raise ConfigError("config.stock_export.unreadable", name=path.name, reason=str(exc)) from None
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     sku_col, stock_col = _find(columns, SKU_HEADERS), _find(columns, STOCK_HEADERS)
     if sku_col is None or stock_col is None:
-        raise ConfigError(f"后台库存导出文件 {path.name} 里需要「SKU」和「库存」两列, 现在的列是: {', '.join(columns)}")
+        raise ConfigError("config.stock_export.columns", name=path.name, columns=tuple(columns))
     counts: dict[str, float] = {}
-    for sku, qty in zip(frame[sku_col], frame[stock_col]):
+    for sku, qty in zip(frame[sku_col], frame[stock_col], strict=True):
         key = parsing.normalize_text(sku).upper()
         if not key:
             continue
@@ -57,4 +64,4 @@ def _read_csv(path: Path) -> pd.DataFrame:
             return pd.read_csv(path, dtype=object, encoding=encoding)
         except UnicodeDecodeError:
             continue
-    raise ValueError("文件编码既不是 UTF-8 也不是 GBK")
+    raise _Undecodable(path.name)

@@ -26,7 +26,9 @@ def test_demo_writes_a_workbook_runs_every_job_and_says_where(demo):
     assert {"周报", "问题清单", "运行记录", "_sheetsync"} <= set(wb.sheetnames)
     notes = [c.comment.text for row in wb["推广确认单"].iter_rows() for c in row if c.comment]
     assert any("只有 3 件, 会超卖" in n for n in notes)
-    assert (folder / "outbox" / "weekly-2026-11-16.eml").exists()
+    outbox = folder / ".sheetsync" / "demo.xlsx" / "outbox"
+    assert (outbox / "weekly-2026-11-16.eml").exists()
+    assert f"邮件和群消息预览在: {outbox}" in out
     assert "周报 11.16–11.22: 选品合格率" in out
 
 

@@ -269,7 +269,8 @@ def test_sigterm_finishes_running_job_then_exits_cleanly(tmp_path):
         SheetsyncScheduler(jobs, Settings, run_job, state).run_forever()
         print("stopped", flush=True)
     """))
-    jobs = [Job("first", "", lambda s: Trigger.every(15), no_output), Job("second", "", lambda s: Trigger.every(30), no_output)]
+    jobs = [Job("first", "", lambda s: Trigger.every(15), no_output),
+            Job("second", "", lambda s: Trigger.every(30), no_output)]
     SheetsyncScheduler(jobs, Settings, Recorder(), state).catch_up(datetime(2020, 1, 1, tzinfo=UTC))  # both overdue
 
     daemon = subprocess.Popen([sys.executable, str(script), str(state), str(marks)], stdout=subprocess.PIPE,

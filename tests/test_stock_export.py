@@ -13,7 +13,8 @@ from sheetsync.stock_export import load_stock_export
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])
 def test_csv_in_either_encoding(tmp_path, encoding):
     path = tmp_path / "库存导出.csv"
-    path.write_text("商家编码,商品名称,可售库存\nlgd-r-030 ,戒指,12\nLGD-S-300D,裸石,\"1,003\"\n,空行,\n", encoding=encoding)
+    path.write_text("商家编码,商品名称,可售库存\nlgd-r-030 ,戒指,12\nLGD-S-300D,裸石,\"1,003\"\n,空行,\n",
+                    encoding=encoding)
     counts, source = load_stock_export(path)
     assert counts == {"LGD-R-030": 12.0, "LGD-S-300D": 1003.0} and source == "库存导出.csv"
 
@@ -29,7 +30,7 @@ def test_xlsx_export(tmp_path):
 
 @pytest.mark.parametrize("content,message", [
     (None, "找不到后台库存导出文件"),
-    ("编号,数量\nA,1\n", "需要「SKU」和「库存」两列, 现在的列是: 编号, 数量"),
+    ("编号,数量\nA,1\n", "需要「SKU」和「库存」两列, 现在的列是: 编号、数量"),
 ])
 def test_clear_errors(tmp_path, content, message):
     path = tmp_path / "export.csv"

@@ -40,14 +40,6 @@ class Trigger:
     def weekly(cls, weekday: int, at: time) -> "Trigger":
         return cls("weekly", at=at, weekday=weekday)
 
-    def describe(self) -> str:
-        days = "一二三四五六日"
-        if self.kind == "every":
-            return f"每 {self.minutes} 分钟"
-        if self.kind == "daily":
-            return f"每天 {self.at:%H:%M}"
-        return f"每周{days[self.weekday or 0]} {self.at:%H:%M}"
-
 
 @dataclass
 class JobContext:
@@ -73,7 +65,7 @@ class JobOutput:
 @dataclass(frozen=True)
 class Job:
     name: str  # "validate", "reconcile-stock", "daily-digest", "weekly-summary"
-    title: str  # Chinese one-liner for `sheetsync jobs`
+    title: str  # catalogue key of its one-liner for `sheetsync jobs` ("cli.job.validate"); words live at the edge
     trigger: Callable[["Settings"], Trigger]
     compute: Callable[[JobContext], JobOutput]
     # problem codes this job owns: its findings replace earlier ones with these prefixes

@@ -24,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -115,15 +116,18 @@ class DeliveryConfig:
         return tuple(c for c in BOT_CHANNELS if self.webhook(c))
 
     @classmethod
-    def from_mapping(cls, d: Mapping[str, Any], env: Mapping[str, str]) -> "DeliveryConfig":
-        """Parse the ``[delivery]`` table. ``env`` is checked for every variable the table names,
-        so a forgotten ``export`` fails at start-up, not at Sunday 20:00."""
-        _reject_unknown(d, _TOP_KEYS, "[delivery]")
+    def from_mapping(cls, d: Mapping[str, Any], env: Mapping[str, str] | None) -> "DeliveryConfig":
+        """Parse and check the ``[delivery]`` table. Every error is a ConfigError whose ``key``
+        (or ``at``) param is the dotted key it is about (``delivery.smtp.port``), so the caller
+        can point at the line. With ``env``, every environment variable the table names must be
+        set there, so a forgotten ``export`` fails at start-up, not at Sunday 20:00; ``None``
+        checks only the file."""
+        _reject_unknown(d, _TOP_KEYS, "delivery")
         kwargs: dict[str, Any] = {}
         if "outbox_dir" in d:
-            kwargs["outbox_dir"] = Path(_text(d, "outbox_dir", "[delivery]"))
+            kwargs["outbox_dir"] = Path(_text(d, "outbox_dir", "delivery"))
         if "bot_timeout" in d:
-            kwargs["bot_timeout"] = _positive(d, "bot_timeout", "[delivery]")
+            kwargs["bot_timeout"] = _positive(d, "bot_timeout", "delivery")
         if "smtp" in d:
             kwargs.update(_smtp(_table(d, "smtp"), env))
         for channel in BOT_CHANNELS:
@@ -135,91 +139,107 @@ class DeliveryConfig:
 def _table(d: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = d[key]
     if not isinstance(value, Mapping):
-        raise ConfigError(f"sheetsync.toml 里 delivery.{key} 应该是一个表 ([delivery.{key}]), 现在是: {value!r}")
+        raise ConfigError("config.delivery.table_expected", key=f"delivery.{key}", value=repr(value))
     return value
+
+
+def closest(key: str, known: Iterable[str]) -> str | None:
+    """The known key a typo most likely meant (``smpt`` -> ``smtp``), or None."""
+    match = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def unknown_key_error(key: str, allowed: Iterable[str], where: str) -> ConfigError:
+    allowed = tuple(allowed)
+    near = closest(key, allowed)
+    return ConfigError("config.unknown_key", key=f"{where}.{key}" if where else key, known=allowed,
+                       suggestion=ConfigError("config.did_you_mean", key=near) if near else "")
 
 
 def _reject_unknown(d: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
     for key in d:
         if key in _SECRET_KEYS:
-            raise ConfigError(
-                f"sheetsync.toml 的 {where} 里有「{key}」: 密钥不能写进配置文件。"
-                f"请把它放进环境变量, 再用 {_SECRET_KEYS[key]} 写上环境变量的名字。"
-            )
+            raise ConfigError("config.delivery.secret_in_file", key=f"{where}.{key}", instead=_SECRET_KEYS[key])
         if key not in allowed:
-            raise ConfigError(f"sheetsync.toml 的 {where} 里有不认识的设置「{key}」。可用的设置: {', '.join(allowed)}")
+            raise unknown_key_error(key, allowed, where)
 
 
 def _text(d: Mapping[str, Any], key: str, where: str) -> str:
     value = d[key]
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"sheetsync.toml 的 {where} {key} 应该是非空的文字, 现在是: {value!r}")
+        raise ConfigError("config.delivery.text_expected", key=f"{where}.{key}", value=repr(value))
     return value.strip()
 
 
 def _positive(d: Mapping[str, Any], key: str, where: str) -> float:
     value = d[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"sheetsync.toml 的 {where} {key} 应该是大于 0 的秒数, 现在是: {value!r}")
+        raise ConfigError("config.positive", key=f"{where}.{key}", value=repr(value))
     return float(value)
 
 
-def _env_name(d: Mapping[str, Any], key: str, where: str, env: Mapping[str, str]) -> str:
+def _env_name(d: Mapping[str, Any], key: str, where: str, env: Mapping[str, str] | None) -> str:
     name = _text(d, key, where)
     if not _ENV_NAME.fullmatch(name):
-        raise ConfigError(f"sheetsync.toml 的 {where} {key} 应该是环境变量的名字 (如 SHEETSYNC_SMTP_PASSWORD), 不是密钥本身。")
-    if not env.get(name):
-        raise ConfigError(f"环境变量 {name} 没有设置 ({where} {key})。请先设置它再运行, 例如: export {name}=...")
+        raise ConfigError("config.delivery.env_name_invalid", key=f"{where}.{key}")
+    if env is not None and not env.get(name):
+        raise ConfigError("config.delivery.env_missing", key=f"{where}.{key}", name=name)
     return name
 
 
-def _smtp(d: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    where = "[delivery.smtp]"
+def _missing(where: str, key: str) -> ConfigError:
+    return ConfigError("config.delivery.missing", at=where, table=f"[{where}]", key=key,
+                       what=ConfigError(f"config.delivery.what_{key}"))
+
+
+def _smtp(d: Mapping[str, Any], env: Mapping[str, str] | None) -> dict[str, Any]:
+    where = "delivery.smtp"
     _reject_unknown(d, _SMTP_KEYS, where)
     if "host" not in d:
-        raise ConfigError(f"sheetsync.toml 的 {where} 缺少 host (邮件服务器地址, 如 smtp.qq.com)。")
+        raise _missing(where, "host")
     out: dict[str, Any] = {"smtp_host": _text(d, "host", where)}
     security = d.get("security", "ssl")
     if security not in SECURITY_MODES:
-        raise ConfigError(f"sheetsync.toml 的 {where} security 只能是 {' / '.join(SECURITY_MODES)}, 现在是: {security!r}")
+        raise ConfigError("config.choice", key=f"{where}.security", choices=" / ".join(SECURITY_MODES),
+                          value=repr(security))
     out["smtp_security"] = security
     port = d.get("port", DEFAULT_PORTS[security])
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        raise ConfigError(f"sheetsync.toml 的 {where} port 应该是 1–65535 的整数, 现在是: {port!r}")
+        raise ConfigError("config.delivery.port_invalid", key=f"{where}.port", value=repr(port))
     out["smtp_port"] = port
     if "from" not in d:
-        raise ConfigError(f"sheetsync.toml 的 {where} 缺少 from (发件人, 如 \"小店周报 <shop@example.com>\")。")
+        raise _missing(where, "from")
     sender = _text(d, "from", where)
     if not is_addr_spec(parseaddr(sender)[1]) or "\n" in sender or "\r" in sender:
-        raise ConfigError(f"sheetsync.toml 的 {where} from 不是有效的发件地址: {sender!r}")
+        raise ConfigError("config.delivery.from_invalid", key=f"{where}.from", value=repr(sender))
     out["smtp_from"] = sender
     if "username" in d:
         out["smtp_username"] = _text(d, "username", where)
         if security == "none":
-            raise ConfigError(f"sheetsync.toml 的 {where}: security = \"none\" 时不能登录, 密码会明文发送。请改成 ssl 或 starttls。")
+            raise ConfigError("config.delivery.login_without_tls", at=f"{where}.security", table=f"[{where}]")
         if "password_env" not in d:
-            raise ConfigError(f"sheetsync.toml 的 {where} 有 username 但没有 password_env (存放邮箱密码/授权码的环境变量名)。")
+            raise _missing(where, "password_env")
         out["smtp_password_env"] = _env_name(d, "password_env", where, env)
     if "timeout" in d:
         out["smtp_timeout"] = _positive(d, "timeout", where)
     if "ca_file" in d:
         ca_file = _text(d, "ca_file", where)
         if not Path(ca_file).is_file():
-            raise ConfigError(f"sheetsync.toml 的 {where} ca_file 指向的文件不存在: {ca_file}")
+            raise ConfigError("config.delivery.ca_file_missing", key=f"{where}.ca_file", value=ca_file)
         out["smtp_ca_file"] = ca_file
     return out
 
 
-def _bot(channel: str, d: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    where = f"[delivery.{channel}]"
+def _bot(channel: str, d: Mapping[str, Any], env: Mapping[str, str] | None) -> dict[str, Any]:
+    where = f"delivery.{channel}"
     _reject_unknown(d, _BOT_KEYS[channel], where)
     if "webhook" not in d:
-        raise ConfigError(f"sheetsync.toml 的 {where} 缺少 webhook (机器人的 Webhook 地址)。")
+        raise _missing(where, "webhook")
     url = _text(d, "webhook", where)
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        # the URL itself carries the token: name the table, never echo the value
-        raise ConfigError(f"sheetsync.toml 的 {where} webhook 不是 http(s) 地址。请从群机器人设置里复制完整的 Webhook 地址。")
+        # the URL itself carries the token: name the key, never echo the value
+        raise ConfigError("config.delivery.webhook_invalid", key=f"{where}.webhook")
     out: dict[str, Any] = {f"{channel}_webhook": url}
     if "secret_env" in d:
         out[f"{channel}_secret_env"] = _env_name(d, "secret_env", where, env)

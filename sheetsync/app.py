@@ -31,6 +31,7 @@ from .core.model import Finding
 from .core.settings import Settings
 from .core.template import load_template
 from .delivery import DeliveryConfig, Outbox, render_daily, render_weekly
+from .delivery.errors import channel_label
 from .demo import demo_rows
 from .engine import RunReport, load, run, to_shop_time
 from .errors import ConfigError, DeliveryError, SheetsyncError, WorkbookBusyError
@@ -300,17 +301,17 @@ def deliver(outcome: RunOutcome, delivery: DeliveryConfig, root: Path, *, send: 
                ([render_daily(report.daily)] if report.daily is not None else [])
     for msg in rendered:
         status = outbox.put(msg)
-        lines.append(t(f"cli.outbox.{status}", key=msg.key, path=outbox.path(msg.key, ".eml")))
+        lines.append(t(f"delivery.status.{status}", key=msg.key, path=outbox.path(msg.key, ".eml")))
     touched = bool(rendered)
     if send:
         done = outbox.deliver_pending()
-        lines += [t("cli.outbox.sent", key=key, channel=t(f"cli.channel.{channel}")) for key, channel in done.sent]
-        lines += [t("cli.outbox.expired", key=key, path=outbox.root / "expired") for key in done.expired]
+        lines += [t("delivery.status.sent", key=key, channel=channel_label(channel)) for key, channel in done.sent]
+        lines += [t("cli.run.expired", key=key, path=outbox.root / "expired") for key in done.expired]
         outcome.failures = list(done.failed)
         if done.waiting and not outbox.channels():
-            lines.append(t("cli.outbox.no_channels", path=outbox.root))
+            lines.append(t("delivery.status.no_channels", folder=outbox.root))
         elif done.waiting:
-            lines += [t("cli.outbox.no_recipients", key=key, path=outbox.root) for key in done.waiting]
+            lines += [t("delivery.status.no_recipients", key=key, folder=outbox.root) for key in done.waiting]
         touched = touched or bool(done.sent or done.failed or done.waiting or done.expired)
     if touched:
         outcome.outbox = outbox.root

@@ -466,7 +466,7 @@ def run_demo(folder: Path, *, now: datetime, template: str = DEFAULT_LANGUAGE, o
         shutil.rmtree(config.resolved_state_dir(), ignore_errors=True)  # the old demo's outbox and schedule
     writable_state_dir(config)
     local = to_shop_time(now, "Asia/Shanghai") if now.tzinfo is not None else now
-    XlsxBackend(path).init_layout(layouts_with_rows(tpl, demo_rows(local)))
+    XlsxBackend(path).init_layout(layouts_with_rows(tpl, demo_rows(local, tpl)))
     aware = now if now.tzinfo is not None else now.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     outcome = run_jobs(config, list(all_jobs()), now=aware)
     return DemoResult(path, outcome, config.outbox_dir())

@@ -72,11 +72,11 @@ def to_shop_time(now: datetime, tz_name: str) -> datetime:
 def load(snapshot, template: Template, now: datetime) -> Loaded:
     wb = bind(snapshot, template, year=now.year)
     st = wb.by_role("settings")
-    settings = settings_from_rows(st.data.rows if st.data else [], tab_title=st.title, year=now.year,
-                                  owner_role=template.manager_role, first_row=st.header_row + 1,
+    settings = settings_from_rows(st.data.rows if st.data else [], specs=template.settings, tab_title=st.title,
+                                  year=now.year, owner_role=template.manager_role, first_row=st.header_row + 1,
                                   key_col=st.col_index.get("key", 1), value_col=st.col_index.get("value", 2),
                                   key_header=st.header("key"), value_header=st.header("value"),
-                                  messages=template.messages)
+                                  tab_id=st.template.key, render=template.render)
     local = to_shop_time(now, settings.tz_name)
     if local.year != now.year:  # '11-20' means the shop's current year
         wb = bind(snapshot, template, year=local.year)

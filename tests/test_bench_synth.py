@@ -18,7 +18,7 @@ EXPECTED_CODES = {
         "late": {"cs.first_response"},
         "overdue": {"cs.first_response.overdue"},
         "unresolved": {"cs.unresolved"},
-        "no_customer": {"cs_log.required"},
+        "no_customer": {"column.required"},
         "bad_type": {"parse.choice"},
         "unreadable_time": {"parse.datetime"},
         "before_start": {"cs.first_response.before_start"},

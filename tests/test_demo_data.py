@@ -21,7 +21,7 @@ from sheetsync.engine import load
 from sheetsync.core.job import JobContext, JobOutput
 from sheetsync.core.model import Snapshot, TabData
 from sheetsync.registry import get_jobs
-from sheetsync.core.settings import DEFAULT_ROWS
+from sheetsync.core.layout import settings_rows
 from sheetsync.core.template import load_template
 
 NOW = datetime(2026, 11, 22, 20, 0)  # a Sunday evening, when the weekly summary goes out
@@ -129,7 +129,7 @@ def test_every_row_is_as_wide_as_its_header(name):
 @pytest.mark.parametrize("name, work_hours", [("demo", "09:00-23:00"), ("seed", "")])
 def test_settings_are_the_defaults_with_shop_name_and_working_hours(name, work_hours):
     rows = records(WORKBOOKS[name]()["设置"])
-    assert [r["项目"] for r in rows] == [key for key, _value, _help in DEFAULT_ROWS]
+    assert [r["项目"] for r in rows] == [key for key, _value, _help in settings_rows(load_template("zh-CN"))]
     values = {r["项目"]: r["值"] for r in rows}
     assert values["店名"] == "一力轻选培育钻石"
     assert values["工作时间"] == work_hours

@@ -30,7 +30,7 @@ BAD = [
      "样品数", "selection.too_few_samples", "至少要看 2 个样品, 这里是 1"),
     ("required checker", "selection",
      dict(date=D(2026, 11, 20), product="戒指", supplier="A", verdict="合格"),
-     "检查人", "selection.required", "「检查人」是必填的"),
+     "检查人", "column.required", "「检查人」是必填的"),
     ("end before start", "promotions",
      dict(name="双十一", start=D(2026, 11, 11), end=D(2026, 11, 10), skus="SKU-1", declared_stock=1,
           author="周深", signer="莉莉", signed_at=D(2026, 11, 1)),
@@ -63,7 +63,7 @@ BAD = [
      dict(name="清仓", start=D(2026, 11, 30), end=D(2026, 12, 1), skus="SKU-1", declared_stock=1, price="¥99",
           author="周深", signer="莉莉", signed_at=D(2026, 11, 20)),
      "活动价", "stock.below_min_price", "低于 SKU-1 的最低价 100"),
-    ("negative stock", "inventory", dict(sku="SKU-9", stock=-1, min_price=1), "库存", "inventory.min", "不能小于 0"),
+    ("negative stock", "inventory", dict(sku="SKU-9", stock=-1, min_price=1), "库存", "column.min", "不能小于 0"),
     ("fractional stock", "inventory", dict(sku="SKU-9", stock="2.5", min_price=1), "库存", "parse.int", "整数"),
     ("late first response", "cs_log",
      dict(customer="王女士", type="产品咨询", asked_at=D(2026, 11, 20, 10), answered_at=D(2026, 11, 20, 10, 11),
@@ -216,5 +216,5 @@ def test_stock_export_mismatch_and_missing_sku(template):
 def test_duplicate_sku_names_the_other_row(template):
     tabs = base_tabs(template)
     tabs["库存"] += inventory(template, ("SKU-1", 10, 100), ("sku-1 ", 3, 50))
-    messages = sorted(f.message for f in evaluate(template, tabs) if f.code == "inventory.unique")
+    messages = sorted(f.message for f in evaluate(template, tabs) if f.code == "column.unique")
     assert messages[0].startswith("「SKU」重复了") and "在第 3 行也出现过" in messages[0]

@@ -7,10 +7,15 @@ from datetime import time, timedelta
 import pytest
 
 from sheetsync.core.settings import Settings, settings_from_rows
+from sheetsync.core.template import load_template
+
+ZH = load_template("zh-CN")
 
 
-def settings(*rows, header=("项目", "值", "说明"), **kw):
-    return settings_from_rows([list(header), *[list(r) for r in rows]], **kw)
+def settings(*rows, header=("项目", "值", "说明"), template=ZH, key_col=1, value_col=2, **kw):
+    return settings_from_rows([list(header), *[list(r) for r in rows]], specs=template.settings,
+                              render=template.render, key_col=key_col, value_col=value_col,
+                              key_header=header[key_col - 1], value_header=header[value_col - 1], **kw)
 
 
 def test_defaults_when_empty():
@@ -54,7 +59,8 @@ def test_bad_limit_gets_a_note_and_the_default(value, phrase):
     s = settings(("客服首响时限(分钟)", value))
     assert s.cs_first_response == timedelta(minutes=10)
     [f] = s.findings
-    assert (f.row, f.column, f.code) == (2, "值", "settings.bad_value") and phrase in f.message
+    assert (f.row, f.column, f.column_id) == (2, "值", "value") and f.code.startswith("settings.bad.")
+    assert phrase in f.message
     assert "暂时按默认值计算" in f.message
 
 

@@ -125,22 +125,18 @@ def test_rules_match_zh(template, en):
 def test_english_settings_notes(en):
     from sheetsync.core.settings import settings_from_rows
 
-    s = settings_from_rows([["Setting", "Value"], ["first response limit (minutes)", "ten"], ["colour", "red"]],
-                           messages=en.messages)
+    s = settings_from_rows([["Setting", "Value"], ["First response limit (minutes)", "ten"], ["colour", "red"]],
+                           specs=en.settings, render=en.render)
     bad, unknown = (f.message for f in s.findings)
-    assert bad == ("Setting 'first response limit (minutes)' (客服首响时限(分钟)): can't use 'ten'. "
-                   "The default is used until it is fixed.")
-    assert unknown.startswith("Unknown setting 'colour', ignored. Known settings: shop name, time zone")
+    assert bad == ("Setting 'First response limit (minutes)': can't read this duration: ten "
+                   "(for example 10, 30 min, 2 hours, 1 day). The default is used until it is fixed.")
+    assert unknown.startswith("Unknown setting 'colour', ignored. Known settings: Shop name, Time zone, ")
 
 
 def test_messages_use_the_same_placeholders(template, en):
     assert set(en.messages) == set(template.messages)
-    # the 设置 notes may pick different details: the parser's explanation ({problem}) is Chinese,
-    # so the English note names the setting's English alias and the value instead
-    own_words = {"settings_unknown_key", "settings_bad_value"}
     for key, text in template.messages.items():
-        if key not in own_words:
-            assert placeholders(en.messages[key]) == placeholders(text), key
+        assert placeholders(en.messages[key]) == placeholders(text), key
     for key, zh_tab in template.tabs.items():
         for zr, er in zip(zh_tab.rules, en.tabs[key].rules):
             assert placeholders(er.message) == placeholders(zr.message), zr.code

@@ -63,3 +63,71 @@ def test_template_mistakes_are_clear_errors(broken, old, new, message):
 def test_unknown_template_name_lists_the_available_ones():
     with pytest.raises(TemplateError, match=re.escape("可用的模板: en, zh-CN")):
         load_template("fr")
+
+
+# -- the 设置 rows and the binding/settings messages are template data --------------------------
+
+
+@pytest.mark.parametrize("name", ["zh-CN", "en"])
+def test_every_setting_is_declared_and_its_defaults_are_the_typed_ones(name):
+    from sheetsync.core.settings import SETTING_TYPES, Settings, settings_from_rows
+
+    tpl = load_template(name)
+    assert [(s.id, s.type) for s in tpl.settings] == list(SETTING_TYPES.items())
+    assert settings_from_rows([], specs=tpl.settings) == Settings()
+    assert all(s.help and s.name for s in tpl.settings)
+
+
+def test_both_languages_declare_the_same_settings():
+    zh, en = load_template("zh-CN"), load_template("en")
+    assert [(s.id, s.type, s.unit) for s in en.settings] == [(s.id, s.type, s.unit) for s in zh.settings]
+    for z, e in zip(zh.settings, en.settings, strict=True):
+        assert z.name in e.aliases and e.name.lower() in {a.lower() for a in z.aliases}, z.id  # either name works
+
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uff0f\uff1a-\uff20【】「」、，。：]")
+PLACEHOLDER = re.compile(r"{(\w+)}")
+
+
+@pytest.mark.parametrize("area", ["binding", "settings"])
+def test_messages_exist_in_both_languages_with_the_same_placeholders(area):
+    import tomllib
+
+    from sheetsync.i18n.catalogue import _flatten
+
+    def entries(lang):
+        return _flatten(tomllib.loads((templates_dir() / lang / "messages" / f"{area}.toml").read_text("utf-8")))
+
+    zh, en = entries("zh-CN"), entries("en")
+    assert set(zh) == set(en)
+    for key, text in zh.items():
+        assert set(PLACEHOLDER.findall(en[key])) == set(PLACEHOLDER.findall(text)), key
+        assert not CJK.search(en[key]), key
+
+
+def test_every_code_binding_and_settings_emit_has_a_message():
+    from sheetsync.core import parsing
+
+    for name in ("zh-CN", "en"):
+        tpl = load_template(name)
+        codes = [f"parse.{k}" for k in parsing.ERROR_KINDS] + [
+            "tab.missing", "tab.missing_near", "tab.duplicate", "tab.other_template", "tab.missing_column",
+            "tab.missing_column_near", "tab.missing_required_column", "tab.missing_required_column_near",
+            "layout.merged", "layout.merged_header", "layout.duplicate_header", "cell.formula_error",
+            "column.required", "column.unique", "column.min", "settings.unknown_key"] + [
+            f"settings.bad.{p}" for p in ("tz", "duration", "limit", "limit_too_long", "count", "time",
+                                          "time_range", "time_order", "weekday_time", "date", "email")]
+        assert [c for c in codes if not tpl.render(c)] == [], name
+
+
+def test_a_settings_value_that_is_wrong_in_english(tmp_path):
+    from sheetsync.core.settings import settings_from_rows
+
+    en = load_template("en")
+    s = settings_from_rows([["Setting", "Value"], ["Working hours", "23:00-09:00"], ["weekly summary time", "Sun 8pm"],
+                            ["Weekly summary recipients", "boss, a@b.c"]], specs=en.settings, render=en.render)
+    assert [f.message for f in s.findings] == [
+        "Setting 'Working hours': the end must be later than the start (no overnight hours): 23:00-09:00. "
+        "The default is used until it is fixed.",
+        "Setting 'Weekly summary recipients': not an e-mail address: boss. The default is used until it is fixed."]
+    assert (s.weekly_weekday, s.weekly_time.hour) == (6, 20)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import NOW, base_tabs, codes_at, evaluate, header, row_for, snapshot_of
+from conftest import base_tabs, codes_at, evaluate, header, row_for, snapshot_of
 from sheetsync.core.model import TabData
 from sheetsync.core.binding import bind
 
@@ -47,7 +47,7 @@ def test_missing_required_column_names_tab_column_and_closest_header(template):
     tabs["客服台账"][0] = ["咨询时刻" if h == "咨询时间" else h for h in tabs["客服台账"][0]]
     tabs["客服台账"].append(cs_row(template))
     findings = evaluate(template, tabs)
-    [f] = [f for f in findings if f.code == "tab.missing_required_column"]
+    [f] = [f for f in findings if f.code == "tab.missing_required_column_near"]
     assert f.tab == "客服台账" and f.column == "咨询时间"
     assert "找不到必需的列「咨询时间」(最像的列名: 咨询时刻)" in f.message
 
@@ -140,3 +140,151 @@ def test_merged_header_is_reported_with_the_fix(template):
     tab = bind(snap, template, year=2026).tab("cs_log")
     codes = {f.code: f.message for f in tab.findings}
     assert "表头有合并单元格 (E1:F1)" in codes["layout.merged_header"] and "取消合并" in codes["layout.merged_header"]
+
+
+def test_a_formula_showing_an_error_gets_a_note_not_an_empty_cell(template):
+    from sheetsync.core.model import CellError
+
+    tabs = base_tabs(template)
+    tabs["库存"].append(row_for(template, "inventory", sku="SKU-1", stock=CellError("#DIV/0!"), min_price=10))
+    tab = bind(snapshot_of(tabs), template, year=2026).tab("inventory")
+    [f] = tab.findings
+    assert (f.row, f.column, f.code, f.paint) == (2, "库存", "cell.formula_error", True)
+    assert f.message == "公式出错: #DIV/0!, 请检查公式。"
+    assert tab.bad.at[2, "stock"]  # not read as an empty (required) cell
+
+
+# ---------------------------------------------------------------------------------------------
+# As a shop owner meets them: a real workbook laid out by `sheetsync init`, checked from the CLI.
+
+CLI_NOW = "2026-11-22T20:00:00+08:00"
+
+
+def _init(tmp_path, *template_args):
+    import openpyxl
+
+    from sheetsync.cli import main
+
+    path = tmp_path / "shop.xlsx"
+    assert main(["init", "--workbook", str(path), *template_args]) == 0
+    return path, openpyxl.load_workbook(path)
+
+
+def _check(path, capsys, *args):
+    from sheetsync.cli import main
+
+    capsys.readouterr()
+    code = main(["check", "--workbook", str(path), "--now", CLI_NOW, *args])
+    return code, capsys.readouterr().out
+
+
+def test_init_with_the_english_template_fills_the_settings_tab_in_english(tmp_path, capsys):
+    import re
+
+    path, wb = _init(tmp_path, "--template", "en")
+    rows = [[c.value for c in row] for row in wb["Settings"].iter_rows()]
+    assert rows[0] == ["Setting", "Value", "Notes"]
+    assert rows[1:4] == [["Shop name", None, "Shown in the weekly summary title and the e-mail subject"],
+                         ["Time zone", "Asia/Shanghai", "All times are read in this time zone"],
+                         ["Working hours", "09:00-23:00",
+                          "Time limits count working hours only; empty = round the clock"]]
+    assert ["Weekly summary time", "Sunday 20:00", "When the weekly summary is sent"] in rows
+    assert len(rows) == 17 and not [r for r in rows for v in r if v and re.search(r"[\u3000-\u303f\u4e00-\u9fff]", v)]
+    assert [c.comment.text for c in wb["Team"][1] if c.comment] == ["required", "required"]
+    assert _check(path, capsys, "--template", "en")[0] == 0  # every English key is understood
+
+
+def test_init_with_the_default_template_fills_the_settings_tab_as_before(tmp_path):
+    _path, wb = _init(tmp_path)
+    rows = [[c.value for c in row] for row in wb["设置"].iter_rows()]
+    assert rows[0] == ["项目", "值", "说明"] and len(rows) == 17
+    assert ["工作时间", "09:00-23:00", "时限只计算工作时间; 留空 = 全天计时"] in rows
+    assert ["周报时间", "周日 20:00", "周报发送时间"] in rows
+    assert [c.comment.text for c in wb["成员"][1] if c.comment] == ["必填", "必填"]
+
+
+def test_a_deleted_column_does_not_suggest_another_real_column(tmp_path, capsys):
+    path, wb = _init(tmp_path)
+    ws = wb["推广确认单"]
+    assert ws["I1"].value == "确认人"
+    ws.delete_cols(9)
+    wb.save(path)
+    code, out = _check(path, capsys)
+    assert code == 1
+    assert "「推广确认单」表里找不到「确认人」这一列。请把表头改回「确认人」" in out
+    assert "填写人" not in out.split("找不到「确认人」")[1].split("\n")[0]
+
+
+def test_a_renamed_header_is_suggested(tmp_path, capsys):
+    path, wb = _init(tmp_path)
+    wb["推广确认单"]["I1"] = "确认者"
+    wb.save(path)
+    _code, out = _check(path, capsys)
+    assert "找不到「确认人」这一列(最像的列名: 确认者)" in out
+
+
+def test_a_renamed_tab_gets_the_closest_tab_as_a_hint(tmp_path, capsys):
+    path, wb = _init(tmp_path)
+    wb["中差评"].title = "中差评记录"
+    wb.save(path)
+    code, out = _check(path, capsys)
+    assert code == 1 and "找不到「中差评」表(最像的表名: 中差评记录)" in out
+
+
+def test_an_english_workbook_checked_with_the_chinese_template_says_use_template_en(tmp_path, capsys):
+    path, _wb = _init(tmp_path, "--template", "en")
+    code, out = _check(path, capsys)
+    assert code == 1
+    assert "这个工作簿的表名和表头是「en」模板的, 现在用的是「zh-CN」模板。请加上 --template en 运行" in out
+
+
+def test_a_chinese_workbook_checked_with_the_english_template_binds_without_a_hint(tmp_path, capsys):
+    path, _wb = _init(tmp_path)
+    code, out = _check(path, capsys, "--template", "en")
+    assert code == 0 and "--template" not in out
+
+
+def test_english_layout_notes_are_english(tmp_path, capsys):
+    path, wb = _init(tmp_path, "--template", "en")
+    wb["Promotions"]["I1"] = "Signed"
+    wb["Bad reviews"].title = "Bad review log"
+    wb.save(path)
+    _code, out = _check(path, capsys, "--template", "en")
+    assert "Tab 'Promotions' has no column 'Signed by' (closest header: 'Signed')." in out
+    assert "Tab 'Bad reviews' not found (closest tab: 'Bad review log')." in out
+
+
+def test_the_english_hint_names_the_chinese_template(template):
+    from sheetsync.core.template import load_template
+
+    en = load_template("en")
+    tabs = {t.title: [[c.name for c in t.columns]] for t in template.tabs.values()}
+    tabs["客服台账"][0] = ["Customer", "问题类型", "咨询时间"]  # a mix: some headers lost
+    tabs.pop("中差评")
+    findings = bind(snapshot_of(tabs), en, year=2026).all_findings()
+    hint = [f for f in findings if f.code == "tab.other_template"]
+    assert not hint  # the Chinese names are the English template's aliases: it reads this workbook
+    tabs = {t.title: [[c.name for c in t.columns]] for t in en.tabs.values()}
+    tabs.pop("Team")
+    [f] = [f for f in bind(snapshot_of(tabs), template, year=2026).all_findings() if f.code == "tab.other_template"]
+    assert f.params == {"template": "en", "current": "zh-CN"}
+
+
+def test_a_duplicated_header_names_both_cells(tmp_path, capsys):
+    path, wb = _init(tmp_path)
+    ws = wb["库存"]
+    assert [c.value for c in ws[1]] == ["SKU", "商品名称", "库存", "最低价", "更新时间"]
+    ws["F1"] = "库存 "
+    ws.append(["SKU-1", "戒指", 3, 10, None, 5])
+    wb.save(path)
+    _code, out = _check(path, capsys)
+    assert "「库存」表里有两列都是「库存」(C1、F1), 现在按 C1 这一列检查。请删掉或改名其中一列。" in out
+
+
+def test_two_tabs_matching_one_template_tab_are_named(tmp_path, capsys):
+    path, wb = _init(tmp_path)
+    copy = wb.copy_worksheet(wb["库存"])
+    copy.title = "库存 "
+    wb.save(path)
+    _code, out = _check(path, capsys)
+    assert "「库存」和「库存 」两张表都像是「库存」表, 现在按「库存」检查。请删掉或改名其中一张。" in out

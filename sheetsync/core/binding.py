@@ -2,23 +2,26 @@
 
 The result, a ``BoundWorkbook``, is what jobs read. Each data tab becomes a pandas DataFrame of
 parsed values indexed by sheet row number, with columns named by the template's column ids, plus
-the raw values (for messages) and the row keys. Problems with the layout itself (missing tab,
-missing column, merged cells) and cells that cannot be parsed become findings here; nothing is
-dropped silently and nothing raises for messy input.
+the raw values (for messages) and the row keys. Problems with the layout itself (missing or
+doubled tab, missing or doubled column, merged cells, a workbook laid out by another language's
+template), formula cells showing an error and cells that cannot be parsed become findings here:
+a code and parameters (catalogue key ``finding.<code>``, see ``messages/binding.toml``), never
+prose. Nothing is dropped silently and nothing raises for messy input.
 """
 
 from __future__ import annotations
 
 import logging
-from itertools import zip_longest
+import difflib
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import zip_longest
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 
 from . import parsing
-from .model import Finding, Snapshot, TabData, column_letter, row_keys
-from .template import Column, TabTemplate, Template, _norm_header, closest
+from .model import CellError, Finding, Snapshot, TabData, column_letter, row_keys
+from .template import Column, TabTemplate, Template, _norm_header
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ class BoundTab:
     keys: dict[int, str] = field(default_factory=dict)  # sheet row -> row key
     findings: list[Finding] = field(default_factory=list)
     usable: bool = False  # False: tab missing or a required column missing; rules skip it
+    spare_headers: list[str] = field(default_factory=list)  # header cells that match no template column
+    render: Callable[..., str] | None = field(default=None, repr=False)  # words a finding's message (bridge)
     _raw_arrays: dict[str, Any] = field(default_factory=dict, repr=False)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
@@ -63,12 +68,27 @@ class BoundTab:
         values, i = self._raw_arrays[col_id], self._positions.get(row)
         return None if values is None or i is None else values[i]
 
-    def finding(self, row: int, col_id: str, code: str, message: str, *, owner_role: str = "",
-                job: str = "validate", paint: bool = True) -> Finding:
+    def finding(self, row: int, col_id: str, code: str, message: str | None = None, *, owner_role: str = "",
+                job: str = "validate", paint: bool = True, params: Mapping[str, Any] | None = None,
+                **more: Any) -> Finding:
+        """A finding on a cell of this tab, with the template ids set. ``params`` (and keyword
+        arguments) are the message's parameters; ``tab`` and ``column`` (as the person sees them)
+        are added. Without ``message`` it is worded from the template's catalogue data."""
         value = self.raw_value(row, col_id)
-        return Finding(self.title, row, self.header(col_id), self.col_index.get(col_id, 0), value, code, message,
-                       row_key=self.keys.get(row, ""), owner_role=owner_role or self.template.owner, job=job,
-                       paint=paint, tab_id=self.template.key, column_id=col_id)
+        values = {"tab": self.title, "column": self.header(col_id) if col_id else "", **(params or {}), **more}
+        if message is None:
+            message = self.render(code, **values) if self.render else ""
+        return Finding(self.title, row, self.header(col_id) if col_id else "", self.col_index.get(col_id, 0), value,
+                       code, message, row_key=self.keys.get(row, ""), owner_role=owner_role or self.template.owner,
+                       job=job, paint=paint, tab_id=self.template.key, column_id=col_id, params=values)
+
+    def layout_finding(self, code: str, *, row: int = 0, column: str = "", col: int = 0, value: Any = None,
+                       column_id: str = "", owner_role: str = "", **params: Any) -> Finding:
+        """A problem with the tab's layout: listed, never painted."""
+        values = {"tab": self.title, "row": row, "column": column, "value": value, **params}
+        return Finding(self.title, row, column, col, value, code, self.render(code, **values) if self.render else "",
+                       owner_role=owner_role or self.template.owner, paint=False, tab_id=self.template.key,
+                       column_id=column_id, params=values)
 
 
 @dataclass
@@ -126,80 +146,129 @@ class BoundWorkbook:
 
 
 def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
-    titles = {_norm_header(t): t for t in snapshot.tabs}
+    by_form: dict[str, list[str]] = {}
+    for title in snapshot.tabs:  # sheet order
+        by_form.setdefault(_norm_header(title), []).append(title)
     tabs: dict[str, BoundTab] = {}
     findings: list[Finding] = []
+    taken = {t for owned in template.owned.values() for t in _find_titles(owned.title_forms(), by_form)}
+    matches = {key: _find_titles(tab_t.title_forms(), by_form) for key, tab_t in template.tabs.items()}
+    taken.update(t for found in matches.values() for t in found)
+    unmatched = [t for t in snapshot.tabs if t not in taken]
     for key, tab_t in template.tabs.items():
-        title = _find_title(tab_t.title_forms(), titles)
-        if title is None:
-            bound = BoundTab(tab_t, None)
-            bound.findings.append(Finding(tab_t.title, 0, "", 0, None, "tab.missing",
-                                          template.message("missing_tab", tab=tab_t.title),
-                                          owner_role=template.manager_role, paint=False))
+        found = sorted(matches[key], key=lambda t: t != tab_t.title)  # the exact title first, then sheet order
+        if not found:
+            bound = BoundTab(tab_t, None, render=template.render)
+            near = _closest(tab_t.title_forms(), unmatched)
+            code = "tab.missing_near" if near else "tab.missing"
+            bound.findings.append(bound.layout_finding(code, owner_role=template.manager_role, closest=near))
         else:
-            bound = _bind_tab(snapshot.tabs[title], tab_t, template, year)
+            bound = _bind_tab(snapshot.tabs[found[0]], tab_t, template, year)
+            for other in found[1:]:
+                bound.findings.append(bound.layout_finding("tab.duplicate", owner_role=template.manager_role,
+                                                           other=other, template_tab=tab_t.title))
         tabs[key] = bound
     owned_titles = {}
     for key, owned in template.owned.items():
-        owned_titles[key] = _find_title(owned.title_forms(), titles) or owned.title
-    return BoundWorkbook(template, snapshot, tabs, findings, owned_titles)
+        owned_titles[key] = next(iter(_find_titles(owned.title_forms(), by_form)), owned.title)
+    wb = BoundWorkbook(template, snapshot, tabs, findings, owned_titles)
+    if any(f.code.startswith("tab.missing") for f in wb.all_findings()):
+        hint = _other_template(template, unmatched, tabs)
+        if hint is not None:
+            findings.append(Finding("", 0, "", 0, None, "tab.other_template",
+                                    template.render("tab.other_template", template=hint, current=template.name),
+                                    owner_role=template.manager_role, paint=False,
+                                    params={"template": hint, "current": template.name}))
+    return wb
 
 
-def _find_title(forms: set[str], titles: dict[str, str]) -> str | None:
-    for form, title in titles.items():
-        if form in forms:
-            return title
-    return None
+def _find_titles(forms: set[str], by_form: dict[str, list[str]]) -> list[str]:
+    return [title for form, titles in by_form.items() if form in forms for title in titles]
 
 
-def _locate_header(data: TabData, tab_t: TabTemplate) -> tuple[int, dict[str, int], dict[str, str]]:
-    """The header row (1-based) with the most template columns matched, and the matches."""
-    best: tuple[int, dict[str, int], dict[str, str]] = (1, {}, {})
+def _closest(forms: set[str], candidates: list[str]) -> str | None:
+    """The candidate most like any of ``forms`` (for 'did you mean'), or None when none is close."""
+    best, score = None, 0.0
+    for candidate in candidates:
+        form = _norm_header(candidate)
+        if not form:
+            continue
+        ratio = max(difflib.SequenceMatcher(None, wanted, form).ratio() for wanted in forms)
+        if ratio > score:
+            best, score = candidate, ratio
+    return parsing.normalize_text(best) if best is not None and score >= 0.3 else None
+
+
+def _other_template(template: Template, unmatched_titles: list[str], tabs: Mapping[str, BoundTab]) -> str | None:
+    """The shipped template (of another language) that knows the tab titles and headers this
+    template could not place, if one knows at least two of them."""
+    titles = {_norm_header(t) for t in unmatched_titles}
+    headers = {_norm_header(h) for t in tabs.values() for h in t.spare_headers}
+    scores = {name: len(titles & t) + len(headers & h) for name, (t, h) in template.others.items()}
+    best = max(scores, key=lambda n: scores[n], default=None)
+    return best if best is not None and scores[best] >= 2 else None
+
+
+_Header = tuple[int, dict[str, int], dict[str, str], dict[str, list[int]]]
+
+
+def _locate_header(data: TabData, tab_t: TabTemplate) -> _Header:
+    """The header row (1-based) with the most template columns matched, the matches, and every
+    column where a matched header appears again."""
+    best: _Header = (1, {}, {}, {})
     for r in range(1, min(HEADER_SEARCH_ROWS, data.n_rows) + 1):
         col_index: dict[str, int] = {}
         headers: dict[str, str] = {}
+        again: dict[str, list[int]] = {}
         for c, cell in enumerate(data.rows[r - 1], start=1):
             form = _norm_header(cell)
             if not form:
                 continue
             for col in tab_t.columns:
-                if col.id not in col_index and form in col.header_forms():
-                    col_index[col.id] = c
-                    headers[col.id] = parsing.normalize_text(cell)
+                if form in col.header_forms():
+                    if col.id in col_index:
+                        again.setdefault(col.id, []).append(c)
+                    else:
+                        col_index[col.id] = c
+                        headers[col.id] = parsing.normalize_text(cell)
                     break
         if len(col_index) > len(best[1]):
-            best = (r, col_index, headers)
+            best = (r, col_index, headers, again)
     return best
 
 
 def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) -> BoundTab:
-    header_row, col_index, headers = _locate_header(data, tab_t)
-    bound = BoundTab(tab_t, data, header_row, col_index, headers)
+    header_row, col_index, headers, again = _locate_header(data, tab_t)
+    bound = BoundTab(tab_t, data, header_row, col_index, headers, render=template.render)
     for min_row, min_col, max_row, max_col in data.merged:
         if min_row <= header_row <= max_row and max_col > min_col:
             cells = f"{column_letter(min_col)}{header_row}:{column_letter(max_col)}{header_row}"
-            bound.findings.append(Finding(data.title, header_row, parsing.normalize_text(data.cell(min_row, min_col)),
-                                          min_col, None, "layout.merged_header",
-                                          template.message("merged_header", tab=data.title, cells=cells),
-                                          owner_role=tab_t.owner, paint=False))
-    present = [parsing.normalize_text(v) for v in (data.rows[header_row - 1] if data.rows else [])]
+            bound.findings.append(bound.layout_finding(
+                "layout.merged_header", row=header_row, column=parsing.normalize_text(data.cell(min_row, min_col)),
+                col=min_col, cells=cells))
+    for col_id, extra in again.items():
+        taken = f"{column_letter(col_index[col_id])}{header_row}"
+        places = (taken, *(f"{column_letter(c)}{header_row}" for c in extra))
+        bound.findings.append(bound.layout_finding(
+            "layout.duplicate_header", row=header_row, column=headers[col_id], col=col_index[col_id],
+            column_id=col_id, cells=places, cell=taken))
+    row_cells = data.rows[header_row - 1] if data.rows else []
+    # headers that match no template column: what a missing column may have been renamed to
+    spare = [parsing.normalize_text(v) for v in row_cells
+             if parsing.normalize_text(v) and not any(_norm_header(v) in c.header_forms() for c in tab_t.columns)]
+    bound.spare_headers = spare
     missing_required = False
     for col in tab_t.columns:
         if col.id in col_index:
             continue
-        near = closest(col.name, [p for p in present if p], template.messages.get("none", "无"))
-        if col.required:
-            missing_required = True
-            msg = template.message("missing_required_column", tab=data.title, column=col.name, closest=near)
-            code = "tab.missing_required_column"
-        else:
-            msg = template.message("missing_column", tab=data.title, column=col.name, closest=near)
-            code = "tab.missing_column"
-        bound.findings.append(Finding(data.title, header_row, col.name, 0, None, code, msg,
-                                      owner_role=tab_t.owner, paint=False))
+        near = _closest({_norm_header(col.name)}, spare)
+        code = "tab.missing_required_column" if col.required else "tab.missing_column"
+        missing_required = missing_required or col.required
+        bound.findings.append(bound.layout_finding(f"{code}_near" if near else code, row=header_row,
+                                                   column=col.name, column_id=col.id, closest=near))
     body = data.rows[header_row:]
     first = header_row + 1
-    body = _fill_merged(body, data, first, col_index, tab_t, template, bound)
+    body = _fill_merged(body, data, first, col_index, tab_t, bound)
     keys = row_keys(data.rows, bound.key_col_numbers(), first_row=first)
     bound.keys = keys
     index = pd.Index(sorted(keys), name="row")  # only non-blank rows have keys
@@ -208,26 +277,28 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
            for col in tab_t.columns if col.id in col_index}
     bound.raw = pd.DataFrame(raw, index=index)
     parsed, bad = {}, {}
-    parse_messages = template.parse_messages()
     for col in tab_t.columns:
         if col.id not in raw:
             continue
-        result = parsing.parse_series(raw[col.id], col.type, year=year, choices=col.choices,
-                                      aliases=col.choice_aliases)
+        cells = raw[col.id]
+        errors = cells.map(lambda v: isinstance(v, CellError)).astype(bool)
+        if errors.any():
+            cells = cells.mask(errors, None)  # parsed as empty, then marked bad: the note says why
+        result = parsing.parse_series(cells, col.type, year=year, choices=col.choices, aliases=col.choice_aliases)
         parsed[col.id] = result.values
-        bad[col.id] = result.bad
-        if result.bad.any():
-            for row in result.bad.index[result.bad.to_numpy()]:
-                value = raw[col.id].at[row]
-                problem = parsing.error_message(col.type, value, col.choices, parse_messages)
-                bound.findings.append(bound.finding(row, col.id, f"parse.{col.type}",
-                                                    template.message("parse", problem=problem, value=value,
-                                                                     column=bound.header(col.id))))
+        bad[col.id] = result.bad | errors
+        for row in errors.index[errors.to_numpy()]:
+            bound.findings.append(bound.finding(int(row), col.id, "cell.formula_error",
+                                                error=str(raw[col.id].at[row])))
+        for row in result.bad.index[result.bad.to_numpy()]:
+            value = raw[col.id].at[row]
+            bound.findings.append(bound.finding(int(row), col.id, f"parse.{col.type}",
+                                                params=parsing.error_params(col.type, value, col.choices)))
     bound.frame = pd.DataFrame(parsed, index=index)
     bound.bad = pd.DataFrame(bad, index=index)
     bound.usable = not missing_required
     if bound.usable:
-        _column_checks(bound, template)
+        _column_checks(bound)
     return bound
 
 
@@ -241,7 +312,7 @@ def _columns(body: list[list[Any]], positions: list[int], width: int) -> list[tu
 
 
 def _fill_merged(body: list[list[Any]], data: TabData, first: int, col_index: dict[str, int],
-                 tab_t: TabTemplate, template: Template, bound: BoundTab) -> list[list[Any]]:
+                 tab_t: TabTemplate, bound: BoundTab) -> list[list[Any]]:
     """A value in a vertically merged block applies to every row of the block (people merge a
     date over the rows of one day). Copy it down for reading, and say so once per block."""
     if not data.merged:
@@ -265,13 +336,12 @@ def _fill_merged(body: list[list[Any]], data: TabData, first: int, col_index: di
         col_id = by_col.get(min_col)
         if col_id is not None:
             header = bound.headers.get(col_id, tab_t.column(col_id).name)
-            bound.findings.append(Finding(data.title, min_row, header, min_col, value, "layout.merged",
-                                          template.message("merged", row=min_row, column=header, value=value),
-                                          owner_role=tab_t.owner, paint=False))
+            bound.findings.append(bound.layout_finding("layout.merged", row=min_row, column=header, col=min_col,
+                                                       value=value, column_id=col_id))
     return body
 
 
-def _column_checks(bound: BoundTab, template: Template) -> None:
+def _column_checks(bound: BoundTab) -> None:
     """required / unique / min, straight from the column definitions (vectorised)."""
     tab_t = bound.template
     for col in tab_t.columns:
@@ -283,21 +353,18 @@ def _column_checks(bound: BoundTab, template: Template) -> None:
             empty = values.map(lambda v: not v if isinstance(v, tuple) else True) & ~bound.bad[col.id]
         if col.required:
             for row in empty.index[empty.to_numpy()]:
-                bound.findings.append(bound.finding(row, col.id, f"{tab_t.key}.required",
-                                                    template.message("required", column=bound.header(col.id))))
+                bound.findings.append(bound.finding(int(row), col.id, "column.required"))
         if col.unique:
-            _unique(bound, col, values, template)
+            _unique(bound, col, values)
         if col.min is not None and col.type in ("int", "number"):
             numeric = pd.to_numeric(values, errors="coerce")
             low = (numeric < col.min).fillna(False)
             for row in low.index[low.to_numpy()]:
-                bound.findings.append(bound.finding(
-                    row, col.id, f"{tab_t.key}.min",
-                    template.message("min", column=bound.header(col.id), min=_fmt_num(col.min),
-                                     value=bound.raw_value(row, col.id))))
+                bound.findings.append(bound.finding(int(row), col.id, "column.min", min=col.min,
+                                                    value=bound.raw_value(int(row), col.id)))
 
 
-def _unique(bound: BoundTab, col: Column, values: pd.Series, template: Template) -> None:
+def _unique(bound: BoundTab, col: Column, values: pd.Series) -> None:
     keyed = values.dropna().astype(str).str.strip().str.upper()
     dup = keyed[keyed.duplicated(keep=False)]
     groups: dict[str, list[int]] = {}
@@ -305,12 +372,5 @@ def _unique(bound: BoundTab, col: Column, values: pd.Series, template: Template)
         groups.setdefault(v, []).append(int(row))
     for rows in groups.values():
         for row in rows:
-            others = template.join(str(r) for r in rows if r != row)
-            bound.findings.append(bound.finding(
-                row, col.id, f"{bound.template.key}.unique",
-                template.message("unique", column=bound.header(col.id), value=bound.raw_value(row, col.id),
-                                 other_rows=others)))
-
-
-def _fmt_num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+            bound.findings.append(bound.finding(row, col.id, "column.unique", value=bound.raw_value(row, col.id),
+                                                other_rows=tuple(r for r in rows if r != row)))

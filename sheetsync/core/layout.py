@@ -1,32 +1,40 @@
-"""Turn a template into the tab layouts `sheetsync init` creates (headers, dropdowns, widths)."""
+"""Turn a template into the tab layouts `sheetsync init` creates (headers, dropdowns, widths).
+
+Every word here is the template's: headers, the note on a required column, the yes/no dropdown,
+and the 设置 rows (name, initial value, help) from its ``[[settings]]``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from .model import ColumnLayout, TabLayout
-from .settings import DEFAULT_ROWS
 from .template import Column, Template
 from .weekly import weekly_header
 
 NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"}
-BOOL_CHOICES = ("是", "否")
 
 
-def _column(col: Column, bool_choices: tuple[str, ...]) -> ColumnLayout:
-    choices = col.choices if col.type == "choice" else bool_choices if col.type == "bool" else ()
-    note = col.note or ("必填" if col.required else "")
+def _column(col: Column, template: Template) -> ColumnLayout:
+    choices = col.choices if col.type == "choice" else template.bool_choices if col.type == "bool" else ()
+    note = col.note or (template.required_note if col.required else "")
     return ColumnLayout(col.name, col.width, tuple(choices), NUMBER_FORMATS.get(col.type), note)
 
 
+def settings_rows(template: Template) -> tuple[tuple[str, ...], ...]:
+    """The 设置 tab's rows as `init` writes them: (name, initial value, help), in the order of the
+    settings tab's columns (key, value, help by id)."""
+    tab = next(t for t in template.tabs.values() if t.role == "settings")
+    by_id = {"key": lambda s: s.name, "value": lambda s: s.initial_text, "help": lambda s: s.help}
+    ids = [c.id for c in tab.columns]
+    return tuple(tuple(by_id[i](spec) if i in by_id else "" for i in ids) for spec in template.settings)
+
+
 def layouts(template: Template) -> list[TabLayout]:
-    bool_choices = BOOL_CHOICES if template.language.startswith("zh") else ("yes", "no")
     out: list[TabLayout] = []
     for tab in template.tabs.values():
-        rows: tuple[tuple, ...] = ()
-        if tab.role == "settings":
-            rows = tuple(DEFAULT_ROWS) if template.language.startswith("zh") else ()
-        out.append(TabLayout(tab.title, tuple(_column(c, bool_choices) for c in tab.columns), rows=rows))
+        rows: tuple[tuple, ...] = settings_rows(template) if tab.role == "settings" else ()
+        out.append(TabLayout(tab.title, tuple(_column(c, template) for c in tab.columns), rows=rows))
     owned = template.owned
     out.append(TabLayout(owned["weekly"].title, tuple(ColumnLayout(h, 12) for h in weekly_header(template)),
                          job_owned=True))

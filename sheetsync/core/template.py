@@ -8,16 +8,18 @@ file, the tab and the thing — not a crash in the middle of a run.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import TemplateError
-from .parsing import normalize_text
 from ..paths import templates_dir
-from .settings import Settings
+from .parsing import normalize_text
+from .settings import SETTING_TYPES, UNITS, BadSetting, Settings, SettingSpec, convert
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,9 +51,7 @@ RULE_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] 
 }
 # rule kinds whose message comes in two flavours
 TWO_MESSAGES = {"sla": ("late_message", "overdue_message")}
-REQUIRED_MESSAGES = ("required", "unique", "min", "parse", "missing_column", "missing_required_column",
-                     "missing_tab", "merged", "merged_header", "not_painted", "before_start", "no_role",
-                     "changed_item", "unless_filled", "unless_eq")
+REQUIRED_MESSAGES = ("not_painted", "before_start", "no_role", "changed_item", "unless_filled", "unless_eq")
 # cross-tab rules belong to reconcile-stock; everything else to validate
 JOBS = ("validate", "reconcile-stock")
 
@@ -173,6 +173,16 @@ class Template:
     breakdowns: tuple[Breakdown, ...]
     weekly_columns: Mapping[str, str]
     manager_role: str = "店长"  # who owns layout problems (missing tabs, 设置 typos)
+    settings: tuple[SettingSpec, ...] = ()  # the 设置 tab's rows ([[settings]])
+    required_note: str = ""  # [layout]: the header note `init` puts on a required column
+    bool_choices: tuple[str, ...] = ()  # [layout]: the dropdown of yes/no columns
+    # The language's finding.* and fmt.* catalogue entries (messages/*.toml next to the template),
+    # so the core can fill Finding.message while the edge learns to render codes itself.
+    texts: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # Other shipped templates: name -> (tab titles, column headers) as compared (_norm_header),
+    # to tell a workbook laid out by another language's template.
+    others: Mapping[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict, repr=False,
+                                                                       compare=False)
 
     def quote(self, text: Any) -> str:
         """「x」 in Chinese templates, 'x' in English ones (messages.quote)."""
@@ -194,9 +204,49 @@ class Template:
     def message(self, key: str, **values: Any) -> str:
         return self.messages[key].format(**values)
 
-    def parse_messages(self) -> dict[str, str]:
-        """Overrides of the parser's wording: [messages] keys parse_<kind> (parse_datetime...)."""
-        return {k.removeprefix("parse_"): v for k, v in self.messages.items() if k.startswith("parse_")}
+    def render(self, code: str, /, **params: Any) -> str:
+        """The finding ``code`` worded by this language's catalogue data (key ``finding.<code>``);
+        ``""`` when the language has no such message."""
+        pattern = self.texts.get(f"finding.{code}")
+        if not isinstance(pattern, str):
+            return ""
+        return pattern.format_map(_Shown(self, params))
+
+    def show(self, value: Any) -> str:
+        """A parameter value as it reads in a message (lists joined, numbers without '.0')."""
+        texts = self.texts
+        if value is None:
+            return str(texts.get("fmt.empty", ""))
+        if isinstance(value, bool):
+            return str(texts.get("fmt.yes" if value else "fmt.no", value))
+        if isinstance(value, float):
+            return str(int(value)) if value.is_integer() else f"{value:g}"
+        if isinstance(value, (tuple, list, frozenset, set)):
+            items = sorted(value) if isinstance(value, (set, frozenset)) else value
+            return str(texts.get("fmt.join", self.messages.get("join", "、"))).join(self.show(v) for v in items)
+        return normalize_text(value) if not isinstance(value, str) else value
+
+    def setting(self, ref: str) -> SettingSpec:
+        """A setting by id or by a name people type; KeyError when unknown."""
+        wanted = _norm_header(ref)
+        for spec in self.settings:
+            if spec.id == ref or wanted in {_norm_header(n) for n in (spec.name, *spec.aliases)}:
+                return spec
+        raise KeyError(ref)
+
+
+class _Shown(dict[str, Any]):
+    def __init__(self, template: Template, params: Mapping[str, Any]) -> None:
+        super().__init__(params)
+        self.template = template
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self:
+            return "{" + key + "}"
+        return self.template.show(dict.__getitem__(self, key))
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def _norm_header(text: Any) -> str:
@@ -226,16 +276,66 @@ def resolve_template_path(name_or_path: str | Path | None) -> Path:
     if shipped.exists():
         return shipped
     available = sorted(p.parent.name for p in templates_dir().glob("*/workbook.toml"))
-    raise TemplateError(f"找不到模板「{name_or_path}」。可用的模板: {', '.join(available)}, 或给出一个 .toml 文件的路径。")
+    raise TemplateError(f"找不到模板「{name_or_path}」。可用的模板: {', '.join(available)}, "
+                        "或给出一个 .toml 文件的路径。")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    return copy.deepcopy(_parse_toml(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=64)
+def _parse_toml(path: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(f"模板 {path.name} 不是合法的 TOML: {exc}") from None
 
 
 def load_template(name_or_path: str | Path | None = None) -> Template:
     path = resolve_template_path(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise TemplateError(f"模板 {path.name} 不是合法的 TOML: {exc}") from None
-    return _TemplateReader(path, data).read()
+    template = _TemplateReader(path, _read_toml(path)).read()
+    return replace(template, texts=_texts(path, template.language), others=_others(path))
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _texts(path: Path, language: str) -> dict[str, Any]:
+    """finding.* and fmt.* entries of the language's messages/*.toml (next to the template file,
+    else the shipped folder of its language, else zh-CN's)."""
+    texts: dict[str, Any] = {}
+    for folder in (templates_dir() / "zh-CN" / "messages", templates_dir() / language / "messages",
+                   path.parent / "messages"):
+        for file in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+            texts.update({k: v for k, v in _flatten(_read_toml(file)).items() if k.startswith(("finding.", "fmt."))})
+    return texts
+
+
+def _others(path: Path) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Tab titles and column headers (names, not aliases) of every other shipped template."""
+    out = {}
+    for other in sorted(templates_dir().glob("*/workbook.toml")):
+        if other.resolve() == path.resolve():
+            continue
+        try:
+            data = _read_toml(other)
+        except TemplateError:
+            continue
+        tabs = [t for t in data.get("tabs", {}).values() if isinstance(t, dict)]
+        titles = frozenset(_norm_header(t.get("title", "")) for t in tabs) - {""}
+        headers = frozenset(_norm_header(c.get("name", "")) for t in tabs for c in t.get("columns", [])
+                            if isinstance(c, dict)) - {""}
+        out[other.parent.name] = (titles, headers)
+    return out
 
 
 class _TemplateReader:
@@ -281,8 +381,57 @@ class _TemplateReader:
         for key in ("week", "start", "end", "previous", "change", "counts"):
             if key not in weekly_columns:
                 raise self.fail("[weekly_columns]", f"缺少「{key}」")
+        layout = self.data.get("layout", {})
+        bool_choices = tuple(str(c) for c in layout.get("bool_choices", ()))
+        if len(bool_choices) != 2:
+            raise self.fail("[layout]", "bool_choices 要写两个值: 是 和 否 的写法, 例如 [\"是\", \"否\"]")
         return Template(meta.get("name", self.path.stem), meta.get("language", "zh-CN"), self.path, messages,
-                        tabs, owned, kpis, breakdowns, weekly_columns, meta.get("manager_role", "店长"))
+                        tabs, owned, kpis, breakdowns, weekly_columns, meta.get("manager_role", "店长"),
+                        self._settings(), str(layout.get("required_note", "")), bool_choices)
+
+    # -- the 设置 tab's rows -------------------------------------------------------------------
+
+    def _settings(self) -> tuple[SettingSpec, ...]:
+        specs = []
+        for i, spec in enumerate(self.data.get("settings", [])):
+            where = f"[[settings]] 第 {i + 1} 个"
+            for needed in ("id", "name", "type"):
+                if needed not in spec:
+                    raise self.fail(where, f"缺少 {needed}")
+            sid, stype = spec["id"], spec["type"]
+            if sid not in SETTING_TYPES:
+                raise self.fail(where, f"设置 id「{sid}」不存在, 可用: {', '.join(SETTING_TYPES)}")
+            if stype != SETTING_TYPES[sid]:
+                raise self.fail(where, f"设置「{sid}」的 type 应该是「{SETTING_TYPES[sid]}」, 现在是「{stype}」")
+            extra = set(spec) - {"id", "name", "aliases", "type", "unit", "default", "initial", "help"}
+            if extra:
+                raise self.fail(where, f"不认识的参数: {', '.join(sorted(extra))}")
+            unit = str(spec.get("unit", ""))
+            if (stype == "duration") != bool(unit) or (unit and unit not in UNITS):
+                raise self.fail(where, f"时长设置要写 unit, 可用: {', '.join(UNITS)}" if stype == "duration"
+                                else "只有 duration 类型的设置有 unit")
+            initial = spec.get("initial")
+            made = SettingSpec(sid, str(spec["name"]), stype, tuple(str(a) for a in spec.get("aliases", ())), unit,
+                               str(spec.get("default", "")), None if initial is None else str(initial),
+                               str(spec.get("help", "")))
+            for what in ("default", "initial"):
+                text = getattr(made, what)
+                try:
+                    if text:
+                        convert(made, text, 2026)
+                except BadSetting:
+                    raise self.fail(where, f"设置「{sid}」的 {what}「{text}」不是这个设置能用的值") from None
+            specs.append(made)
+        ids = [s.id for s in specs]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise self.fail("[[settings]]", f"设置 id 重复: {', '.join(dupes)}")
+        forms: dict[str, str] = {}
+        for made in specs:
+            for form in made.forms():
+                if forms.setdefault(form, made.id) != made.id:
+                    raise self.fail("[[settings]]", f"「{form}」同时是「{forms[form]}」和「{made.id}」的名字")
+        return tuple(specs)
 
     # -- tabs and columns ----------------------------------------------------------------------
 
@@ -328,7 +477,8 @@ class _TemplateReader:
         aliases = {str(k): str(v) for k, v in spec.get("choice_aliases", {}).items()}
         wrong = sorted(v for v in aliases.values() if v not in choices)
         if wrong:
-            raise self.fail(where, f"列「{spec['name']}」的 choice_aliases 指向了不在 choices 里的值: {', '.join(wrong)}")
+            raise self.fail(where, f"列「{spec['name']}」的 choice_aliases 指向了不在 choices 里的值: "
+                                   f"{', '.join(wrong)}")
         return Column(spec["id"], spec["name"], ctype, tuple(spec.get("aliases", ())), bool(spec.get("required")),
                       bool(spec.get("unique")), spec.get("min"), choices, float(spec.get("width", 12)),
                       spec.get("note", ""), aliases)

@@ -54,9 +54,10 @@ class WorkClock:
 
     def __post_init__(self) -> None:
         if (self.start is None) != (self.end is None):
-            raise ValueError("工作时间要同时有开始和结束, 例如 09:00-23:00; 全天计时就都留空")
-        if self.start is not None and self.end <= self.start:
-            raise ValueError(f"工作时间 {self.start:%H:%M}-{self.end:%H:%M} 不对: 结束时间必须晚于开始时间 (不支持跨夜)")
+            raise ValueError("working hours need both a start and an end (or neither, for round the clock)")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"working hours {self.start:%H:%M}-{self.end:%H:%M}: the end must be after the start "
+                             "(no overnight hours)")
         open_us = 0 if self.start is None else _us_into_day(self.start)
         close_us = _DAY_US if self.end is None else _us_into_day(self.end)
         rest = tuple(sorted({d.toordinal() for d in self.rest_days}))
@@ -88,7 +89,7 @@ class WorkClock:
         gives the closing time itself.
         """
         if limit < timedelta(0):
-            raise ValueError(f"时限不能是负数: {limit}")
+            raise ValueError(f"a time limit cannot be negative: {limit}")
         if not limit:
             return a
         target = self._working_us(a) + limit // _US
@@ -127,7 +128,7 @@ class WorkClock:
     def deadline_series(self, a: pd.Series, limit: timedelta) -> pd.Series:
         """:meth:`deadline` for every moment in ``a``; NaT stays NaT."""
         if limit < timedelta(0):
-            raise ValueError(f"时限不能是负数: {limit}")
+            raise ValueError(f"a time limit cannot be negative: {limit}")
         a_ns, nat = _to_ns(a)
         if not limit:
             out = a_ns.copy()

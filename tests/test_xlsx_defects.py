@@ -63,6 +63,11 @@ def read_only_mount(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "usb"
     folder.mkdir()
     (folder / "readme.txt").write_text("photos\n")
+    wb = openpyxl.Workbook()
+    wb.active.title = "Stock"
+    wb.active.append(["SKU", "Stock"])
+    wb.active.append(["A1", 3])
+    wb.save(folder / "shop.xlsx")
     mounted = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot make a read-only mount here (needs root and CAP_SYS_ADMIN): {mounted.stderr.strip()}")
@@ -80,19 +85,31 @@ def read_only_mount(tmp_path: Path) -> Iterator[Path]:
 def test_init_on_a_read_only_disk_says_so_instead_of_a_clean_up_error(
     here: Path, read_only_mount: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = read_only_mount / "shop.xlsx"
+    target = read_only_mount / "new.xlsx"
 
     code, out, err = cli(capsys, "init", "--workbook", str(target))
 
     assert code == 4
     assert "磁盘是只读的" in err and str(read_only_mount) in err and "原文件没有改动" in err
     assert "Traceback" not in err and "OSError" not in err and "Errno" not in err
-    assert sorted(p.name for p in read_only_mount.iterdir()) == ["readme.txt"]
+    assert sorted(p.name for p in read_only_mount.iterdir()) == ["readme.txt", "shop.xlsx"]
+
+
+def test_a_workbook_on_a_read_only_disk_is_called_that_not_a_read_only_file(read_only_mount: Path) -> None:
+    shop = read_only_mount / "shop.xlsx"
+    before = shop.read_bytes()
+    backend = XlsxBackend(shop)
+
+    with pytest.raises(BackendError) as caught:
+        backend.apply(ChangeSet(paints=[Paint("Stock", 2, 2, "A1", "x")]), backend.read())
+
+    assert "磁盘是只读的" in str(caught.value) and "只读文件" not in str(caught.value)
+    assert shop.read_bytes() == before
 
 
 def test_the_read_only_disk_message_in_english(read_only_mount: Path) -> None:
     with pytest.raises(BackendError) as caught:
-        XlsxBackend(read_only_mount / "shop.xlsx").init_layout(_one_tab())
+        XlsxBackend(read_only_mount / "new.xlsx").init_layout(_one_tab())
     text = caught.value.render(load_catalogue("en"))
     assert "read-only" in text and str(read_only_mount) in text and not CJK.search(text)
 
@@ -225,6 +242,17 @@ def test_a_cut_off_file_names_the_backup_that_exists(here: Path, capsys: pytest.
 
     assert code == 4
     assert "不完整" in err and str(backup) in err
+
+
+def test_a_zip_that_is_no_workbook_is_called_that(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with zipfile.ZipFile(here / "shop.xlsx", "w") as zf:  # a Word document renamed to .xlsx
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", "<w:document/>")
+
+    code, out, err = cli(capsys, "check", "--workbook", "shop.xlsx", "--now", NOW)
+
+    assert code == 4
+    assert "压缩包" in err and ".docx" in err and "不完整" not in err
 
 
 def test_a_damaged_package_offers_only_an_existing_backup(here: Path) -> None:

@@ -154,18 +154,31 @@ class XlsxBackend:
                 with gc_paused():
                     wb = load_workbook(io.BytesIO(data), rich_text=True)
             parts = scan_parts(data)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError) as exc:
-            if data.startswith(_ZIP_MAGIC):  # a zip package whose end is missing: cut off
-                raise BackendError("backends.xlsx.cut_off", name=name, size=len(data),
-                                   backup=self._backup_hint()) from None
-            log.debug("%s: %s", name, exc)
-            raise BackendError("backends.xlsx.not_xlsx", name=name) from None
         except Exception as exc:  # openpyxl raises many kinds of errors on a damaged package
-            raise BackendError("backends.xlsx.damaged", name=name, error=str(exc), backup=self._backup_hint()) from None
+            log.debug("%s: %s", name, exc)
+            raise self._unreadable(data, exc) from None
         for warning in caught:
             log.info("%s: %s", name, warning.message)
         tabs, formula_values = _tabs(wb, data)
         return _Loaded(wb, fingerprint, parts, formula_values, {fingerprint.text}), tabs
+
+    def _unreadable(self, data: bytes, exc: Exception) -> BackendError:
+        """Say what the file really is: a zip cut off before its end (an interrupted copy or
+        sync), a zip holding no workbook (a renamed .docx or .zip), a damaged workbook, or no
+        zip at all (a renamed .csv or .xls)."""
+        name = self.path.name
+        if data.startswith(_ZIP_MAGIC):
+            try:
+                with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                    members = zf.namelist()
+            except (zipfile.BadZipFile, EOFError, ValueError):  # the directory of its parts is missing
+                return BackendError("backends.xlsx.cut_off", name=name, size=len(data), backup=self._backup_hint())
+            if not any(m.lower().endswith("workbook.xml") for m in members):
+                return BackendError("backends.xlsx.zip_not_workbook", name=name)
+            return BackendError("backends.xlsx.damaged", name=name, error=str(exc), backup=self._backup_hint())
+        if isinstance(exc, (zipfile.BadZipFile, InvalidFileException, KeyError)):
+            return BackendError("backends.xlsx.not_xlsx", name=name)
+        return BackendError("backends.xlsx.damaged", name=name, error=str(exc), backup=self._backup_hint())
 
     def _backup_hint(self) -> Reason:
         """What to do about a workbook that cannot be read: restore the backup when there is a
@@ -231,8 +244,12 @@ class XlsxBackend:
             mode = os.stat(self.path).st_mode
         except OSError:  # gone or unreachable: the next check says so
             return
-        if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(self.path, os.W_OK):
-            raise BackendError("backends.xlsx.read_only_file", name=self.path.name, path=str(self.path))
+        if mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) and os.access(self.path, os.W_OK):
+            return
+        if _on_read_only_disk(self.path):
+            raise BackendError("backends.xlsx.read_only_disk", name=self.path.name, path=str(self.path),
+                               folder=str(self.path.parent.resolve()))
+        raise BackendError("backends.xlsx.read_only_file", name=self.path.name, path=str(self.path))
 
     def _refuse_if_changed(self, expected: Fingerprint) -> None:
         """Compare the file with what was read, by content: modification times are too coarse
@@ -387,6 +404,14 @@ class XlsxBackend:
             add_layout_tab(wb, layout)
         self._save(wb, empty)
         return InitResult(created=[t.title for t in tabs])
+
+
+def _on_read_only_disk(path: Path) -> bool:
+    """Whether ``path`` is on a file system mounted read-only (POSIX; False where unknown)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # Windows has no statvfs
+        return False
 
 
 def _remove_quietly(path: Path) -> None:

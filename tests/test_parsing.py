@@ -41,7 +41,7 @@ CATALOGUE = load_catalogue("zh-CN")
 
 def note(exc: CellParseError, column: str = "列") -> str:
     """The note a person reads for a cell of ``column`` this parser refused (zh-CN)."""
-    return CATALOGUE.text(f"finding.{exc.code}", column=column, **exc.params)
+    return CATALOGUE.text(f"findings.{exc.code}", column=column, **exc.params)
 
 # ---------------------------------------------------------------------------------------------
 # normalize_text

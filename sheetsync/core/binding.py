@@ -5,7 +5,7 @@ parsed values indexed by sheet row number, with columns named by the template's 
 the raw values (for messages) and the row keys. Problems with the layout itself (missing or
 doubled tab, missing or doubled column, merged cells, a workbook laid out by another language's
 template), formula cells showing an error and cells that cannot be parsed become findings here:
-a code and parameters (catalogue key ``finding.<code>``, see ``messages/binding.toml``), never
+a code and parameters (catalogue key ``findings.<code>``, see ``messages/binding.toml``), never
 prose. Nothing is dropped silently and nothing raises for messy input.
 """
 

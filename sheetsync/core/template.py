@@ -176,7 +176,7 @@ class Template:
     settings: tuple[SettingSpec, ...] = ()  # the 设置 tab's rows ([[settings]])
     required_note: str = ""  # [layout]: the header note `init` puts on a required column
     bool_choices: tuple[str, ...] = ()  # [layout]: the dropdown of yes/no columns
-    # The language's finding.* and fmt.* catalogue entries (messages/*.toml next to the template),
+    # The language's findings.* and fmt.* catalogue entries (messages/*.toml next to the template),
     # so the core can fill Finding.message while the edge learns to render codes itself.
     texts: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # Other shipped templates: name -> (tab titles, column headers) as compared (_norm_header),
@@ -205,9 +205,9 @@ class Template:
         return self.messages[key].format(**values)
 
     def render(self, code: str, /, **params: Any) -> str:
-        """The finding ``code`` worded by this language's catalogue data (key ``finding.<code>``);
+        """The finding ``code`` worded by this language's catalogue data (key ``findings.<code>``);
         ``""`` when the language has no such message."""
-        pattern = self.texts.get(f"finding.{code}")
+        pattern = self.texts.get(f"findings.{code}")
         if not isinstance(pattern, str):
             return ""
         return pattern.format_map(_Shown(self, params))
@@ -310,13 +310,13 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _texts(path: Path, language: str) -> dict[str, Any]:
-    """finding.* and fmt.* entries of the language's messages/*.toml (next to the template file,
+    """findings.* and fmt.* entries of the language's messages/*.toml (next to the template file,
     else the shipped folder of its language, else zh-CN's)."""
     texts: dict[str, Any] = {}
     for folder in (templates_dir() / "zh-CN" / "messages", templates_dir() / language / "messages",
                    path.parent / "messages"):
         for file in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
-            texts.update({k: v for k, v in _flatten(_read_toml(file)).items() if k.startswith(("finding.", "fmt."))})
+            texts.update({k: v for k, v in _flatten(_read_toml(file)).items() if k.startswith(("findings.", "fmt."))})
     return texts
 
 

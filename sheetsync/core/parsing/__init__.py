@@ -3,7 +3,7 @@
 Every parser takes any object a backend can hand over (str, int, float, bool, datetime, date,
 time, None, numpy/pandas scalars, odd unicode) and either returns a value, returns ``None`` for
 an empty cell, or raises :class:`CellParseError` with a code (``parse.<kind>``) and parameters; the edge
-words it (catalogue key ``finding.parse.<kind>``). Nothing here raises anything else for a cell value.
+words it (catalogue key ``findings.parse.<kind>``). Nothing here raises anything else for a cell value.
 
 Text is first brought to NFKC form, so full-width digits, letters and punctuation count as
 their half-width twins (``５件`` is ``5件``, ``（`` is ``(``, ``：`` is ``:``), zero-width

@@ -1,7 +1,7 @@
 """Scalar parsers: one cell in, a value (or None for an empty cell) out, or a CellParseError.
 
 Errors carry a code (``parse.<kind>``) and parameters, never words: the note a person reads is
-rendered at the edge from the catalogue key ``finding.parse.<kind>``.
+rendered at the edge from the catalogue key ``findings.parse.<kind>``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ ERROR_KINDS = ("datetime", "date", "time", "time_range", "time_order", "weekday_
 class CellParseError(ValueError):
     """A cell value that cannot be understood: ``kind`` says what was expected, ``params`` hold
     what a message needs (``raw``: the value as typed; ``choices`` for a choice). The words are
-    the edge's (catalogue key ``finding.parse.<kind>``)."""
+    the edge's (catalogue key ``findings.parse.<kind>``)."""
 
     def __init__(self, kind: str, raw: Any, **params: Any) -> None:
         self.kind = kind

@@ -288,3 +288,28 @@ def test_two_tabs_matching_one_template_tab_are_named(tmp_path, capsys):
     wb.save(path)
     _code, out = _check(path, capsys)
     assert "「库存」和「库存 」两张表都像是「库存」表, 现在按「库存」检查。请删掉或改名其中一张。" in out
+
+
+def test_a_formula_showing_div0_in_a_real_workbook_gets_a_note(tmp_path, capsys):
+    import re
+    import zipfile
+
+    path, wb = _init(tmp_path)
+    ws = wb["库存"]
+    ws.append(["SKU-1", "戒指", "=1/0", 10, None])
+    wb.save(path)
+    # what Excel saves: the formula with the error it computed
+    with zipfile.ZipFile(path) as zin:
+        parts = {name: zin.read(name) for name in zin.namelist()}
+    [name] = [n for n, data in parts.items() if b"<f>1/0</f>" in data]
+    parts[name], n = re.subn(rb'<c r="C2"( s="\d+")?( t="\w+")?><f>1/0</f><v\s*/>',
+                             lambda m: b'<c r="C2"' + (m[1] or b"") + b' t="e"><f>1/0</f><v>#DIV/0!</v>',
+                             parts[name])
+    assert n == 1
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for part, data in parts.items():
+            zout.writestr(part, data)
+    code, out = _check(path, capsys)
+    assert code == 1
+    assert "「库存」第2行「库存」  [cell.formula_error]  公式出错: #DIV/0!, 请检查公式。" in out
+    assert "是必填的" not in out

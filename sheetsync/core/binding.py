@@ -175,7 +175,7 @@ def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
     if any(f.code.startswith("tab.missing") for f in wb.all_findings()):
         hint = _other_template(template, unmatched, tabs)
         if hint is not None:
-            findings.append(Finding("", 0, "", 0, None, "tab.other_template",
+            findings.append(Finding(snapshot.source, 0, "", 0, None, "tab.other_template",
                                     template.render("tab.other_template", template=hint, current=template.name),
                                     owner_role=template.manager_role, paint=False,
                                     params={"template": hint, "current": template.name}))
@@ -281,8 +281,9 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
         if col.id not in raw:
             continue
         cells = raw[col.id]
-        errors = cells.map(lambda v: isinstance(v, CellError)).astype(bool)
-        if errors.any():
+        errors = pd.Series(False, index=index)
+        if any(v.__class__ is CellError for v in columns[col_index[col.id] - 1]):
+            errors = cells.map(lambda v: isinstance(v, CellError)).astype(bool)
             cells = cells.mask(errors, None)  # parsed as empty, then marked bad: the note says why
         result = parsing.parse_series(cells, col.type, year=year, choices=col.choices, aliases=col.choice_aliases)
         parsed[col.id] = result.values

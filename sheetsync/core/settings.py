@@ -201,7 +201,7 @@ def _lookup(raw: Any, specs: Sequence[SettingSpec]) -> SettingSpec | None:
 Render = Callable[..., str]
 
 
-def settings_from_rows(rows: list[list[Any]], *, specs: Sequence[SettingSpec], tab_title: str = "设置",
+def settings_from_rows(rows: list[list[Any]], *, specs: Sequence[SettingSpec], tab_title: str = "",
                        year: int = 2026, owner_role: str = "", first_row: int = 2, key_col: int = 1,
                        value_col: int = 2, key_header: str = "", value_header: str = "",
                        tab_id: str = "settings", render: Render | None = None) -> Settings:

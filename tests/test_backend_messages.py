@@ -154,3 +154,19 @@ def test_unkeepable_parts_in_english(english_shop: Path) -> None:
     assert 'contains things sheetsync cannot keep when it saves: a chart on "Stock" (xl/charts/chart1.xml).' in text
     assert not CJK.search(text)
     assert "「Stock」里的图表 (xl/charts/chart1.xml)" in caught.value.render(load_catalogue("zh-CN"))
+
+
+def test_words_written_into_the_workbook_follow_the_edge_language(tmp_path: Path) -> None:
+    from sheetsync.core.model import ColumnLayout, TabLayout
+    from sheetsync.i18n import active, set_language
+
+    before = active()
+    set_language("en")
+    try:
+        XlsxBackend(tmp_path / "shop.xlsx").init_layout(
+            [TabLayout("Team", (ColumnLayout("Name"), ColumnLayout("Role", choices=("Buyer", "Support"))))])
+    finally:
+        set_language(before)
+    (dropdown,) = openpyxl.load_workbook(tmp_path / "shop.xlsx")["Team"].data_validations.dataValidation
+    assert dropdown.errorTitle == "Not one of the choices"
+    assert dropdown.error.startswith('Please pick "Role" from the dropdown list.')

@@ -194,8 +194,8 @@ def test_a_zero_byte_file_is_called_empty(here: Path, capsys: pytest.CaptureFixt
     code, out, err = cli(capsys, "check", "--workbook", "shop.xlsx", "--now", NOW)
 
     assert code == 4
-    assert "空文件 (0 字节)" in err and "sheetsync init --workbook" in err
-    assert ".csv" not in err and ".xls " not in err and ".bak" not in err
+    assert "空文件 (0 字节)" in err and "重新复制" in err and "sheetsync init --workbook" in err
+    assert ".csv" not in err and ".xls " not in err and ".bak" not in err and "修复" not in err
 
 
 def test_init_turns_a_zero_byte_file_into_a_new_workbook(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -370,3 +370,23 @@ def test_a_formula_error_survives_a_save(excel_file: Path) -> None:
     cached = openpyxl.load_workbook(excel_file, data_only=True)["Stock"]  # what another reader sees
     assert (cached["B2"].value, cached["C2"].value, cached["D2"].value) == ("#DIV/0!", 5, "#N/A")
     assert openpyxl.load_workbook(excel_file)["Stock"]["B2"].value == "=1/0"
+
+
+# ---------------------------------------------------------------------------------------------
+# The same, for a shop on the English template
+
+
+def test_with_the_english_template_the_refusals_are_english(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(capsys, "init", "--template", "en", "--workbook", "shop.xlsx")[0] == 0
+    shop = here / "shop.xlsx"
+    shop.chmod(0o444)
+
+    code, out, err = cli(capsys, "run", "--template", "en", "--workbook", "shop.xlsx", "--now", NOW, "--no-send")
+    assert code == 4
+    assert "read-only file" in err and "nothing was written" in err and not CJK.search(err)
+
+    shop.chmod(0o644)
+    cut_off(shop)
+    code, out, err = cli(capsys, "check", "--template", "en", "--workbook", "shop.xlsx", "--now", NOW)
+    assert code == 4
+    assert "incomplete .xlsx file" in err and "interrupted" in err and not CJK.search(err)

@@ -145,7 +145,8 @@ class XlsxBackend:
         read the tabs, formula cells by their cached values (kept for the next save)."""
         name = self.path.name
         if not data:
-            raise BackendError("backends.xlsx.empty", name=name, path=str(self.path), backup=self._backup_hint())
+            raise BackendError("backends.xlsx.empty", name=name, path=str(self.path),
+                               backup=self._backup_hint(repairable=False))
         if data.startswith(_OLE_MAGIC):
             raise BackendError("backends.xlsx.old_format", name=name)
         try:
@@ -180,16 +181,18 @@ class XlsxBackend:
             return BackendError("backends.xlsx.not_xlsx", name=name)
         return BackendError("backends.xlsx.damaged", name=name, error=str(exc), backup=self._backup_hint())
 
-    def _backup_hint(self) -> Reason:
+    def _backup_hint(self, repairable: bool = True) -> Reason:
         """What to do about a workbook that cannot be read: restore the backup when there is a
-        usable one (named), otherwise copy the file again or repair it."""
+        usable one (named), otherwise copy the file again (or repair it, when there is
+        something to repair)."""
         try:
             usable = self.backup_path.is_file() and self.backup_path.stat().st_size > 0
         except OSError:
             usable = False
         if usable:
             return Reason("backends.xlsx.hint_backup", backup=str(self.backup_path), name=self.path.name)
-        return Reason("backends.xlsx.hint_no_backup", name=self.path.name)
+        return Reason("backends.xlsx.hint_no_backup" if repairable else "backends.xlsx.hint_copy_again",
+                      name=self.path.name)
 
     # -- apply ----------------------------------------------------------------------------------
 

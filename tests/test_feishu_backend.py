@@ -280,3 +280,17 @@ def test_a_wiki_address_is_explained():
     with pytest.raises(ConfigError) as err:
         parse_spreadsheet_token("https://shop.feishu.cn/wiki/wikcnAbC123")
     assert "知识库" in str(err.value)
+
+
+def test_a_key_column_mixing_typed_dates_and_date_like_text_is_re_aimed_exactly(template):
+    """咨询时间 is part of 客服台账's row key; one row has a real date, another the text a person
+    typed. The confirming read must read both as the first read did, or the mark is dropped."""
+    tabs = shop_tabs(template)
+    tabs["客服台账"][1][template.tabs["cs_log"].columns.index(
+        next(c for c in template.tabs["cs_log"].columns if c.id == "asked_at"))] = "2026/11/22 10:00"
+    with start_fake_feishu(tabs) as fake:
+        report = go(fake)
+        assert report.applied.skipped == []
+        assert fake.model.shown_fill("客服台账", 2, 9) == MARK_FILL
+        again = go(fake, now=NOW + timedelta(minutes=15))
+        assert again.applied is None and fake.model.shown("客服台账", 2, 5) == "2026/11/22 10:00"

@@ -29,8 +29,6 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from datetime import time as dtime
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -171,7 +169,7 @@ class FeishuBackend:
         self.api = FeishuAPI(app_id=app_id, secret=secret, secret_env=env, domain=resolve_domain(domain, os.environ),
                              token=self.token, timeout=timeout, max_retries=max_retries, sleep=sleep)
         self._sheets: dict[str, _Sheet] = {}
-        self._date_cols: set[tuple[str, int]] = set()
+        self._date_cols: dict[tuple[str, int], str] = {}  # columns that held date cells at read -> kind
 
     def describe(self) -> str:
         return active().text("feishu.describe", token=self.token)
@@ -218,7 +216,7 @@ class FeishuBackend:
                     kind = date_kind(row[c - 1]) if c <= len(row) else None
                     if kind and isinstance(serial, (int, float)) and not isinstance(serial, bool):
                         row[c - 1] = from_serial(serial, kind)
-                        self._date_cols.add((title, c))
+                        self._date_cols[title, c] = kind
 
     def _read_values(self, sheets: dict[str, _Sheet]) -> dict[str, list[list[Any]]]:
         """Every tab's values, as few values_batch_get requests as the cell bound allows."""
@@ -269,7 +267,7 @@ class FeishuBackend:
     def read(self) -> Snapshot:
         sheets = self._list_sheets()
         values = self._read_values(sheets)
-        self._date_cols: set[tuple[str, int]] = set()
+        self._date_cols: dict[tuple[str, int], str] = {}
         self._typed_dates(sheets, values)
         headers = hint_headers()
         for sheet in sheets.values():
@@ -356,15 +354,17 @@ class FeishuBackend:
                 ranges.append(f"{sheet.sheet_id}!A:{column_letter(max(sheet.width + 1, 1))}")
             else:
                 ranges.append(f"{sheet.sheet_id}!{column_letter(col)}:{column_letter(col)}")
-        answers = self._batch_get(ranges)
+        # without the date option: text stays exactly the text it was at read, and date cells come
+        # as serials, turned into dates for the columns that held dates then
+        answers = self._batch_get(ranges, dates=False)
         live: dict[str, dict[str, Any]] = {t: {"values": {}} for t, _c in plan}
         for (title, col), answer in zip(plan, answers, strict=False):
             for r, row in enumerate(rows_from_values(answer.get("values")), start=1):
                 for j, v in enumerate(row):
                     c = (col or 1) + j
-                    kind = date_kind(v) if (title, c) in self._date_cols else None
-                    if kind and (dt := _parse_date(v, kind)) is not None:
-                        v = dt  # a column that held date cells when read: the same reading as then
+                    kind = self._date_cols.get((title, c))
+                    if kind and isinstance(v, (int, float)) and not isinstance(v, bool):
+                        v = from_serial(v, kind)
                     if v is not None:
                         live[title]["values"][r, c] = v
         return live
@@ -643,19 +643,3 @@ class FeishuBackend:
                     "dataValidation": {"conditionValues": list(column.choices)}}, idempotent=True)
 
 
-
-def _parse_date(text: str, kind: str) -> Any:
-    """Formatted date text -> date/datetime/time (for the confirming read, which cannot afford a
-    second request: only columns that held date cells at ``read`` are converted)."""
-    m = re.match(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$", text.strip())
-    t = re.match(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$", text.strip())
-    try:
-        if m and kind == "date":
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        if m and kind == "datetime":
-            return datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6] or 0))
-        if t and kind == "time":
-            return dtime(int(t[1]), int(t[2]), int(t[3] or 0))
-    except ValueError:
-        return None
-    return None

@@ -3,7 +3,7 @@
 Shop settings (time limits, working hours, time zone) are NOT here: they live in the workbook's
 设置 tab, where the shop can change them.
 
-    backend = "xlsx"                 # or "google"
+    backend = "xlsx"                 # or "google", or "feishu"
     workbook = "shop.xlsx"           # xlsx backend
     template = "zh-CN"               # or "en", or a path to a .toml template
     stock_export = "exports/stock.csv"   # optional back-office export to reconcile 库存 against
@@ -14,6 +14,12 @@ Shop settings (time limits, working hours, time zone) are NOT here: they live in
     credentials = "service-account.json"
     endpoint = ""                    # optional API base URL (proxy / tests)
     timeout = 120                    # seconds per request (default 120)
+
+    [feishu]                         # see docs/feishu.md
+    spreadsheet = "https://….feishu.cn/sheets/…"   # or the token
+    app_id = "cli_…"
+    app_secret_env = "SHEETSYNC_FEISHU_APP_SECRET"   # the variable holding the App Secret
+    domain = "https://open.feishu.cn"                # Lark: https://open.larksuite.com
 
     [delivery]                       # see docs/scheduling.md
 
@@ -40,9 +46,10 @@ else:  # pragma: no cover
 
 DEFAULT_FILE = "sheetsync.toml"
 STATE_FOLDER = ".sheetsync"
-KNOWN_KEYS = ("backend", "workbook", "template", "stock_export", "state_dir", "google", "delivery")
+KNOWN_KEYS = ("backend", "workbook", "template", "stock_export", "state_dir", "google", "feishu", "delivery")
 GOOGLE_KEYS = ("spreadsheet", "credentials", "endpoint", "timeout")
-BACKENDS = ("xlsx", "google")
+FEISHU_KEYS = ("spreadsheet", "app_id", "app_secret_env", "domain")
+BACKENDS = ("xlsx", "google", "feishu")
 
 
 @dataclass
@@ -60,12 +67,18 @@ class Config:
     delivery_settings: DeliveryConfig = field(default_factory=DeliveryConfig)  # the same, checked
     path: Path | None = None  # the file it came from
     text: str = field(default="", repr=False)  # its text, to point at lines in later errors
+    feishu_app_id: str | None = None
+    feishu_secret_env: str | None = None  # None: SHEETSYNC_FEISHU_APP_SECRET
+    feishu_domain: str | None = None  # None: open.feishu.cn (SHEETSYNC_FEISHU_DOMAIN wins)
 
     def workbook_id(self) -> str:
         """A folder name for this workbook's own records: two workbooks in one folder never
         share scheduler state or an outbox."""
         if self.backend == "google" and self.spreadsheet:
             match = re.search(r"/d/([\w-]+)", self.spreadsheet)
+            name = match.group(1) if match else self.spreadsheet
+        elif self.backend == "feishu" and self.spreadsheet:
+            match = re.search(r"/sheets/(\w+)", self.spreadsheet)
             name = match.group(1) if match else self.spreadsheet
         elif self.workbook is not None:
             name = self.workbook.name
@@ -86,7 +99,7 @@ class Config:
 
     def source(self) -> str:
         """What this configuration points at, for messages."""
-        if self.backend == "google":
+        if self.backend in ("google", "feishu"):
             return self.spreadsheet or ""
         return str(self.workbook) if self.workbook else ""
 
@@ -168,8 +181,13 @@ def _parse(data: Mapping[str, Any], path: Path, text: str) -> Config:
     if delivery.get("outbox_dir"):  # relative to sheetsync.toml, like every other path in it
         delivery["outbox_dir"] = str(rel(delivery["outbox_dir"]))
         delivery_settings = DeliveryConfig.from_mapping(delivery, None)
+    feishu = _table(data, "feishu")
+    _reject_unknown(feishu, FEISHU_KEYS, "feishu")
     spreadsheet = _text(google, "spreadsheet", "google")
-    backend = _text(data, "backend", "") or ("google" if spreadsheet else "xlsx")
+    feishu_sheet = _text(feishu, "spreadsheet", "feishu")
+    backend = _text(data, "backend", "") or ("google" if spreadsheet else "feishu" if feishu_sheet else "xlsx")
+    if backend == "feishu":
+        spreadsheet = feishu_sheet
     if backend not in BACKENDS:
         raise ConfigError("config.choice", key="backend", choices=" / ".join(f'"{b}"' for b in BACKENDS),
                           value=repr(backend))
@@ -188,6 +206,9 @@ def _parse(data: Mapping[str, Any], path: Path, text: str) -> Config:
         delivery_settings=delivery_settings,
         path=path,
         text=text,
+        feishu_app_id=_text(feishu, "app_id", "feishu"),
+        feishu_secret_env=_text(feishu, "app_secret_env", "feishu"),
+        feishu_domain=_text(feishu, "domain", "feishu"),
     )
 
 
@@ -332,7 +353,8 @@ def merge_cli(config: Config, *, workbook: str | None = None, spreadsheet: str |
     if workbook:
         config.backend, config.workbook = "xlsx", Path(workbook)
     if spreadsheet:
-        config.backend, config.spreadsheet = "google", spreadsheet
+        feishu = config.backend == "feishu" or re.search(r"(feishu\.cn|larksuite\.com)/", spreadsheet)
+        config.backend, config.spreadsheet = ("feishu" if feishu else "google"), spreadsheet
     if template:
         config.template = template
     if stock_export:
@@ -349,6 +371,13 @@ def open_backend(config: Config) -> Any:
 
         return GoogleBackend(config.spreadsheet, credentials_path=config.credentials, endpoint=config.endpoint,
                              timeout=config.timeout)
+    if config.backend == "feishu":
+        if not config.spreadsheet:
+            raise ConfigError("feishu.no_spreadsheet")
+        from .backends.feishu import FeishuBackend  # lark-oapi loads only when used
+
+        return FeishuBackend(config.spreadsheet, app_id=config.feishu_app_id, app_secret_env=config.feishu_secret_env,
+                             domain=config.feishu_domain, timeout=config.timeout)
     if config.workbook is None:
         raise ConfigError("config.no_workbook")
     from .backends.xlsx import XlsxBackend

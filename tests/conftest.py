@@ -241,6 +241,12 @@ class FeishuShop(Shop):
         self.fake.model.set_fill(tab, *self._rc(ref), fill)
         self.comments[(tab, ref)] = note
 
+    def rename_tab(self, old: str, new: str) -> None:
+        self.fake.model.sheet(old).title = new
+
+    def swap_columns(self, tab: str, a: int, b: int) -> None:
+        self.fake.model.swap_columns(tab, a, b)
+
     def fingerprint(self) -> Any:
         return self.fake.writes()
 

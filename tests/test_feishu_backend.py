@@ -294,3 +294,90 @@ def test_a_key_column_mixing_typed_dates_and_date_like_text_is_re_aimed_exactly(
         assert fake.model.shown_fill("客服台账", 2, 9) == MARK_FILL
         again = go(fake, now=NOW + timedelta(minutes=15))
         assert again.applied is None and fake.model.shown("客服台账", 2, 5) == "2026/11/22 10:00"
+
+
+# ---- from the command line -------------------------------------------------------------------
+
+
+def test_init_check_run_from_sheetsync_toml(tmp_path, monkeypatch, capsys):
+    """backend = "feishu" and a [feishu] table; the secret only in the environment."""
+    from sheetsync.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with start_fake_feishu({"Sheet1": [["随便写的"]]}) as fake:
+        monkeypatch.setenv("SHOP_FEISHU_SECRET", fake.app_secret)
+        (tmp_path / "sheetsync.toml").write_text(
+            'backend = "feishu"\n\n[feishu]\n'
+            f'spreadsheet = "https://shop.feishu.cn/sheets/{fake.token}?sheet=abc"\n'
+            f'app_id = "{fake.app_id}"\napp_secret_env = "SHOP_FEISHU_SECRET"\ndomain = "{fake.domain}"\n',
+            encoding="utf-8")
+        assert main(["init"]) == 0
+        assert "已创建 12 张表" in capsys.readouterr().out
+        assert fake.model.rows_of("Sheet1") == [["随便写的"]]  # a tab that was there is left alone
+        assert main(["check", "--now", "2026-11-22 20:00"]) == 0
+        fake.model.set_value("客服台账", 2, 2, "王女士")
+        fake.model.set_value("客服台账", 2, 3, "产品咨询")
+        fake.model.set_value("客服台账", 2, 5, D(2026, 11, 22, 10))
+        fake.model.set_value("客服台账", 2, 9, "否")
+        capsys.readouterr()
+        assert main(["run", "--now", "2026-11-22 20:00"]) == 0
+        assert "已写入" in capsys.readouterr().out
+        assert fake.model.shown_fill("客服台账", 2, 9) == MARK_FILL
+
+
+def test_spreadsheet_flag_with_a_feishu_address_and_the_domain_variable(tmp_path, monkeypatch, capsys):
+    from sheetsync.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with start_fake_feishu({}) as fake:
+        monkeypatch.setenv("SHEETSYNC_FEISHU_APP_SECRET", fake.app_secret)
+        monkeypatch.setenv("SHEETSYNC_FEISHU_DOMAIN", fake.domain)
+        (tmp_path / "sheetsync.toml").write_text(f'[feishu]\napp_id = "{fake.app_id}"\n', encoding="utf-8")
+        assert main(["init", "--spreadsheet", f"https://shop.feishu.cn/sheets/{fake.token}"]) == 0
+        assert "客服台账" in [s.title for s in fake.model.sheets]
+
+
+def test_a_feishu_config_without_a_spreadsheet_says_where_to_write_it(tmp_path, monkeypatch, capsys):
+    from sheetsync.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sheetsync.toml").write_text('backend = "feishu"\n[feishu]\napp_id = "cli_x"\n', encoding="utf-8")
+    assert main(["check"]) == 2
+    assert "[feishu] 里写 spreadsheet" in capsys.readouterr().err
+
+
+# ---- words --------------------------------------------------------------------------------------
+
+
+def test_every_feishu_key_is_in_both_languages_with_the_same_parameters_and_english_has_no_cjk():
+    import re
+    import string
+    import sys
+    from pathlib import Path
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    used = set()
+    for path in (root / "sheetsync").rglob("*.py"):
+        used |= set(re.findall(r'"(feishu\.[a-z_]+)"', path.read_text(encoding="utf-8")))
+    assert len(used) > 20
+    files = {lang: tomllib.loads((root / "sheet_templates" / lang / "messages" / "feishu.toml").read_text("utf-8"))
+             ["feishu"] for lang in ("zh-CN", "en")}
+    cjk = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+    def fields(text: str) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+    for key in sorted(used):
+        name = key.removeprefix("feishu.")
+        assert name in files["zh-CN"] and name in files["en"], key
+    assert set(files["zh-CN"]) == set(files["en"])
+    for name, en in files["en"].items():
+        assert not cjk.search(en), (name, en)
+        assert fields(en) == fields(files["zh-CN"][name]), name
+    for path in (root / "sheetsync" / "backends").glob("feishu*.py"):
+        assert not cjk.search(path.read_text(encoding="utf-8")), path.name

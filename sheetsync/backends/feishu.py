@@ -1,4 +1,4 @@
-"""The ``feishu`` backend: a Feishu (飞书) / Lark spreadsheet, through the official ``lark-oapi``
+"""The ``feishu`` backend: a Feishu / Lark spreadsheet, through the official ``lark-oapi``
 SDK with an app's own id and secret (``tenant_access_token``).
 
 What a run costs (docs/feishu.md has the measured numbers):
@@ -15,10 +15,10 @@ Marks. The documented Open API has no call that reads a cell's style and no comm
 to a sheet cell. sheetsync therefore never sets a cell's own fill (it could not tell a person's
 colour from none, and clearing its red would wipe theirs): the red is a conditional format,
 which leaves every fill untouched, and the reason is written in a notes column at the end of
-the tab ("sheetsync 提示"), one line per red cell of that row. The notes travel with their row
-when a person sorts; the conditional format is re-drawn from them on every write. Undocumented
-interfaces (the Lark CLI's cell-style reader, drive comments anchored to sheet cells) are not
-used: see docs/feishu.md for why.
+the tab (headed by the catalogue's ``feishu.hint_header``), one line per red cell of that row.
+The notes travel with their row when a person sorts; the conditional format is re-drawn from
+them on every write. Undocumented interfaces (the Lark CLI's cell-style reader, drive comments
+anchored to sheet cells) are not used: see docs/feishu.md for why.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ class _Writes:
 
 
 class FeishuBackend:
-    """A Feishu / Lark spreadsheet, reached as a self-built app (自建应用)."""
+    """A Feishu / Lark spreadsheet, reached as a self-built ("custom") app."""
 
     name = "feishu"
 

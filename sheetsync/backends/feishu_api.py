@@ -21,8 +21,8 @@ from typing import Any, Callable, Mapping
 import lark_oapi as lark
 import requests
 from lark_oapi.api.sheets.v3 import QuerySpreadsheetSheetRequest
+from lark_oapi.core.cache import ICache
 from lark_oapi.core.exception import ObtainAccessTokenException
-from lark_oapi.core.token.manager import TokenManager
 
 from ..errors import BackendError, ConfigError, SheetsyncError
 
@@ -63,10 +63,33 @@ def app_secret(secret_env: str, environ: Mapping[str, str], app_id: str) -> str:
     return secret
 
 
+class TokenCache(ICache):
+    """The token cache handed to the SDK (``ClientBuilder.cache``): the SDK's own in-memory
+    behaviour (a token is kept until shortly before it expires), plus a way to forget a token
+    the server no longer accepts. One per process, like the SDK's default."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[str, float]] = {}
+
+    def get(self, key: str) -> str | None:
+        value, expire = self._items.get(key, ("", 0.0))
+        return value if value and expire > time.time() else None
+
+    def set(self, key: str, value: str, expire: int) -> None:
+        self._items[key] = (value, float(expire))
+
+    def forget(self, app_id: str) -> None:
+        for key in [k for k in self._items if k.endswith(f":{app_id}")]:
+            del self._items[key]
+
+
+TOKENS = TokenCache()
+
+
 def make_client(app_id: str, secret: str, domain: str, timeout: float) -> lark.Client:
     try:
         return (lark.Client.builder().app_id(app_id).app_secret(secret).domain(domain).timeout(timeout)
-                .log_level(lark.LogLevel.ERROR).build())
+                .cache(TOKENS).log_level(lark.LogLevel.ERROR).build())
     except ValueError:  # the SDK accepts https://, and http:// only for loopback
         raise ConfigError("feishu.bad_domain", source="[feishu] domain", domain=domain, feishu=DEFAULT_DOMAIN,
                           lark=LARK_DOMAIN) from None
@@ -165,7 +188,7 @@ class FeishuAPI:
                 return answer
             if answer.code in TOKEN_INVALID_CODES and not refreshed:
                 refreshed = True  # a cached token the server no longer knows: get a new one, once
-                TokenManager.cache.set(f"self_tenant_token:{self.app_id}", "", 0)
+                TOKENS.forget(self.app_id)
                 continue
             limited = answer.status == 429 or answer.code in RATE_LIMIT_CODES
             retryable = limited or (answer.status in RETRY_STATUSES and idempotent)

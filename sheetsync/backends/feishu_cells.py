@@ -210,7 +210,7 @@ def compact_ranges(sheet_id: str, cells: Iterable[tuple[int, int]]) -> list[str]
 
 # --------------------------------------------------------------------------------------------
 # The notes column: one cell per row holding the reasons for that row's red cells, one entry
-# per cell, each "<column header>: 【sheetsync】<reason>". It travels with its row when a person
+# per cell, each "<column header>: <NOTE_PREFIX><reason>". It travels with its row when a person
 # sorts, and is what the conditional formats are re-drawn from.
 
 _ENTRY = re.compile(r"(?m)^(?P<header>[^\n]+?): (?=" + re.escape(NOTE_PREFIX) + ")")

@@ -181,6 +181,23 @@ class FakeSpreadsheet:
                 del sheet.cells[r, c]
         sheet.cells.update(moved)
 
+    def swap_columns(self, title: str, a: int, b: int) -> None:
+        """A person drags column ``a`` past ``b``: values and styles move, and so do the
+        conditional formats drawn on single-column ranges of them (they travel with their cells)."""
+        sheet = self.sheet(title)
+        swap = {a: b, b: a}
+        sheet.cells = {(r, swap.get(c, c)): cell for (r, c), cell in sheet.cells.items()}
+        for cf in sheet.cfs:
+            moved = []
+            for text in cf["ranges"]:
+                sid, _, part = text.partition("!")
+                m = re.fullmatch(r"([A-Z]+)(\d+):([A-Z]+)(\d+)", part)
+                if m and m[1] == m[3] and col_index(m[1]) in swap:
+                    letters = col_letters(swap[col_index(m[1])])
+                    text = f"{sid}!{letters}{m[2]}:{letters}{m[4]}"
+                moved.append(text)
+            cf["ranges"] = moved
+
     def insert_rows(self, title: str, at: int, count: int = 1) -> None:
         """Rows inserted above ``at``: values, styles and conditional-format ranges shift down."""
         sheet = self.sheet(title)

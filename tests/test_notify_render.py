@@ -418,7 +418,7 @@ def test_english_bot_markdown_neutralises_cells_without_full_width_forms():
 def test_english_chart_labels_are_drawable_week_dates():
     msg = render_weekly(english(seed_report(history_weeks=3)), "en")
     assert len(msg.images) == 1 and decode_png(msg.images[0].data)[0] == 1120
-    assert "<td style=\"padding:3px 4px;border-top:1px solid #F3F4F6;\">Nov 2</td>" in msg.html
+    assert "white-space:nowrap;\">Nov 2</td>" in msg.html
 
 
 def test_every_language_has_the_same_delivery_keys_and_a_lookalike_per_markdown_character():

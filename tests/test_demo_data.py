@@ -56,7 +56,7 @@ WORKBOOKS = {"demo": lambda: demo_rows(NOW), "seed": lambda: seed_week_rows(WEEK
 
 def records(rows: list[list[Any]]) -> list[dict[str, Any]]:
     """Data rows as {header: value}, blank rows skipped."""
-    return [dict(zip(rows[0], r)) for r in rows[1:] if any(v is not None for v in r)]
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:] if any(v is not None for v in r)]
 
 
 def text(value: Any) -> str:
@@ -539,3 +539,48 @@ def test_english_seed_week_gives_the_meeting_kpis():
     kpis = {k.label: (k.numerator, k.denominator) for k in out.weekly.week.kpis}
     assert kpis == {"Product pass rate": (9, 10), "Promotion accuracy": (1, 2), "CS response rate": (84, 86),
                     "Dispute resolution rate": (6, 6)}
+
+
+@pytest.fixture
+def language():
+    """cli.main sets the process's language; give the next test the one it had."""
+    from sheetsync.i18n import active, set_language
+
+    before = active()
+    yield
+    set_language(before)
+
+
+@pytest.mark.parametrize("template, shop, lead", [
+    ("zh-CN", "一力轻选培育钻石", "【一力轻选培育钻石】周报 11.16–11.22 选品合格率 90%(+15)"),
+    ("en", "Sparkle Lab Diamonds",
+     "[Sparkle Lab Diamonds] Weekly report Nov 16–Nov 22: Product pass rate 90% (+15 pts)"),
+])
+def test_sheetsync_demo_writes_the_shop_of_the_template_language(tmp_path, capsys, language, template, shop, lead):
+    """``sheetsync demo --template en``: the workbook holds the English shop (every cell it typed
+    is English) and its e-mails read English; without --template, the Chinese shop as before."""
+    import openpyxl
+    from email import policy
+    from email.parser import BytesParser
+
+    from sheetsync.cli import main
+
+    args = ["demo", "--dir", str(tmp_path), "--now", "2026-11-22T20:00:00+08:00"]
+    assert main(args + (["--template", template] if template != "zh-CN" else [])) == 0
+    capsys.readouterr()
+    tpl = load_template(template)
+    wb = openpyxl.load_workbook(tmp_path / "demo.xlsx")
+    typed = {tab.title: [[c.value for c in row] for row in wb[tab.title].iter_rows()] for tab in tpl.tabs.values()}
+    expected = demo_rows(datetime(2026, 11, 22, 20, 0), tpl)
+    assert {title: rows[0] for title, rows in typed.items()} == {title: rows[0] for title, rows in expected.items()}
+    settings = typed[tpl.tabs["settings"].title]
+    assert shop in [row[1] for row in settings]
+    if template == "en":
+        cells = [v for rows in typed.values() for row in rows for v in row if isinstance(v, str)]
+        assert not [v for v in cells if CJK.search(v)]
+    [eml] = list(tmp_path.rglob("weekly-2026-11-16.eml"))
+    em = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert em["Subject"] == lead
+    if template == "en":
+        parts = [part.get_content() for part in em.walk() if part.get_content_maintype() == "text"]
+        assert not [p for p in parts if CJK.search(p)]

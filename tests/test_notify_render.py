@@ -31,7 +31,7 @@ LABELS = {"selection_pass": "选品合格率", "promo_accuracy": "推广准确�
 
 def kpis(counts, previous=(0.7, 0.5, 0.95, 1.0)):
     return tuple(Kpi(key, label, n, d, previous=p)
-                 for (key, label), (n, d), p in zip(LABELS.items(), counts, previous))
+                 for (key, label), (n, d), p in zip(LABELS.items(), counts, previous, strict=True))
 
 
 def week(start: date, counts, previous=(0.7, 0.5, 0.95, 1.0), breakdowns=()):

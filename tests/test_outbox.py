@@ -6,19 +6,24 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
 
 from sheetsync.errors import ConfigError
-from sheetsync.delivery import DeliveryConfig, Outbox, delivery_for_reports, render_daily, render_weekly
+from sheetsync.backends.xlsx import XlsxBackend
+from sheetsync.cli import main
+from sheetsync.core.layout import layouts_with_rows
+from sheetsync.core.template import load_template
+from sheetsync.delivery import DeliveryConfig, Outbox, render_daily, render_weekly
+from sheetsync.demo import demo_rows
+from sheetsync.i18n import active, load_catalogue, set_language
 from sheetsync.locks import file_lock
 from test_bots import ENV, NOW, BotServer, bot_config
-from email import policy
-from email.parser import BytesParser
-
-from test_notify_render import CJK, english, english_digest, seed_digest, seed_report
+from test_notify_render import CJK, seed_digest, seed_report
 
 
 @pytest.fixture
@@ -126,13 +131,82 @@ def test_email_without_recipients_waits_with_warning(tmp_path, caplog):
     assert "weekly-2026-11-16 没有收件人, 不发邮件" in caplog.text
 
 
-def test_delivery_for_reports_lines(tmp_path):
-    lines = delivery_for_reports(seed_report(), seed_digest(), {}, tmp_path / "outbox", send=False, now=NOW, env={})
-    assert lines == [f"weekly-2026-11-16 已写入 outbox: {tmp_path / 'outbox' / 'weekly-2026-11-16.eml'}",
-                     f"daily-2026-11-22 已写入 outbox: {tmp_path / 'outbox' / 'daily-2026-11-22.eml'}"]
-    lines = delivery_for_reports(seed_report(), None, {}, tmp_path / "outbox", send=True, now=NOW, env={})
-    assert lines == [f"weekly-2026-11-16 内容没有变化: {tmp_path / 'outbox' / 'weekly-2026-11-16.eml'}",
-                     f"没有配置邮件或群机器人 (sheetsync.toml 的 [delivery]), 消息保存在 {tmp_path / 'outbox'}"]
+# ---------------------------------------------------------------------------------------------
+# Through the command line: the messages of a run speak the template's language
+
+
+RUN_NOW = "2026-11-22T20:00:00+08:00"
+RUN_JOBS = ["validate", "reconcile-stock", "weekly-summary", "daily-digest"]
+
+
+@pytest.fixture
+def language():
+    """cli.main sets the process's language; give the next test the one it had."""
+    before = active()
+    yield
+    set_language(before)
+
+
+def demo_workbook(folder: Path, template: str) -> Path:
+    tpl = load_template(template)
+    path = folder / "shop.xlsx"
+    XlsxBackend(path).init_layout(layouts_with_rows(tpl, demo_rows(datetime(2026, 11, 22, 20, 0), tpl)))
+    return path
+
+
+def outbox_files(folder: Path) -> dict[str, str]:
+    """Every message file under ``folder`` as a person reads it: .eml decoded, .html, .json."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.suffix == ".eml":
+            em = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            out[path.name] = "\n".join([str(em["Subject"])] + [part.get_content() for part in em.walk()
+                                                                 if part.get_content_maintype() == "text"])
+        elif path.suffix in (".html", ".json"):
+            out[path.name] = path.read_text(encoding="utf-8")
+    return out
+
+
+def test_run_with_the_chinese_template_words_its_messages_and_status_lines_in_chinese(tmp_path, capsys, language):
+    book = demo_workbook(tmp_path, "zh-CN")
+    assert main(["run", "--workbook", str(book), "--now", RUN_NOW, *RUN_JOBS]) == 0
+    out = capsys.readouterr().out
+    [eml] = [p for p in tmp_path.rglob("weekly-2026-11-16.eml")]
+    assert f"weekly-2026-11-16 已写入 outbox: {eml}" in out
+    assert f"没有配置邮件或群机器人 (sheetsync.toml 的 [delivery]), 消息保存在 {eml.parent}" in out
+    em = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    assert em["Subject"] == "【一力轻选培育钻石】周报 11.16–11.22 选品合格率 90%(+15)"
+    assert main(["run", "--workbook", str(book), "--now", RUN_NOW, *RUN_JOBS]) == 0
+    assert f"weekly-2026-11-16 内容没有变化: {eml}" in capsys.readouterr().out
+
+
+def test_run_with_the_english_template_writes_and_sends_no_cjk(tmp_path, capsys, caplog, language, bots):
+    caplog.set_level(logging.INFO)
+    book = demo_workbook(tmp_path, "en")
+    config = tmp_path / "sheetsync.toml"
+    config.write_text(f'[delivery.wecom]\nwebhook = "{bots.url("wecom")}"\n', encoding="utf-8")
+    args = ["run", "--workbook", str(book), "--template", "en", "--config", str(config), "--now", RUN_NOW, *RUN_JOBS]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "weekly-2026-11-16 sent via the WeCom bot" in out and "daily-2026-11-21 sent via the WeCom bot" in out
+    files = outbox_files(tmp_path)
+    assert {"weekly-2026-11-16.eml", "weekly-2026-11-16.html", "weekly-2026-11-16.json",
+            "daily-2026-11-21.eml", "daily-2026-11-21.html", "daily-2026-11-21.json"} <= set(files)
+    for name, text in files.items():
+        assert not CJK.findall(text), (name, CJK.findall(text)[:5])
+    assert files["weekly-2026-11-16.eml"].startswith(
+        "[Sparkle Lab Diamonds] Weekly report Nov 16–Nov 22: Product pass rate 90% (+15 pts)\n")
+    assert "Open problems (32)" in files["weekly-2026-11-16.eml"]
+    assert "Customer service digest 2026-11-21" in files["daily-2026-11-21.eml"]
+    bodies = [json.dumps(r["body"], ensure_ascii=False) for r in bots.requests]
+    assert len(bodies) == 2 and not [b for b in bodies if CJK.findall(b)]
+    weekly_md = "### [Sparkle Lab Diamonds] Weekly report Nov 16–Nov 22\\n- Product pass rate **90%**"
+    assert any(weekly_md in b for b in bodies)
+    assert any("willowˍm (after-sales): The centre stone wobbles" in b for b in bodies)
+    outbox_log = [r.getMessage() for r in caplog.records if r.name.startswith("sheetsync.delivery")]
+    assert outbox_log and not [m for m in outbox_log if CJK.findall(m)]
+    assert main(args[:-len(RUN_JOBS)] + ["weekly-summary"]) == 0
+    assert "weekly-2026-11-16 was already sent; not sent again" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,34 +296,9 @@ def test_a_hand_edited_manifest_does_not_stop_the_outbox(bots, tmp_path, created
     assert outbox.deliver_pending().sent == [("weekly-2026-11-16", "wecom")]
 
 
-def test_english_outbox_files_and_status_lines_have_no_cjk(tmp_path, caplog):
-    caplog.set_level(logging.INFO)
-    outbox_dir = tmp_path / "outbox"
-    lines = delivery_for_reports(english(seed_report()), english_digest(), {}, outbox_dir, send=True, now=NOW,
-                                 env={}, language="en")
-    assert lines == [f"weekly-2026-11-16 written to the outbox: {outbox_dir / 'weekly-2026-11-16.eml'}",
-                     f"daily-2026-11-22 written to the outbox: {outbox_dir / 'daily-2026-11-22.eml'}",
-                     "No e-mail or group bot is set up ([delivery] in sheetsync.toml); the messages are kept in "
-                     f"{outbox_dir}"]
-    for key in ("weekly-2026-11-16", "daily-2026-11-22"):
-        em = BytesParser(policy=policy.default).parsebytes((outbox_dir / f"{key}.eml").read_bytes())
-        decoded = [str(em["Subject"])] + [part.get_content() for part in em.walk()
-                                          if part.get_content_maintype() == "text"]
-        decoded.append((outbox_dir / f"{key}.html").read_text(encoding="utf-8"))
-        decoded.append((outbox_dir / f"{key}.json").read_text(encoding="utf-8"))
-        for text in decoded:
-            assert not CJK.findall(text), text
-    assert not CJK.findall(caplog.text), caplog.text
-    again = delivery_for_reports(english(seed_report()), None, {}, outbox_dir, send=False, now=NOW, env={},
-                                 language="en")
-    assert again == [f"weekly-2026-11-16 has not changed: {outbox_dir / 'weekly-2026-11-16.eml'}"]
-
-
 def test_outbox_without_a_folder_says_so_in_the_template_language():
     with pytest.raises(ConfigError) as caught:
         Outbox(DeliveryConfig(), {}, clock=lambda: NOW)
-    from sheetsync.i18n import load_catalogue
-
     assert caught.value.render(load_catalogue("en")) == \
         "No outbox folder given: set outbox_dir in the [delivery] table of sheetsync.toml."
     assert str(caught.value) == "没有指定 outbox 文件夹: 在 sheetsync.toml 的 [delivery] 写 outbox_dir。"

@@ -4,7 +4,7 @@ or sent twice."""
 
 from .config import DeliveryConfig
 from .errors import ChannelDeliveryError
-from .outbox import DeliveryReport, Outbox, delivery_for_reports
+from .outbox import DeliveryReport, Outbox
 from .render import RenderedMessage, render_daily, render_weekly
 
 __all__ = [
@@ -13,7 +13,6 @@ __all__ = [
     "DeliveryReport",
     "Outbox",
     "RenderedMessage",
-    "delivery_for_reports",
     "render_daily",
     "render_weekly",
 ]

@@ -37,7 +37,6 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..core.model import DailyDigest, WeeklyReport
 from ..errors import ConfigError
 from ..i18n import Catalogue
 from ..locks import file_lock
@@ -45,7 +44,7 @@ from .bots import send_bot
 from .config import DeliveryConfig, redact_url
 from .email import PREVIEW_SENDER, build_email, recipients_of, send_email
 from .errors import ChannelDeliveryError, channel_label, render_reason
-from .render import RenderedMessage, catalogue_of, render_daily, render_weekly
+from .render import RenderedMessage, catalogue_of
 
 log = logging.getLogger(__name__)
 
@@ -281,43 +280,3 @@ class Outbox:
         for path in self.root.glob("*.eml"):
             if self.path(path.stem, ".json", sent=True).exists() and not self.path(path.stem, ".json").exists():
                 self._move_to_sent(path.stem)
-
-
-def delivery_for_reports(
-    weekly: WeeklyReport | None,
-    daily: DailyDigest | None,
-    delivery: Mapping[str, Any],
-    outbox_dir: Path,
-    *,
-    send: bool,
-    now: datetime,
-    env: Mapping[str, str] | None = None,
-    language: Catalogue | str | None = None,
-) -> list[str]:
-    """What a run does with its reports: render them into the outbox and, with ``send``,
-    deliver everything pending (earlier failures included, so every run is a retry).
-    ``delivery`` is the raw ``[delivery]`` table; ``outbox_dir`` is used unless the table names
-    one. Messages, log lines and the returned status lines (one per event, for the command
-    line) are in ``language``: the template's, by default the edge's language."""
-    env = os.environ if env is None else env
-    cat = catalogue_of(language)
-    config = DeliveryConfig.from_mapping(delivery, env)
-    moment = now if now.tzinfo is not None else now.astimezone()
-    outbox = Outbox(config, env, clock=lambda: moment, root=config.outbox_dir or outbox_dir, language=cat)
-    lines = []
-    messages = ([render_weekly(weekly, cat)] if weekly is not None else []) + \
-               ([render_daily(daily, cat)] if daily is not None else [])
-    for msg in messages:
-        status = outbox.put(msg)
-        lines.append(cat.text(f"delivery.status.{status}", key=msg.key, path=outbox.path(msg.key, ".eml")))
-    if not send:
-        return lines
-    report = outbox.deliver_pending()
-    lines += [cat.text("delivery.status.sent", key=key, channel=channel_label(channel, cat))
-              for key, channel in report.sent]
-    lines += [exc.render(cat) for exc in report.failed]
-    if report.waiting and not outbox.channels():
-        lines.append(cat.text("delivery.status.no_channels", folder=outbox.root))
-    elif report.waiting:
-        lines += [cat.text("delivery.status.no_recipients", key=key, folder=outbox.root) for key in report.waiting]
-    return lines

@@ -376,9 +376,9 @@ def daily_bot_markdown(digest: DailyDigest, listed: int = 5, language: Catalogue
         cat.text("delivery.daily.bot_unresolved", count=len(digest.unresolved)),
     ]
     for u in digest.unresolved[:listed]:
-        lines.append(cat.text("delivery.daily.bot_item", customer=md_escape(u.customer, 20, cat),
-                              type=md_escape(u.question_type, 10, cat), summary=md_escape(u.summary, language=cat),
-                              agent=md_escape(u.agent, 10, cat)))
+        lines.append(cat.text("delivery.daily.bot_item", customer=md_escape(u.customer, 24, cat),
+                              type=md_escape(u.question_type, 20, cat), summary=md_escape(u.summary, language=cat),
+                              agent=md_escape(u.agent, 16, cat)))
     if len(digest.unresolved) > listed:
         lines.append(cat.text("delivery.daily.bot_more", count=len(digest.unresolved) - listed))
     return "\n".join(lines)

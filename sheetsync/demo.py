@@ -169,16 +169,7 @@ class _Shop:
 
 def _settings_rows(template: Template, rows: list[list[Any]]) -> list[tuple[str, list[Any]]]:
     """(setting id, row) of each 设置 row: the template's ``[[settings]]``, in row order."""
-    specs = getattr(template, "settings", None)
-    if specs:
-        return [(spec.id, row) for spec, row in zip(specs, rows, strict=True)]
-    # a template without [[settings]]: the built-in keys (their English names when it has no rows)
-    from .core import settings as core_settings
-
-    known: Mapping[str, tuple[str, ...]] = getattr(core_settings, "SETTING_KEYS", {})
-    if rows:
-        return [(known.get(str(row[0]), ("",))[0], row) for row in rows]
-    return [(field, [alias, "", ""]) for field, _kind, alias in known.values() if field in ("shop_name", "work_hours")]
+    return [(spec.id, row) for spec, row in zip(template.settings, rows, strict=True)]
 
 
 def _at(day: date, hhmm: str) -> datetime:

@@ -36,6 +36,7 @@ from .demo import demo_rows
 from .engine import RunReport, load, run, to_shop_time
 from .errors import ConfigError, DeliveryError, SheetsyncError, WorkbookBusyError
 from .i18n import DEFAULT_LANGUAGE, active, describe_changes, languages, t
+from .i18n.findings import render_message, where
 from .locks import job_lock
 from .registry import all_jobs, get_jobs
 from .scheduler import SheetsyncScheduler, next_run
@@ -202,11 +203,11 @@ def check_workbook(config: Config, *, now: datetime) -> list[Finding]:
 
 
 def finding_where(f: Finding) -> str:
-    return f.where()
+    return where(f, active())
 
 
 def finding_text(f: Finding) -> str:
-    return f.message
+    return render_message(f, active())
 
 
 def check_lines(findings: Sequence[Finding]) -> list[str]:

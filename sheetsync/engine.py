@@ -27,6 +27,7 @@ from .i18n import load_catalogue
 from .core.template import Template, load_template
 from .core.weekly import with_problems
 from .core.binding import BoundWorkbook, bind
+from .i18n.findings import catalogue_for, with_messages
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ def problems_tab_builder(wb: BoundWorkbook) -> Callable:
     tpl = wb.template
     title = wb.owned_titles["problems"]
     header = tpl.owned["problems"].header
+    not_painted_note = catalogue_for(tpl).text("core.problems.not_painted")
 
     layout = layout_of(wb)
 
@@ -184,7 +186,7 @@ def problems_tab_builder(wb: BoundWorkbook) -> Callable:
             p = state.problems.get(layout.problem_key(f))
             message = f.message
             if (f.tab, f.row, f.col) in not_painted:
-                message = f"{message} {tpl.messages['not_painted']}"
+                message = f"{message} {not_painted_note}"
             value = "" if f.value is None else str(f.value)
             rows.append((f.tab, f.row or "", f.column, f.cell_ref, message,
                          wb.owner_names(f.owner_role) if f.owner_role else "", f.owner_role,
@@ -202,6 +204,7 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
     ``dry_run``, would be) written. Raises SheetsyncError subclasses with user-facing messages."""
     started = clock()
     template = template or load_template()
+    catalogue = catalogue_for(template)
     snapshot = backend.read()
     loaded = load(snapshot, template, now)
     wb = loaded.workbook
@@ -211,7 +214,7 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
     for job in jobs:
         log.info("job %s on %s", job.name, snapshot.source)
         outputs.append(job.compute(ctx))
-    fresh = [f for o in outputs for f in o.findings]
+    fresh = with_messages((f for o in outputs for f in o.findings), catalogue)
     findings = sort_findings(fresh + _kept_findings(loaded, set(names)), wb)
     signed = loaded.state.signed
     for o in outputs:
@@ -228,8 +231,7 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
         header = template.owned["runlog"].header
         with_run_log(changes, wb.owned_titles["runlog"], header, (
             loaded.now.strftime("%Y-%m-%d %H:%M"), ", ".join(names), round(duration, 2), wb.rows_read(),
-            len(findings), changes.count(), template.messages.get("run_preview" if dry_run else "run_ok",
-                                                                  "预览" if dry_run else "成功")))
+            len(findings), changes.count(), catalogue.text("core.runlog.preview" if dry_run else "core.runlog.ok")))
     weekly = next((o.weekly for o in outputs if o.weekly), None)
     if weekly is not None:
         weekly = with_problems(weekly, open_problems(findings, result.state, wb))

@@ -15,6 +15,7 @@ from sheetsync.core.layout import layouts_with_rows
 from sheetsync.core.model import Finding, Snapshot, TabData
 from sheetsync.registry import get_jobs
 from sheetsync.core.template import Template, load_template
+from sheetsync.i18n.findings import catalogue_for, with_messages
 
 NOW = datetime(2026, 11, 22, 20, 0)  # Sunday evening, shop time (Asia/Shanghai)
 
@@ -69,7 +70,7 @@ def evaluate(template: Template, tabs: dict[str, list[list[Any]]], now: datetime
     out: list[Finding] = []
     for job in get_jobs(list(jobs)):
         out.extend(job.compute(ctx).findings)
-    return out
+    return with_messages(out, catalogue_for(template))  # the words, as the engine renders them
 
 
 def codes_at(findings: list[Finding], tab: str | None = None) -> set[tuple[int, str, str]]:

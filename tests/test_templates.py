@@ -44,7 +44,7 @@ def broken(tmp_path):
      "列「样品数」的类型「integer」不认识"),
     ('column = "退回原因"\nwhen', 'column = "退货原因"\nwhen',
      "column 引用了不存在的列「退货原因」(最像的: 退回原因"),
-    ('when = { "结论" = "退回" }\nmessage', 'when = { "结论" = "退货" }\nmessage',
+    ('column = "退回原因"\nwhen = { "结论" = "退回" }', 'column = "退回原因"\nwhen = { "结论" = "退货" }',
      "条件里「结论」的值「退货」不在可选值 合格/退回 里"),
     ('setting = "min_samples"', 'setting = "min_sample"', "setting「min_sample」不存在"),
     ('kind = "require_if"', 'kind = "required_if"', "规则类型「required_if」不认识"),
@@ -52,6 +52,17 @@ def broken(tmp_path):
      "不存在的 sla 规则「cs.first_reply」"),
     ('title = "周报"', 'name = "周报"', "缺少任务表 [owned.weekly] 的 title"),
     ('when = { "结论" = "退回" }', 'when = { 结论 = "退回" }', "不是合法的 TOML"),
+    # any rule is checked from its kind's declaration: unknown and missing parameters, columns
+    ('setting = "min_samples"', 'setting = "min_samples"\nsetings = 3',
+     "[tabs.selection] 的规则 selection.too_few_samples: at_least 规则没有参数「setings」(最像的: setting)"),
+    ('setting = "min_samples"\n', '',
+     "[tabs.selection] 的规则 selection.too_few_samples: at_least 规则缺少参数「setting」"),
+    ('other = "开始时间"', 'other = "开始时刻"',
+     "[tabs.promotions] 的规则 promo.end_before_start: other 引用了不存在的列「开始时刻」(最像的: 开始时间;"),
+    ('watch = ["适用商品", "声明库存"', 'watch = ["适用商品", "声明库"',
+     "promo.changed_after_sign: watch 引用了不存在的列「声明库」(最像的: 声明库存;"),
+    ('clock = "calendar"', 'clock = "wall"', "review.found_late: clock 不能是「wall」, 只能是 work、calendar"),
+    ('overdue = false', 'overdue = "no"', "review.found_late: 参数「overdue」应该是 true 或 false"),
 ])
 def test_template_mistakes_are_clear_errors(broken, old, new, message):
     with pytest.raises(TemplateError) as err:

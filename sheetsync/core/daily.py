@@ -8,8 +8,18 @@ import pandas as pd
 
 from .job import JobContext, JobOutput
 from .model import DailyDigest, UnresolvedInquiry
-from .rules import RuleContext, fmt_value, sla_met
+from .rules import RuleContext, plain, sla_met
 from .weekly import recipients
+
+
+def _text(value) -> str:
+    """A cell of the digest as text ("" when empty); the cells it shows are names and choices."""
+    value = plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def digest_day(now: datetime, ctx: JobContext):
@@ -36,7 +46,7 @@ def daily_digest(ctx: JobContext) -> JobOutput:
         except KeyError:
             in_time = 0
     deals = int(((tab.frame["deal"] == True).fillna(False) & on_day).sum()) if tab.has("deal") else 0  # noqa: E712
-    by_type = ()
+    by_type: tuple[tuple[str, int], ...] = ()
     if tab.has("type"):
         counts = tab.frame.loc[on_day.to_numpy(), "type"].dropna().value_counts()
         by_type = tuple(sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0])))
@@ -45,9 +55,10 @@ def daily_digest(ctx: JobContext) -> JobOutput:
         open_rows = (tab.frame["resolved"] == False).fillna(False).astype(bool)  # noqa: E712
         open_rows &= (asked.dt.date <= day).fillna(True).astype(bool)
         for row in tab.frame.index[open_rows.to_numpy()]:
-            get = lambda c: fmt_value(tab.frame.at[row, c], "") if tab.has(c) else ""  # noqa: E731
-            unresolved.append(UnresolvedInquiry(int(row), get("customer"), get("type"), get("summary"),
-                                                get("agent"), None if pd.isna(asked.at[row]) else asked.at[row].to_pydatetime()))
+            cells = {c: _text(tab.frame.at[row, c]) if tab.has(c) else "" for c in ("customer", "type", "summary", "agent")}
+            when = None if pd.isna(asked.at[row]) else asked.at[row].to_pydatetime()
+            unresolved.append(UnresolvedInquiry(int(row), cells["customer"], cells["type"], cells["summary"],
+                                                cells["agent"], when))
     digest = DailyDigest(ctx.settings.shop_name, day, int(on_day.sum()), in_time, deals, by_type,
                          tuple(unresolved), recipients(ctx), ctx.now)
     return JobOutput(daily=digest)

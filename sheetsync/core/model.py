@@ -165,13 +165,14 @@ class Finding:
     def cell_ref(self) -> str:
         return f"{column_letter(self.col)}{self.row}" if self.col and self.row else ""
 
-    def where(self) -> str:
-        """'推广确认单 第3行「声明库存」' — how messages name a place."""
-        if not self.row:
-            return f"「{self.tab}」"
-        if not self.column:
-            return f"「{self.tab}」第{self.row}行"
-        return f"「{self.tab}」第{self.row}行「{self.column}」"
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words inside a message parameter, as a key and parameters (a list of changes, a condition
+    not met): rendered at the edge with the message around it. A tuple of phrases reads as a list."""
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 # ---------------------------------------------------------------------------------------------

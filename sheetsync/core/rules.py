@@ -1,5 +1,13 @@
 """Rule kinds: each compiles a template rule into vectorised pandas masks over a bound tab.
 
+Every kind is declared once, in ``KINDS``, with the ``@rule_kind`` decorator on its function:
+its parameters (which must name columns or 设置 fields, which are optional), the codes it emits
+and the message placeholders of each. The template reader validates any rule from that
+declaration; ``docs/templates.md`` lists it (a test keeps the two in step).
+
+A kind emits codes and parameters, never words: the message of a code is in the template's
+catalogue (``sheet_templates/<language>/messages/findings.toml``), rendered at the edge.
+
 ``check_tab`` is pure: (bound tab, rules, context) -> findings, cell fills (routing) and state
 entries (what signed rows said). Only the rows a mask flags are turned into Python objects, so a
 million clean rows cost a handful of numpy operations per rule.
@@ -8,26 +16,170 @@ million clean rows cost a handful of numpy operations per rule.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import Finding, FillValue
+from .model import Duration, Finding, FillValue, Phrase
 from .settings import Settings
-from .template import Condition, Rule, Template
-from .binding import BoundTab, BoundWorkbook
 from .worktime import WorkClock
+
+if TYPE_CHECKING:  # binding imports template, which imports this module
+    from .binding import BoundTab, BoundWorkbook
+    from .template import Template
 
 log = logging.getLogger(__name__)
 
 
+# ---------------------------------------------------------------------------------------------
+# what a template rule is, once read
+
+
+@dataclass(frozen=True)
+class Condition:
+    column: str  # column id
+    op: str  # "eq" | "ne" | "empty" | "filled"
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    code: str
+    column: str  # column id the red goes on
+    job: str = "validate"
+    when: tuple[Condition, ...] = ()
+    when_any: tuple[tuple[Condition, ...], ...] = ()
+    unless: tuple[Condition, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)  # column references already resolved to ids
+    messages: Mapping[str, str] = field(default_factory=dict)  # outcome -> the template's own wording
+    owner: str = ""
+
+    @property
+    def spec(self) -> "RuleKind":
+        return KINDS[self.kind]
+
+    def code_for(self, outcome: str = "") -> str:
+        """The code a finding of ``outcome`` carries (declared by the kind; KeyError otherwise)."""
+        return self.spec.emit(outcome).code(self.code)
+
+    def codes(self) -> dict[str, str]:
+        """outcome -> code, for every code this rule can emit."""
+        return {e.outcome: e.code(self.code) for e in self.spec.emits}
+
+    def columns_used(self) -> set[str]:
+        used = {self.column}
+        for cond in (*self.when, *self.unless, *(c for group in self.when_any for c in group)):
+            used.add(cond.column)
+        for p in self.spec.params:
+            if p.name not in self.params:
+                continue
+            if p.type == "column":
+                used.add(self.params[p.name])
+            elif p.type == "columns":
+                used.update(self.params[p.name])
+        return used
+
+
+# ---------------------------------------------------------------------------------------------
+# the registry
+
+
+# parameter types the template reader knows how to check (their words: core.rule.type.* in the catalogue)
+PARAM_TYPES = ("column", "columns", "setting", "conditions", "condition_groups", "text", "bool", "enum", "tab",
+               "choice_map", "alias_map")
+CONDITION_PARAMS = ("when", "when_any", "unless")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    required: bool = False
+    values: tuple[str, ...] = ()  # for "enum"
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Emit:
+    """One code a kind emits. ``outcome`` "" is the rule's own code; others are ``<code>.<outcome>``.
+    ``field`` is the rule field of workbook.toml that may reword the message ("" = catalogue only)."""
+
+    outcome: str
+    placeholders: tuple[str, ...]
+    field: str = "message"
+    doc: str = ""
+
+    def code(self, rule_code: str) -> str:
+        return f"{rule_code}.{self.outcome}" if self.outcome else rule_code
+
+
+@dataclass(frozen=True)
+class RuleKind:
+    name: str
+    doc: str
+    params: tuple[Param, ...]
+    emits: tuple[Emit, ...]
+    check: Callable[["BoundTab", Rule, "RuleContext"], "RuleResult"]
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def emit(self, outcome: str) -> Emit:
+        for e in self.emits:
+            if e.outcome == outcome:
+                return e
+        raise KeyError(f"rule kind {self.name!r} declares no outcome {outcome!r}")
+
+    def message_key(self, outcome: str = "") -> str:
+        """The catalogue key of the kind's own wording of an outcome (used when neither the rule
+        nor the catalogue words the rule's code)."""
+        return f"kinds.{self.name}.{outcome}" if outcome else f"kinds.{self.name}"
+
+    def message_fields(self) -> dict[str, str]:
+        """workbook.toml field -> outcome it rewords."""
+        return {e.field: e.outcome for e in self.emits if e.field}
+
+
+KINDS: dict[str, RuleKind] = {}
+
+
+def rule_kind(name: str, doc: str, params: Iterable[Param] = (), emits: Iterable[Emit] = ()
+              ) -> Callable[[Callable[..., "RuleResult"]], Callable[..., "RuleResult"]]:
+    """Declare a rule kind: its parameters, the codes it emits and its check function."""
+
+    def register(fn: Callable[..., "RuleResult"]) -> Callable[..., "RuleResult"]:
+        if name in KINDS:
+            raise ValueError(f"rule kind {name!r} declared twice")
+        declared = tuple(params)
+        for p in declared:
+            assert p.type in PARAM_TYPES, (name, p)
+        KINDS[name] = RuleKind(name, doc, declared, tuple(emits), fn)
+        return fn
+
+    return register
+
+
+def all_codes(template: "Template") -> dict[str, tuple[Rule, str]]:
+    """code -> (rule, outcome) for every code the template's rules can emit."""
+    out: dict[str, tuple[Rule, str]] = {}
+    for tab in template.tabs.values():
+        for rule in tab.rules:
+            for outcome, code in rule.codes().items():
+                out[code] = (rule, outcome)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+
 @dataclass
 class RuleContext:
-    workbook: BoundWorkbook
+    workbook: "BoundWorkbook"
     settings: Settings
     now: datetime  # naive shop time
     signed: dict[str, dict[str, Any]] = field(default_factory=dict)  # state: "tab\x1frow_key" -> record
@@ -35,7 +187,7 @@ class RuleContext:
     stock_export_source: str = ""
 
     @property
-    def template(self) -> Template:
+    def template(self) -> "Template":
         return self.workbook.template
 
     def clock(self, kind: str) -> WorkClock:
@@ -57,71 +209,57 @@ class RuleResult:
 
 
 # ---------------------------------------------------------------------------------------------
-# formatting for messages
+# parameter values: plain data, formatted at the edge (Catalogue.value)
 
 
-def fmt_value(value: Any, empty: str = "(空)", join: str = "、") -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
-        return empty
-    if isinstance(value, (datetime, pd.Timestamp)):
-        return fmt_dt(value)
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+
+
+def plain(value: Any) -> Any:
+    """A cell value as a message parameter: None for empty, datetime, float/int, bool, str or a
+    tuple of str (SKU lists) — no numpy or pandas types."""
+    if _missing(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _stored(value: Any) -> Any:
+    """A cell value as the state tab keeps it (JSON): what ``plain`` gives, datetimes as text."""
+    value = plain(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d" if value.time() == datetime.min.time() else "%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, tuple):
-        return join.join(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def fmt_dt(value: Any) -> str:
-    if value is None or value is pd.NaT:
-        return ""
-    ts = pd.Timestamp(value)
-    if ts.hour == 0 and ts.minute == 0 and ts.second == 0:
-        return ts.strftime("%Y-%m-%d")
-    return ts.strftime("%Y-%m-%d %H:%M")
-
-
-def fmt_limit(delta: timedelta, template: Template) -> str:
-    """A configured limit, in the unit people set it in: 10分钟, 24小时, 2天."""
-    m = template.messages
-    minutes = delta.total_seconds() / 60
-    sep = "" if m.get("day", "天") == "天" else " "
-    if minutes < 60 or not float(minutes / 60).is_integer():
-        return f"{minutes:g}{sep}{m.get('minute', '分钟')}"
-    hours = minutes / 60
-    if hours < 48 or not float(hours / 24).is_integer():
-        return f"{hours:g}{sep}{m.get('hour', '小时')}"
-    return f"{hours / 24:g}{sep}{m.get('day', '天')}"
-
-
-def fmt_duration(delta: timedelta, template: Template) -> str:
-    """A measured duration: 5分钟, 1天2小时30分钟."""
-    m = template.messages
-    minutes = int(round(delta.total_seconds() / 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days}{m.get('day', '天')}")
-    if hours:
-        parts.append(f"{hours}{m.get('hour', '小时')}")
-    if mins or not parts:
-        parts.append(f"{mins}{m.get('minute', '分钟')}")
-    return "".join(parts) if m.get("day", "天") == "天" else " ".join(parts)
+        return list(value)
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
 # masks
 
 
-def empty_mask(tab: BoundTab, col: str) -> pd.Series:
+def empty_mask(tab: "BoundTab", col: str) -> pd.Series:
     values = tab.frame[col]
     if tab.template.column(col).type == "sku_list":
         return values.map(lambda v: not v if isinstance(v, tuple) else True).astype(bool) & ~tab.bad[col]
     return values.isna().to_numpy() & ~tab.bad[col]
 
 
-def _literal(tab: BoundTab, col: str, text: str) -> Any:
+def _literal(tab: "BoundTab", col: str, text: str) -> Any:
     ctype = tab.template.column(col).type
     if ctype == "bool":
         return parsing.parse_bool(text)
@@ -130,7 +268,7 @@ def _literal(tab: BoundTab, col: str, text: str) -> Any:
     return text
 
 
-def cond_mask(tab: BoundTab, cond: Condition) -> pd.Series:
+def cond_mask(tab: "BoundTab", cond: Condition) -> pd.Series:
     if cond.op == "empty":
         return empty_mask(tab, cond.column)
     if cond.op == "filled":
@@ -147,14 +285,14 @@ def cond_mask(tab: BoundTab, cond: Condition) -> pd.Series:
     return ~eq & ~empty_mask(tab, cond.column)
 
 
-def all_of(tab: BoundTab, conds: Iterable[Condition]) -> pd.Series:
+def all_of(tab: "BoundTab", conds: Iterable[Condition]) -> pd.Series:
     mask = pd.Series(True, index=tab.frame.index)
     for cond in conds:
         mask &= cond_mask(tab, cond)
     return mask
 
 
-def rule_scope(tab: BoundTab, rule: Rule) -> pd.Series:
+def rule_scope(tab: "BoundTab", rule: Rule) -> pd.Series:
     """Rows the rule applies to: ``when`` holds, any ``when_any`` group holds, ``unless`` fails."""
     mask = all_of(tab, rule.when)
     if rule.when_any:
@@ -171,116 +309,171 @@ def _rows(mask: pd.Series) -> list[int]:
     return [int(r) for r in mask.index[np.asarray(mask, dtype=bool)]]
 
 
-def _dt(tab: BoundTab, col: str) -> pd.Series:
+def _dt(tab: "BoundTab", col: str) -> pd.Series:
     return pd.to_datetime(tab.frame[col], errors="coerce")
 
 
+def _picked(mask: pd.Series, *series: pd.Series) -> Iterable[tuple[Any, ...]]:
+    """(row, value of each series) for the rows ``mask`` flags — one slice, not a lookup per row."""
+    flags = np.asarray(mask, dtype=bool)
+    rows = mask.index[flags]
+    return zip((int(r) for r in rows), *(s[flags].tolist() for s in series), strict=True)
+
+
+def by_distinct(values: pd.Series, fn: Callable[[str], Any]) -> pd.Series:
+    """``fn`` of each text cell (None for the rest), computed once per distinct value: a column of
+    a million rows holds a few thousand names."""
+    mapping = {v: fn(v) for v in pd.unique(values.dropna()) if isinstance(v, str)}
+    return values.map(mapping)  # cells that are not text (or empty) come out missing
+
+
+def _folded(text: str) -> str:
+    return parsing.normalize_text(text).lower()
+
+
+def _squash(text: Any) -> str:
+    return parsing.normalize_text(text).replace(" ", "").replace("＋", "+").lower()
+
+
 # ---------------------------------------------------------------------------------------------
-# rule kinds. Each: (tab, rule, ctx) -> RuleResult
+# emitting
 
 
-def _emit(tab: BoundTab, rule: Rule, rows: list[int], message: Callable[[int], str], ctx: RuleContext,
-          column: str | None = None) -> RuleResult:
-    col = column or rule.column
+def found(tab: "BoundTab", rule: Rule, row: int, col_id: str, outcome: str = "", /, **params: Any) -> Finding:
+    """A finding of ``rule`` on one cell: the declared code of ``outcome`` and its parameters."""
+    f = tab.finding(row, col_id, rule.code_for(outcome), "", owner_role=rule.owner, job=rule.job)
+    return _with_params(f, params)
+
+
+def _with_params(f: Finding, params: Mapping[str, Any]) -> Finding:
+    return replace(f, params={k: plain(v) if not isinstance(v, (tuple, Phrase, Duration)) else v
+                              for k, v in params.items()})
+
+
+def _raw(tab: "BoundTab", row: int, col: str) -> Any:
+    return plain(tab.raw_value(row, col))
+
+
+def _setting(ctx: RuleContext, rule: Rule) -> Any:
+    return getattr(ctx.settings, rule.params["setting"])
+
+
+def _limit(value: timedelta) -> Duration:
+    return Duration.of(value, limit=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# rule kinds
+
+_WHEN = Param("when", "conditions", doc="the rule applies to rows where all hold")
+_WHEN_ANY = Param("when_any", "condition_groups", doc="... and at least one group holds")
+_UNLESS = Param("unless", "conditions", doc="the rule does not apply where all hold")
+_INVENTORY = Param("inventory", "tab", required=True, doc="the 库存 tab's id")
+
+
+@rule_kind("require_if", "`column` must be filled when `when` holds",
+           params=[Param("when", "conditions", required=True, doc="when the column is needed"), _UNLESS],
+           emits=[Emit("", ("column",), doc="the column is empty although `when` holds")])
+def k_require_if(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    mask = rule_scope(tab, rule) & empty_mask(tab, rule.column)
+    column = tab.header(rule.column)
+    return RuleResult([found(tab, rule, row, rule.column, column=column) for row in _rows(mask)])
+
+
+@rule_kind("forbid", "red when `when` (and `when_any`) hold and `unless` does not",
+           params=[Param("when", "conditions", required=True, doc="what is not allowed"), _WHEN_ANY, _UNLESS],
+           emits=[Emit("", ("failed", "missing", "value", "column"),
+                       doc="the row is in a state that is not allowed: `{failed}` are the headers of the "
+                           "`when_any` columns that matched, `{missing}` the `unless` conditions not met")])
+def k_forbid(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     res = RuleResult()
-    for row in rows:
-        res.findings.append(tab.finding(row, col, rule.code, message(row), owner_role=rule.owner, job=rule.job))
+    for row in _rows(rule_scope(tab, rule)):
+        failed = tuple(tab.header(c.column) for g in rule.when_any for c in g if bool(cond_mask(tab, c).at[row]))
+        missing = tuple(
+            Phrase("findings.part.unless_filled", {"column": tab.header(c.column)}) if c.op == "filled" else
+            Phrase("findings.part.unless_eq", {"column": tab.header(c.column), "value": c.value})
+            for c in rule.unless if not bool(cond_mask(tab, c).at[row]))
+        res.findings.append(found(tab, rule, row, rule.column, failed=failed, missing=missing,
+                                  value=_raw(tab, row, rule.column), column=tab.header(rule.column)))
     return res
 
 
-def _raw(tab: BoundTab, row: int, col: str, ctx: RuleContext) -> str:
-    return fmt_value(tab.raw_value(row, col), ctx.template.messages.get("empty_value", "(空)"),
-                     ctx.template.messages.get("join", "、"))
-
-
-def k_require_if(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
-    mask = rule_scope(tab, rule) & empty_mask(tab, rule.column)
-    return _emit(tab, rule, _rows(mask), lambda r: rule.message.format(column=tab.header(rule.column)), ctx)
-
-
-def k_forbid(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
-    mask = rule_scope(tab, rule)
-    tpl = ctx.template
-
-    def message(row: int) -> str:
-        failed = [tab.header(c.column) for g in rule.when_any for c in g
-                  if bool(cond_mask(tab, c).at[row])]
-        missing = []
-        for c in rule.unless:
-            if not bool(cond_mask(tab, c).at[row]):
-                key = "unless_filled" if c.op == "filled" else "unless_eq"
-                missing.append(ctx.template.message(key, column=tab.header(c.column), value=c.value))
-        return rule.message.format(failed=tpl.join(tpl.quote(f) for f in failed), missing=tpl.join(missing),
-                                   value=_raw(tab, row, rule.column, ctx), column=tab.header(rule.column))
-
-    return _emit(tab, rule, _rows(mask), message, ctx)
-
-
-def k_at_least(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
-    expected = getattr(ctx.settings, rule.params["setting"])
+@rule_kind("at_least", "a number at least a 设置 value (empty counts as 0)",
+           params=[Param("setting", "setting", required=True, doc="the 设置 field with the least value"), _WHEN],
+           emits=[Emit("", ("expected", "value"), doc="the number is below the setting")])
+def k_at_least(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    expected = _setting(ctx, rule)
     values = pd.to_numeric(tab.frame[rule.column], errors="coerce").fillna(0)
     mask = rule_scope(tab, rule) & (values < expected) & ~tab.bad[rule.column]
-    return _emit(tab, rule, _rows(mask),
-                 lambda r: rule.message.format(expected=expected, value=_raw(tab, r, rule.column, ctx)), ctx)
+    return RuleResult([found(tab, rule, r, rule.column, expected=expected, value=_raw(tab, r, rule.column))
+                       for r in _rows(mask)])
 
 
-def _compare(tab: BoundTab, rule: Rule, ctx: RuleContext, bad: Callable[[pd.Series, pd.Series], pd.Series]) -> RuleResult:
+_OTHER = Param("other", "column", required=True, doc="the column compared with")
+_COMPARED = ("value", "other_value", "column", "other")
+
+
+def _compare(tab: "BoundTab", rule: Rule, bad: Callable[[pd.Series, pd.Series], pd.Series]) -> RuleResult:
     other = rule.params["other"]
     a, b = _dt(tab, rule.column), _dt(tab, other)
-    mask = (a.notna() & b.notna() & bad(a, b)).fillna(False)
-    return _emit(tab, rule, _rows(mask & rule_scope(tab, rule)), lambda r: rule.message.format(
-        value=fmt_dt(a.at[r]), other_value=fmt_dt(b.at[r]), column=tab.header(rule.column),
-        other=tab.header(other)), ctx)
+    mask = (a.notna() & b.notna() & bad(a, b)).fillna(False) & rule_scope(tab, rule)
+    return RuleResult([found(tab, rule, r, rule.column, value=va, other_value=vb, column=tab.header(rule.column),
+                             other=tab.header(other)) for r, va, vb in _picked(mask, a, b)])
 
 
-def k_after(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
-    return _compare(tab, rule, ctx, lambda a, b: a <= b)
+@rule_kind("after", "`column` later than `other`", params=[_OTHER],
+           emits=[Emit("", _COMPARED, doc="`column` is not later than `other`")])
+def k_after(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    return _compare(tab, rule, lambda a, b: a <= b)
 
 
-def k_not_after(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
-    return _compare(tab, rule, ctx, lambda a, b: a > b)
+@rule_kind("not_after", "`column` not later than `other`", params=[_OTHER],
+           emits=[Emit("", _COMPARED, doc="`column` is later than `other`")])
+def k_not_after(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    return _compare(tab, rule, lambda a, b: a > b)
 
 
-def k_not_same(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
+@rule_kind("not_same", "`column` differs from `other` (nobody signs their own sheet)", params=[_OTHER],
+           emits=[Emit("", ("value",), doc="both columns hold the same name")])
+def k_not_same(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     other = rule.params["other"]
     a, b = by_distinct(tab.frame[rule.column], _folded), by_distinct(tab.frame[other], _folded)
     mask = (a.notna() & b.notna() & (a == b)).fillna(False).astype(bool) & rule_scope(tab, rule)
-    return _emit(tab, rule, _rows(mask), lambda r: rule.message.format(value=_raw(tab, r, rule.column, ctx)), ctx)
+    return RuleResult([found(tab, rule, r, rule.column, value=_raw(tab, r, rule.column)) for r in _rows(mask)])
 
 
-def k_due_before(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
-    lead: timedelta = getattr(ctx.settings, rule.params["setting"])
+@rule_kind("due_before", "`columns` filled once `start` is less than the 设置 lead time away",
+           params=[Param("start", "column", required=True, doc="when it starts"),
+                   Param("columns", "columns", required=True, doc="what must be filled by then"),
+                   Param("setting", "setting", required=True, doc="the 设置 lead time")],
+           emits=[Emit("", ("start", "limit", "missing"),
+                       doc="not filled in although `start` is less than the lead time away; `{missing}` "
+                           "are the headers still empty. The red goes on `column`, or on the first empty one")])
+def k_due_before(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    lead: timedelta = _setting(ctx, rule)
     start = _dt(tab, rule.params["start"])
     cols = rule.params["columns"]
+    empty = {c: empty_mask(tab, c) for c in cols}
     missing_any = pd.Series(False, index=tab.frame.index)
     for c in cols:
-        missing_any |= empty_mask(tab, c)
+        missing_any |= empty[c]
     due = (start.notna() & (start - lead <= pd.Timestamp(ctx.now))).fillna(False)
-    mask = due & missing_any & rule_scope(tab, rule)
-    tpl = ctx.template
-
-    def message(row: int) -> str:
-        missing = [tab.header(c) for c in cols if bool(empty_mask(tab, c).at[row])]
-        return rule.message.format(start=fmt_dt(start.at[row]), limit=fmt_limit(lead, tpl),
-                                   missing=tpl.join(tpl.quote(m) for m in missing))
-
-    first_missing = {}
-    for row in _rows(mask):
-        first_missing[row] = next(c for c in cols if bool(empty_mask(tab, c).at[row]))
     res = RuleResult()
-    for row in _rows(mask):
-        column = rule.column if bool(empty_mask(tab, rule.column).at[row]) else first_missing[row]
-        res.findings.append(tab.finding(row, column, rule.code, message(row), owner_role=rule.owner, job=rule.job))
+    for row, s in _picked(due & missing_any & rule_scope(tab, rule), start):
+        missing = [c for c in cols if bool(empty[c].at[row])]
+        column = rule.column if rule.column in missing else missing[0]
+        res.findings.append(found(tab, rule, row, column, start=s, limit=_limit(lead),
+                                  missing=tuple(tab.header(c) for c in missing)))
     return res
 
 
-def _signature_text(tab: BoundTab, row: int, cols: Iterable[str]) -> str:
+def _signature_text(tab: "BoundTab", row: int, cols: Iterable[str]) -> str:
     return "\x1f".join(_canon(tab.frame.at[row, c]) for c in cols)
 
 
 def _canon(value: Any) -> str:
     """Compare parsed values, not how they were typed: '5件' and 5 are the same stock."""
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+    if _missing(value):
         return ""
     if isinstance(value, (pd.Timestamp, datetime)):
         return pd.Timestamp(value).isoformat()
@@ -291,7 +484,13 @@ def _canon(value: Any) -> str:
     return str(value)
 
 
-def k_changed_after_sign(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
+@rule_kind("changed_after_sign", "`watch` columns unchanged since the `signature` columns were filled "
+                                 "(what a signed row said is kept in the hidden state tab)",
+           params=[Param("signature", "columns", required=True, doc="filled = signed"),
+                   Param("watch", "columns", required=True, doc="what may not change after signing")],
+           emits=[Emit("", ("changes",), doc="a watched cell changed after signing; `{changes}` lists "
+                                             "each change (column, old value, new value)")])
+def k_changed_after_sign(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     """Remember what a row said when it was signed (state), and flag edits made afterwards."""
     sig_cols, watch = rule.params["signature"], rule.params["watch"]
     signed = pd.Series(True, index=tab.frame.index)
@@ -315,7 +514,7 @@ def k_changed_after_sign(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleRes
         key = prefix + tab.keys[row]
         signature = signatures[row]
         current = {c: _canon(tab.frame.at[row, c]) for c in watch}
-        shown = {c: _raw(tab, row, c, ctx) for c in watch}
+        shown = {c: _stored(tab.raw_value(row, c)) for c in watch}
         record = ctx.signed.get(key)
         if record is None and len(orphans.get(signature, ())) == 1 and len(newcomers[signature]) == 1:
             record = orphans[signature][0]  # one row gone, one row new, same signature: a rename
@@ -326,81 +525,88 @@ def k_changed_after_sign(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleRes
         changed = [c for c in watch if record["values"].get(c, "") != current[c]]
         if not changed:
             continue
-        items = ctx.template.join(
-            ctx.template.message("changed_item", column=tab.header(c), old=record["shown"].get(c, ""), new=shown[c])
-            for c in changed)
-        message = rule.message.format(changes=items)
+        changes = tuple(Phrase("findings.part.changed_item", {"column": tab.header(c),
+                                                              "old": record["shown"].get(c, ""), "new": shown[c]})
+                        for c in changed)
         for c in changed:
-            res.findings.append(tab.finding(row, c, rule.code, message, owner_role=rule.owner, job=rule.job))
+            res.findings.append(found(tab, rule, row, c, changes=changes))
     return res
 
 
-def sla_frames(tab: BoundTab, rule: Rule, ctx: RuleContext) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+def sla_frames(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """(start, end, elapsed working time, deadline) for an sla rule, vectorised."""
     clock = ctx.clock(rule.params.get("clock", "work"))
-    limit: timedelta = getattr(ctx.settings, rule.params["setting"])
+    limit: timedelta = _setting(ctx, rule)
     start, end = _dt(tab, rule.params["start"]), _dt(tab, rule.params["end"])
     elapsed = clock.elapsed_series(start, end)
     deadline = clock.deadline_series(start, limit)
     return start, end, elapsed, deadline
 
 
-def sla_met(tab: BoundTab, rule: Rule, ctx: RuleContext) -> pd.Series:
+def sla_met(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> pd.Series:
     """Rows where the end is filled in and came within the limit (KPI numerators)."""
-    limit: timedelta = getattr(ctx.settings, rule.params["setting"])
+    limit: timedelta = _setting(ctx, rule)
     start, end, elapsed, _ = sla_frames(tab, rule, ctx)
     return (start.notna() & end.notna() & (elapsed <= pd.Timedelta(limit))).fillna(False).astype(bool)
 
 
-def k_sla(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
-    limit: timedelta = getattr(ctx.settings, rule.params["setting"])
+@rule_kind("sla", "`end − start` within a 设置 limit",
+           params=[Param("start", "column", required=True, doc="when the clock starts"),
+                   Param("end", "column", required=True, doc="when it stops"),
+                   Param("setting", "setting", required=True, doc="the 设置 limit"),
+                   Param("clock", "enum", values=("work", "calendar"),
+                         doc="`work` (default) counts the working hours of 设置 only, `calendar` every hour"),
+                   _WHEN,
+                   Param("overdue", "bool", doc="default true: also flag an empty `end` past the deadline")],
+           emits=[Emit("", ("actual", "limit", "start", "deadline"), field="late_message",
+                       doc="`end` came after the limit; `{actual}` is how long it took"),
+                  Emit("overdue", ("limit", "start", "deadline"), field="overdue_message",
+                       doc="`end` is empty and the deadline has passed"),
+                  Emit("before_start", ("column", "value", "start_column", "start"), field="",
+                       doc="`end` is earlier than `start` (on the `end` column)")])
+def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    limit: timedelta = _setting(ctx, rule)
     start, end, elapsed, deadline = sla_frames(tab, rule, ctx)
     scope = rule_scope(tab, rule)
     has_both = start.notna() & end.notna()
-    tpl = ctx.template
     res = RuleResult()
+    end_col, start_col = rule.params["end"], rule.params["start"]
     before = (has_both & (end < start)).fillna(False) & scope
     for row, s, e in _picked(before, start, end):
-        res.findings.append(tab.finding(row, rule.params["end"], f"{rule.code}.before_start", tpl.message(
-            "before_start", column=tab.header(rule.params["end"]), value=fmt_dt(e),
-            start_column=tab.header(rule.params["start"]), start=fmt_dt(s)),
-            owner_role=rule.owner, job=rule.job))
+        res.findings.append(found(tab, rule, row, end_col, "before_start", column=tab.header(end_col), value=e,
+                                  start_column=tab.header(start_col), start=s))
     late = (has_both & (end >= start) & (elapsed > pd.Timedelta(limit))).fillna(False) & scope
-    shown_limit = fmt_limit(limit, tpl)
     for row, s, took, due in _picked(late, start, elapsed, deadline):
-        res.findings.append(tab.finding(row, rule.column, rule.code, rule.messages["late_message"].format(
-            actual=fmt_duration(took.to_pytimedelta(), tpl), limit=shown_limit, start=fmt_dt(s),
-            deadline=fmt_dt(due)), owner_role=rule.owner, job=rule.job))
+        res.findings.append(found(tab, rule, row, rule.column, actual=Duration(took.total_seconds()),
+                                  limit=_limit(limit), start=s, deadline=due))
     if rule.params.get("overdue", True):
-        overdue = (start.notna() & empty_mask(tab, rule.params["end"]) & (deadline < pd.Timestamp(ctx.now)))
+        overdue = (start.notna() & empty_mask(tab, end_col) & (deadline < pd.Timestamp(ctx.now)))
         overdue = overdue.fillna(False).astype(bool) & scope
         for row, s, due in _picked(overdue, start, deadline):
-            res.findings.append(tab.finding(row, rule.column, f"{rule.code}.overdue",
-                                            rule.messages["overdue_message"].format(
-                                                limit=shown_limit, start=fmt_dt(s), deadline=fmt_dt(due)),
-                                            owner_role=rule.owner, job=rule.job))
+            res.findings.append(found(tab, rule, row, rule.column, "overdue", limit=_limit(limit), start=s,
+                                      deadline=due))
     return res
 
 
-def _picked(mask: pd.Series, *series: pd.Series) -> Iterable[tuple[Any, ...]]:
-    """(row, value of each series) for the rows ``mask`` flags — one slice, not a lookup per row."""
-    flags = np.asarray(mask, dtype=bool)
-    rows = mask.index[flags]
-    return zip((int(r) for r in rows), *(s[flags].tolist() for s in series))
-
-
-def k_role(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
+@rule_kind("role", "`column` names a member with `role` in 成员",
+           params=[Param("role", "text", required=True, doc="a value of 成员's 角色 column"), _WHEN,
+                   Param("fill_empty", "bool", doc="true: an empty cell is filled with the role's first member")],
+           emits=[Emit("", ("names", "value", "role"), doc="the cell names someone without the role "
+                                                          "(or is empty, without `fill_empty`)"),
+                  Emit("no_member", ("role",), field="",
+                       doc="nobody in 成员 has the role (on the 成员 tab, not painted)")])
+def k_role(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     role = rule.params["role"]
     names = ctx.workbook.names_for_role(role)
     scope = rule_scope(tab, rule)
     res = RuleResult()
     if not bool(scope.any()):
         return res
-    members = ctx.workbook.by_role("members")
     if not names:
-        res.findings.append(Finding(members.title, 0, "", 0, None, f"{rule.code}.no_member",
-                                    ctx.template.message("no_role", role=role), owner_role=ctx.template.manager_role,
-                                    job=rule.job, paint=False))
+        members = ctx.workbook.by_role("members")
+        res.findings.append(Finding(members.title, 0, "", 0, None, rule.code_for("no_member"), "",
+                                    owner_role=ctx.template.manager_role, job=rule.job, paint=False,
+                                    tab_id=members.template.key, params={"role": role}))
         return res
     empty = empty_mask(tab, rule.column) & scope
     known = {_folded(n) for n in names}
@@ -413,28 +619,18 @@ def k_role(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
     else:
         flagged |= empty
     for row in _rows(flagged):
-        res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-            names=ctx.template.join(names), value=_raw(tab, row, rule.column, ctx), role=role),
-            owner_role=rule.owner, job=rule.job))
+        res.findings.append(found(tab, rule, row, rule.column, names=tuple(names),
+                                  value=_raw(tab, row, rule.column), role=role))
     return res
 
 
-def by_distinct(values: pd.Series, fn: Callable[[str], Any]) -> pd.Series:
-    """``fn`` of each text cell (None for the rest), computed once per distinct value: a column of
-    a million rows holds a few thousand names."""
-    mapping = {v: fn(v) for v in pd.unique(values.dropna()) if isinstance(v, str)}
-    return values.map(mapping)  # cells that are not text (or empty) come out missing
-
-
-def _folded(text: str) -> str:
-    return parsing.normalize_text(text).lower()
-
-
-def _squash(text: Any) -> str:
-    return parsing.normalize_text(text).replace(" ", "").replace("＋", "+").lower()
-
-
-def k_choice_by(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
+@rule_kind("choice_by", "the value is allowed for the category in `by`",
+           params=[Param("by", "column", required=True, doc="the category column"),
+                   Param("choices", "choice_map", required=True, doc="category -> list of allowed values"),
+                   Param("aliases", "alias_map", doc="other spellings of allowed values")],
+           emits=[Emit("", ("by_value", "expected", "value"),
+                       doc="the value is not allowed for the category; `{expected}` lists the allowed ones")])
+def k_choice_by(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     by = rule.params["by"]
     mapping: dict[str, tuple[str, ...]] = rule.params["choices"]
     aliases = {_squash(k): _squash(v) for k, v in rule.params.get("aliases", {}).items()}
@@ -444,12 +640,8 @@ def k_choice_by(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
     for cat, choices in mapping.items():
         fits |= (cats == cat).fillna(False).astype(bool) & values.isin({_squash(v) for v in choices})
     bad = values.notna() & cats.isin(list(mapping)).fillna(False).astype(bool) & ~fits & rule_scope(tab, rule)
-    res = RuleResult()
-    for row, cat in _picked(bad, cats):
-        res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-            by_value=cat, value=_raw(tab, row, rule.column, ctx),
-            expected=" / ".join(ctx.template.quote(v) for v in mapping[cat])), owner_role=rule.owner, job=rule.job))
-    return res
+    return RuleResult([found(tab, rule, row, rule.column, by_value=cat, value=_raw(tab, row, rule.column),
+                             expected=tuple(mapping[cat])) for row, cat in _picked(bad, cats)])
 
 
 # -- cross-tab: promotions against 库存 ---------------------------------------------------------
@@ -461,7 +653,7 @@ class InventoryIndex:
     floor: dict[str, float]
 
     @classmethod
-    def of(cls, tab: BoundTab) -> "InventoryIndex":
+    def of(cls, tab: "BoundTab") -> "InventoryIndex":
         stock: dict[str, float] = {}
         floor: dict[str, float] = {}
         if not tab.usable or tab.frame.empty:
@@ -486,7 +678,10 @@ def _skus(value: Any) -> tuple[str, ...]:
     return tuple(s.strip().upper() for s in value) if isinstance(value, tuple) else ()
 
 
-def k_stock_covers(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
+@rule_kind("stock_covers", "declared stock at most the 库存 of the SKUs",
+           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY],
+           emits=[Emit("", ("value", "actual", "skus"), doc="more is declared than the SKUs have in stock")])
+def k_stock_covers(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     inv = InventoryIndex.of(ctx.workbook.tab(rule.params["inventory"]))
     declared = pd.to_numeric(tab.frame[rule.column], errors="coerce")
     res = RuleResult()
@@ -496,26 +691,28 @@ def k_stock_covers(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
             continue  # unknown SKUs are their own finding
         actual = sum(inv.stock[s] for s in skus)
         if declared.at[row] > actual:
-            res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-                value=fmt_value(declared.at[row]), actual=fmt_value(actual), skus=ctx.template.join(skus)),
-                owner_role=rule.owner, job=rule.job))
+            res.findings.append(found(tab, rule, row, rule.column, value=declared.at[row], actual=actual, skus=skus))
     return res
 
 
-def k_sku_known(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
+@rule_kind("sku_known", "every SKU exists in 库存", params=[_INVENTORY],
+           emits=[Emit("", ("unknown",), doc="SKUs that are not in 库存")])
+def k_sku_known(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     inv = InventoryIndex.of(ctx.workbook.tab(rule.params["inventory"]))
     if not inv.stock and not ctx.workbook.tab(rule.params["inventory"]).usable:
         return RuleResult()
     res = RuleResult()
     for row in _rows(~empty_mask(tab, rule.column) & rule_scope(tab, rule)):
-        unknown = [s for s in _skus(tab.frame.at[row, rule.column]) if s not in inv.stock]
+        unknown = tuple(s for s in _skus(tab.frame.at[row, rule.column]) if s not in inv.stock)
         if unknown:
-            res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-                unknown=ctx.template.join(unknown)), owner_role=rule.owner, job=rule.job))
+            res.findings.append(found(tab, rule, row, rule.column, unknown=unknown))
     return res
 
 
-def k_price_floor(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
+@rule_kind("price_floor", "price at least the highest 最低价 of the SKUs",
+           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY],
+           emits=[Emit("", ("value", "sku", "floor"), doc="the price is below a SKU's 最低价")])
+def k_price_floor(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     inv = InventoryIndex.of(ctx.workbook.tab(rule.params["inventory"]))
     price = pd.to_numeric(tab.frame[rule.column], errors="coerce")
     res = RuleResult()
@@ -525,12 +722,13 @@ def k_price_floor(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
             continue
         floor, sku = max(floors)
         if price.at[row] < floor:
-            res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-                value=fmt_value(price.at[row]), sku=sku, floor=fmt_value(floor)), owner_role=rule.owner, job=rule.job))
+            res.findings.append(found(tab, rule, row, rule.column, value=price.at[row], sku=sku, floor=floor))
     return res
 
 
-def k_export_matches(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
+@rule_kind("export_matches", "库存 count equals the back-office export (`stock_export` in sheetsync.toml)",
+           emits=[Emit("", ("value", "actual", "source"), doc="the export has another count for the SKU")])
+def k_export_matches(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     res = RuleResult()
     if ctx.stock_export is None:
         return res
@@ -541,45 +739,25 @@ def k_export_matches(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
             continue
         other = ctx.stock_export.get(sku.strip().upper())
         if other is not None and float(other) != float(qty):
-            res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-                value=fmt_value(qty), actual=fmt_value(other), source=ctx.stock_export_source),
-                owner_role=rule.owner, job=rule.job))
+            res.findings.append(found(tab, rule, int(row), rule.column, value=qty, actual=other,
+                                      source=ctx.stock_export_source))
     return res
 
 
-def k_export_known(tab: BoundTab, rule: Rule, ctx: RuleContext) -> RuleResult:
+@rule_kind("export_known", "every SKU of 库存 is in the back-office export",
+           emits=[Emit("", ("source",), doc="the SKU is not in the export")])
+def k_export_known(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     res = RuleResult()
     if ctx.stock_export is None:
         return res
     for row in tab.frame.index:
         sku = tab.frame.at[row, rule.column]
         if isinstance(sku, str) and sku and sku.strip().upper() not in ctx.stock_export:
-            res.findings.append(tab.finding(row, rule.column, rule.code, rule.message.format(
-                source=ctx.stock_export_source), owner_role=rule.owner, job=rule.job))
+            res.findings.append(found(tab, rule, int(row), rule.column, source=ctx.stock_export_source))
     return res
 
 
-KINDS: dict[str, Callable[[BoundTab, Rule, RuleContext], RuleResult]] = {
-    "require_if": k_require_if,
-    "forbid": k_forbid,
-    "at_least": k_at_least,
-    "after": k_after,
-    "not_after": k_not_after,
-    "not_same": k_not_same,
-    "due_before": k_due_before,
-    "changed_after_sign": k_changed_after_sign,
-    "sla": k_sla,
-    "role": k_role,
-    "choice_by": k_choice_by,
-    "stock_covers": k_stock_covers,
-    "sku_known": k_sku_known,
-    "price_floor": k_price_floor,
-    "export_matches": k_export_matches,
-    "export_known": k_export_known,
-}
-
-
-def check_tab(tab: BoundTab, ctx: RuleContext, *, job: str) -> RuleResult:
+def check_tab(tab: "BoundTab", ctx: RuleContext, *, job: str) -> RuleResult:
     """Run every rule of ``job`` on one tab. A rule whose columns are missing is skipped (the
     missing column is already reported by the binding)."""
     res = RuleResult()
@@ -591,5 +769,5 @@ def check_tab(tab: BoundTab, ctx: RuleContext, *, job: str) -> RuleResult:
         if not tab.has(*rule.columns_used()):
             log.debug("rule %s skipped on %s: column missing", rule.code, tab.title)
             continue
-        res.extend(KINDS[rule.kind](tab, rule, ctx))
+        res.extend(KINDS[rule.kind].check(tab, rule, ctx))
     return res

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from ..errors import TemplateError
 from ..paths import templates_dir
 from .parsing import normalize_text
+from .rules import CONDITION_PARAMS, KINDS, Condition, Param, Rule, RuleKind
 from .settings import SETTING_TYPES, UNITS, BadSetting, Settings, SettingSpec, convert
 
 if sys.version_info >= (3, 11):
@@ -30,28 +31,8 @@ COLUMN_TYPES = ("text", "date", "datetime", "int", "number", "choice", "bool", "
 TAB_ROLES = ("data", "members", "settings", "inventory")
 SETTING_FIELDS = {f.name for f in fields(Settings)} - {"findings"}
 
-# kind -> (column params that must name a column, other required params, optional params)
-RULE_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "require_if": ((), ("when",), ("unless",)),
-    "forbid": ((), ("when",), ("when_any", "unless")),
-    "at_least": ((), ("setting",), ("when",)),
-    "after": (("other",), (), ()),
-    "not_after": (("other",), (), ()),
-    "not_same": (("other",), (), ()),
-    "due_before": (("start",), ("columns", "setting"), ()),
-    "changed_after_sign": ((), ("signature", "watch"), ()),
-    "sla": (("start", "end"), ("setting",), ("clock", "when", "overdue")),
-    "role": ((), ("role",), ("when", "fill_empty")),
-    "choice_by": (("by",), ("choices",), ("aliases",)),
-    "stock_covers": (("skus",), ("inventory",), ()),
-    "sku_known": ((), ("inventory",), ()),
-    "price_floor": (("skus",), ("inventory",), ()),
-    "export_matches": ((), (), ()),
-    "export_known": ((), (), ()),
-}
-# rule kinds whose message comes in two flavours
-TWO_MESSAGES = {"sla": ("late_message", "overdue_message")}
-REQUIRED_MESSAGES = ("not_painted", "before_start", "no_role", "changed_item", "unless_filled", "unless_eq")
+# fields every rule may have, whatever its kind
+RULE_FIELDS = ("kind", "code", "column", "job", "owner")
 # cross-tab rules belong to reconcile-stock; everything else to validate
 JOBS = ("validate", "reconcile-stock")
 
@@ -72,39 +53,6 @@ class Column:
 
     def header_forms(self) -> set[str]:
         return {_norm_header(h) for h in (self.name, self.id, *self.aliases)}
-
-
-@dataclass(frozen=True)
-class Condition:
-    column: str  # column id
-    op: str  # "eq" | "ne" | "empty" | "filled"
-    value: str = ""
-
-
-@dataclass(frozen=True)
-class Rule:
-    kind: str
-    code: str
-    column: str  # column id the red goes on
-    job: str = "validate"
-    when: tuple[Condition, ...] = ()
-    when_any: tuple[tuple[Condition, ...], ...] = ()
-    unless: tuple[Condition, ...] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)  # column references already resolved to ids
-    message: str = ""
-    messages: Mapping[str, str] = field(default_factory=dict)  # for kinds with several messages
-    owner: str = ""
-
-    def columns_used(self) -> set[str]:
-        used = {self.column}
-        for cond in (*self.when, *self.unless, *(c for group in self.when_any for c in group)):
-            used.add(cond.column)
-        for name in ("other", "start", "end", "by", "skus"):
-            if name in self.params:
-                used.add(self.params[name])
-        for name in ("columns", "signature", "watch"):
-            used.update(self.params.get(name, ()))
-        return used
 
 
 @dataclass(frozen=True)
@@ -261,6 +209,11 @@ def closest(name: str, candidates: list[str], none: str = "无") -> str:
     return norm[hits[0]] if hits else none
 
 
+def _near(name: str, candidates: list[str]) -> Any:
+    """``closest`` for a keyed error: the candidate, or the catalogue's word for none."""
+    return closest(name, candidates, "") or TemplateError("core.none")
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -349,9 +302,6 @@ class _TemplateReader:
     def read(self) -> Template:
         meta = self.data.get("template", {})
         messages = dict(self.data.get("messages", {}))
-        for key in REQUIRED_MESSAGES:
-            if key not in messages:
-                raise self.fail("[messages]", f"缺少消息「{key}」")
         raw_tabs = self.data.get("tabs")
         if not isinstance(raw_tabs, dict) or not raw_tabs:
             raise self.fail("[tabs]", "没有定义任何表")
@@ -368,7 +318,8 @@ class _TemplateReader:
             for rule in tab.rules:
                 ref = rule.params.get("inventory")
                 if ref is not None and ref != inventory.key:
-                    raise self.fail(f"[tabs.{tab.key}] 的规则 {rule.code}", f"inventory 应该是「{inventory.key}」, 现在是「{ref}」")
+                    raise TemplateError("core.rule.bad_inventory", file=self.path.name, tab=tab.key, rule=rule.code,
+                                        value=ref, inventory=inventory.key)
         owned = {}
         for key in ("weekly", "problems", "runlog", "state"):
             spec = self.data.get("owned", {}).get(key)
@@ -515,68 +466,107 @@ class _TemplateReader:
         return tuple(out)
 
     def _rule(self, tab: TabTemplate, index: int, spec: dict[str, Any]) -> Rule:
-        code = spec.get("code") or f"{tab.key}.rule{index + 1}"
-        where = f"[tabs.{tab.key}] 的规则 {code}"
-        kind = spec.get("kind")
-        if kind not in RULE_KINDS:
-            raise self.fail(where, f"规则类型「{kind}」不认识, 可用: {', '.join(RULE_KINDS)}")
-        col_params, required, optional = RULE_KINDS[kind]
+        """Any rule, checked against its kind's declaration (sheetsync/core/rules.py KINDS)."""
+        code = str(spec.get("code") or f"{tab.key}.rule{index + 1}")
+
+        def fail(key: str, **params: Any) -> TemplateError:
+            return TemplateError(f"core.rule.{key}", file=self.path.name, tab=tab.key, rule=code, **params)
+
+        kind_name = spec.get("kind")
+        if kind_name not in KINDS:
+            raise fail("unknown_kind", kind=str(kind_name), closest=_near(str(kind_name), list(KINDS)),
+                       known=tuple(KINDS))
+        kind = KINDS[kind_name]
         if "column" not in spec:
-            raise self.fail(where, "缺少 column (标红哪一列)")
-        for name in (*col_params, *required):
-            if name not in spec:
-                raise self.fail(where, f"{kind} 规则缺少参数「{name}」")
-        allowed = {"kind", "code", "column", "job", "message", "owner", *col_params, *required, *optional,
-                   *TWO_MESSAGES.get(kind, ())}
-        extra = set(spec) - allowed
-        if extra:
-            raise self.fail(where, f"不认识的参数: {', '.join(sorted(extra))}")
-        column = self._col_ref(tab, where, "column", spec["column"])
+            raise fail("no_column")
+        fields = kind.message_fields()
+        allowed = [*RULE_FIELDS, *(p.name for p in kind.params), *fields]
+        for name in spec:
+            if name not in allowed:
+                raise fail("unknown_param", kind=kind.name, param=name, closest=_near(name, allowed),
+                           known=tuple(allowed))
+        for p in kind.params:
+            if p.required and p.name not in spec:
+                raise fail("missing_param", kind=kind.name, param=p.name, type=p.type)
+        column = self._rule_column(tab, spec["column"], "column", fail)
         params: dict[str, Any] = {}
-        for name in col_params:
-            params[name] = self._col_ref(tab, where, name, spec[name])
-        for name in ("columns", "signature", "watch"):
-            if name in spec:
-                params[name] = tuple(self._col_ref(tab, where, name, r) for r in spec[name])
-        if "setting" in spec:
-            if spec["setting"] not in SETTING_FIELDS:
-                raise self.fail(where, f"setting「{spec['setting']}」不存在, 可用: {', '.join(sorted(SETTING_FIELDS))}")
-            params["setting"] = spec["setting"]
-        for name in ("role", "inventory", "fill_empty", "overdue"):
-            if name in spec:
-                params[name] = spec[name]
-        if "clock" in spec:
-            if spec["clock"] not in ("work", "calendar"):
-                raise self.fail(where, "clock 只能是 \"work\"(只算工作时间) 或 \"calendar\"(自然时间)")
-            params["clock"] = spec["clock"]
-        if "choices" in spec:
-            by_col = tab.column(params["by"])
-            mapping = {str(k): tuple(v) for k, v in spec["choices"].items()}
-            unknown = [k for k in mapping if by_col.choices and k not in by_col.choices]
-            if unknown:
-                raise self.fail(where, f"choices 里的「{'、'.join(unknown)}」不是「{by_col.name}」的可选值")
-            params["choices"] = mapping
-            allowed_values = {v for vs in mapping.values() for v in vs}
-            aliases = {str(k): str(v) for k, v in spec.get("aliases", {}).items()}
-            wrong = sorted(v for v in aliases.values() if v not in allowed_values)
-            if wrong:
-                raise self.fail(where, f"aliases 指向了不在 choices 里的值: {', '.join(wrong)}")
-            params["aliases"] = aliases
+        conditions: dict[str, Any] = {}
+        for p in kind.params:
+            if p.name in spec:
+                value = self._rule_param(tab, kind, p, spec[p.name], params, fail)
+                (conditions if p.name in CONDITION_PARAMS else params)[p.name] = value
         job = spec.get("job", "validate")
         if job not in JOBS:
-            raise self.fail(where, f"job 只能是 {' / '.join(JOBS)}")
-        messages = {name: spec[name] for name in TWO_MESSAGES.get(kind, ()) if name in spec}
-        if kind in TWO_MESSAGES:
-            if "late_message" not in messages:
-                raise self.fail(where, "sla 规则缺少 late_message")
-            if spec.get("overdue", True) and "overdue_message" not in messages:
-                raise self.fail(where, "sla 规则缺少 overdue_message (或写 overdue = false)")
-        elif not spec.get("message"):
-            raise self.fail(where, "缺少 message (告诉大家错在哪、怎么改)")
-        return Rule(kind, code, column, job, self._conditions(tab, where, spec.get("when")),
-                    tuple(self._conditions(tab, where, g) for g in spec.get("when_any", [])),
-                    self._conditions(tab, where, spec.get("unless")), params, spec.get("message", ""),
-                    messages, spec.get("owner", ""))
+            raise fail("bad_job", job=str(job), known=JOBS)
+        messages: dict[str, str] = {}
+        for name, outcome in fields.items():
+            if name in spec:
+                if not isinstance(spec[name], str) or not spec[name].strip():
+                    raise fail("bad_message", param=name)
+                messages[outcome] = spec[name]
+        return Rule(kind.name, code, column, job, conditions.get("when", ()), conditions.get("when_any", ()),
+                    conditions.get("unless", ()), params, messages, str(spec.get("owner", "")))
+
+    def _rule_column(self, tab: TabTemplate, ref: Any, param: str, fail: Any) -> str:
+        try:
+            return tab.column(str(ref)).id
+        except KeyError:
+            names = [c.name for c in tab.columns]
+            raise fail("unknown_column", param=param, column=str(ref),
+                       closest=_near(str(ref), names), columns=tuple(names)) from None
+
+    def _rule_param(self, tab: TabTemplate, kind: RuleKind, p: Param, value: Any, params: dict[str, Any],
+                    fail: Any) -> Any:
+        """One parameter, checked and resolved by its declared type."""
+        where = f"[tabs.{tab.key}] {p.name}"
+        if p.type == "column":
+            return self._rule_column(tab, value, p.name, fail)
+        if p.type == "columns":
+            if not isinstance(value, list) or not value:
+                raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+            return tuple(self._rule_column(tab, r, p.name, fail) for r in value)
+        if p.type == "setting":
+            if value not in SETTING_FIELDS:
+                raise fail("unknown_setting", setting=str(value), closest=_near(str(value), sorted(SETTING_FIELDS)),
+                           known=tuple(sorted(SETTING_FIELDS)))
+            return value
+        if p.type == "conditions":
+            return self._conditions(tab, where, value)
+        if p.type == "condition_groups":
+            if not isinstance(value, list):
+                raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+            return tuple(self._conditions(tab, where, g) for g in value)
+        if p.type == "bool":
+            if not isinstance(value, bool):
+                raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+            return value
+        if p.type == "enum":
+            if value not in p.values:
+                raise fail("bad_enum", param=p.name, value=str(value), known=p.values)
+            return value
+        if p.type in ("text", "tab"):
+            if not isinstance(value, str) or not value:
+                raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+            return value
+        if p.type == "choice_map":
+            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+                raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+            by_col = tab.column(params["by"]) if "by" in params else None
+            mapping = {str(k): tuple(str(x) for x in v) for k, v in value.items()}
+            unknown = [k for k in mapping if by_col is not None and by_col.choices and k not in by_col.choices]
+            if unknown and by_col is not None:
+                raise fail("bad_choice_key", values=tuple(unknown), column=by_col.name, known=by_col.choices)
+            return mapping
+        if p.type == "alias_map":
+            if not isinstance(value, dict):
+                raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+            aliases = {str(k): str(v) for k, v in value.items()}
+            allowed_values = {v for vs in params.get("choices", {}).values() for v in vs}
+            wrong = sorted(v for v in aliases.values() if v not in allowed_values)
+            if wrong:
+                raise fail("bad_alias", values=tuple(wrong))
+            return aliases
+        raise AssertionError(f"parameter type {p.type!r} of {kind.name} has no check")  # pragma: no cover
 
     # -- KPIs ----------------------------------------------------------------------------------
 

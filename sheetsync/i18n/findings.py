@@ -1,0 +1,137 @@
+"""Findings in words: the edge renders what the core found (a code and parameters) in the
+template's language.
+
+The message of a finding with code ``c`` is the catalogue entry ``findings.<c>``. For the codes of
+a template's rules, :func:`catalogue_for` fills those entries from, in order: the rule's own
+wording in the template file (``message = "…"``), the language's ``messages/findings.toml``, the
+rule kind's generic wording (``kinds.<kind>[.<outcome>]``).
+
+Parameters are plain values (formatted by :meth:`Catalogue.value`), tuples (lists), or
+:class:`~sheetsync.core.model.Phrase` (words inside words). In a pattern, ``{x:quoted}`` quotes a
+value (each item of a list), ``{x:or}`` / ``{x:quoted_or}`` join a list as alternatives.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from ..core.model import Finding, Phrase
+from ..core.rules import KINDS, all_codes
+from ..errors import TemplateError
+from .catalogue import Catalogue, load_catalogue, with_overrides
+
+if TYPE_CHECKING:
+    from ..core.template import Template
+
+# a note sheetsync wrote starts with its prefix, in whatever language: "【sheetsync】", "[sheetsync] "
+OWN_NOTE = re.compile(r"^\s*[\[【(（<「]?\s*sheetsync\s*[\]】)）>」]?")
+
+
+def catalogue_for(template: "Template") -> Catalogue:
+    """The template's language, with the template file's own wordings: ``[messages]`` entries whose
+    key is a catalogue key, and each rule's ``message`` fields."""
+    cat = load_catalogue(template.language)
+    own: dict[str, Any] = {k: v for k, v in template.messages.items() if "." in k}
+    for code, (rule, outcome) in all_codes(template).items():
+        key = f"findings.{code}"
+        if outcome in rule.messages:
+            own[key] = rule.messages[outcome]
+        elif not cat.has(key):
+            kind_key = KINDS[rule.kind].message_key(outcome)
+            if not cat.has(kind_key):
+                raise TemplateError("core.rule.no_message", file=template.path.name, rule=rule.code, code=code,
+                                    key=key)
+            own[key] = cat.raw(kind_key)
+    return _with_flat(cat, own)
+
+
+def _with_flat(cat: Catalogue, entries: Mapping[str, Any]) -> Catalogue:
+    """``with_overrides`` for keys that are already dotted (rule codes hold dots themselves)."""
+    return with_overrides(cat, {}) if not entries else Catalogue(cat.language, {**cat.entries, **entries})
+
+
+def message_key(finding: Finding, cat: Catalogue) -> str | None:
+    key = f"findings.{finding.code}"
+    if cat.has(key):
+        return key
+    if finding.tab_id and finding.code.startswith(finding.tab_id + "."):
+        generic = f"findings.{finding.code[len(finding.tab_id) + 1:]}"  # "inventory.min" -> "findings.min"
+        if cat.has(generic):
+            return generic
+    return None
+
+
+def render_message(finding: Finding, cat: Catalogue) -> str:
+    """What a person reads about ``finding``. A finding that already carries words (kept from an
+    earlier run, or made by code that still words its own) keeps them."""
+    if finding.message:
+        return finding.message
+    key = message_key(finding, cat)
+    if key is None:  # a code nobody worded: say at least which one, never crash at the edge
+        return cat.text("findings.unworded", code=finding.code)
+    return render(cat, cat.raw(key), finding.params)
+
+
+def render(cat: Catalogue, pattern: str, params: Mapping[str, Any]) -> str:
+    return cat.format(pattern, **{k: _Param(cat, v) for k, v in params.items()})
+
+
+def with_messages(findings: Iterable[Finding], cat: Catalogue) -> list[Finding]:
+    """Every finding with its ``message`` filled in (what notes, 问题清单 and ``check`` show)."""
+    return [f if f.message else replace(f, message=render_message(f, cat)) for f in findings]
+
+
+def where(finding: Finding, cat: Catalogue) -> str:
+    """How a message names a place: 「推广确认单」第3行「声明库存」 / 'Promotions' row 3, 'Declared stock'."""
+    if not finding.row:
+        return cat.text("findings.where.tab", tab=finding.tab)
+    if not finding.column:
+        return cat.text("findings.where.row", tab=finding.tab, row=finding.row)
+    return cat.text("findings.where.cell", tab=finding.tab, row=finding.row, column=finding.column)
+
+
+def note_prefix(cat: Catalogue) -> str:
+    """The first words of every note sheetsync writes, in the catalogue's language."""
+    return str(cat.raw("findings.note_prefix"))
+
+
+def is_own_note(text: str | None) -> bool:
+    """A note that starts with sheetsync's prefix in any language."""
+    return bool(text) and OWN_NOTE.match(text or "") is not None
+
+
+class _Param:
+    """A parameter on its way into a pattern: formats itself in the catalogue's language."""
+
+    __slots__ = ("cat", "value")
+
+    def __init__(self, cat: Catalogue, value: Any) -> None:
+        self.cat = cat
+        self.value = value
+
+    def _one(self, value: Any) -> str:
+        if isinstance(value, Phrase):
+            return render(self.cat, self.cat.raw(value.key), value.params)
+        return self.cat.value(value)
+
+    def _items(self) -> list[Any]:
+        v = self.value
+        return list(v) if isinstance(v, (tuple, list)) else [v]
+
+    def __str__(self) -> str:
+        if isinstance(self.value, (tuple, list)):
+            return self.cat.join(self._one(v) for v in self.value)
+        return self._one(self.value)
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return str(self)
+        if spec == "quoted":
+            return self.cat.join(self.cat.quote(self._one(v)) for v in self._items())
+        if spec == "or":
+            return self.cat.text("findings.part.or_sep").join(self._one(v) for v in self._items())
+        if spec == "quoted_or":
+            return self.cat.text("findings.part.or_sep").join(self.cat.quote(self._one(v)) for v in self._items())
+        return format(self.value, spec)

@@ -23,7 +23,7 @@ from sheetsync.core.model import Snapshot, TabData
 from sheetsync.registry import get_jobs
 from sheetsync.core.layout import settings_rows
 from sheetsync.core.template import load_template
-from sheetsync.i18n.findings import catalogue_for, render_message
+from sheetsync.i18n.findings import catalogue_for, with_messages
 
 NOW = datetime(2026, 11, 22, 20, 0)  # a Sunday evening, when the weekly summary goes out
 WEEK = date(2026, 11, 16)  # the Monday of that week
@@ -423,6 +423,7 @@ def run_jobs(book: dict[str, list[list[Any]]], now: datetime, jobs: tuple[str, .
         out.findings += result.findings
         out.fills += result.fills
         out.weekly = out.weekly or result.weekly
+    out.findings = with_messages(out.findings, catalogue_for(loaded.workbook.template))  # as the engine words them
     return out
 
 
@@ -450,8 +451,7 @@ def test_oversell_note_names_the_real_stock_count():
     (row,) = sheet_rows(book, [("推广确认单", "", OVERSELL_PROMOTION)])
     (finding,) = [f for f in run_jobs(book, NOW, ("reconcile-stock",)).findings if (f.tab, f.row) == row]
     assert finding.column == "声明库存"
-    message = render_message(finding, catalogue_for(load_template("zh-CN")))
-    assert "LGD-S-300D 只有 3 件" in message and "5" in message
+    assert "LGD-S-300D 只有 3 件" in finding.message and "5" in finding.message
 
 
 def test_seed_week_only_flags_the_two_late_answers_and_gives_the_meeting_kpis():

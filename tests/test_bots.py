@@ -21,7 +21,8 @@ from sheetsync.delivery import DeliveryConfig, Outbox, render_daily, render_week
 from test_notify_render import CJK, english, english_digest, seed_digest, seed_report
 
 NOW = datetime(2026, 11, 22, 14, 0, 5, tzinfo=timezone.utc)
-TOKENS = {"wecom": "wecomKEY0123456789abcdef", "dingtalk": "dingACCESS0123456789abcdef", "feishu": "feishuHOOK-0123-4567-89ab"}
+TOKENS = {"wecom": "wecomKEY0123456789abcdef", "dingtalk": "dingACCESS0123456789abcdef",
+          "feishu": "feishuHOOK-0123-4567-89ab"}
 SECRETS = {"dingtalk": "SECdingtalk0123456789secret", "feishu": "feishuSIGNsecret0123456789"}
 ENV = {"DINGTALK_SECRET": SECRETS["dingtalk"], "FEISHU_SECRET": SECRETS["feishu"]}
 
@@ -29,7 +30,8 @@ ENV = {"DINGTALK_SECRET": SECRETS["dingtalk"], "FEISHU_SECRET": SECRETS["feishu"
 def dingtalk_expected_sign(secret: str, timestamp: str) -> str:
     """DingTalk custom robot docs: HmacSHA256 over "timestamp\\nsecret" keyed with the secret, Base64."""
     string_to_sign = f"{timestamp}\n{secret}"
-    return base64.b64encode(hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256).digest()).decode()
+    digest = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
 
 
 def feishu_expected_sign(secret: str, timestamp: str) -> str:
@@ -94,11 +96,13 @@ class BotServer:
         if channel == "dingtalk":
             query = parse_qs(urlsplit(path).query)
             ts, sign = query["timestamp"][0], query["sign"][0]
-            ok = sign == dingtalk_expected_sign(SECRETS["dingtalk"], ts) and abs(int(ts) - self.now.timestamp() * 1000) < 3600_000
+            ok = (sign == dingtalk_expected_sign(SECRETS["dingtalk"], ts)
+                  and abs(int(ts) - self.now.timestamp() * 1000) < 3600_000)
             return {"errcode": 0, "errmsg": "ok"} if ok else {"errcode": 310000, "errmsg": "sign not match"}
         if channel == "feishu":
             ts = body["timestamp"]
-            ok = body["sign"] == feishu_expected_sign(SECRETS["feishu"], ts) and abs(int(ts) - self.now.timestamp()) < 3600
+            ok = (body["sign"] == feishu_expected_sign(SECRETS["feishu"], ts)
+                  and abs(int(ts) - self.now.timestamp()) < 3600)
             return {"code": 0, "msg": "success"} if ok else {"code": 19021, "msg": "sign match fail"}
         return {"errcode": 0, "errmsg": "ok"}
 
@@ -166,7 +170,8 @@ def test_wecom_gets_plain_markdown(bots, tmp_path):
     outbox.post(render_weekly(seed_report()))
     [req] = bots.requests
     assert req["body"]["msgtype"] == "markdown"
-    assert req["body"]["markdown"]["content"].startswith("### 【小店】周报 11.16–11.22\n- 选品合格率 **90%** (9/10, +20)")
+    assert req["body"]["markdown"]["content"].startswith(
+        "### 【小店】周报 11.16–11.22\n- 选品合格率 **90%** (9/10, +20)")
     assert "- 未解决问题 **3** 条" in req["body"]["markdown"]["content"]
 
 
@@ -225,7 +230,8 @@ def test_secrets_never_in_logs_errors_or_outbox(bots, tmp_path, caplog):
     channels = ("wecom", "dingtalk", "feishu")
     for channel in channels:
         bots.fail[channel] = [500]
-    errors = Outbox(bot_config(bots, *channels), ENV, clock=lambda: NOW, root=tmp_path).post(render_weekly(seed_report())).failed
+    outbox = Outbox(bot_config(bots, *channels), ENV, clock=lambda: NOW, root=tmp_path)
+    errors = outbox.post(render_weekly(seed_report())).failed
 
     closed = BotServer()
     closed.close()  # nothing listens on its port any more: connection refused

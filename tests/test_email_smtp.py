@@ -173,7 +173,8 @@ def test_message_id_stable_across_renders_of_the_same_week(tmp_path, smtp_server
 def test_header_injection_through_shop_name_and_recipients(tmp_path, smtp_server, cert_files):
     inbox, port = smtp_server("none")
     outbox = Outbox(smtp_config(port, "none", cert_files, None), {}, clock=lambda: NOW, root=tmp_path)
-    report = seed_report(shop="小店\r\nBcc: x@y", recipients=("boss@example.com", "cs@example.com\r\nBcc: evil@example.com"))
+    report = seed_report(shop="小店\r\nBcc: x@y",
+                         recipients=("boss@example.com", "cs@example.com\r\nBcc: evil@example.com"))
     outbox.post(render_weekly(report))
     msg = inbox.parsed()
     assert msg["Bcc"] is None

@@ -49,11 +49,13 @@ def seed_report(shop="小店", problems=None, history_weeks=4, recipients=("boss
         problems = (
             OpenProblem("推广确认单", 3, "声明库存", "声明库存 5 大于库存 3, 会超卖", "promo.stock", "财务", "王芳",
                         datetime(2026, 11, 20, 14, 0)),
-            OpenProblem("客服台账", 7, "是否解决", "纠纷未解决", "cs.unresolved", "客服", "李雷", datetime(2026, 11, 21, 9, 0)),
+            OpenProblem("客服台账", 7, "是否解决", "纠纷未解决", "cs.unresolved", "客服", "李雷",
+                        datetime(2026, 11, 21, 9, 0)),
             OpenProblem("客服台账", 5, "首次响应时间", "首次响应超过 10 分钟", "cs.late", "客服", "李雷",
                         datetime(2026, 11, 19, 9, 30)),
         )
-    return WeeklyReport(shop, this, earlier + (this,), tuple(problems), tuple(recipients), datetime(2026, 11, 22, 20, 0))
+    return WeeklyReport(shop, this, earlier + (this,), tuple(problems), tuple(recipients),
+                        datetime(2026, 11, 22, 20, 0))
 
 
 LABELS_EN = {"selection_pass": "Product pass rate", "promo_accuracy": "Promotion accuracy",
@@ -88,7 +90,8 @@ def english_digest(unresolved=None) -> DailyDigest:
 
 def seed_digest(shop="小店", unresolved=None, recipients=("cs@example.com",)) -> DailyDigest:
     if unresolved is None:
-        unresolved = (UnresolvedInquiry(9, "张女士", "售后问题", "戒指镶嵌松动, 要求退款", "李雷", datetime(2026, 11, 22, 15, 2)),)
+        unresolved = (UnresolvedInquiry(9, "张女士", "售后问题", "戒指镶嵌松动, 要求退款", "李雷",
+                                        datetime(2026, 11, 22, 15, 2)),)
     return DailyDigest(shop, date(2026, 11, 22), 12, 11, 5, (("产品咨询", 7), ("售后问题", 3), ("活动疑问", 2)),
                        tuple(unresolved), tuple(recipients), datetime(2026, 11, 22, 22, 0))
 
@@ -240,7 +243,8 @@ def test_open_problems_grouped_by_owner_oldest_first():
 
 
 def test_long_problem_lists_are_cut_per_owner():
-    many = tuple(OpenProblem("客服台账", r, "是否解决", f"第{r}条", "cs.unresolved", "客服", "李雷", datetime(2026, 11, 1, 9, r))
+    many = tuple(OpenProblem("客服台账", r, "是否解决", f"第{r}条", "cs.unresolved", "客服", "李雷",
+                             datetime(2026, 11, 1, 9, r))
                  for r in range(2, 27))
     msg = render_weekly(seed_report(problems=many), problems_per_owner=20)
     assert "李雷 · 25 条" in msg.text
@@ -251,7 +255,8 @@ def test_long_problem_lists_are_cut_per_owner():
 def test_plain_text_part_has_the_same_content():
     text = render_weekly(seed_report()).text
     for expected in ("选品合格率: 90% (9/10), 上周 70%, 变化 +20", "推广准确率: 50% (1/2), 上周 50%, 变化 持平",
-                     "客服响应率: 97.7% (84/86)", "售后纠纷类别", "- 质量问题: 2", "退回原因\n- 本周没有", "未解决问题 (3)"):
+                     "客服响应率: 97.7% (84/86)", "售后纠纷类别", "- 质量问题: 2", "退回原因\n- 本周没有",
+                     "未解决问题 (3)"):
         assert expected in text
 
 

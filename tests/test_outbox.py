@@ -42,7 +42,8 @@ def test_nothing_configured_keeps_messages_in_outbox(tmp_path, caplog):
     outbox = Outbox(DeliveryConfig.from_mapping({}, {}), {}, clock=lambda: NOW, root=tmp_path / "outbox")
     delivery = outbox.post(render_weekly(seed_report()))
     assert delivery.sent == [] and delivery.failed == [] and delivery.waiting == ["weekly-2026-11-16"]
-    assert files_in(tmp_path / "outbox") == ["weekly-2026-11-16.eml", "weekly-2026-11-16.html", "weekly-2026-11-16.json"]
+    assert files_in(tmp_path / "outbox") == ["weekly-2026-11-16.eml", "weekly-2026-11-16.html",
+                                             "weekly-2026-11-16.json"]
     assert f"保存在 {tmp_path / 'outbox' / 'weekly-2026-11-16.eml'}" in caplog.text
     preview = (tmp_path / "outbox" / "weekly-2026-11-16.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in preview and "cid:" not in preview  # opens in a browser
@@ -65,7 +66,8 @@ def test_rerender_replaces_pending_and_keeps_identity(tmp_path):
     assert "Message-ID: " + render_weekly(seed_report()).message_id in eml
     assert "100%" in (tmp_path / "weekly-2026-11-16.html").read_text(encoding="utf-8")
     manifest = json.loads((tmp_path / "weekly-2026-11-16.json").read_text(encoding="utf-8"))
-    assert manifest["created_at"] == NOW.isoformat() and manifest["updated_at"] == (NOW + timedelta(hours=1)).isoformat()
+    assert manifest["created_at"] == NOW.isoformat()
+    assert manifest["updated_at"] == (NOW + timedelta(hours=1)).isoformat()
     assert outbox.pending() == ["weekly-2026-11-16"]
 
 
@@ -123,7 +125,8 @@ def test_second_sender_skips_while_outbox_is_locked(bots, tmp_path, caplog):
 
 
 def test_email_without_recipients_waits_with_warning(tmp_path, caplog):
-    config = DeliveryConfig.from_mapping({"smtp": {"host": "127.0.0.1", "port": 1, "security": "none", "from": "a@b.cn"}}, {})
+    smtp = {"host": "127.0.0.1", "port": 1, "security": "none", "from": "a@b.cn"}
+    config = DeliveryConfig.from_mapping({"smtp": smtp}, {})
     outbox = Outbox(config, {}, clock=lambda: NOW, root=tmp_path)
     report = outbox.post(render_weekly(seed_report(recipients=("not an address",))))
     assert report.waiting == ["weekly-2026-11-16"] and report.failed == []
@@ -243,10 +246,13 @@ def test_full_config_parses():
     ({"smtp": {"host": "h", "from": "a@b.cn", "security": "none", "username": "u", "password_env": "P"}}, {"P": "x"},
      "[delivery.smtp]: security = \"none\" 时不能登录, 密码会明文发送。请改成 ssl 或 starttls。"),
     ({"smtp": {"host": "h"}}, {}, "[delivery.smtp] 缺少 from (发件人, 如 \"小店周报 <shop@example.com>\")。"),
-    ({"smtp": {"host": "h", "from": "not-an-address"}}, {}, "「delivery.smtp.from」不是有效的发件地址: 'not-an-address'"),
-    ({"smtp": {"host": "h", "from": "a@b.cn", "port": 70000}}, {}, "「delivery.smtp.port」应该是 1–65535 的整数, 现在是 70000"),
+    ({"smtp": {"host": "h", "from": "not-an-address"}}, {},
+     "「delivery.smtp.from」不是有效的发件地址: 'not-an-address'"),
+    ({"smtp": {"host": "h", "from": "a@b.cn", "port": 70000}}, {},
+     "「delivery.smtp.port」应该是 1–65535 的整数, 现在是 70000"),
     ({"smtp": {"from": "a@b.cn"}}, {}, "[delivery.smtp] 缺少 host (邮件服务器地址, 如 smtp.qq.com)。"),
-    ({"smtp": {"host": "h", "from": "a@b.cn", "timeout": 0}}, {}, "「delivery.smtp.timeout」应该是大于 0 的秒数, 现在是 0"),
+    ({"smtp": {"host": "h", "from": "a@b.cn", "timeout": 0}}, {},
+     "「delivery.smtp.timeout」应该是大于 0 的秒数, 现在是 0"),
     ({"smtp": "smtp.qq.com"}, {}, "「delivery.smtp」应该是一个表 ([delivery.smtp]), 现在是 'smtp.qq.com'"),
     ({"dingtalk": {"webhook": "oapi.dingtalk.com/robot/send?access_token=TOPSECRET"}}, {},
      "「delivery.dingtalk.webhook」不是 http(s) 地址。请从群机器人设置里复制完整的 Webhook 地址。"),
@@ -256,7 +262,8 @@ def test_full_config_parses():
      "「delivery.feishu.secret_env」应该是环境变量的名字 (如 SHEETSYNC_SMTP_PASSWORD), 不是密钥本身。"),
     ({"wecom": {"webhook": "https://x", "secret_env": "S"}}, {"S": "v"},
      "不认识的设置「delivery.wecom.secret_env」。可用的设置: webhook"),
-    ({"slack": {}}, {}, "不认识的设置「delivery.slack」。可用的设置: outbox_dir、bot_timeout、smtp、wecom、dingtalk、feishu"),
+    ({"slack": {}}, {},
+     "不认识的设置「delivery.slack」。可用的设置: outbox_dir、bot_timeout、smtp、wecom、dingtalk、feishu"),
 ])
 def test_config_errors_name_the_setting_and_the_fix(table, env, message):
     with pytest.raises(ConfigError) as err:

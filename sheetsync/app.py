@@ -115,7 +115,7 @@ def _prove_writable(folder: Path) -> None:
     except OSError as exc:
         name = errno.errorcode.get(exc.errno or 0, "")
         reason = f"cli.os.{name}" if active().has(f"cli.os.{name}") else "cli.os.other"
-        raise ConfigError("cli.state_dir_unwritable", folder=str(folder),
+        raise ConfigError("cli.state_dir_unwritable", folder=str(folder.absolute()),
                           reason=ConfigError(reason, error=exc.strerror or str(exc))) from None
 
 
@@ -303,7 +303,7 @@ def deliver(outcome: RunOutcome, delivery: DeliveryConfig, root: Path, *, send: 
     for msg in rendered:
         status = outbox.put(msg)
         lines.append(t(f"delivery.status.{status}", key=msg.key, path=outbox.path(msg.key, ".eml")))
-    touched = bool(rendered)
+    touched, said = bool(rendered), False
     if send:
         done = outbox.deliver_pending()
         lines += [t("delivery.status.sent", key=key, channel=channel_label(channel)) for key, channel in done.sent]
@@ -311,12 +311,14 @@ def deliver(outcome: RunOutcome, delivery: DeliveryConfig, root: Path, *, send: 
         outcome.failures = list(done.failed)
         if done.waiting and not outbox.channels():
             lines.append(t("delivery.status.no_channels", folder=outbox.root))
+            said = True
         elif done.waiting:
             lines += [t("delivery.status.no_recipients", key=key, folder=outbox.root) for key in done.waiting]
         touched = touched or bool(done.sent or done.failed or done.waiting or done.expired)
     if touched:
         outcome.outbox = outbox.root
-        lines.append(t("cli.run.outbox", path=outbox.root))
+        if not said:
+            lines.append(t("cli.run.outbox", path=outbox.root))
 
 
 # -- jobs and the scheduler ---------------------------------------------------------------------
@@ -435,7 +437,6 @@ class DemoResult:
         lines.extend(t("cli.demo.example", where=finding_where(f), message=finding_text(f))
                      for f in _examples(r.findings))
         lines.append(self.outcome.text())
-        lines.append(t("cli.demo.outbox", path=self.outbox))
         lines.append(t("cli.demo.open_hint", name=self.workbook.name))
         return "\n".join(lines)
 

@@ -28,7 +28,7 @@ def test_demo_writes_a_workbook_runs_every_job_and_says_where(demo):
     assert any("只有 3 件, 会超卖" in n for n in notes)
     outbox = folder / ".sheetsync" / "demo.xlsx" / "outbox"
     assert (outbox / "weekly-2026-11-16.eml").exists()
-    assert f"邮件和群消息预览在: {outbox}" in out
+    assert f"消息保存在 {outbox}" in out
     assert "周报 11.16–11.22: 选品合格率" in out
 
 

@@ -131,7 +131,8 @@ def test_delivery_typo_leaves_the_workbook_byte_identical(demo, capsys):
     assert main(["run", "--config", str(config), "--now", NOW]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.strip() == (f"sheetsync: 配置文件 {config} 第 4 行: 不认识的设置「delivery.smpt」。是不是想写「smtp」? "
+    assert captured.err.strip() == (f"sheetsync: 配置文件 {config} 第 4 行: 不认识的设置「delivery.smpt」。"
+                                    "是不是想写「smtp」? "
                                     "可用的设置: outbox_dir、bot_timeout、smtp、wecom、dingtalk、feishu")
     assert demo.read_bytes() == before
 
@@ -140,8 +141,8 @@ def test_delivery_typo_in_english(en_demo, capsys):
     path, _ = en_demo
     before = path.read_bytes()
     config = path.parent / "sheetsync.toml"
-    config.write_text('template = "en"\nworkbook = "demo.xlsx"\n[delivery.smtp]\nhost = "h"\nfrom = "a@b.cn"\nprot = 25\n',
-                      encoding="utf-8")
+    config.write_text('template = "en"\nworkbook = "demo.xlsx"\n[delivery.smtp]\nhost = "h"\nfrom = "a@b.cn"\n'
+                      'prot = 25\n', encoding="utf-8")
     assert main(["run", "--config", str(config), "--now", NOW]) == 2
     err = capsys.readouterr().err
     assert err.strip() == (f'sheetsync: {config}, line 6: unknown setting "delivery.smtp.prot". Did you mean "port"? '
@@ -164,7 +165,8 @@ def test_a_missing_secret_stops_the_run_before_the_workbook_is_written(demo, cap
 
 
 @pytest.mark.parametrize("text,line,chinese,english", [
-    ('workbook = shop.xlsx\n', 1, "文字要用英文双引号括起来, 例如 workbook = \"shop.xlsx\"", "Text goes in double quotes"),
+    ('workbook = shop.xlsx\n', 1, "文字要用英文双引号括起来, 例如 workbook = \"shop.xlsx\"",
+     "Text goes in double quotes"),
     ('backend = "xlsx"\nworkbook = “shop.xlsx”\n', 2, "这一行有中文标点", "full-width punctuation"),
     ('workbook = "C:\\shop\\new.xlsx"\n', 1, "Windows 路径请用单引号", "Write Windows paths in single quotes"),
     ('workbook = "a.xlsx"\nworkbook = "b.xlsx"\n', 2, "每个设置和 [表] 只能出现一次", "may appear only once"),

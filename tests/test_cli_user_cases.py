@@ -114,7 +114,7 @@ def test_english_workbook_english_output_everywhere(en_demo, tmp_path, capsys, m
         assert not CJK.search(text), (argv, CJK.findall(text), text)
     assert main(runs[0][0]) == 1
     out = capsys.readouterr().out
-    assert '"Promotions" row ' in out and out.strip().endswith("problem(s).")
+    assert "'Promotions' row " in out and out.strip().endswith("problem(s).")
     assert main(runs[4][0]) == 0
     jobs = capsys.readouterr().out
     assert "weekly-summary   Sunday 20:00" in jobs and "next 2026-11-29 20:00" in jobs

@@ -390,3 +390,42 @@ def test_with_the_english_template_the_refusals_are_english(here: Path, capsys: 
     code, out, err = cli(capsys, "check", "--template", "en", "--workbook", "shop.xlsx", "--now", NOW)
     assert code == 4
     assert "incomplete .xlsx file" in err and "interrupted" in err and not CJK.search(err)
+
+
+def test_a_full_disk_leaves_the_workbook_and_nothing_else(tmp_path: Path) -> None:
+    """Room for the workbook and the new version, not for the backup as well."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    source = a_workbook_bytes()
+    size_kb = (2 * len(source)) // 1024 + 12
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small disk here (needs root and CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+    try:
+        shop = folder / "shop.xlsx"
+        shop.write_bytes(source)
+        backend = XlsxBackend(shop)
+        with pytest.raises(BackendError) as caught:
+            backend.apply(ChangeSet(paints=[Paint("Stock", 2, 2, "A1", "x" * 2000)]), backend.read())
+        assert "磁盘" in str(caught.value) and "已满" in str(caught.value) and "原文件没有改动" in str(caught.value)
+        assert shop.read_bytes() == source
+        assert sorted(p.name for p in folder.iterdir()) == ["shop.xlsx"]
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def a_workbook_bytes() -> bytes:
+    """A workbook whose saved form does not compress much (random-looking text)."""
+    import hashlib
+    import io
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Stock"
+    ws.append(["SKU", "Stock", "Notes"])
+    for i in range(1, 400):
+        ws.append([f"A{i}", i, hashlib.sha256(str(i).encode()).hexdigest() * 2])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -358,8 +358,11 @@ class XlsxBackend:
 
     def _keep_backup(self) -> Path:
         partial = self.backup_path.with_name(self.backup_path.name + ".tmp")
-        shutil.copy2(self.path, partial)
-        os.replace(partial, self.backup_path)
+        try:
+            shutil.copy2(self.path, partial)
+            os.replace(partial, self.backup_path)
+        finally:
+            _remove_quietly(partial)  # no half-copied backup left behind (a full disk...)
         return self.backup_path
 
     # -- init -----------------------------------------------------------------------------------

@@ -381,3 +381,17 @@ def test_every_feishu_key_is_in_both_languages_with_the_same_parameters_and_engl
         assert fields(en) == fields(files["zh-CN"][name]), name
     for path in (root / "sheetsync" / "backends").glob("feishu*.py"):
         assert not cjk.search(path.read_text(encoding="utf-8")), path.name
+
+
+def test_a_tab_whose_grid_is_full_gets_a_column_for_its_notes(fake):
+    fake.model.sheet("推广确认单").cols = 12  # exactly the template's columns: no room for notes
+    go(fake)
+    assert fake.model.sheet("推广确认单").cols == 13
+    assert fake.model.shown_fill("推广确认单", 2, 7) == MARK_FILL
+    assert hint(fake, "推广确认单", 2).startswith("声明库存:")
+
+
+def test_merged_header_cells_are_read(fake):
+    fake.model.sheet("客服台账").merges.append((1, 2, 1, 3))  # 客户 and 问题类型 merged in the header
+    report = go(fake)
+    assert any(f.code == "layout.merged_header" for f in report.findings)

@@ -100,6 +100,7 @@ class _Sheet:
     cfs: list[dict[str, Any]] = field(default_factory=list)  # sheetsync's conditional formats
     cf_cells: set[tuple[int, int]] = field(default_factory=set)
     drift: list[tuple[int, str]] = field(default_factory=list)  # (row, header) notes not drawn red
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # 1-based, inclusive
 
     def real(self, col: int) -> int:
         return col if self.hint_col is None or col < self.hint_col else col + 1
@@ -184,7 +185,10 @@ class FeishuBackend:
             grid = s.get("grid_properties") or {}
             out[s["title"]] = _Sheet(sheet_id=s["sheet_id"], title=s["title"], index=s.get("index", 0),
                                      rows=grid.get("row_count", 0), cols=grid.get("column_count", 0),
-                                     hidden=bool(s.get("hidden")))
+                                     hidden=bool(s.get("hidden")), merges=[
+                                         (m.get("start_row_index", 0) + 1, m.get("start_column_index", 0) + 1,
+                                          m.get("end_row_index", 0) + 1, m.get("end_column_index", 0) + 1)
+                                         for m in s.get("merges") or []])
         return out
 
     def _batch_get(self, ranges: list[str], *, dates: bool = True) -> list[dict[str, Any]]:
@@ -299,8 +303,9 @@ class FeishuBackend:
                     else:  # moved by a sort since it was drawn: re-drawn on the next write
                         sheet.drift.append((r, name))
             rows = [[v for c, v in enumerate(row, 1) if c != h] for row in rows]
+        merged = [(r1, sheet.core(c1), r2, sheet.core(c2)) for r1, c1, r2, c2 in sheet.merges]
         return TabData(title=sheet.title, rows=rows, fills=fills, notes=notes, hidden=sheet.hidden,
-                       sheet_id=None, merged=[])
+                       sheet_id=None, merged=merged)
 
     # ---- apply --------------------------------------------------------------------------
 
@@ -340,18 +345,19 @@ class FeishuBackend:
             keys = changes.key_columns.get(title, ())
             ops = [op for op in [*changes.paints, *changes.unpaints, *changes.fills] if op.tab == title]
             if not keys or any(op.row_key.startswith("row:") for op in ops):
-                plan.append((title, 0))
+                plan.append((title, 0))  # the whole tab, the notes column included
                 continue
             cols = set(keys) | {op.col for op in ops if isinstance(op, FillValue)}
             plan += [(title, sheet.real(c)) for c in sorted(cols)]
-            plan.append((title, sheet.hint_col or sheet.width + 1))
+            if sheet.hint_col or sheet.width < sheet.cols:  # a notes column beyond the grid is empty anyway
+                plan.append((title, sheet.hint_col or sheet.width + 1))
         if not plan:
             return {}
         ranges = []
         for title, col in plan:
             sheet = self._sheets[title]
             if col == 0:
-                ranges.append(f"{sheet.sheet_id}!A:{column_letter(max(sheet.width + 1, 1))}")
+                ranges.append(f"{sheet.sheet_id}!A:{column_letter(min(max(sheet.width + 1, 1), sheet.cols))}")
             else:
                 ranges.append(f"{sheet.sheet_id}!{column_letter(col)}:{column_letter(col)}")
         # without the date option: text stays exactly the text it was at read, and date cells come

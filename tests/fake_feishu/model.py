@@ -85,6 +85,7 @@ class Sheet:
     cfs: list[dict[str, Any]] = field(default_factory=list)
     validations: list[dict[str, Any]] = field(default_factory=list)
     widths: dict[int, int] = field(default_factory=dict)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # 1-based, inclusive
 
     def cell(self, r: int, c: int) -> Cell:
         return self.cells.setdefault((r, c), Cell())

@@ -242,7 +242,10 @@ class FakeFeishu:
             return {"sheets": [{"sheet_id": s.sheet_id, "title": s.title, "index": s.index, "hidden": s.hidden,
                                 "grid_properties": {"frozen_row_count": s.frozen_rows, "frozen_column_count": 0,
                                                     "row_count": s.rows, "column_count": s.cols},
-                                "resource_type": "sheet", "merges": []} for s in m.sheets]}
+                                "resource_type": "sheet",
+                                "merges": [{"start_row_index": r1 - 1, "start_column_index": c1 - 1,
+                                            "end_row_index": r2 - 1, "end_column_index": c2 - 1}
+                                           for r1, c1, r2, c2 in s.merges]} for s in m.sheets]}
         if kind == "values_batch_get":
             out = []
             for text in q["ranges"].split(","):

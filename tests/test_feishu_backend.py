@@ -395,3 +395,25 @@ def test_merged_header_cells_are_read(fake):
     fake.model.sheet("客服台账").merges.append((1, 2, 1, 3))  # 客户 and 问题类型 merged in the header
     report = go(fake)
     assert any(f.code == "layout.merged_header" for f in report.findings)
+
+
+def test_the_weekly_summary_is_mailed_from_a_feishu_sheet_and_schedule_runs_on_it(tmp_path, monkeypatch, capsys):
+    """Delivery does not care where the sheet is: the seed week on Feishu leaves the 周报 e-mail
+    in the outbox, and `schedule --once` runs the due jobs on the same sheet."""
+    from test_weekly import seed_week
+
+    from sheetsync.cli import main
+    from sheetsync.core.template import load_template
+
+    monkeypatch.chdir(tmp_path)
+    with start_fake_feishu(seed_week(load_template("zh-CN"))) as fake:
+        monkeypatch.setenv("SHEETSYNC_FEISHU_APP_SECRET", fake.app_secret)
+        (tmp_path / "sheetsync.toml").write_text(
+            f'backend = "feishu"\n[feishu]\nspreadsheet = "{fake.token}"\napp_id = "{fake.app_id}"\n'
+            f'domain = "{fake.domain}"\n', encoding="utf-8")
+        assert main(["run", "weekly-summary", "--now", "2026-11-22 20:00"]) == 0
+        assert "选品合格率 90%、推广准确率 50%、客服响应率 97.7%、售后解决率 100%" in capsys.readouterr().out
+        assert list(tmp_path.glob(f".sheetsync/{fake.token}/outbox/weekly-2026-11-16.eml"))
+        assert fake.model.rows_of("周报")[-1][0] == "2026-11-16 ~ 11-22"
+        capsys.readouterr()
+        assert main(["schedule", "--once", "--now", "2026-11-22 20:30"]) == 0

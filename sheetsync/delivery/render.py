@@ -4,9 +4,9 @@ inline chart, and the short markdown the group bots get.
 Everything is rendered in one language: the e-mail bodies are ``sheet_templates/<language>/
 email_*.j2`` and the words composed here (subjects, bot text, dates) come from that language's
 message catalogue (``messages/delivery.toml``). The templates only lay out values prepared
-here, so every number is formatted in one place. Everything that comes from a cell is treated as hostile:
-the HTML environment autoescapes, subjects lose CR/LF and control characters (no header
-injection), and bot markdown has its active characters replaced by look-alikes.
+here, so every number is formatted in one place. Everything that comes from a cell is treated
+as hostile: the HTML environment autoescapes, subjects lose CR/LF and control characters (no
+header injection), and bot markdown has its active characters replaced by look-alikes.
 """
 
 from __future__ import annotations
@@ -30,11 +30,9 @@ from .chart import SERIES_COLORS, trend_chart_png
 UP_COLOR = "#15803D"
 DOWN_COLOR = "#B91C1C"
 FLAT_COLOR = "#6B7280"
-MINUS = "\u2212"
-EN_DASH = "\u2013"
 
 # characters that make markdown links, emphasis, headings, tables, HTML or @-mentions in the
-# WeCom / DingTalk / Feishu renderers; each language names its look-alikes (fmt.md_lookalikes)
+# WeCom / DingTalk / Feishu renderers; each language names its look-alikes (delivery.fmt.md_lookalikes)
 _MD_ACTIVE = "[]()<>@*_`#~|!\\"
 
 

@@ -72,7 +72,7 @@ def test_template_mistakes_are_clear_errors(broken, old, new, message):
 
 
 def test_unknown_template_name_lists_the_available_ones():
-    with pytest.raises(TemplateError, match=re.escape("可用的模板: en, zh-CN")):
+    with pytest.raises(TemplateError, match=re.escape("可用的模板: en、zh-CN")):
         load_template("fr")
 
 
@@ -142,3 +142,24 @@ def test_a_settings_value_that_is_wrong_in_english(tmp_path):
         "The default is used until it is fixed.",
         "Setting 'Weekly summary recipients': not an e-mail address: boss. The default is used until it is fixed."]
     assert (s.weekly_weekday, s.weekly_time.hour) == (6, 20)
+
+
+@pytest.mark.parametrize("old,new,zh,en", [
+    ('id = "min_samples"', 'id = "min_sample"', "[[settings]] #13: 设置 id「min_sample」不存在",
+     "[[settings]] #13: there is no setting with id 'min_sample'"),
+    ('unit = "hours"\ndefault = "2"', 'unit = "weeks"\ndefault = "2"', "时长设置「qc_verify」要写 unit",
+     "the duration setting 'qc_verify' needs a unit"),
+    ('default = "周日 20:00"', 'default = "礼拜八"', "设置「weekly」的 default「礼拜八」不是这个设置能用的值",
+     "the default '礼拜八' cannot be used for setting 'weekly'"),
+    ('bool_choices = ["是", "否"]', 'bool_choices = ["是"]', "bool_choices 要写两个值",
+     "bool_choices needs two values"),
+    ('role = "settings"', 'role = "setting"', "[tabs.settings]: 未知的 role「setting」",
+     "[tabs.settings]: unknown role 'setting'"),
+])
+def test_settings_and_layout_mistakes_in_a_template_are_clear_in_both_languages(broken, old, new, zh, en):
+    from sheetsync.i18n import load_catalogue
+
+    with pytest.raises(TemplateError) as err:
+        load_template(broken(old, new))
+    assert zh in err.value.render(load_catalogue("zh-CN")) and "broken.toml" in str(err.value)
+    assert en in err.value.render(load_catalogue("en"))

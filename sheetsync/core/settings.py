@@ -250,3 +250,49 @@ def settings_from_rows(rows: list[list[Any]], *, specs: Sequence[SettingSpec], t
         else:
             kwargs[name] = value
     return replace(Settings(), findings=tuple(findings), **kwargs)
+
+
+def read_specs(entries: Any, error: Callable[..., Exception]) -> tuple[SettingSpec, ...]:
+    """The template's ``[[settings]]`` tables, checked: ids and types of the typed contract, a unit
+    for durations, defaults that convert. ``error(key, where, **params)`` makes the exception."""
+    specs = []
+    for i, spec in enumerate(entries if isinstance(entries, list) else []):
+        where = f"[[settings]] #{i + 1}"
+        for needed in ("id", "name", "type"):
+            if needed not in spec:
+                raise error("settings.missing_field", where, field=needed)
+        sid, stype = spec["id"], spec["type"]
+        if sid not in SETTING_TYPES:
+            raise error("settings.unknown_id", where, id=str(sid), known=tuple(SETTING_TYPES))
+        if stype != SETTING_TYPES[sid]:
+            raise error("settings.bad_type", where, id=sid, type=str(stype), expected=SETTING_TYPES[sid])
+        extra = set(spec) - {"id", "name", "aliases", "type", "unit", "default", "initial", "help"}
+        if extra:
+            raise error("settings.unknown_fields", where, fields=tuple(sorted(extra)))
+        unit = str(spec.get("unit", ""))
+        if stype == "duration" and unit not in UNITS:
+            raise error("settings.need_unit", where, id=sid, known=UNITS)
+        if stype != "duration" and unit:
+            raise error("settings.no_unit", where, id=sid)
+        initial = spec.get("initial")
+        made = SettingSpec(sid, str(spec["name"]), stype, tuple(str(a) for a in spec.get("aliases", ())), unit,
+                           str(spec.get("default", "")), None if initial is None else str(initial),
+                           str(spec.get("help", "")))
+        for what in ("default", "initial"):
+            text = getattr(made, what)
+            try:
+                if text:
+                    convert(made, text, 2026)
+            except BadSetting:
+                raise error("settings.bad_value", where, id=sid, field=what, value=text) from None
+        specs.append(made)
+    ids = [s.id for s in specs]
+    dupes = tuple(sorted({i for i in ids if ids.count(i) > 1}))
+    if dupes:
+        raise error("settings.duplicate_ids", "[[settings]]", ids=dupes)
+    forms: dict[str, str] = {}
+    for made in specs:
+        for form in made.forms():
+            if forms.setdefault(form, made.id) != made.id:
+                raise error("settings.duplicate_name", "[[settings]]", name=form, first=forms[form], second=made.id)
+    return tuple(specs)

@@ -8,24 +8,16 @@ file, the tab and the thing — not a crash in the middle of a run.
 
 from __future__ import annotations
 
-import copy
 import difflib
-import sys
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import TemplateError
-from ..paths import templates_dir
-from .parsing import normalize_text
+from .parsing import header_form, normalize_text
 from .rules import CONDITION_PARAMS, KINDS, Condition, Param, Rule, RuleKind
-from .settings import SETTING_TYPES, UNITS, BadSetting, Settings, SettingSpec, convert
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .settings import Settings, SettingSpec, read_specs
+from .template_files import catalogue_texts, other_templates, read_toml, render_text, resolve_template_path
 
 COLUMN_TYPES = ("text", "date", "datetime", "int", "number", "choice", "bool", "sku_list", "email")
 TAB_ROLES = ("data", "members", "settings", "inventory")
@@ -155,51 +147,12 @@ class Template:
     def render(self, code: str, /, **params: Any) -> str:
         """The finding ``code`` worded by this language's catalogue data (key ``findings.<code>``);
         ``""`` when the language has no such message."""
-        pattern = self.texts.get(f"findings.{code}")
-        if not isinstance(pattern, str):
-            return ""
-        return pattern.format_map(_Shown(self, params))
-
-    def show(self, value: Any) -> str:
-        """A parameter value as it reads in a message (lists joined, numbers without '.0')."""
-        texts = self.texts
-        if value is None:
-            return str(texts.get("fmt.empty", ""))
-        if isinstance(value, bool):
-            return str(texts.get("fmt.yes" if value else "fmt.no", value))
-        if isinstance(value, float):
-            return str(int(value)) if value.is_integer() else f"{value:g}"
-        if isinstance(value, (tuple, list, frozenset, set)):
-            items = sorted(value) if isinstance(value, (set, frozenset)) else value
-            return str(texts.get("fmt.join", self.messages.get("join", "、"))).join(self.show(v) for v in items)
-        return normalize_text(value) if not isinstance(value, str) else value
-
-    def setting(self, ref: str) -> SettingSpec:
-        """A setting by id or by a name people type; KeyError when unknown."""
-        wanted = _norm_header(ref)
-        for spec in self.settings:
-            if spec.id == ref or wanted in {_norm_header(n) for n in (spec.name, *spec.aliases)}:
-                return spec
-        raise KeyError(ref)
-
-
-class _Shown(dict[str, Any]):
-    def __init__(self, template: Template, params: Mapping[str, Any]) -> None:
-        super().__init__(params)
-        self.template = template
-
-    def __getitem__(self, key: str) -> str:
-        if key not in self:
-            return "{" + key + "}"
-        return self.template.show(dict.__getitem__(self, key))
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+        return render_text(self.texts, code, params)
 
 
 def _norm_header(text: Any) -> str:
     """Header comparison form: NFKC (full-width -> half-width), no spaces at all, lower case."""
-    return normalize_text(text).replace(" ", "").replace("\n", "").lower()
+    return header_form(text)
 
 
 def closest(name: str, candidates: list[str], none: str = "无") -> str:
@@ -217,78 +170,10 @@ def _near(name: str, candidates: list[str]) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 
-def resolve_template_path(name_or_path: str | Path | None) -> Path:
-    if name_or_path is None:
-        name_or_path = "zh-CN"
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" and candidate.exists():
-        return candidate
-    if candidate.is_dir() and (candidate / "workbook.toml").exists():
-        return candidate / "workbook.toml"
-    shipped = templates_dir() / str(name_or_path) / "workbook.toml"
-    if shipped.exists():
-        return shipped
-    available = sorted(p.parent.name for p in templates_dir().glob("*/workbook.toml"))
-    raise TemplateError(f"找不到模板「{name_or_path}」。可用的模板: {', '.join(available)}, "
-                        "或给出一个 .toml 文件的路径。")
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    stat = path.stat()
-    return copy.deepcopy(_parse_toml(path, stat.st_mtime_ns, stat.st_size))
-
-
-@lru_cache(maxsize=64)
-def _parse_toml(path: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise TemplateError(f"模板 {path.name} 不是合法的 TOML: {exc}") from None
-
-
 def load_template(name_or_path: str | Path | None = None) -> Template:
     path = resolve_template_path(name_or_path)
-    template = _TemplateReader(path, _read_toml(path)).read()
-    return replace(template, texts=_texts(path, template.language), others=_others(path))
-
-
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def _texts(path: Path, language: str) -> dict[str, Any]:
-    """findings.* and fmt.* entries of the language's messages/*.toml (next to the template file,
-    else the shipped folder of its language, else zh-CN's)."""
-    texts: dict[str, Any] = {}
-    for folder in (templates_dir() / "zh-CN" / "messages", templates_dir() / language / "messages",
-                   path.parent / "messages"):
-        for file in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
-            texts.update({k: v for k, v in _flatten(_read_toml(file)).items() if k.startswith(("findings.", "fmt."))})
-    return texts
-
-
-def _others(path: Path) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
-    """Tab titles and column headers (names, not aliases) of every other shipped template."""
-    out = {}
-    for other in sorted(templates_dir().glob("*/workbook.toml")):
-        if other.resolve() == path.resolve():
-            continue
-        try:
-            data = _read_toml(other)
-        except TemplateError:
-            continue
-        tabs = [t for t in data.get("tabs", {}).values() if isinstance(t, dict)]
-        titles = frozenset(_norm_header(t.get("title", "")) for t in tabs) - {""}
-        headers = frozenset(_norm_header(c.get("name", "")) for t in tabs for c in t.get("columns", [])
-                            if isinstance(c, dict)) - {""}
-        out[other.parent.name] = (titles, headers)
-    return out
+    template = _TemplateReader(path, read_toml(path)).read()
+    return replace(template, texts=catalogue_texts(path, template.language), others=other_templates(path))
 
 
 class _TemplateReader:
@@ -299,21 +184,25 @@ class _TemplateReader:
     def fail(self, where: str, what: str) -> TemplateError:
         return TemplateError(f"模板 {self.path.name}: {where}: {what}")
 
+    def error(self, name: str, where: str, /, **params: Any) -> TemplateError:
+        """A mistake in the template file: ``template.<name>`` of messages/binding.toml."""
+        return TemplateError(f"template.{name}", file=self.path.name, where=where, **params)
+
     def read(self) -> Template:
         meta = self.data.get("template", {})
         messages = dict(self.data.get("messages", {}))
         raw_tabs = self.data.get("tabs")
         if not isinstance(raw_tabs, dict) or not raw_tabs:
-            raise self.fail("[tabs]", "没有定义任何表")
+            raise self.error("no_tabs", "[tabs]")
         tabs = {key: self._tab(key, spec) for key, spec in raw_tabs.items()}
         roles = [t.role for t in tabs.values()]
         for needed in ("members", "settings", "inventory"):
             if roles.count(needed) != 1:
-                raise self.fail("[tabs]", f"必须恰好有一张 role = \"{needed}\" 的表 (现在有 {roles.count(needed)} 张)")
+                raise self.error("role_count", "[tabs]", role=needed, count=roles.count(needed))
         inventory = next(t for t in tabs.values() if t.role == "inventory")
         for needed in ("sku", "stock", "min_price"):
             if needed not in {c.id for c in inventory.columns}:
-                raise self.fail(f"[tabs.{inventory.key}]", f"库存表必须有 id = \"{needed}\" 的列")
+                raise self.error("inventory_column", f"[tabs.{inventory.key}]", column=needed)
         for tab in tabs.values():
             for rule in tab.rules:
                 ref = rule.params.get("inventory")
@@ -335,71 +224,28 @@ class _TemplateReader:
         layout = self.data.get("layout", {})
         bool_choices = tuple(str(c) for c in layout.get("bool_choices", ()))
         if len(bool_choices) != 2:
-            raise self.fail("[layout]", "bool_choices 要写两个值: 是 和 否 的写法, 例如 [\"是\", \"否\"]")
+            raise self.error("bool_choices", "[layout]")
         return Template(meta.get("name", self.path.stem), meta.get("language", "zh-CN"), self.path, messages,
-                        tabs, owned, kpis, breakdowns, weekly_columns, meta.get("manager_role", "店长"),
-                        self._settings(), str(layout.get("required_note", "")), bool_choices)
-
-    # -- the 设置 tab's rows -------------------------------------------------------------------
-
-    def _settings(self) -> tuple[SettingSpec, ...]:
-        specs = []
-        for i, spec in enumerate(self.data.get("settings", [])):
-            where = f"[[settings]] 第 {i + 1} 个"
-            for needed in ("id", "name", "type"):
-                if needed not in spec:
-                    raise self.fail(where, f"缺少 {needed}")
-            sid, stype = spec["id"], spec["type"]
-            if sid not in SETTING_TYPES:
-                raise self.fail(where, f"设置 id「{sid}」不存在, 可用: {', '.join(SETTING_TYPES)}")
-            if stype != SETTING_TYPES[sid]:
-                raise self.fail(where, f"设置「{sid}」的 type 应该是「{SETTING_TYPES[sid]}」, 现在是「{stype}」")
-            extra = set(spec) - {"id", "name", "aliases", "type", "unit", "default", "initial", "help"}
-            if extra:
-                raise self.fail(where, f"不认识的参数: {', '.join(sorted(extra))}")
-            unit = str(spec.get("unit", ""))
-            if (stype == "duration") != bool(unit) or (unit and unit not in UNITS):
-                raise self.fail(where, f"时长设置要写 unit, 可用: {', '.join(UNITS)}" if stype == "duration"
-                                else "只有 duration 类型的设置有 unit")
-            initial = spec.get("initial")
-            made = SettingSpec(sid, str(spec["name"]), stype, tuple(str(a) for a in spec.get("aliases", ())), unit,
-                               str(spec.get("default", "")), None if initial is None else str(initial),
-                               str(spec.get("help", "")))
-            for what in ("default", "initial"):
-                text = getattr(made, what)
-                try:
-                    if text:
-                        convert(made, text, 2026)
-                except BadSetting:
-                    raise self.fail(where, f"设置「{sid}」的 {what}「{text}」不是这个设置能用的值") from None
-            specs.append(made)
-        ids = [s.id for s in specs]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise self.fail("[[settings]]", f"设置 id 重复: {', '.join(dupes)}")
-        forms: dict[str, str] = {}
-        for made in specs:
-            for form in made.forms():
-                if forms.setdefault(form, made.id) != made.id:
-                    raise self.fail("[[settings]]", f"「{form}」同时是「{forms[form]}」和「{made.id}」的名字")
-        return tuple(specs)
+                        tabs, owned, kpis, breakdowns, weekly_columns, meta.get("manager_role", ""),
+                        read_specs(self.data.get("settings", []), self.error), str(layout.get("required_note", "")),
+                        bool_choices)
 
     # -- tabs and columns ----------------------------------------------------------------------
 
     def _tab(self, key: str, spec: dict[str, Any]) -> TabTemplate:
         where = f"[tabs.{key}]"
         if "title" not in spec:
-            raise self.fail(where, "缺少 title (表名)")
+            raise self.error("tab.no_title", where)
         role = spec.get("role", "data")
         if role not in TAB_ROLES:
-            raise self.fail(where, f"未知的 role「{role}」, 可用: {', '.join(TAB_ROLES)}")
+            raise self.error("tab.bad_role", where, role=str(role), known=TAB_ROLES)
         columns = tuple(self._column(where, c) for c in spec.get("columns", []))
         if not columns:
-            raise self.fail(where, "没有定义任何列")
+            raise self.error("tab.no_columns", where)
         ids = [c.id for c in columns]
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
-            raise self.fail(where, f"列 id 重复: {', '.join(sorted(dupes))}")
+            raise self.error("tab.duplicate_ids", where, ids=tuple(sorted(dupes)))
         shell = TabTemplate(key, spec["title"], tuple(spec.get("aliases", ())), role, spec.get("owner", ""),
                             (), columns)
         key_columns = tuple(self._col_ref(shell, where, "key", ref) for ref in spec.get("key", []))
@@ -413,23 +259,22 @@ class _TemplateReader:
     def _column(self, where: str, spec: dict[str, Any]) -> Column:
         for needed in ("id", "name"):
             if needed not in spec:
-                raise self.fail(where, f"有一列缺少 {needed}: {spec}")
+                raise self.error("column.missing_field", where, field=needed, spec=str(spec))
         ctype = spec.get("type", "text")
         if ctype not in COLUMN_TYPES:
-            raise self.fail(where, f"列「{spec['name']}」的类型「{ctype}」不认识, 可用: {', '.join(COLUMN_TYPES)}")
+            raise self.error("column.bad_type", where, column=spec["name"], type=str(ctype), known=COLUMN_TYPES)
         choices = tuple(spec.get("choices", ()))
         if ctype == "choice" and not choices:
-            raise self.fail(where, f"列「{spec['name']}」是 choice 类型, 但没有 choices")
+            raise self.error("column.no_choices", where, column=spec["name"])
         known = {"id", "name", "type", "aliases", "required", "unique", "min", "choices", "width", "note",
                  "choice_aliases"}
         extra = set(spec) - known
         if extra:
-            raise self.fail(where, f"列「{spec['name']}」有不认识的设置: {', '.join(sorted(extra))}")
+            raise self.error("column.unknown_fields", where, column=spec["name"], fields=tuple(sorted(extra)))
         aliases = {str(k): str(v) for k, v in spec.get("choice_aliases", {}).items()}
         wrong = sorted(v for v in aliases.values() if v not in choices)
         if wrong:
-            raise self.fail(where, f"列「{spec['name']}」的 choice_aliases 指向了不在 choices 里的值: "
-                                   f"{', '.join(wrong)}")
+            raise self.error("column.bad_choice_aliases", where, column=spec["name"], values=tuple(wrong))
         return Column(spec["id"], spec["name"], ctype, tuple(spec.get("aliases", ())), bool(spec.get("required")),
                       bool(spec.get("unique")), spec.get("min"), choices, float(spec.get("width", 12)),
                       spec.get("note", ""), aliases)

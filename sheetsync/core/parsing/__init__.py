@@ -56,9 +56,9 @@ from .scalars import (ERROR_KINDS, EXCEL_EPOCH, INT_LIMIT, SERIAL_MAX, SERIAL_MI
                       parse_email, parse_int, parse_number, parse_time_of_day, parse_time_range,
                       parse_weekday_time, split_list)
 from .series import SERIES_KINDS, ParsedSeries, parse_series
-from .text import normalize_text, show
+from .text import header_form, normalize_text, show
 
 __all__ = ["ERROR_KINDS", "EXCEL_EPOCH", "INT_LIMIT", "SERIAL_MAX", "SERIAL_MIN", "SERIES_KINDS", "YEAR_MAX",
-           "YEAR_MIN", "CellParseError", "ParsedSeries", "error_params", "match_choice", "normalize_text",
-           "parse_bool", "parse_date", "parse_datetime", "parse_email", "parse_int", "parse_number",
+           "YEAR_MIN", "CellParseError", "ParsedSeries", "error_params", "header_form", "match_choice",
+           "normalize_text", "parse_bool", "parse_date", "parse_datetime", "parse_email", "parse_int", "parse_number",
            "parse_series", "parse_time_of_day", "parse_time_range", "parse_weekday_time", "show", "split_list"]

@@ -70,6 +70,12 @@ def _fold(text: str) -> str:
 
 
 
+def header_form(text: Any) -> str:
+    """How headers, tab titles and setting names compare: NFKC (full-width -> half-width), no
+    spaces or line breaks at all, lower case."""
+    return normalize_text(text).replace(" ", "").replace("\n", "").lower()
+
+
 def show(raw: Any) -> str:
     """How a raw cell value appears inside a message: as typed, minus surrounding blanks."""
     return raw.strip() if isinstance(raw, str) else normalize_text(raw)

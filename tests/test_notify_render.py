@@ -140,7 +140,7 @@ def test_weekly_subject_in_english(counts, previous, expected):
 
 def test_daily_subject_in_english():
     assert render_daily(english_digest(), "en").subject == \
-        "[Sparkle Lab] Customer service Nov 22: 12 inquiries, 1 unresolved"
+        "[Sparkle Lab] Customer service digest Nov 22: 12 inquiries, 1 unresolved"
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -101,10 +101,28 @@ def writable_state_dir(config: Config) -> Path:
     proven writable before the workbook is touched, so a run never writes the workbook and
     then fails to keep its messages."""
     folder = config.resolved_state_dir()
+    adopt = config.state_dir is None and not folder.exists()
     for target in (folder, config.delivery_settings.outbox_dir):
         if target is not None:
             _prove_writable(Path(target))
+    if adopt:
+        _adopt_shared_records(folder.parent, folder)
     return folder
+
+
+def _adopt_shared_records(shared: Path, own: Path) -> None:
+    """Before each workbook had its own folder, ``.sheetsync/`` held one scheduler.json and one
+    outbox for every workbook beside it. The first workbook to run takes the pending messages
+    (rather than leave them unsent) and every workbook starts from the shared schedule state."""
+    moved = []
+    if (shared / "scheduler.json").is_file() and not (own / "scheduler.json").exists():
+        shutil.copy2(shared / "scheduler.json", own / "scheduler.json")
+        moved.append(shared / "scheduler.json")
+    if (shared / "outbox").is_dir() and not (own / "outbox").exists():
+        os.replace(shared / "outbox", own / "outbox")
+        moved.append(shared / "outbox")
+    if moved:
+        log.warning("%s", t("cli.state_adopted", old=tuple(str(p) for p in moved), new=str(own)))
 
 
 def _prove_writable(folder: Path) -> None:
@@ -133,15 +151,12 @@ class ShopTimeFormatter(logging.Formatter):
 
 
 class _ReportedByTheCommand(logging.Filter):
-    """A delivery failure is printed once, by the command (with its exit code 5): the outbox's
-    own error line for it is left to -v and to the scheduler's log."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.active = True
+    """A delivery failure is said once, by the shell: ``sheetsync run`` prints it (and exits
+    with 5), ``sheetsync schedule`` logs it. The outbox's own error record of the same failure
+    is not shown a second time."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (self.active and record.name.startswith("sheetsync.delivery") and record.levelno >= logging.ERROR)
+        return not (record.name.startswith("sheetsync.delivery") and record.levelno >= logging.ERROR)
 
 
 _handler: logging.Handler | None = None
@@ -158,7 +173,6 @@ def setup_logging(verbosity: int, stream: Any = None) -> None:
     _handler.setFormatter(ShopTimeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     level = logging.WARNING - 10 * min(verbosity, 2)
     _handler.setLevel(level)
-    _reported.active = verbosity == 0
     _handler.addFilter(_reported)
     logger.addHandler(_handler)
     if logger.getEffectiveLevel() > level:

@@ -424,3 +424,19 @@ def test_jobs_with_a_naive_now_is_shop_time(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("validate") and "下次 2026-11-22 20:15" in out[0]
     assert "下次 2026-11-29 20:00" in out[2] and "下次 2026-11-22 22:00" in out[3]
+
+
+def test_records_of_the_old_shared_folder_move_to_the_workbook_folder(demo, capsys):
+    """A folder set up by an earlier version: one .sheetsync/outbox and scheduler.json for all."""
+    folder = demo.parent
+    shutil.copy(demo, folder / "shop.xlsx")
+    shared = folder / ".sheetsync"
+    (shared / "outbox").mkdir(parents=True)
+    (shared / "outbox" / "weekly-2026-11-09.eml").write_text("pending", encoding="utf-8")
+    (shared / "scheduler.json").write_text('{"version": 1, "jobs": {}}', encoding="utf-8")
+    assert main(["run", "validate", "--workbook", str(folder / "shop.xlsx"), "--now", NOW]) == 0
+    err = capsys.readouterr().err
+    own = shared / "shop.xlsx"
+    assert (own / "outbox" / "weekly-2026-11-09.eml").read_text(encoding="utf-8") == "pending"
+    assert (own / "scheduler.json").exists() and not (shared / "outbox").exists()
+    assert f"每个工作簿现在有自己的记录文件夹: {shared / 'scheduler.json'}、{shared / 'outbox'} 已移到 {own}。" in err

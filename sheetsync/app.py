@@ -405,7 +405,7 @@ def run_schedule(config: Config, *, now: datetime | None = None, once: bool = Fa
         if outcome.report.settings is not None:
             latest["settings"] = outcome.report.settings
             set_log_timezone(outcome.report.settings.tz)
-        for line in outcome.messages:
+        for line in outcome.text().splitlines():  # what it read, found, wrote and delivered
             log.info("%s", line)
         for failure in outcome.failures:
             log.error("%s", failure)

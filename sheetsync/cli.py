@@ -86,14 +86,17 @@ def _preparse(argv: Sequence[str]) -> tuple[str | None, str | None]:
     return found.get("--template"), found.get("--config")
 
 
+_BEFORE_OR_AFTER = ("config", "template", "now")
+_METAVARS = {"config": "FILE", "template": "NAME_OR_PATH", "now": "ISO"}
+
+
 def build_parser(cat: Catalogue) -> argparse.ArgumentParser:
     def h(key: str) -> str:
         return cat.text(f"cli.help.{key}")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help=h("config"))
-    common.add_argument("--template", metavar="NAME_OR_PATH", help=h("template"))
-    common.add_argument("--now", metavar="ISO", help=h("now"))
+    for name in _BEFORE_OR_AFTER:
+        common.add_argument(f"--{name}", metavar=_METAVARS[name], help=h(name))
     common.add_argument("-v", "--verbose", dest="verbose_after", action="count", default=0, help=h("verbose"))
 
     location = argparse.ArgumentParser(add_help=False)
@@ -104,6 +107,8 @@ def build_parser(cat: Catalogue) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sheetsync", description=h("description"), epilog=h("epilog"))
     parser.add_argument("--version", action="version", version=f"sheetsync {__version__}", help=h("version"))
     parser.add_argument("-v", "--verbose", action="count", default=0, help=h("verbose"))
+    for name in _BEFORE_OR_AFTER:  # also accepted before the command name; after it wins
+        parser.add_argument(f"--{name}", dest=f"{name}_before", metavar=_METAVARS[name], help=h(name))
     sub = parser.add_subparsers(dest="command", metavar=h("command"))
     sub.required = True
 
@@ -154,6 +159,9 @@ def _main(argv: list[str]) -> int:
             args = build_parser(cat).parse_args(argv)
         except SystemExit as stop:  # --help, --version, or an argument error (already printed)
             return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
+    for name in _BEFORE_OR_AFTER:
+        if getattr(args, name) is None:
+            setattr(args, name, getattr(args, f"{name}_before"))
     app.setup_logging(args.verbose + args.verbose_after)
     try:
         return COMMANDS[args.command](args)

@@ -398,6 +398,15 @@ def test_every_command_takes_now_config_template_and_v_after_it(command):
     assert (args.now, args.config, args.template, args.verbose_after) == (NOW, "x.toml", "en", 2)
 
 
+def test_common_options_also_work_before_the_command(demo, capsys):
+    config = demo.parent / "sheetsync.toml"
+    config.write_text('workbook = "demo.xlsx"\n', encoding="utf-8")
+    assert main(["--template", "en", "check", "--bogus"]) == 2
+    assert "error: unrecognized arguments: --bogus" in capsys.readouterr().err
+    assert main(["-v", "--config", str(config), "--now", NOW, "check"]) == 1
+    assert "[stock.oversell]" in capsys.readouterr().out
+
+
 def test_check_v_and_init_now_work_as_typed(tmp_path, capsys):
     path = tmp_path / "shop.xlsx"
     assert main(["init", "--workbook", str(path), "--now", NOW, "-v"]) == 0

@@ -417,3 +417,17 @@ def test_the_weekly_summary_is_mailed_from_a_feishu_sheet_and_schedule_runs_on_i
         assert fake.model.rows_of("周报")[-1][0] == "2026-11-16 ~ 11-22"
         capsys.readouterr()
         assert main(["schedule", "--once", "--now", "2026-11-22 20:30"]) == 0
+
+
+def test_a_deleted_notes_column_is_rebuilt_and_the_red_redrawn_not_doubled(fake):
+    go(fake)
+    sheet = fake.model.sheet("客服台账")
+    col = fake.model.rows_of("客服台账")[0].index("sheetsync 提示") + 1
+    for (r, c) in [k for k in sheet.cells if k[1] == col]:
+        del sheet.cells[r, c]  # a person deleted the notes column's contents
+    fake.model.set_value("客服台账", 2, 9, "是")  # and fixed the problem it explained
+    fake.model.set_value("客服台账", 3, 9, "否")  # while another row got one
+    go(fake, now=NOW + timedelta(minutes=15))
+    assert len(sheet.cfs) == 2  # sheetsync's pair, re-drawn, not a second pair
+    assert fake.model.shown_fill("客服台账", 2, 9) is None and fake.model.shown_fill("客服台账", 3, 9) == MARK_FILL
+    assert hint(fake, "客服台账", 3).startswith("是否解决:")

@@ -318,6 +318,12 @@ class FeishuBackend:
         cell_ops = [*changes.paints, *changes.unpaints, *changes.fills]
         tabs = {op.tab for op in cell_ops} | {t for t, s in self._sheets.items() if s.drift}
         live = self._confirm(sorted(t for t in tabs if t in self._sheets), changes, snapshot)
+        # a tab about to get its notes column may still carry sheetsync's red from before a person
+        # deleted that column: look, so the red is re-drawn rather than drawn twice
+        fresh = [self._sheets[t] for t in sorted(tabs) if t in self._sheets and not self._sheets[t].hint_col
+                 and any(isinstance(op, Paint) and op.tab == t for op in changes.paints)]
+        if fresh:
+            self._read_cfs(fresh)
         for title in sorted(tabs):
             sheet = self._sheets.get(title)
             ops = [op for op in cell_ops if op.tab == title]

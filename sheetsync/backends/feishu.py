@@ -62,6 +62,7 @@ PIXELS_PER_CHAR = 8
 CF_COLOUR = "#" + MARK_FILL.lower()
 CF_RULES = ("containsBlanks", "notContainsBlanks")  # together: every cell in the ranges
 FIRST_DATA_ROW = 2
+_CellOp = Paint | Unpaint | FillValue
 
 
 def hint_headers() -> set[str]:
@@ -271,7 +272,7 @@ class FeishuBackend:
     def read(self) -> Snapshot:
         sheets = self._list_sheets()
         values = self._read_values(sheets)
-        self._date_cols: dict[tuple[str, int], str] = {}
+        self._date_cols = {}
         self._typed_dates(sheets, values)
         headers = hint_headers()
         for sheet in sheets.values():
@@ -315,7 +316,7 @@ class FeishuBackend:
         start = self.api.requests
         writes = _Writes()
         skipped: list[Reason] = []
-        cell_ops = [*changes.paints, *changes.unpaints, *changes.fills]
+        cell_ops: list[_CellOp] = [*changes.paints, *changes.unpaints, *changes.fills]
         tabs = {op.tab for op in cell_ops} | {t for t, s in self._sheets.items() if s.drift}
         live = self._confirm(sorted(t for t in tabs if t in self._sheets), changes, snapshot)
         # a tab about to get its notes column may still carry sheetsync's red from before a person
@@ -349,7 +350,8 @@ class FeishuBackend:
         for title in titles:
             sheet = self._sheets[title]
             keys = changes.key_columns.get(title, ())
-            ops = [op for op in [*changes.paints, *changes.unpaints, *changes.fills] if op.tab == title]
+            all_ops: list[_CellOp] = [*changes.paints, *changes.unpaints, *changes.fills]
+            ops = [op for op in all_ops if op.tab == title]
             if not keys or any(op.row_key.startswith("row:") for op in ops):
                 plan.append((title, 0))  # the whole tab, the notes column included
                 continue
@@ -381,12 +383,14 @@ class FeishuBackend:
                         live[title]["values"][r, c] = v
         return live
 
-    def _marks(self, writes: _Writes, sheet: _Sheet, ops: list, changes: ChangeSet, snapshot: Snapshot,
+    def _marks(self, writes: _Writes, sheet: _Sheet, ops: list[_CellOp], changes: ChangeSet, snapshot: Snapshot,
                live: dict[str, Any]) -> list[Reason]:
         """Re-aim the marks and fills of one tab by row key, rewrite the notes of the rows whose
         notes change, and re-draw the tab's red from the notes."""
         cat = active()
         tab = snapshot.tab(sheet.title)
+        if tab is None:
+            return [Reason("feishu.skip_no_tab", tab=op.tab, cell=f"{column_letter(op.col)}{op.row}") for op in ops]
         now: dict[tuple[int, int], Any] = live["values"]
         hcol = sheet.hint_col or sheet.width + 1
         skipped: list[Reason] = []
@@ -464,8 +468,8 @@ class FeishuBackend:
         ranges = compact_ranges(sheet.sheet_id, red)
         style = {"back_color": CF_COLOUR}
         mine = {cf.get("rule_type"): cf for cf in sheet.cfs}
-        for cf in sheet.cfs[len(CF_RULES):] if len(mine) == len(sheet.cfs) else sheet.cfs:
-            writes.cf_delete.append({"sheet_id": sheet.sheet_id, "cf_id": cf["cf_id"]})
+        for extra in sheet.cfs[len(CF_RULES):] if len(mine) == len(sheet.cfs) else sheet.cfs:
+            writes.cf_delete.append({"sheet_id": sheet.sheet_id, "cf_id": extra["cf_id"]})
         if len(mine) != len(sheet.cfs):
             mine = {}
         for rule in CF_RULES:

@@ -196,15 +196,14 @@ def compact_ranges(sheet_id: str, cells: Iterable[tuple[int, int]]) -> list[str]
     for r, c in cells:
         by_col.setdefault(c, []).append(r)
     for col in sorted(by_col):
-        rows = sorted(by_col[col])
+        rows = sorted(set(by_col[col]))
         start = prev = rows[0]
-        for r in rows[1:] + [None]:  # type: ignore[list-item]
-            if r is not None and r == prev + 1:
-                prev = r
-                continue
-            ranges.append(a1(sheet_id, (start, col), (prev, col)))
-            if r is not None:
-                start = prev = r
+        for r in rows[1:]:
+            if r != prev + 1:
+                ranges.append(a1(sheet_id, (start, col), (prev, col)))
+                start = r
+            prev = r
+        ranges.append(a1(sheet_id, (start, col), (prev, col)))
     return ranges
 
 

@@ -77,7 +77,7 @@ def load(snapshot, template: Template, now: datetime) -> Loaded:
                                   year=now.year, owner_role=template.manager_role, first_row=st.header_row + 1,
                                   key_col=st.col_index.get("key", 1), value_col=st.col_index.get("value", 2),
                                   key_header=st.header("key"), value_header=st.header("value"),
-                                  tab_id=st.template.key, render=template.render)
+                                  tab_id=st.template.key)
     local = to_shop_time(now, settings.tz_name)
     if local.year != now.year:  # '11-20' means the shop's current year
         wb = bind(snapshot, template, year=local.year)

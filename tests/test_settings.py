@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time, timedelta
 
 import pytest
 
 from sheetsync.core.settings import Settings, settings_from_rows
 from sheetsync.core.template import load_template
+from sheetsync.i18n.findings import catalogue_for, with_messages
 
 ZH = load_template("zh-CN")
 
 
 def settings(*rows, header=("项目", "值", "说明"), template=ZH, key_col=1, value_col=2, **kw):
-    return settings_from_rows([list(header), *[list(r) for r in rows]], specs=template.settings,
-                              render=template.render, key_col=key_col, value_col=value_col,
-                              key_header=header[key_col - 1], value_header=header[value_col - 1], **kw)
+    """The settings the rows give, their findings worded as the edge words them."""
+    s = settings_from_rows([list(header), *[list(r) for r in rows]], specs=template.settings,
+                           key_col=key_col, value_col=value_col,
+                           key_header=header[key_col - 1], value_header=header[value_col - 1], **kw)
+    return replace(s, findings=tuple(with_messages(s.findings, catalogue_for(template))))
 
 
 def test_defaults_when_empty():

@@ -9,6 +9,7 @@ import pytest
 from sheetsync.errors import TemplateError
 from sheetsync.paths import templates_dir
 from sheetsync.core.template import load_template
+from sheetsync.i18n.findings import catalogue_for, with_messages
 
 
 @pytest.mark.parametrize("name", ["zh-CN", "en"])
@@ -128,7 +129,8 @@ def test_every_code_binding_and_settings_emit_has_a_message():
             "column.required", "column.unique", "column.min", "settings.unknown_key"] + [
             f"settings.bad.{p}" for p in ("tz", "duration", "limit", "limit_too_long", "count", "time",
                                           "time_range", "time_order", "weekday_time", "date", "email")]
-        assert [c for c in codes if not tpl.render(c)] == [], name
+        cat = catalogue_for(tpl)
+        assert [c for c in codes if not cat.has(f"findings.{c}")] == [], name
 
 
 def test_a_settings_value_that_is_wrong_in_english(tmp_path):
@@ -136,8 +138,8 @@ def test_a_settings_value_that_is_wrong_in_english(tmp_path):
 
     en = load_template("en")
     s = settings_from_rows([["Setting", "Value"], ["Working hours", "23:00-09:00"], ["weekly summary time", "Sun 8pm"],
-                            ["Weekly summary recipients", "boss, a@b.c"]], specs=en.settings, render=en.render)
-    assert [f.message for f in s.findings] == [
+                            ["Weekly summary recipients", "boss, a@b.c"]], specs=en.settings)
+    assert [f.message for f in with_messages(s.findings, catalogue_for(en))] == [
         "Setting 'Working hours': the end must be later than the start (no overnight hours): 23:00-09:00. "
         "The default is used until it is fixed.",
         "Setting 'Weekly summary recipients': not an e-mail address: boss. The default is used until it is fixed."]

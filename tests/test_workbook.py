@@ -9,6 +9,12 @@ import pytest
 from conftest import base_tabs, codes_at, evaluate, header, row_for, snapshot_of
 from sheetsync.core.model import TabData
 from sheetsync.core.binding import bind
+from sheetsync.i18n.findings import catalogue_for, with_messages
+
+
+def worded(findings, template):
+    """Findings as the edge words them (notes, 问题清单, check)."""
+    return with_messages(findings, catalogue_for(template))
 
 
 def cs_row(template, **kw):
@@ -126,7 +132,7 @@ def test_merged_cells_apply_to_every_row_and_say_so(template):
     wb = bind(snap, template, year=2026)
     tab = wb.tab("selection")
     assert [f.code for f in tab.findings] == ["layout.merged"]
-    assert "合并单元格" in tab.findings[0].message
+    assert "合并单元格" in worded(tab.findings, template)[0].message
     assert tab.frame["date"].notna().all()
 
 
@@ -138,7 +144,7 @@ def test_merged_header_is_reported_with_the_fix(template):
     cs = snap.tabs["客服台账"]
     snap.tabs["客服台账"] = TabData(cs.title, cs.rows, merged=[(1, 5, 1, 6)])
     tab = bind(snap, template, year=2026).tab("cs_log")
-    codes = {f.code: f.message for f in tab.findings}
+    codes = {f.code: f.message for f in worded(tab.findings, template)}
     assert "表头有合并单元格 (E1:F1)" in codes["layout.merged_header"] and "取消合并" in codes["layout.merged_header"]
 
 
@@ -148,7 +154,7 @@ def test_a_formula_showing_an_error_gets_a_note_not_an_empty_cell(template):
     tabs = base_tabs(template)
     tabs["库存"].append(row_for(template, "inventory", sku="SKU-1", stock=CellError("#DIV/0!"), min_price=10))
     tab = bind(snapshot_of(tabs), template, year=2026).tab("inventory")
-    [f] = tab.findings
+    [f] = worded(tab.findings, template)
     assert (f.row, f.column, f.code, f.paint) == (2, "库存", "cell.formula_error", True)
     assert f.message == "公式出错: #DIV/0!, 请检查公式。"
     assert tab.bad.at[2, "stock"]  # not read as an empty (required) cell

@@ -15,7 +15,7 @@ import logging
 import difflib
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -42,7 +42,6 @@ class BoundTab:
     findings: list[Finding] = field(default_factory=list)
     usable: bool = False  # False: tab missing or a required column missing; rules skip it
     spare_headers: list[str] = field(default_factory=list)  # header cells that match no template column
-    render: Callable[..., str] | None = field(default=None, repr=False)  # words a finding's message (bridge)
     _raw_arrays: dict[str, Any] = field(default_factory=dict, repr=False)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
 
@@ -73,20 +72,19 @@ class BoundTab:
                 **more: Any) -> Finding:
         """A finding on a cell of this tab, with the template ids set. ``params`` (and keyword
         arguments) are the message's parameters; ``tab`` and ``column`` (as the person sees them)
-        are added. Without ``message`` it is worded from the template's catalogue data."""
+        are added. The edge words it (``findings.<code>``) unless ``message`` is given."""
         value = self.raw_value(row, col_id)
         values = {"tab": self.title, "column": self.header(col_id) if col_id else "", **(params or {}), **more}
-        if message is None:
-            message = self.render(code, **values) if self.render else ""
         return Finding(self.title, row, self.header(col_id) if col_id else "", self.col_index.get(col_id, 0), value,
-                       code, message, row_key=self.keys.get(row, ""), owner_role=owner_role or self.template.owner,
-                       job=job, paint=paint, tab_id=self.template.key, column_id=col_id, params=values)
+                       code, message or "", row_key=self.keys.get(row, ""),
+                       owner_role=owner_role or self.template.owner, job=job, paint=paint, tab_id=self.template.key,
+                       column_id=col_id, params=values)
 
     def layout_finding(self, code: str, *, row: int = 0, column: str = "", col: int = 0, value: Any = None,
                        column_id: str = "", owner_role: str = "", **params: Any) -> Finding:
         """A problem with the tab's layout: listed, never painted."""
         values = {"tab": self.title, "row": row, "column": column, "value": value, **params}
-        return Finding(self.title, row, column, col, value, code, self.render(code, **values) if self.render else "",
+        return Finding(self.title, row, column, col, value, code, "",
                        owner_role=owner_role or self.template.owner, paint=False, tab_id=self.template.key,
                        column_id=column_id, params=values)
 
@@ -158,7 +156,7 @@ def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
     for key, tab_t in template.tabs.items():
         found = sorted(matches[key], key=lambda t: t != tab_t.title)  # the exact title first, then sheet order
         if not found:
-            bound = BoundTab(tab_t, None, render=template.render)
+            bound = BoundTab(tab_t, None)
             near = _closest(tab_t.title_forms(), unmatched)
             code = "tab.missing_near" if near else "tab.missing"
             bound.findings.append(bound.layout_finding(code, owner_role=template.manager_role, closest=near))
@@ -176,7 +174,7 @@ def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
         hint = _other_template(template, unmatched, tabs)
         if hint is not None:
             findings.append(Finding(snapshot.source, 0, "", 0, None, "tab.other_template",
-                                    template.render("tab.other_template", template=hint, current=template.name),
+                                    "",
                                     owner_role=template.manager_role, paint=False,
                                     params={"template": hint, "current": template.name}))
     return wb
@@ -239,7 +237,7 @@ def _locate_header(data: TabData, tab_t: TabTemplate) -> _Header:
 
 def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) -> BoundTab:
     header_row, col_index, headers, again = _locate_header(data, tab_t)
-    bound = BoundTab(tab_t, data, header_row, col_index, headers, render=template.render)
+    bound = BoundTab(tab_t, data, header_row, col_index, headers)
     for min_row, min_col, max_row, max_col in data.merged:
         if min_row <= header_row <= max_row and max_col > min_col:
             cells = f"{column_letter(min_col)}{header_row}:{column_letter(max_col)}{header_row}"

@@ -198,18 +198,14 @@ def _lookup(raw: Any, specs: Sequence[SettingSpec]) -> SettingSpec | None:
     return next((s for s in specs if form in s.forms()), None)
 
 
-Render = Callable[..., str]
-
-
 def settings_from_rows(rows: list[list[Any]], *, specs: Sequence[SettingSpec], tab_title: str = "",
                        year: int = 2026, owner_role: str = "", first_row: int = 2, key_col: int = 1,
                        value_col: int = 2, key_header: str = "", value_header: str = "",
-                       tab_id: str = "settings", render: Render | None = None) -> Settings:
+                       tab_id: str = "settings") -> Settings:
     """Build Settings from the 设置 tab's rows (all of them, header included). ``specs`` are the
     template's settings; the key and value columns are wherever the tab's header put them
     (``key_col``/``value_col``, 1-based). A template default applies where a value is empty or
-    a row is missing. ``render(code, **params)`` words the findings' ``message`` (optional:
-    the edge can render code and params itself)."""
+    a row is missing. Findings carry a code and parameters; the edge words them."""
     values: dict[str, Any] = {}
     for spec in specs:
         if spec.default:
@@ -218,7 +214,7 @@ def settings_from_rows(rows: list[list[Any]], *, specs: Sequence[SettingSpec], t
 
     def finding(row: int, name: Any, header: str, col: int, col_id: str, cell: Any, code: str, paint: bool, /,
                 **params: Any) -> Finding:
-        return Finding(tab_title, row, header, col, cell, code, render(code, **params) if render else "",
+        return Finding(tab_title, row, header, col, cell, code, "",
                        row_key=normalise_key_part(name), owner_role=owner_role, paint=paint, tab_id=tab_id,
                        column_id=col_id, params=params)
 

@@ -17,7 +17,7 @@ from ..errors import TemplateError
 from .parsing import header_form, normalize_text
 from .rules import CONDITION_PARAMS, KINDS, Condition, Param, Rule, RuleKind
 from .settings import Settings, SettingSpec, read_specs
-from .template_files import catalogue_texts, other_templates, read_toml, render_text, resolve_template_path
+from .template_files import other_templates, read_toml, resolve_template_path
 
 COLUMN_TYPES = ("text", "date", "datetime", "int", "number", "choice", "bool", "sku_list", "email")
 TAB_ROLES = ("data", "members", "settings", "inventory")
@@ -116,9 +116,6 @@ class Template:
     settings: tuple[SettingSpec, ...] = ()  # the 设置 tab's rows ([[settings]])
     required_note: str = ""  # [layout]: the header note `init` puts on a required column
     bool_choices: tuple[str, ...] = ()  # [layout]: the dropdown of yes/no columns
-    # The language's findings.* and fmt.* catalogue entries (messages/*.toml next to the template),
-    # so the core can fill Finding.message while the edge learns to render codes itself.
-    texts: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # Other shipped templates: name -> (tab titles, column headers) as compared (_norm_header),
     # to tell a workbook laid out by another language's template.
     others: Mapping[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict, repr=False,
@@ -144,11 +141,6 @@ class Template:
     def message(self, key: str, **values: Any) -> str:
         return self.messages[key].format(**values)
 
-    def render(self, code: str, /, **params: Any) -> str:
-        """The finding ``code`` worded by this language's catalogue data (key ``findings.<code>``);
-        ``""`` when the language has no such message."""
-        return render_text(self.texts, code, params)
-
 
 def _norm_header(text: Any) -> str:
     """Header comparison form: NFKC (full-width -> half-width), no spaces at all, lower case."""
@@ -173,7 +165,7 @@ def _near(name: str, candidates: list[str]) -> Any:
 def load_template(name_or_path: str | Path | None = None) -> Template:
     path = resolve_template_path(name_or_path)
     template = _TemplateReader(path, read_toml(path)).read()
-    return replace(template, texts=catalogue_texts(path, template.language), others=other_templates(path))
+    return replace(template, others=other_templates(path))
 
 
 class _TemplateReader:

@@ -162,7 +162,7 @@ def state_findings(loaded: Loaded) -> list[Finding]:
     owner = loaded.workbook.template.manager_role
     rows = tuple(u.row for u in state.unreadable)
     cat = load_catalogue(loaded.workbook.template.language)
-    message = cat.text("finding.state.unreadable", rows=rows, tab=title)
+    message = cat.text("findings.state.unreadable", rows=rows, tab=title)
     return [Finding(title, 0, "", 0, None, "state.unreadable", message, owner_role=owner, paint=False,
                     tab_id="@state", params={"rows": rows, "tab": title})]
 

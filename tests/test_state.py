@@ -118,6 +118,9 @@ def test_state_written_by_the_previous_version_is_migrated(tmp_path):
     # problems still open kept their 'since' (first seen by the previous version, at 20:00)
     kept = [r for r in state.rows if r[0] == "problem" and r[1] == "promotions" and r[4] == "stock.oversell"]
     assert kept and all(r[5] == old_since[("推广确认单", str(r[2]), "声明库存", "stock.oversell")] for r in kept)
+    # the column checks were named after their tab then ("inventory.min"), they are shared now
+    [floor] = [r for r in state.rows if r[0] == "problem" and r[2] == "LGD-N-020" and r[3] == "min_price"]
+    assert floor[4] == "column.min" and floor[5] == old_since[("库存", "LGD-N-020", "最低价", "inventory.min")]
     # a second run writes nothing: the migrated state is stable
     again = run(XlsxBackend(path), get_jobs(None), now=D(2026, 11, 22, 20, 30))
     assert again.applied is None

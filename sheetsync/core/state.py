@@ -270,6 +270,7 @@ def _read_row(state: State, cells: list[Any], legacy: bool, resolver: Resolver |
         raise _Bad("too_long")
     if legacy and kind in ("mark", "problem"):
         tab, col = _migrate_key(tab, col, resolver)
+        code = _migrate_code(code, tab)
     try:
         if kind == "mark":
             digest = payload.get("digest")
@@ -303,6 +304,15 @@ def _read_row(state: State, cells: list[Any], legacy: bool, resolver: Resolver |
             state.signed[f"{tab}\x1f{key}"] = payload
     except (KeyError, TypeError, ValueError):
         raise _Bad("fields") from None
+
+
+# version 1 named the column checks after their tab ("selection.required"); they are shared now
+_COLUMN_CHECKS = ("required", "unique", "min")
+
+
+def _migrate_code(code: str, tab_id: str) -> str:
+    head, _, tail = code.rpartition(".")
+    return f"column.{tail}" if tail in _COLUMN_CHECKS and head == tab_id else code
 
 
 def _migrate_key(tab: str, col: str, resolver: Resolver | None) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from .i18n import load_catalogue
 from .core.template import Template, load_template
 from .core.weekly import with_problems
 from .core.binding import BoundWorkbook, bind
-from .i18n.findings import catalogue_for, with_messages
+from .i18n.findings import catalogue_for, note_prefix, with_messages
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,8 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
     result = plan(snapshot, findings, [f for o in outputs for f in o.fills], [t for o in outputs for t in o.tabs],
                   loaded.state, signed, loaded.now, layout_of(wb), key_columns, wb.owned_titles["state"],
                   state_header(template), problems_tab_builder(wb),
-                  frozen={t.template.key for t in wb.tabs.values() if t.data is not None and not t.usable})
+                  frozen={t.template.key for t in wb.tabs.values() if t.data is not None and not t.usable},
+                  prefix=note_prefix(catalogue))
     changes = result.changes
     duration = clock() - started
     if not changes.is_empty():

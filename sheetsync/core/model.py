@@ -14,13 +14,30 @@ Flow of one run::
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 # The fill sheetsync paints on a cell with a problem (Excel's "bad" light red).
 MARK_FILL = "FFC7CE"
-# Every note sheetsync writes starts with this, so a person can tell it from their own notes.
+# Every note sheetsync writes starts with a prefix, so a person can tell it from their own notes.
+# Each language words it (findings.note_prefix: "【sheetsync】", "[sheetsync] "); this is zh-CN's.
 NOTE_PREFIX = "【sheetsync】"
+# What every language's prefix looks like: sheetsync's name in brackets. A note is recognised as
+# sheetsync's by this, whatever language wrote it (a workbook may switch template).
+NOTE_PREFIX_PATTERN = r"[\[【]sheetsync[\]】] ?"
+_OWN_NOTE = re.compile(NOTE_PREFIX_PATTERN)
+
+
+def is_own_note(text: str | None) -> bool:
+    """A note that starts with sheetsync's prefix, in any language."""
+    return bool(text) and _OWN_NOTE.match(text or "") is not None
+
+
+def strip_note_prefix(text: str) -> str:
+    """The note without sheetsync's prefix (any language's)."""
+    m = _OWN_NOTE.match(text)
+    return text[m.end():] if m else text
 
 
 @dataclass(frozen=True)

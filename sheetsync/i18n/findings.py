@@ -13,7 +13,6 @@ value (each item of a list), ``{x:or}`` / ``{x:quoted_or}`` join a list as alter
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -24,10 +23,6 @@ from .catalogue import Catalogue, load_catalogue, with_overrides
 
 if TYPE_CHECKING:
     from ..core.template import Template
-
-# a note sheetsync wrote starts with its prefix, in whatever language: "【sheetsync】", "[sheetsync] "
-OWN_NOTE = re.compile(r"^\s*[\[【(（<「]?\s*sheetsync\s*[\]】)）>」]?")
-
 
 def catalogue_for(template: "Template") -> Catalogue:
     """The template's language, with the template file's own wordings: ``[messages]`` entries whose
@@ -93,13 +88,9 @@ def where(finding: Finding, cat: Catalogue) -> str:
 
 
 def note_prefix(cat: Catalogue) -> str:
-    """The first words of every note sheetsync writes, in the catalogue's language."""
+    """The first words of every note sheetsync writes, in the catalogue's language (always
+    recognisable by ``core.model.is_own_note``)."""
     return str(cat.raw("findings.note_prefix"))
-
-
-def is_own_note(text: str | None) -> bool:
-    """A note that starts with sheetsync's prefix in any language."""
-    return bool(text) and OWN_NOTE.match(text or "") is not None
 
 
 class _Param:

@@ -43,7 +43,7 @@ def role_map(zh: Template, en: Template) -> dict[str, str]:
     zh_roles = zh.tabs["members"].column("role").choices
     en_roles = en.tabs["members"].column("role").choices
     assert len(zh_roles) == len(en_roles)
-    return {"": "", **dict(zip(zh_roles, en_roles))}
+    return {"": "", **dict(zip(zh_roles, en_roles, strict=True))}
 
 
 def same_value(zh_col: Column, en_col: Column, zh_value: str, en_value: str) -> bool:
@@ -64,7 +64,7 @@ def plain_params(rule: Rule) -> dict:
 def assert_same_conditions(zh_tab: TabTemplate, en_tab: TabTemplate, zh: tuple[Condition, ...],
                            en: tuple[Condition, ...]) -> None:
     assert [(c.column, c.op) for c in zh] == [(c.column, c.op) for c in en]
-    for zc, ec in zip(zh, en):
+    for zc, ec in zip(zh, en, strict=True):
         assert same_value(zh_tab.column(zc.column), en_tab.column(ec.column), zc.value, ec.value), (zc, ec)
 
 
@@ -83,7 +83,7 @@ def test_tabs_and_columns_match_zh(template, en):
         en_tab = en.tabs[key]
         assert (en_tab.role, en_tab.key_columns) == (zh_tab.role, zh_tab.key_columns), key
         assert [c.id for c in en_tab.columns] == [c.id for c in zh_tab.columns], key
-        for zc, ec in zip(zh_tab.columns, en_tab.columns):
+        for zc, ec in zip(zh_tab.columns, en_tab.columns, strict=True):
             assert (ec.type, ec.required, ec.unique, ec.min, len(ec.choices)) == \
                    (zc.type, zc.required, zc.unique, zc.min, len(zc.choices)), (key, zc.id)
 
@@ -92,7 +92,7 @@ def test_every_chinese_title_and_header_still_matches(template, en):
     """Whatever binds with zh-CN (title, header or alias) binds with en too."""
     for key, zh_tab in template.tabs.items():
         assert zh_tab.title_forms() <= en.tabs[key].title_forms(), key
-        for zc, ec in zip(zh_tab.columns, en.tabs[key].columns):
+        for zc, ec in zip(zh_tab.columns, en.tabs[key].columns, strict=True):
             assert zc.header_forms() <= ec.header_forms(), (key, zc.id)
     for key, zh_owned in template.owned.items():
         assert zh_owned.title_forms() <= en.owned[key].title_forms(), key
@@ -105,7 +105,7 @@ def test_rules_match_zh(template, en):
         en_tab = en.tabs[key]
         assert roles[zh_tab.owner] == en_tab.owner, key
         assert [r.code for r in en_tab.rules] == [r.code for r in zh_tab.rules], key
-        for zr, er in zip(zh_tab.rules, en_tab.rules):
+        for zr, er in zip(zh_tab.rules, en_tab.rules, strict=True):
             where = (key, zr.code)
             assert (er.kind, er.column, er.job, er.owner) == (zr.kind, zr.column, zr.job, roles[zr.owner]), where
             assert plain_params(er) == plain_params(zr), where
@@ -120,7 +120,7 @@ def test_rules_match_zh(template, en):
             assert_same_conditions(zh_tab, en_tab, zr.when, er.when)
             assert_same_conditions(zh_tab, en_tab, zr.unless, er.unless)
             assert len(er.when_any) == len(zr.when_any), where
-            for zg, eg in zip(zr.when_any, er.when_any):
+            for zg, eg in zip(zr.when_any, er.when_any, strict=True):
                 assert_same_conditions(zh_tab, en_tab, zg, eg)
 
 
@@ -147,11 +147,11 @@ def test_messages_use_the_same_placeholders(template, en):
 
 def test_kpis_and_breakdowns_match_zh(template, en):
     assert [k.key for k in en.kpis] == [k.key for k in template.kpis]
-    for zk, ek in zip(template.kpis, en.kpis):
+    for zk, ek in zip(template.kpis, en.kpis, strict=True):
         assert (ek.tab, ek.date, ek.sla) == (zk.tab, zk.date, zk.sla), zk.key
         assert_same_conditions(template.tabs[zk.tab], en.tabs[ek.tab], zk.when, ek.when)
     assert [(b.tab, b.date, b.by) for b in en.breakdowns] == [(b.tab, b.date, b.by) for b in template.breakdowns]
-    for zb, eb in zip(template.breakdowns, en.breakdowns):
+    for zb, eb in zip(template.breakdowns, en.breakdowns, strict=True):
         assert_same_conditions(template.tabs[zb.tab], en.tabs[eb.tab], zb.when, eb.when)
     assert set(en.weekly_columns) == set(template.weekly_columns)
 
@@ -340,3 +340,68 @@ def test_english_template_on_a_chinese_workbook_finds_the_same_problems(template
     zh = {(f.tab, f.row, f.column, f.code) for f in evaluate(template, rows, now)}
     en = {(f.tab, f.row, f.column, f.code) for f in evaluate(load_template("en"), rows, now)}
     assert len(zh) > 20 and en == zh
+
+
+# -- what an English shop reads in its workbook ------------------------------------------------------
+
+
+def english_demo_run(tmp_path, capsys, *jobs: str, dry_run: bool = False):
+    """`sheetsync run --template en` on the English demo shop (a real .xlsx); returns (book, stdout)."""
+    from sheetsync.backends.xlsx import XlsxBackend
+    from sheetsync.cli import main
+    from sheetsync.core.layout import layouts_with_rows
+    from sheetsync.demo import demo_rows
+
+    tpl = load_template("en")
+    book = tmp_path / "shop.xlsx"
+    XlsxBackend(book).init_layout(layouts_with_rows(tpl, demo_rows(datetime(2026, 11, 22, 20, 0), tpl)))
+    args = ["run", "--workbook", str(book), "--template", "en", "--now", "2026-11-22T20:00:00+08:00",
+            "--no-send", *(["--dry-run"] if dry_run else []), *jobs]
+    assert main(args) == 0
+    return book, capsys.readouterr().out
+
+
+def test_english_run_writes_no_chinese_in_notes_and_owned_tabs(tmp_path, capsys, en):
+    import openpyxl
+
+    book, _out = english_demo_run(tmp_path, capsys, "validate", "reconcile-stock", "weekly-summary")
+    wb = openpyxl.load_workbook(book)
+    notes = [(ws.title, c.coordinate, c.comment.text) for ws in wb for row in ws.iter_rows() for c in row
+             if c.comment is not None and c.fill.fgColor.rgb.endswith("FFC7CE")]
+    assert len(notes) > 20
+    assert [n for n in notes if CJK.search(n[2])] == []
+    assert all(text.startswith("[sheetsync] ") for _t, _c, text in notes)
+    for key in ("problems", "runlog", "weekly"):
+        rows = [[c for c in r if isinstance(c, str)] for r in wb[en.owned[key].title].iter_rows(values_only=True)]
+        assert len(rows) > 1, key
+        assert [r for r in rows if CJK.search(" ".join(r))] == [], key
+    problems = list(wb["Open problems"].iter_rows(values_only=True))
+    assert problems[0][:5] == ("Tab", "Row", "Column", "Cell", "Problem")
+    oversell = next(r for r in problems if r[8] == "stock.oversell")
+    assert "the Inventory tab has only 3 of LGD-S-300D: this will oversell" in oversell[4]
+    assert list(wb["Run log"].iter_rows(values_only=True))[-1][-1] == "ok"
+    weekly_header = next(wb["Weekly summary"].iter_rows(values_only=True))
+    assert weekly_header[:4] == ("Week", "Start date", "End date", "Product pass rate")
+
+
+def test_english_check_and_dry_run_print_no_chinese(tmp_path, capsys):
+    from sheetsync.cli import main
+
+    book, out = english_demo_run(tmp_path, capsys, "validate", dry_run=True)
+    assert out and not CJK.findall(out), CJK.findall(out)[:10]
+    assert main(["check", "--workbook", str(book), "--template", "en", "--now", "2026-11-22T20:00:00+08:00"]) == 1
+    out = capsys.readouterr().out
+    assert "'Promotions' row 14, 'Declared stock'  [stock.oversell]  Declared stock is 5" in out
+    assert not CJK.findall(out), CJK.findall(out)[:10]
+
+
+def test_a_mark_written_in_either_language_is_recognised_as_sheetsyncs():
+    from sheetsync.core.model import NOTE_PREFIX, is_own_note, strip_note_prefix
+    from sheetsync.i18n import languages, load_catalogue
+    from sheetsync.i18n.findings import note_prefix
+
+    for language in languages():
+        prefix = note_prefix(load_catalogue(language))
+        assert is_own_note(prefix + "reason") and strip_note_prefix(prefix + "reason") == "reason", language
+    assert note_prefix(load_catalogue("zh-CN")) == NOTE_PREFIX
+    assert not is_own_note("sheetsync said so") and not is_own_note("")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,77 @@ def test_settings_and_layout_mistakes_in_a_template_are_clear_in_both_languages(
         load_template(broken(old, new))
     assert zh in err.value.render(load_catalogue("zh-CN")) and "broken.toml" in str(err.value)
     assert en in err.value.render(load_catalogue("en"))
+
+
+# -- docs/templates.md and the registry say the same ------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "templates.md"
+
+
+def _docs_sections() -> dict[str, str]:
+    text = DOCS.read_text(encoding="utf-8")
+    parts = re.split(r"^### `(\w+)`\n", text, flags=re.M)
+    return {name: body.split("\n## ")[0] for name, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def _rows(body: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in body.splitlines()
+            if line.startswith("| `")]
+
+
+def test_docs_describe_every_rule_kind_as_declared():
+    from sheetsync.core.rules import KINDS
+
+    sections = _docs_sections()
+    assert list(sections) == list(KINDS)
+    for name, kind in KINDS.items():
+        rows = _rows(sections[name])
+        params = [(r[0].strip("`"), r[1].split(":")[0], r[2]) for r in rows if not r[0].startswith("`<code>")]
+        assert params == [(p.name, p.type, "required" if p.required else "optional") for p in kind.params], name
+        emits = [(r[0].strip("`"), r[1].strip("`"), set(re.findall(r"`\{(\w+)\}`", r[2])))
+                 for r in rows if r[0].startswith("`<code>")]
+        assert emits == [(e.code("<code>"), e.field or "—", set(e.placeholders)) for e in kind.emits], name
+
+
+def test_docs_list_every_code():
+    from sheetsync.core.rules import all_codes
+    from sheetsync.i18n import load_catalogue
+
+    text = DOCS.read_text(encoding="utf-8")
+    section = text[text.index("\n## Codes\n"):].split("\n## ")[1]
+    documented = [r[0].strip("`") for r in _rows(section)]
+    assert len(documented) == len(set(documented))
+    cat = load_catalogue("zh-CN")
+    worded = {k.partition(".")[2] for k in cat.entries
+              if k.split(".")[0] in ("findings", "finding") and k.split(".")[1] not in ("where", "part")
+              and k not in ("findings.note_prefix", "findings.unworded")}
+    assert set(documented) == worded | set(all_codes(load_template("zh-CN")))
+
+
+def test_a_rule_can_reword_its_own_code_and_a_new_rule_reads_in_its_kinds_words(broken, template):
+    from conftest import NOW, base_tabs, evaluate, row_for
+    from datetime import datetime
+
+    path = broken('code = "selection.return_reason_missing"\ncolumn = "退回原因"\n',
+                  'code = "selection.return_reason_missing"\ncolumn = "退回原因"\nmessage = "退回要写原因: {column}"\n')
+    source = path.read_text(encoding="utf-8")
+    path.write_text(source.replace("[tabs.promotions]", '''[[tabs.selection.rules]]
+kind = "require_if"
+code = "selection.sku_missing"
+column = "SKU"
+when = { "结论" = "合格" }
+
+[messages.findings]
+"selection.too_few_samples" = "样品不够: {value}/{expected}"
+
+[tabs.promotions]''', 1), encoding="utf-8")
+    shop = load_template(path)
+    tabs = base_tabs(shop)
+    tabs["选品检查表"].append(row_for(shop, "selection", date=datetime(2026, 11, 20), product="戒指", supplier="A",
+                                     verdict="退回", checker="周一军", first_time="是", samples=1))
+    tabs["选品检查表"].append(row_for(shop, "selection", date=datetime(2026, 11, 20), product="耳钉", supplier="A",
+                                     verdict="合格", checker="周一军"))
+    got = {(f.row, f.code): f.message for f in evaluate(shop, tabs, NOW)}
+    assert got[(2, "selection.return_reason_missing")] == "退回要写原因: 退回原因"
+    assert got[(2, "selection.too_few_samples")] == "样品不够: 1/2"
+    assert got[(3, "selection.sku_missing")] == "「SKU」是必填的, 现在是空的。请补上。"  # [kinds] require_if

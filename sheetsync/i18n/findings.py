@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 def catalogue_for(template: "Template") -> Catalogue:
     """The template's language, with the template file's own wordings: ``[messages]`` entries whose
     key is a catalogue key, and each rule's ``message`` fields."""
-    cat = load_catalogue(template.language)
-    own: dict[str, Any] = {k: v for k, v in template.messages.items() if "." in k}
+    cat = with_overrides(load_catalogue(template.language),  # [messages.findings] "promo.unsigned" = "…"
+                         {k: v for k, v in template.messages.items() if isinstance(v, Mapping)})
+    own: dict[str, Any] = {}
     for code, (rule, outcome) in all_codes(template).items():
         key = f"findings.{code}"
         if outcome in rule.messages:
@@ -39,12 +40,7 @@ def catalogue_for(template: "Template") -> Catalogue:
                 raise TemplateError("core.rule.no_message", file=template.path.name, rule=rule.code, code=code,
                                     key=key)
             own[key] = cat.raw(kind_key)
-    return _with_flat(cat, own)
-
-
-def _with_flat(cat: Catalogue, entries: Mapping[str, Any]) -> Catalogue:
-    """``with_overrides`` for keys that are already dotted (rule codes hold dots themselves)."""
-    return with_overrides(cat, {}) if not entries else Catalogue(cat.language, {**cat.entries, **entries})
+    return Catalogue(cat.language, {**cat.entries, **own}) if own else cat
 
 
 def message_key(finding: Finding, cat: Catalogue) -> str | None:

@@ -15,6 +15,7 @@ from sheetsync.core.layout import layouts_with_rows
 from sheetsync.core.model import Finding, Snapshot, TabData
 from sheetsync.registry import get_jobs
 from sheetsync.core.template import Template, load_template
+from sheetsync.i18n import active, set_language
 from sheetsync.i18n.findings import catalogue_for, with_messages
 
 NOW = datetime(2026, 11, 22, 20, 0)  # Sunday evening, shop time (Asia/Shanghai)
@@ -26,6 +27,15 @@ MEMBERS = [
     ["莉莉", "财务", "lili@example.com"],
     ["王店长", "店长", "boss@example.com"],
 ]
+
+
+@pytest.fixture(autouse=True)
+def _edge_language():
+    """A command run with --template en switches the process's language; the next test starts
+    in the language it found."""
+    before = active()
+    yield
+    set_language(before)
 
 
 @pytest.fixture(scope="session")

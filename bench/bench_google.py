@@ -50,7 +50,8 @@ from synth import generate
 from sheetsync.engine import run
 from sheetsync.core.model import ChangeSet, FillValue, Paint, column_letter
 from sheetsync.registry import get_jobs
-from sheetsync.core.template import Template, load_template
+from sheetsync.core.template import Template
+from sheetsync.templates import load_template
 
 sys.path.insert(0, str(common.ROOT / "tests"))
 from fake_sheets import FakeSheets, start_fake_sheets  # noqa: E402  (lives with the tests)

@@ -38,7 +38,8 @@ from sheetsync.core.job import JobContext
 from sheetsync.core.model import Snapshot, TabData
 from sheetsync.registry import get_jobs
 from sheetsync.core.settings import settings_from_rows
-from sheetsync.core.template import Template, load_template
+from sheetsync.core.template import Template
+from sheetsync.templates import load_template
 
 SCRIPT = Path(__file__).resolve()
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)

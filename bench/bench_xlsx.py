@@ -47,7 +47,7 @@ def child_sheetsync(path: Path, warm: Path, workdir: Path) -> dict[str, Any]:
     from sheetsync.backends.xlsx import XlsxBackend
     from sheetsync.engine import run
     from sheetsync.registry import get_jobs
-    from sheetsync.core.template import load_template
+    from sheetsync.templates import load_template
 
     template = load_template("zh-CN")
     jobs = get_jobs(None)

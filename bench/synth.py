@@ -28,7 +28,8 @@ from typing import Any, Callable
 from openpyxl import Workbook
 
 from sheetsync.demo import AGENT, FINANCE, MANAGER, SELECTOR, demo_rows
-from sheetsync.core.template import Template, load_template
+from sheetsync.core.template import Template
+from sheetsync.templates import load_template
 
 log = logging.getLogger(__name__)
 

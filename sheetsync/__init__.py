@@ -12,7 +12,7 @@ Library entry points (the CLI in ``sheetsync.cli`` only parses arguments and cal
 from .engine import RunReport, check, run
 from .errors import SheetsyncError
 from .core.model import ChangeSet, Finding, Snapshot
-from .core.template import load_template
+from .templates import load_template
 
 __version__ = "0.1.0"
 

@@ -29,7 +29,7 @@ from .core.job import Job, Trigger
 from .core.layout import layouts, layouts_with_rows
 from .core.model import Finding
 from .core.settings import Settings
-from .core.template import load_template
+from .templates import load_template
 from .delivery import DeliveryConfig, Outbox, render_daily, render_weekly
 from .delivery.errors import channel_label
 from .demo import demo_rows

@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .core.layout import layouts
-from .core.template import Template, load_template
+from .core.template import Template
+from .templates import load_template
 from .paths import templates_dir
 
 if sys.version_info >= (3, 11):

@@ -24,7 +24,8 @@ from .core.planner import Layout
 from .core.state import SINCE_FORMAT, Resolver, State, load_state
 from .core.template import _norm_header
 from .i18n import load_catalogue
-from .core.template import Template, load_template
+from .core.template import Template
+from .templates import load_template
 from .core.weekly import with_problems
 from .core.binding import BoundWorkbook, bind
 from .i18n.findings import catalogue_for, note_prefix, with_messages

@@ -14,8 +14,9 @@ from sheetsync.core.job import JobContext
 from sheetsync.core.layout import layouts_with_rows
 from sheetsync.core.model import Finding, Snapshot, TabData
 from sheetsync.registry import get_jobs
-from sheetsync.core.template import Template, load_template
+from sheetsync.core.template import Template
 from sheetsync.i18n import active, set_language
+from sheetsync.templates import load_template
 from sheetsync.i18n.findings import catalogue_for, with_messages
 
 NOW = datetime(2026, 11, 22, 20, 0)  # Sunday evening, shop time (Asia/Shanghai)

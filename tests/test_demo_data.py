@@ -22,7 +22,7 @@ from sheetsync.core.job import JobContext, JobOutput
 from sheetsync.core.model import Snapshot, TabData
 from sheetsync.registry import get_jobs
 from sheetsync.core.layout import settings_rows
-from sheetsync.core.template import load_template
+from sheetsync.templates import load_template
 from sheetsync.i18n.findings import catalogue_for, with_messages
 
 NOW = datetime(2026, 11, 22, 20, 0)  # a Sunday evening, when the weekly summary goes out

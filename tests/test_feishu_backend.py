@@ -403,7 +403,7 @@ def test_the_weekly_summary_is_mailed_from_a_feishu_sheet_and_schedule_runs_on_i
     from test_weekly import seed_week
 
     from sheetsync.cli import main
-    from sheetsync.core.template import load_template
+    from sheetsync.templates import load_template
 
     monkeypatch.chdir(tmp_path)
     with start_fake_feishu(seed_week(load_template("zh-CN"))) as fake:

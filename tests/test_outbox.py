@@ -17,7 +17,7 @@ from sheetsync.errors import ConfigError
 from sheetsync.backends.xlsx import XlsxBackend
 from sheetsync.cli import main
 from sheetsync.core.layout import layouts_with_rows
-from sheetsync.core.template import load_template
+from sheetsync.templates import load_template
 from sheetsync.delivery import DeliveryConfig, Outbox, render_daily, render_weekly
 from sheetsync.demo import demo_rows
 from sheetsync.i18n import active, load_catalogue, set_language

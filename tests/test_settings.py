@@ -8,7 +8,7 @@ from datetime import time, timedelta
 import pytest
 
 from sheetsync.core.settings import Settings, settings_from_rows
-from sheetsync.core.template import load_template
+from sheetsync.templates import load_template
 from sheetsync.i18n.findings import catalogue_for, with_messages
 
 ZH = load_template("zh-CN")

@@ -19,7 +19,8 @@ from sheetsync.core.job import JobContext
 from sheetsync.core.parsing import parse_bool
 from sheetsync.registry import get_jobs
 from sheetsync.core.rules import all_codes
-from sheetsync.core.template import Column, Condition, Rule, TabTemplate, Template, load_template
+from sheetsync.core.template import Column, Condition, Rule, TabTemplate, Template
+from sheetsync.templates import load_template
 from sheetsync.i18n.findings import catalogue_for, with_messages
 
 D = datetime
@@ -333,7 +334,7 @@ def test_english_template_on_a_chinese_workbook_finds_the_same_problems(template
 
     from conftest import evaluate
     from sheetsync.demo import demo_rows
-    from sheetsync.core.template import load_template
+    from sheetsync.templates import load_template
 
     now = datetime(2026, 11, 22, 20, 0)
     rows = demo_rows(now)

@@ -9,7 +9,7 @@ import pytest
 
 from sheetsync.errors import TemplateError
 from sheetsync.paths import templates_dir
-from sheetsync.core.template import load_template
+from sheetsync.templates import load_template
 from sheetsync.i18n.findings import catalogue_for, with_messages
 
 
@@ -47,12 +47,12 @@ def broken(tmp_path):
     ('column = "退回原因"\nwhen', 'column = "退货原因"\nwhen',
      "column 引用了不存在的列「退货原因」(最像的: 退回原因"),
     ('column = "退回原因"\nwhen = { "结论" = "退回" }', 'column = "退回原因"\nwhen = { "结论" = "退货" }',
-     "条件里「结论」的值「退货」不在可选值 合格/退回 里"),
+     "条件里「结论」的值「退货」不在可选值 合格、退回 里"),
     ('setting = "min_samples"', 'setting = "min_sample"', "setting「min_sample」不存在"),
     ('kind = "require_if"', 'kind = "required_if"', "规则类型「required_if」不认识"),
     ('numerator = { sla = "cs.first_response" }', 'numerator = { sla = "cs.first_reply" }',
      "不存在的 sla 规则「cs.first_reply」"),
-    ('title = "周报"', 'name = "周报"', "缺少任务表 [owned.weekly] 的 title"),
+    ('title = "周报"', 'name = "周报"', "[owned.weekly]: 缺少任务表的 title"),
     ('when = { "结论" = "退回" }', 'when = { 结论 = "退回" }', "不是合法的 TOML"),
     # any rule is checked from its kind's declaration: unknown and missing parameters, columns
     ('setting = "min_samples"', 'setting = "min_samples"\nsetings = 3',

@@ -261,7 +261,7 @@ def test_english_layout_notes_are_english(tmp_path, capsys):
 
 
 def test_the_english_hint_names_the_chinese_template(template):
-    from sheetsync.core.template import load_template
+    from sheetsync.templates import load_template
 
     en = load_template("en")
     tabs = {t.title: [[c.name for c in t.columns]] for t in template.tabs.values()}

@@ -17,7 +17,6 @@ from ..errors import TemplateError
 from .parsing import header_form, normalize_text
 from .rules import CONDITION_PARAMS, KINDS, Condition, Param, Rule, RuleKind
 from .settings import Settings, SettingSpec, read_specs
-from .template_files import other_templates, read_toml, resolve_template_path
 
 COLUMN_TYPES = ("text", "date", "datetime", "int", "number", "choice", "bool", "sku_list", "email")
 TAB_ROLES = ("data", "members", "settings", "inventory")
@@ -147,7 +146,7 @@ def _norm_header(text: Any) -> str:
     return header_form(text)
 
 
-def closest(name: str, candidates: list[str], none: str = "无") -> str:
+def closest(name: str, candidates: list[str], none: str = "") -> str:
     """The candidate most like ``name`` (for 'did you mean'), or ``none`` when none is close."""
     norm = {_norm_header(c): c for c in candidates if normalize_text(c)}
     hits = difflib.get_close_matches(_norm_header(name), list(norm), n=1, cutoff=0.3)
@@ -162,19 +161,18 @@ def _near(name: str, candidates: list[str]) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 
-def load_template(name_or_path: str | Path | None = None) -> Template:
-    path = resolve_template_path(name_or_path)
-    template = _TemplateReader(path, read_toml(path)).read()
-    return replace(template, others=other_templates(path))
+def read_template(path: Path, data: dict[str, Any],
+                  others: Mapping[str, tuple[frozenset[str], frozenset[str]]] | None = None) -> Template:
+    """Check a template's content (``data``, read from ``path``) and build it. Pure: the file is
+    read by the shell (``sheetsync.templates.load_template``)."""
+    template = _TemplateReader(path, data).read()
+    return replace(template, others=dict(others or {}))
 
 
 class _TemplateReader:
     def __init__(self, path: Path, data: dict[str, Any]) -> None:
         self.path = path
         self.data = data
-
-    def fail(self, where: str, what: str) -> TemplateError:
-        return TemplateError(f"模板 {self.path.name}: {where}: {what}")
 
     def error(self, name: str, where: str, /, **params: Any) -> TemplateError:
         """A mistake in the template file: ``template.<name>`` of messages/binding.toml."""
@@ -205,14 +203,14 @@ class _TemplateReader:
         for key in ("weekly", "problems", "runlog", "state"):
             spec = self.data.get("owned", {}).get(key)
             if not spec or "title" not in spec:
-                raise self.fail("[owned]", f"缺少任务表 [owned.{key}] 的 title")
+                raise self.error("owned_title", f"[owned.{key}]")
             owned[key] = OwnedTab(key, spec["title"], tuple(spec.get("aliases", ())), tuple(spec.get("header", ())))
         kpis = tuple(self._kpi(i, spec, tabs) for i, spec in enumerate(self.data.get("kpis", [])))
         breakdowns = tuple(self._breakdown(i, spec, tabs) for i, spec in enumerate(self.data.get("breakdowns", [])))
         weekly_columns = dict(self.data.get("weekly_columns", {}))
         for key in ("week", "start", "end", "previous", "change", "counts"):
             if key not in weekly_columns:
-                raise self.fail("[weekly_columns]", f"缺少「{key}」")
+                raise self.error("missing_key", "[weekly_columns]", key=key)
         layout = self.data.get("layout", {})
         bool_choices = tuple(str(c) for c in layout.get("bool_choices", ()))
         if len(bool_choices) != 2:
@@ -245,7 +243,7 @@ class _TemplateReader:
         rules = tuple(self._rule(shell, i, r) for i, r in enumerate(spec.get("rules", [])))
         codes = [r.code for r in rules]
         if len(set(codes)) != len(codes):
-            raise self.fail(where, "规则 code 重复")
+            raise self.error("duplicate_codes", where, codes=tuple(sorted({c for c in codes if codes.count(c) > 1})))
         return TabTemplate(key, shell.title, shell.aliases, role, shell.owner, key_columns, columns, rules)
 
     def _column(self, where: str, spec: dict[str, Any]) -> Column:
@@ -276,17 +274,17 @@ class _TemplateReader:
             return tab.column(str(ref)).id
         except KeyError:
             names = [c.name for c in tab.columns]
-            raise self.fail(where, f"{what} 引用了不存在的列「{ref}」(最像的: {closest(str(ref), names)}; "
-                                   f"这张表的列: {', '.join(names)})") from None
+            raise self.error("unknown_column", where, what=what, ref=str(ref), closest=_near(str(ref), names),
+                             columns=tuple(names)) from None
 
     def _conditions(self, tab: TabTemplate, where: str, spec: Any) -> tuple[Condition, ...]:
         if spec is None:
             return ()
         if not isinstance(spec, dict):
-            raise self.fail(where, f"条件应该是 {{列 = 值}} 的形式, 现在是 {spec!r}")
+            raise self.error("bad_condition", where, spec=repr(spec))
         out = []
         for ref, value in spec.items():
-            col = self._col_ref(tab, where, "条件", ref)
+            col = self._col_ref(tab, where, "when", ref)
             text = str(value)
             if text == "@empty":
                 out.append(Condition(col, "empty"))
@@ -298,8 +296,8 @@ class _TemplateReader:
                 out.append(Condition(col, "eq", text))
             column = tab.column(col)
             if column.type == "choice" and out[-1].op in ("eq", "ne") and out[-1].value not in column.choices:
-                raise self.fail(where, f"条件里「{column.name}」的值「{out[-1].value}」不在可选值 "
-                                       f"{'/'.join(column.choices)} 里")
+                raise self.error("condition_choice", where, column=column.name, value=out[-1].value,
+                                 choices=tuple(column.choices))
         return tuple(out)
 
     def _rule(self, tab: TabTemplate, index: int, spec: dict[str, Any]) -> Rule:
@@ -408,26 +406,26 @@ class _TemplateReader:
     # -- KPIs ----------------------------------------------------------------------------------
 
     def _kpi(self, i: int, spec: dict[str, Any], tabs: dict[str, TabTemplate]) -> Kpi:
-        where = f"[[kpis]] 第 {i + 1} 个"
+        where = f"[[kpis]] #{i + 1}"
         for needed in ("key", "label", "tab", "date", "numerator"):
             if needed not in spec:
-                raise self.fail(where, f"缺少 {needed}")
+                raise self.error("missing_key", where, key=needed)
         tab = self._tab_ref(where, spec["tab"], tabs)
         date = self._col_ref(tab, where, "date", spec["date"])
         num = spec["numerator"]
         sla = num.get("sla", "")
         if sla and not any(r.code == sla and r.kind == "sla" for r in tab.rules):
-            raise self.fail(where, f"numerator.sla 引用了「{tab.title}」里不存在的 sla 规则「{sla}」")
+            raise self.error("unknown_sla", where, tab=tab.title, sla=sla)
         when = self._conditions(tab, where, num.get("when"))
         if not sla and not when:
-            raise self.fail(where, "numerator 需要 when 或 sla")
+            raise self.error("numerator", where)
         return Kpi(spec["key"], spec["label"], tab.key, date, when, sla, spec.get("count_label", ""))
 
     def _breakdown(self, i: int, spec: dict[str, Any], tabs: dict[str, TabTemplate]) -> Breakdown:
-        where = f"[[breakdowns]] 第 {i + 1} 个"
+        where = f"[[breakdowns]] #{i + 1}"
         for needed in ("label", "tab", "date", "by"):
             if needed not in spec:
-                raise self.fail(where, f"缺少 {needed}")
+                raise self.error("missing_key", where, key=needed)
         tab = self._tab_ref(where, spec["tab"], tabs)
         return Breakdown(spec["label"], tab.key, self._col_ref(tab, where, "date", spec["date"]),
                          self._col_ref(tab, where, "by", spec["by"]),
@@ -436,4 +434,4 @@ class _TemplateReader:
     def _tab_ref(self, where: str, ref: str, tabs: dict[str, TabTemplate]) -> TabTemplate:
         if ref in tabs:
             return tabs[ref]
-        raise self.fail(where, f"tab「{ref}」不存在, 可用: {', '.join(tabs)}")
+        raise self.error("unknown_tab", where, ref=ref, known=tuple(tabs))

@@ -1,5 +1,7 @@
-"""The files of a template folder: finding the template, reading its TOML (cached), and the other
-shipped templates' names (to tell a workbook laid out by another language's template)."""
+"""Loading templates from files: finding the template (a shipped language folder of
+``sheet_templates/``, a folder, or a ``.toml`` file), reading its TOML (cached), and the other
+shipped templates' names (to tell a workbook laid out by another language's template). The
+checking of what the file says is the pure core's (``core.template.read_template``)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import TemplateError
-from ..paths import templates_dir
-from .parsing import header_form
+from .core.parsing import header_form
+from .core.template import Template, read_template
+from .errors import TemplateError
+from .paths import templates_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -65,3 +68,12 @@ def other_templates(path: Path) -> dict[str, tuple[frozenset[str], frozenset[str
                             if isinstance(c, dict)) - {""}
         out[other.parent.name] = (titles, headers)
     return out
+
+
+def load_template(name_or_path: str | Path | None = None) -> Template:
+    """The template ``name_or_path`` names (default zh-CN), read and checked."""
+    path = resolve_template_path(name_or_path)
+    return read_template(path, read_toml(path), others=other_templates(path))
+
+
+__all__ = ["load_template", "other_templates", "read_toml", "resolve_template_path"]

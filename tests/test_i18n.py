@@ -1,0 +1,76 @@
+"""Message catalogues: every language has every key, English has no Chinese, values format in
+the catalogue's language."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+
+import pytest
+
+from sheetsync.core.model import Duration
+from sheetsync.i18n import MissingMessage, languages, load_catalogue
+from sheetsync.i18n.catalogue import _flatten, language_dir
+
+# CJK ideographs, CJK punctuation (【】「」、。), full-width forms (，：（）), kana
+CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def own_entries(language: str) -> dict:
+    """A language folder's own keys (without the fallback to the default language)."""
+    import tomllib
+
+    out: dict = {}
+    for path in sorted((language_dir(language) / "messages").glob("*.toml")):
+        with path.open("rb") as fh:
+            out.update(_flatten(tomllib.load(fh)))
+    return out
+
+
+def test_both_shipped_languages_exist():
+    assert {"zh-CN", "en"} <= set(languages())
+
+
+@pytest.mark.parametrize("language", ["en"])
+def test_every_language_has_every_key_of_the_default(language):
+    default, other = own_entries("zh-CN"), own_entries(language)
+    assert sorted(set(default) - set(other)) == [], "keys missing in " + language
+    assert sorted(set(other) - set(default)) == [], "keys only in " + language
+
+
+def test_english_messages_have_no_chinese():
+    bad = {k: v for k, v in own_entries("en").items() if CJK.search(str(v))}
+    assert bad == {}
+
+
+
+
+@pytest.mark.parametrize(("language", "value", "text"), [
+    ("zh-CN", Duration(600, limit=True), "10分钟"),
+    ("en", Duration(600, limit=True), "10 min"),
+    ("zh-CN", Duration(15, limit=True), "15秒"),
+    ("zh-CN", Duration(86400, limit=True), "24小时"),
+    ("zh-CN", Duration(2 * 86400, limit=True), "2天"),
+    ("zh-CN", Duration(40), "40秒"),
+    ("zh-CN", Duration(93780), "1天2小时3分钟"),
+    ("en", Duration(93780), "1 days 2 h 3 min"),
+    ("zh-CN", ("LGD-R-030", "LGD-N-010"), "LGD-R-030、LGD-N-010"),
+    ("en", ("LGD-R-030", "LGD-N-010"), "LGD-R-030, LGD-N-010"),
+    ("zh-CN", datetime(2026, 11, 20, 10, 5), "2026-11-20 10:05"),
+    ("zh-CN", datetime(2026, 11, 20), "2026-11-20"),
+    ("zh-CN", date(2026, 11, 20), "2026-11-20"),
+    ("zh-CN", time(9, 30), "09:30"),
+    ("zh-CN", 5.0, "5"),
+    ("zh-CN", 2.5, "2.5"),
+    ("zh-CN", None, "(空)"),
+    ("en", True, "yes"),
+])
+def test_values_read_in_the_catalogues_language(language, value, text):
+    assert load_catalogue(language).value(value) == text
+
+
+def test_a_missing_key_is_an_error_and_a_missing_param_is_visible():
+    cat = load_catalogue("zh-CN")
+    with pytest.raises(MissingMessage):
+        cat.text("no.such.key")
+    assert cat.format("缺少 {who} 的 {what}", who="童欣") == "缺少 童欣 的 {what}"

@@ -157,3 +157,9 @@ def test_marks_of_a_tab_that_could_not_be_checked_are_kept_as_they_are():
     s = snap({(2, 2): MARK_FILL}, {(2, 2): note})
     paints, unpaints, marks, skipped = plan_marks(s, [], old, at({2: "row:abc"}), frozen={TID})
     assert paints == [] and unpaints == [] and marks == old.marks and not skipped
+
+
+def test_an_english_mark_is_recognised_by_its_look_too():
+    note = mark_note(["The problem is not solved yet."], prefix="[sheetsync] ")
+    _p, unpaints, _m, _s = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [], State(), LAYOUT)
+    assert [(u.row, u.col) for u in unpaints] == [(2, 2)]

@@ -18,7 +18,7 @@ from typing import AbstractSet, Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
-from .model import (MARK_FILL, NOTE_PREFIX, AppendRows, ChangeSet, Finding, FillValue, Paint, ReplaceTab,
+from .model import (MARK_FILL, NOTE_PREFIX, AppendRows, is_own_note, ChangeSet, Finding, FillValue, Paint, ReplaceTab,
                     Snapshot, Unpaint)
 from .state import SINCE_FORMAT, Mark, MarkKey, Problem, ProblemKey, State
 
@@ -26,9 +26,9 @@ from .state import SINCE_FORMAT, Mark, MarkKey, Problem, ProblemKey, State
 NOTE_LIMIT = 32767
 
 
-def is_sheetsync_note(note: str) -> bool:
+def is_sheetsync_note(note: str | None) -> bool:
     """A note sheetsync wrote starts with its prefix (in the language it was written in)."""
-    return note.startswith(NOTE_PREFIX)
+    return is_own_note(note)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from google.auth.transport.requests import AuthorizedSession
 
-from fake_sheets import DROP, CellError, DiscoveryValidator, Failure, Formula, start_fake_sheets
+from fake_sheets import DROP, LOST, CellError, DiscoveryValidator, Failure, Formula, start_fake_sheets
 from sheetsync.backends import google as google_backend
 from sheetsync.backends.base import ColumnLayout, TabLayout
 from sheetsync.backends.google import GoogleBackend, parse_spreadsheet_id
@@ -413,12 +413,12 @@ def test_a_hanging_server_times_out_and_is_retried(disputes):
     assert disputes.count("get") == 2
 
 
-def test_a_write_refused_with_500_is_sent_again(disputes):
+def test_a_write_refused_with_500_is_checked_then_sent_again(disputes):
     backend = disputes.backend()
     snap = backend.read()
     disputes.inject_errors(500, on="batchUpdate")
     backend.apply(ChangeSet(paints=[Paint(TAB, 3, 3, key_of(snap, 3), NOTE)], key_columns=KEYS), snap)
-    assert disputes.count("batchUpdate") == 2
+    assert disputes.kinds() == ["get", "get", "batchUpdate", "get", "batchUpdate"]  # read back before resending
     assert disputes.tab(TAB).fills == {(3, 3): MARK_FILL}
 
 
@@ -450,10 +450,40 @@ def test_quota_exhausted_after_retries_says_try_later(disputes):
 def test_a_connection_lost_during_the_write_is_not_blindly_repeated(disputes):
     backend = disputes.backend()
     snap = backend.read()
-    disputes.inject_errors(DROP, on="batchUpdate")
-    with pytest.raises(BackendError, match="无法确认这次修改是否已写入"):
+    disputes.inject_errors(DROP, on="batchUpdate")  # lost before Google applied it: read back, then sent again
+    backend.apply(ChangeSet(appends=[AppendRows(TAB, tuple(HEADER), (("A2000",),))]), snap)
+    assert disputes.kinds() == ["get", "batchUpdate", "get", "batchUpdate"]
+    assert [r[0] for r in disputes.tab(TAB).rows].count("A2000") == 1
+
+
+@pytest.mark.parametrize("failure", [LOST, Failure(500, applied=True), Failure(503, applied=True)])
+def test_a_write_applied_whose_answer_was_lost_is_not_sent_again(disputes, failure):
+    backend = disputes.backend()
+    snap = backend.read()
+    disputes.inject_errors(failure, on="batchUpdate")
+    result = backend.apply(ChangeSet(appends=[AppendRows(TAB, tuple(HEADER), (("A2000",),))]), snap)
+    assert disputes.kinds() == ["get", "batchUpdate", "get"]
+    assert [r[0] for r in disputes.tab(TAB).rows].count("A2000") == 1
+    assert result.written == 1
+
+
+def test_a_write_that_cannot_be_confirmed_says_so_and_is_not_sent_again(disputes):
+    backend = disputes.backend(max_retries=0)
+    snap = backend.read()
+    disputes.inject_errors(Failure(500, applied=True), on="batchUpdate")
+    disputes.inject_errors(503, on="get")  # the read back fails too
+    with pytest.raises(BackendError, match="HTTP 500.*无法确认这次修改是否已写入.*不会重复写入"):
         backend.apply(ChangeSet(appends=[AppendRows(TAB, tuple(HEADER), (("A2000",),))]), snap)
     assert disputes.count("batchUpdate") == 1
+    assert [r[0] for r in disputes.tab(TAB).rows].count("A2000") == 1
+
+
+def test_batch_update_is_never_retried_by_the_http_layer_on_5xx():
+    from sheetsync.backends.google_transport import make_retry
+
+    retry = make_retry(6, lambda s: None)
+    assert not retry.is_retry("POST", 500) and not retry.is_retry("POST", 503)
+    assert retry.is_retry("POST", 429) and retry.is_retry("GET", 503)
 
 
 def _unshare(fake):

@@ -39,7 +39,7 @@ def test_free_cell_is_painted_with_prefixed_note():
     [p] = paints
     assert (p.row, p.col, p.fill) == (2, 2, MARK_FILL)
     assert p.note == NOTE_PREFIX + "问题还没解决。"
-    assert marks == {(TID, "k2", "resolved"): Mark.of(MARK_FILL, p.note, 2, 2)} and not unpaints and not skipped
+    assert marks == {(TID, "k2", "resolved"): Mark.of(MARK_FILL, p.note)} and not unpaints and not skipped
 
 
 def test_two_problems_on_one_cell_share_one_note():
@@ -57,7 +57,7 @@ def test_cell_with_a_persons_fill_or_note_is_not_painted():
 
 def test_unchanged_mark_needs_no_write():
     note = mark_note(["问题还没解决。"])
-    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note, 2, 2)})
+    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note)})
     paints, unpaints, marks, _ = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [finding()], old, LAYOUT)
     assert paints == [] and unpaints == [] and marks == old.marks
 
@@ -141,7 +141,7 @@ def test_mark_is_found_where_it_was_when_its_row_key_changed():
     """The person fixed the key cell itself (e.g. 咨询时间 was unreadable): the row key changed,
     the mark is still ours at the same cell and is cleared."""
     note = mark_note(["看不懂的时间: 昨天下午"])
-    old = State(present=True, marks={(TID, "old-key", "customer"): Mark.of(MARK_FILL, note, 2, 1)})
+    old = State(present=True, marks={(TID, "old-key", "customer"): Mark.of(MARK_FILL, note)})
     s = snap({(2, 1): MARK_FILL}, {(2, 1): note})
     _p, unpaints, marks, skipped = plan_marks(s, [], old, at({2: "new-key"}))
     assert [(u.row, u.col) for u in unpaints] == [(2, 1)] and marks == {} and not skipped
@@ -153,7 +153,7 @@ def test_mark_is_found_where_it_was_when_its_row_key_changed():
 
 def test_marks_of_a_tab_that_could_not_be_checked_are_kept_as_they_are():
     note = mark_note(["问题还没解决。"])
-    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note, 2, 2)})
+    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note)})
     s = snap({(2, 2): MARK_FILL}, {(2, 2): note})
     paints, unpaints, marks, skipped = plan_marks(s, [], old, at({2: "row:abc"}), frozen={TID})
     assert paints == [] and unpaints == [] and marks == old.marks and not skipped

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import NOW, base_tabs, row_for
 from sheetsync.core.model import MARK_FILL, NOTE_PREFIX, TabData
-from sheetsync.core.state import CELL_LIMIT, VERSION, load_state
+from sheetsync.core.state import CELL_LIMIT, VERSION, Mark, load_state
 from sheetsync.engine import run
 from sheetsync.registry import get_jobs
 
@@ -203,6 +203,6 @@ def test_load_state_reads_whatever_people_left():
             ["signed", "promotions", "k", "", "", "", json.dumps({"signature": 5})],
             [None, None, None], ["mark", 3.0, None, None, None, None, None]]
     state = load_state(TabData("_sheetsync", rows))
-    assert state.marks[("promotions", "k", "declared_stock")].row == 2
+    assert state.marks[("promotions", "k", "declared_stock")] == Mark(MARK_FILL, "x")  # an old position is ignored
     assert state.problems[("promotions", "k", "declared_stock", "stock.oversell")].since == "2026-11-20 12:00"
     assert [(u.row, u.reason) for u in state.unreadable] == [(5, "since"), (6, "fields"), (8, "fields")]

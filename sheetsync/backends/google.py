@@ -41,11 +41,12 @@ from gspread.utils import a1_to_rowcol, absolute_range_name, extract_id_from_url
 
 from ..core.model import (AppendRows, ApplyResult, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Snapshot,
                           TabData, Unpaint, column_letter, row_keys)
-from ..errors import ConfigError
+from ..core.planner import norm_rows
+from ..errors import BackendError, ConfigError, SheetsyncError
 from ..i18n import active
 from .base import InitResult, Reason, TabLayout
 from .google_cells import cell_fill, cell_value, color_style, literal_cell, number_format
-from .google_transport import (CallContext, connect, find_key_file, load_key, resolve_endpoint,
+from .google_transport import (CallContext, backoff_delay, connect, find_key_file, load_key, resolve_endpoint,
                                translate_failures)
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ READ_FIELDS = (
 # What the confirming read before a write asks for (only for the ranges it names).
 CONFIRM_FIELDS = (
     "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),charts.chartId,"
-    "data(startRow,startColumn,rowData.values(effectiveValue,effectiveFormat.numberFormat.type)))"
+    "data(startRow,startColumn,rowData.values(effectiveValue,effectiveFormat.numberFormat.type,"
+    "userEnteredFormat(backgroundColorStyle,backgroundColor),note)))"
 )
 TITLES_FIELDS = "sheets.properties(sheetId,title)"
 
@@ -82,6 +84,8 @@ JOB_TAB_COLOUR = "9E9E9E"
 PROTECTION_NOTE = "backends.google.protection_note"  # the warning shown on a job-owned tab
 
 MARK_FIELDS = "userEnteredFormat.backgroundColorStyle,note"
+# Failures of a write after which it is not known whether Google applied it.
+AMBIGUOUS = frozenset({"backends.google.server_error", "backends.google.write_interrupted"})
 CONTENT_FIELDS = "userEnteredValue,userEnteredFormat,note"
 
 
@@ -162,15 +166,23 @@ class _LiveTab:
     column_count: int
     chart_ids: list[int]
     values: dict[tuple[int, int], Any]
+    fills: dict[tuple[int, int], str] = field(default_factory=dict)
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)
 
     @classmethod
     def from_sheet(cls, sheet: dict[str, Any]) -> "_LiveTab":
         props = sheet["properties"]
         grid = props.get("gridProperties", {})
-        values = {(r, c): v for r, c, cell in _cells(sheet) if (v := cell_value(cell)) is not None}
+        tab = tab_from_sheet(sheet)
+        values = {(r, c): v for r, row in enumerate(tab.rows, start=1) for c, v in enumerate(row, start=1)
+                  if v is not None}
         return cls(sheet_id=props.get("sheetId", 0), row_count=grid.get("rowCount", 0),
                    column_count=grid.get("columnCount", 0),
-                   chart_ids=[chart["chartId"] for chart in sheet.get("charts", [])], values=values)
+                   chart_ids=[chart["chartId"] for chart in sheet.get("charts", [])], values=values,
+                   fills=tab.fills, notes=tab.notes)
+
+    def look(self, row: int, col: int) -> tuple[str | None, str | None]:
+        return self.fills.get((row, col)), self.notes.get((row, col))
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,9 +197,17 @@ class _Batch:
     used_ids: set[int]
     requests: list[dict[str, Any]] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=dict)
+    # request index -> how a fresh read tells whether that request was applied (see _Probe)
+    probes: dict[int, "_Probe"] = field(default_factory=dict)
 
-    def add(self, kind: str, body: dict[str, Any]) -> None:
+    def add(self, kind: str, body: dict[str, Any], probe: "_Probe | None" = None) -> None:
+        if probe is not None:
+            self.probes[len(self.requests)] = probe
         self.requests.append({kind: body})
+
+    def probe_last(self, probe: "_Probe") -> None:
+        """Attach ``probe`` to the request just added."""
+        self.probes[len(self.requests) - 1] = probe
 
     def new_sheet_id(self, title: str) -> int:
         sheet_id = zlib.crc32(title.encode()) & 0x7FFFFFFF
@@ -207,12 +227,60 @@ class _Batch:
             props["hidden"] = True
         if job_owned:
             props["tabColorStyle"] = color_style(JOB_TAB_COLOUR)
-        self.add("addSheet", {"properties": props})
+        self.add("addSheet", {"properties": props}, _Probe("sheet", title, decisive=True, after=sheet_id))
         if job_owned:
             self.add("addProtectedRange", {"protectedRange": {
                 "range": {"sheetId": sheet_id}, "description": active().text(PROTECTION_NOTE), "warningOnly": True}})
         self.created[title] = sheet_id
         return sheet_id
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """What one request of a batch leaves behind, so that after an ambiguous failure (a 5xx, or
+    no answer) a fresh read can tell whether Google applied the batch (it applies a batch all or
+    nothing): ``check`` says True (applied), False (still as before) or None (cannot tell, e.g. a
+    person changed it meanwhile). ``decisive`` probes are those of requests that must never run
+    twice (a new tab, an appended row); the others (cells, a rewritten tab) only break a tie.
+
+    ``kind``: "sheet" (``after`` = the new tab's sheetId), "append" (``before`` = rows in the
+    tab before, ``after`` = the rows appended), "cell" (``row``, ``col``; ``before``/``after`` =
+    (fill, note)), "tab" (``before``/``after`` = the whole content)."""
+
+    kind: str
+    tab: str
+    decisive: bool = False
+    after: Any = None
+    before: Any = None
+    row: int = 0
+    col: int = 0
+
+    def check(self, now: dict[str, TabData]) -> bool | None:
+        tab = now.get(self.tab)
+        if self.kind == "sheet":
+            return tab is not None and tab.sheet_id == self.after
+        if tab is None:
+            return None
+        if self.kind == "append":
+            rows, added = norm_rows(tab.rows), norm_rows(self.after)
+            if len(rows) >= self.before + len(added) and rows[self.before:self.before + len(added)] == added:
+                return True
+            return False if len(rows) == self.before else None
+        if self.kind == "cell":
+            look = (tab.fills.get((self.row, self.col)), tab.notes.get((self.row, self.col)))
+            return True if look == self.after else False if look == self.before else None
+        rows = norm_rows(tab.rows)
+        return True if rows == norm_rows(self.after) else False if rows == norm_rows(self.before) else None
+
+
+def _verdict(probes: Sequence[_Probe], now: dict[str, TabData]) -> bool | None:
+    """Was the batch these probes describe applied? None when the sheet does not say."""
+    results = [(p.decisive, p.check(now)) for p in probes]
+    for decisive in (True, False):
+        seen = {r for d, r in results if d is decisive and r is not None}
+        if seen:
+            return seen.pop() if len(seen) == 1 else None
+    return None
 
 
 def _row_data(row: Sequence[Any], formats: dict[int, dict[str, str]], *, bold: bool = False) -> dict[str, Any]:
@@ -307,6 +375,7 @@ class GoogleBackend:
         key = load_key(find_key_file(credentials_path, os.environ))
         endpoint = resolve_endpoint(endpoint, os.environ)
         self._client = connect(key, endpoint=endpoint, timeout=timeout, max_retries=max_retries, sleep=sleep)
+        self._sleep = sleep
         self._ctx = CallContext(spreadsheet_id=self.spreadsheet_id, key=key, endpoint=endpoint, max_retries=max_retries)
         self._title: str | None = None
 
@@ -347,21 +416,24 @@ class GoogleBackend:
         used = {t.sheet_id for t in snapshot.tabs.values() if t.sheet_id is not None}
         batch = _Batch(used_ids=used | {t.sheet_id for t in live.values()})
         for op in aimed:
-            self._cell_request(batch, op, live[op.tab].sheet_id)
+            self._cell_request(batch, op, live[op.tab])
         for tab in changes.tabs:
             self._replace_tab(batch, tab, live.get(tab.tab))
+            if tab.tab in live and tab.tab in snapshot.tabs:
+                batch.probe_last(_Probe("tab", tab.tab, after=tab.rows, before=snapshot.tabs[tab.tab].rows))
         for append in changes.appends:
             self._append_rows(batch, append, snapshot)
-        batches = self._send(batch.requests) if batch.requests else 0
+        batches = self._send(batch) if batch.requests else 0
         for reason in skipped:
             log.warning("skipped: %s", reason)
         return ApplyResult(written=changes.count() - len(skipped), skipped=skipped, requests=reads + batches)
 
     @staticmethod
     def _confirm_ranges(changes: ChangeSet, cell_ops: list[_CellOp], snapshot: Snapshot) -> list[str]:
-        """The ranges to re-read before writing: the key columns (and routing target columns)
-        of painted tabs, the whole tab where rows are identified by their full content, and
-        one cell of each existing job-owned tab about to be rewritten (for its size/charts)."""
+        """The ranges to re-read before writing: the key columns and every column about to be
+        written (a value, a mark, a mark removed: values, fills and notes) of the tabs with cell
+        operations, the whole tab where rows are identified by their full content, and one cell
+        of each existing job-owned tab about to be rewritten (for its size/charts)."""
         by_tab: dict[str, list[_CellOp]] = defaultdict(list)
         for op in cell_ops:
             if op.tab in snapshot.tabs:
@@ -372,7 +444,7 @@ class GoogleBackend:
             if not keys or any(op.row_key.startswith("row:") for op in ops):
                 ranges.append(absolute_range_name(title))
                 continue
-            cols = sorted(set(keys) | {op.col for op in ops if isinstance(op, FillValue)})
+            cols = sorted(set(keys) | {op.col for op in ops})
             ranges += [absolute_range_name(title, f"{column_letter(c)}:{column_letter(c)}") for c in cols]
         ranges += [absolute_range_name(t.tab, "A1") for t in changes.tabs if t.tab in snapshot.tabs]
         return ranges
@@ -380,11 +452,15 @@ class GoogleBackend:
     @staticmethod
     def _reaim(cell_ops: list[_CellOp], changes: ChangeSet, snapshot: Snapshot,
                live: dict[str, _LiveTab]) -> tuple[list[_CellOp], list[Reason]]:
-        """Move each op to the row that holds its row key now; drop those whose row is gone
-        (or whose routing target is no longer empty), saying why."""
+        """Move each op to the row that holds its row key now; drop those whose row is gone, whose
+        routing target is no longer empty, or whose cell no longer shows the fill and note it
+        had when the change was planned (a person marked it, or changed sheetsync's mark,
+        meanwhile), saying why. A cell of a row without any key (an empty row) is only touched
+        while its row is still empty."""
         aimed: list[_CellOp] = []
         skipped: list[Reason] = []
         now_rows: dict[str, dict[str, int]] = {}
+        now_keys: dict[str, dict[int, str]] = {}
         then_keys: dict[str, dict[int, str]] = {}
         for op in cell_ops:
             tab, now = snapshot.tab(op.tab), live.get(op.tab)
@@ -398,10 +474,14 @@ class GoogleBackend:
             if op.row >= FIRST_DATA_ROW:
                 if op.tab not in now_rows:
                     width = max((len(r) for r in tab.rows), default=0)
-                    now_rows[op.tab] = {k: r for r, k in row_keys(_rows(now.values, width), keys).items()}
+                    now_keys[op.tab] = row_keys(_rows(now.values, width), keys)
+                    now_rows[op.tab] = {k: r for r, k in now_keys[op.tab].items()}
                     then_keys[op.tab] = row_keys(tab.rows, keys)
                 key = op.row_key or then_keys[op.tab].get(op.row, "")
-                row = now_rows[op.tab].get(key, 0) if key else op.row
+                if key:
+                    row = now_rows[op.tab].get(key, 0)
+                else:  # an empty row: only while it is still empty
+                    row = 0 if op.row in now_keys[op.tab] else op.row
             if not row:
                 skipped.append(Reason("backends.skipped.row_gone", tab=op.tab, cell=cell, action=_action(op, header)))
                 continue
@@ -409,16 +489,26 @@ class GoogleBackend:
                 skipped.append(Reason("backends.skipped.filled", tab=op.tab, cell=f"{column_letter(op.col)}{row}",
                                       value=now.values[row, op.col], wanted=op.value))
                 continue
+            if not isinstance(op, FillValue) and now.look(row, op.col) != (tab.fills.get((op.row, op.col)),
+                                                                          tab.notes.get((op.row, op.col))):
+                skipped.append(Reason("backends.skipped.changed_meanwhile", tab=op.tab,
+                                      cell=f"{column_letter(op.col)}{row}", action=_action(op, header)))
+                continue
             aimed.append(replace(op, row=row) if row != op.row else op)
         return aimed, skipped
 
     @staticmethod
-    def _cell_request(batch: _Batch, op: _CellOp, sheet_id: int) -> None:
+    def _cell_request(batch: _Batch, op: _CellOp, live: _LiveTab) -> None:
+        sheet_id = live.sheet_id
         if isinstance(op, Paint):
             cell = {"userEnteredFormat": {"backgroundColorStyle": color_style(op.fill)}, "note": op.note}
-            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, cell, MARK_FIELDS))
+            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, cell, MARK_FIELDS),
+                      _Probe("cell", op.tab, after=(op.fill, op.note), before=live.look(op.row, op.col),
+                             row=op.row, col=op.col))
         elif isinstance(op, Unpaint):
-            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, {}, MARK_FIELDS))
+            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, {}, MARK_FIELDS),
+                      _Probe("cell", op.tab, after=(None, None), before=live.look(op.row, op.col),
+                             row=op.row, col=op.col))
         else:
             cell = literal_cell(op.value)
             fields = "userEnteredValue" + (",userEnteredFormat.numberFormat" if "userEnteredFormat" in cell else "")
@@ -466,19 +556,71 @@ class GoogleBackend:
         if sheet_id is None:
             self._replace_tab(batch, ReplaceTab(tab=append.tab, rows=(append.header, *append.rows)), None)
             return
+        probe = None
+        if existing is not None and append.tab not in batch.created:
+            probe = _Probe("append", append.tab, decisive=True, before=len(norm_rows(existing.rows)),
+                           after=append.rows)
         batch.add("appendCells", {"sheetId": sheet_id, "rows": [_row_data(r, {}) for r in append.rows],
-                                  "fields": "userEnteredValue,userEnteredFormat.numberFormat"})
+                                  "fields": "userEnteredValue,userEnteredFormat.numberFormat"}, probe)
 
-    def _send(self, requests: list[dict[str, Any]]) -> int:
-        """One batchUpdate (a few for a huge change set). Returns the number sent."""
+    def _send(self, batch: _Batch) -> int:
+        """One batchUpdate (a few for a huge change set). Returns the number sent.
+
+        A batchUpdate is never sent again blindly: after a 5xx or a lost answer the spreadsheet
+        is read again and the batch's probes say whether Google applied it. Applied: done (the
+        answer was lost, the write was not). Not applied: sent again, after a backoff, at most
+        ``max_retries`` times. Cannot tell: the run stops and says so; the next run re-reads."""
+        requests = batch.requests
         chunks = _chunks(requests, MAX_BATCH_BYTES)
+        first = 0
         for i, chunk in enumerate(chunks):
+            probes = [batch.probes[n] for n in range(first, first + len(chunk)) if n in batch.probes]
+            first += len(chunk)
             unchanged = (Reason("backends.google.unchanged") if i == 0 else
                          Reason("backends.google.partly_written", batches=len(chunks), written=i))
-            with translate_failures(self._ctx, writing=True, unchanged=unchanged):
-                self._client.batch_update(self.spreadsheet_id, {"requests": chunk})
+            self._send_chunk(chunk, probes, unchanged)
         log.info("wrote %s: %d requests in %d batchUpdate(s)", self.describe(), len(requests), len(chunks))
         return len(chunks)
+
+    def _send_chunk(self, chunk: list[dict[str, Any]], probes: list[_Probe], unchanged: Reason) -> None:
+        for attempt in range(self._ctx.max_retries + 1):
+            try:
+                with translate_failures(self._ctx, writing=True, unchanged=unchanged):
+                    self._client.batch_update(self.spreadsheet_id, {"requests": chunk})
+                return
+            except BackendError as err:
+                if err.key not in AMBIGUOUS:
+                    raise
+                failure = err
+            applied = self._was_applied(probes)
+            if applied:
+                log.warning("%s: the answer to a write was lost, but the write was applied", self.describe())
+                return
+            what = f"HTTP {failure.params['code']}" if "code" in failure.params else failure.params.get("error", "")
+            if applied is None:
+                raise BackendError("backends.google.write_unconfirmed", error=what) from None
+            if attempt == self._ctx.max_retries:  # verified: nothing of this batch was written
+                if failure.key == "backends.google.write_interrupted":
+                    raise BackendError("backends.google.unreachable", endpoint=self._ctx.endpoint, error=what,
+                                       unchanged=unchanged) from None
+                raise failure
+            log.info("%s: write not applied (%s), sending it again", self.describe(), what)
+            self._sleep(backoff_delay(attempt + 1))
+
+    def _was_applied(self, probes: list[_Probe]) -> bool | None:
+        """Read the spreadsheet again to see whether a batch whose answer was lost was applied."""
+        if not probes:
+            return None
+        try:
+            data = self._get({"includeGridData": "true", "fields": READ_FIELDS})
+        except SheetsyncError as err:
+            log.warning("could not read back after a failed write: %s", err)
+            return None
+        now = {}
+        for sheet in data.get("sheets", []):
+            tab = tab_from_sheet(sheet)
+            now[tab.title] = tab
+        return _verdict(probes, now)
 
     # ---- init ---------------------------------------------------------------------------
 
@@ -494,7 +636,7 @@ class GoogleBackend:
                 self._lay_out(batch, layout)
                 result.created.append(layout.title)
         if batch.requests:
-            self._send(batch.requests)
+            self._send(batch)
         return result
 
     @staticmethod

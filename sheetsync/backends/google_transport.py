@@ -150,10 +150,12 @@ class SheetsRetry(Retry):
     Backoff before retry n is 2^(n-1) s plus up to ``backoff_jitter`` s of random jitter, capped
     at ``backoff_max``; a Retry-After header wins when the server sends one.
 
-    429 and 5xx are retried for every method, POST included: Sheets applies a batchUpdate all
-    or nothing, so such an answer means nothing was written. A connection lost *after* a POST
-    was sent is not retried (POST is not in ``allowed_methods``): the write may have happened,
-    and sending it again could append a log row twice. The next run re-reads and catches up.
+    429 is retried for every method: Google answers it before doing anything. 5xx is retried
+    for reads only: a 500 or 503 on a batchUpdate does not prove that nothing was written (the
+    write may have been applied and only its answer lost), and sending it again could add a
+    tab that now exists or append a run-log row twice. Neither is a connection lost *after* a
+    POST was sent (POST is not in ``allowed_methods``). The backend re-reads the spreadsheet
+    after such a failure and decides from what it sees (``GoogleBackend._send``).
     """
 
     def __init__(self, *args: Any, sleep: Callable[[float], None] = time.sleep, **kwargs: Any) -> None:
@@ -166,6 +168,8 @@ class SheetsRetry(Retry):
         return retry
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method.upper() == "POST" and status_code >= 500:
+            return False
         return status_code in self.status_forcelist
 
     def get_backoff_time(self) -> float:
@@ -186,6 +190,13 @@ class SheetsRetry(Retry):
         delay = self.get_backoff_time()
         if delay > 0:
             self._sleep(delay)
+
+
+def backoff_delay(failures: int, *, factor: float = 1.0, jitter: float = 1.0, cap: float = BACKOFF_MAX) -> float:
+    """The wait before attempt ``failures + 1``: Google's formula, as ``SheetsRetry`` uses it."""
+    if failures <= 0:
+        return 0.0
+    return min(cap, factor * 2 ** (failures - 1) + random.random() * jitter)
 
 
 def make_retry(max_retries: int, sleep: Callable[[float], None]) -> SheetsRetry:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .model import (MARK_FILL, NOTE_PREFIX, AppendRows, is_own_note, ChangeSet, Finding, FillValue, Paint, ReplaceTab,
                     Snapshot, Unpaint)
-from .state import SINCE_FORMAT, Mark, MarkKey, Problem, ProblemKey, State
+from .state import SINCE_FORMAT, Mark, MarkKey, Problem, ProblemKey, State, note_digest
 
 # the longest note a cell can hold (Excel's limit for cell text and comments)
 NOTE_LIMIT = 32767
@@ -84,95 +84,56 @@ def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State, layout: 
     and the cells a person had marked (left alone). ``frozen``: tab ids that could not be checked
     this run (a required header renamed): their marks are neither touched nor forgotten.
 
-    Whose mark is it: while a state tab was read, the state decides (the cell must still show
-    exactly what sheetsync wrote); without one, or for cells whose state row was damaged, a mark is
-    recognised by sheetsync's prefix and fill."""
+    Whose mark is it: a cell is sheetsync's when it shows exactly a mark sheetsync recorded
+    writing in that column (its fill, and a note with the recorded digest), whichever row it is
+    on now. Positions are never trusted: rows move between runs (a sort, an insert, a delete, a
+    fixed key cell) and even between the confirming read and the write. So every such cell is
+    explained by the finding of the row that now holds it (kept, or updated in place) or, when
+    that row has no such problem now, cleared: a mark never lands on, nor is cleared from, a row
+    because of where another row used to be, and a stray mark left by rows that moved during a
+    write is repaired by the next run. Without a state tab (first run, tab deleted), or while a
+    state row was damaged, a mark is also recognised by sheetsync's prefix and fill."""
     trust_look = not old.present or old.damaged
     paints: list[Paint] = []
     unpaints: list[Unpaint] = []
     marks: dict[MarkKey, Mark] = {k: m for k, m in old.marks.items() if k[0] in frozen}
     not_painted: set[tuple[str, int, int]] = set()
     wanted = {cell: w for cell, w in desired_marks(findings, prefix).items() if layout.tab_id(w[0]) not in frozen}
-    wanted_keys = {layout.mark_key(f) for f, _n in wanted.values()}
-    rows_by_key = {tab: {k: r for r, k in m.items()} for tab, m in layout.keys.items()}
-    recorded_cells: set[tuple[str, int, int]] = set()  # cells a state mark points at now
-
-    def where(key: MarkKey, prev: Mark) -> tuple[str, int, int] | None:
-        tab_id, row_key, col_id = key
+    # (tab title, sheet column) -> the (fill, digest) pairs sheetsync recorded writing in that column
+    recorded: dict[tuple[str, int], set[tuple[str, str]]] = {}
+    for (tab_id, _key, col_id), prev in old.marks.items():
         title = layout.tabs.get(tab_id)
-        if title is None:
-            return None
-        row = rows_by_key.get(tab_id, {}).get(row_key)
-        col = layout.columns.get(tab_id, {}).get(col_id) or prev.col
-        return (title, row, col) if row is not None and col else None
+        col = layout.columns.get(tab_id, {}).get(col_id)
+        if tab_id in frozen or title is None or not col:
+            continue
+        recorded.setdefault((title, col), set()).add((prev.fill, prev.digest))
 
-    # a mark whose row key is gone (the person fixed a key cell, e.g. 咨询时间) is still ours
-    # where it was, if that cell shows exactly what sheetsync wrote
-    moved: dict[tuple[str, int, int], tuple[MarkKey, Mark]] = {}
-    for k, prev in old.marks.items():
-        tab_id, row_key, _col = k
-        title = layout.tabs.get(tab_id)
-        if tab_id in frozen or title is None:
-            continue
-        cell = where(k, prev)
-        if cell is not None:
-            recorded_cells.add(cell)
-            continue
-        if not prev.row:
-            continue
-        data = snapshot.tabs.get(title)
-        if data and prev.matches(data.fills.get((prev.row, prev.col)), data.notes.get((prev.row, prev.col))):
-            moved[(title, prev.row, prev.col)] = (k, prev)
-            recorded_cells.add((title, prev.row, prev.col))
-    claimed: set[MarkKey] = set()
+    def ours(title: str, col: int, fill: str | None, note: str | None) -> bool:
+        if note and fill and (fill, note_digest(note)) in recorded.get((title, col), ()):
+            return True
+        return trust_look and _looks_ours(fill, note)
+
     for (tab, row, col), (f, note) in sorted(wanted.items(), key=lambda kv: kv[0]):
         data = snapshot.tabs.get(tab)
         cur_fill = data.fills.get((row, col)) if data else None
         cur_note = data.notes.get((row, col)) if data else None
-        key = layout.mark_key(f)
-        prev = old.marks.get(key)
-        if prev is None and (tab, row, col) in moved:
-            old_key, prev = moved[(tab, row, col)]
-            claimed.add(old_key)
-        if prev is not None:
-            ours = prev.matches(cur_fill, cur_note)
-        else:
-            ours = trust_look and (tab, row, col) not in recorded_cells and _looks_ours(cur_fill, cur_note)
-        if ours or (cur_fill is None and not cur_note):
-            if not (ours and cur_note == note and cur_fill == MARK_FILL):
+        mine = ours(tab, col, cur_fill, cur_note)
+        if mine or (cur_fill is None and not cur_note):
+            if not (mine and cur_note == note and cur_fill == MARK_FILL):
                 paints.append(Paint(tab, row, col, f.row_key, note))
-            marks[key] = Mark.of(MARK_FILL, note, row, col)
+            marks[layout.mark_key(f)] = Mark.of(MARK_FILL, note)
         else:
             not_painted.add((tab, row, col))
-    # marks from earlier runs that are no longer wanted: clear them if they are still ours
-    for k, prev in sorted(old.marks.items()):
-        if k in wanted_keys or k in claimed or k[0] in frozen:
+    # every other cell showing one of sheetsync's marks: no row has that problem there now
+    for tab_id, title in sorted(layout.tabs.items()):
+        data = snapshot.tabs.get(title)
+        if data is None or tab_id in frozen or tab_id not in layout.keys:
             continue
-        title = layout.tabs.get(k[0])
-        data = snapshot.tabs.get(title) if title else None
-        cell = where(k, prev)
-        row_key = k[1]
-        if cell is None and title and (title, prev.row, prev.col) in moved:
-            cell = (title, prev.row, prev.col)
-            row_key = layout.keys.get(k[0], {}).get(prev.row, "")  # the row's key now, so a backend can re-aim it
-        if data is None or cell is None:
-            continue  # row or column deleted: nothing left to clear
-        _t, row, col = cell
-        if prev.matches(data.fills.get((row, col)), data.notes.get((row, col))):
-            unpaints.append(Unpaint(cell[0], row, col, row_key))
-    if trust_look:  # no (or a damaged) state tab: sheetsync's earlier marks are recognised by their look
-        wanted_cells = set(wanted)
-        done = {(u.tab, u.row, u.col) for u in unpaints}
-        for tab_id, title in layout.tabs.items():
-            data = snapshot.tabs.get(title)
-            if data is None or tab_id in frozen or tab_id not in layout.keys:
+        keys = layout.keys[tab_id]
+        for (row, col), note in sorted(data.notes.items()):
+            if (title, row, col) in wanted or not ours(title, col, data.fills.get((row, col)), note):
                 continue
-            for (row, col), note in data.notes.items():
-                cell = (title, row, col)
-                if cell in wanted_cells or cell in done or cell in recorded_cells:
-                    continue
-                if _looks_ours(data.fills.get((row, col)), note):
-                    unpaints.append(Unpaint(title, row, col, layout.keys[tab_id].get(row, "")))
+            unpaints.append(Unpaint(title, row, col, keys.get(row, "")))
     return paints, unpaints, marks, not_painted
 
 

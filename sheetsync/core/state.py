@@ -45,17 +45,17 @@ def note_digest(note: str | None) -> str:
 
 @dataclass(frozen=True)
 class Mark:
-    """A cell sheetsync painted: the fill it set, a digest of the note it wrote, and where it
-    was (so a mark whose row key changed — the person fixed a key cell — is still found)."""
+    """A mark sheetsync painted: the fill it set and a digest of the note it wrote. Which cell it
+    is on is not remembered: rows move (sorts, inserts, deletes, even between sheetsync's
+    confirming read and its write), so the planner finds a mark by what the cell shows, never by
+    a position that may be stale."""
 
     fill: str
     digest: str
-    row: int = 0
-    col: int = 0
 
     @classmethod
-    def of(cls, fill: str, note: str, row: int = 0, col: int = 0) -> "Mark":
-        return cls(fill, note_digest(note), row, col)
+    def of(cls, fill: str, note: str) -> "Mark":
+        return cls(fill, note_digest(note))
 
     def matches(self, fill: str | None, note: str | None) -> bool:
         """The cell still shows exactly what sheetsync wrote."""
@@ -108,8 +108,7 @@ class State:
         """Serialise, sorted, ``header`` (the words the edge chose) first."""
         out: list[tuple[str, ...]] = [("meta", "", "", "", "version", "", VERSION)]
         for (tab, key, col), mark in sorted(self.marks.items()):
-            out.append(("mark", tab, key, col, "", "", _dump({"fill": mark.fill, "digest": mark.digest,
-                                                                "row": mark.row, "col": mark.col})))
+            out.append(("mark", tab, key, col, "", "", _dump({"fill": mark.fill, "digest": mark.digest})))
         for (tab, key, col, code), p in sorted(self.problems.items()):
             out.append(("problem", tab, key, col, code, p.since, _dump({
                 "row": p.row, "col": p.col, "owner_role": p.owner_role, "job": p.job, "paint": p.paint,
@@ -282,7 +281,7 @@ def _read_row(state: State, cells: list[Any], legacy: bool, resolver: Resolver |
             fill = payload["fill"]
             if not isinstance(fill, str) or not isinstance(digest, str):
                 raise TypeError("fill")
-            state.marks[(tab, key, col)] = Mark(fill, digest, _int(payload.get("row", 0)), _int(payload.get("col", 0)))
+            state.marks[(tab, key, col)] = Mark(fill, digest)  # a "row"/"col" of older versions is not used
         elif kind == "problem":
             since = parse_since(when)
             if since is None:

@@ -63,16 +63,20 @@ _DROP = object()
 class Failure:
     """One injected failure: an HTTP error (with optional Retry-After and ErrorInfo reason), a
     connection closed without an answer (``drop``), or the normal answer held back for
-    ``stall`` seconds (a server that hangs; the client's timeout has to give up first)."""
+    ``stall`` seconds (a server that hangs; the client's timeout has to give up first).
+    ``applied``: the request is carried out first and only its answer is the failure (a write
+    that happened although the client sees a 500 or no answer)."""
 
     status: int = 503
     retry_after: float | None = None
     reason: str = ""
     drop: bool = False
     stall: float = 0.0
+    applied: bool = False
 
 
 DROP = Failure(drop=True)
+LOST = Failure(drop=True, applied=True)  # the write was applied, its answer never arrived
 
 
 @dataclass
@@ -307,6 +311,8 @@ class FakeSheets:
         if failure is not None and failure.stall:
             result = self._answer_normally(record, method, params, headers, body)
             return result if result is _DROP else (*result[:3], failure.stall)
+        if failure is not None and failure.applied:
+            self._answer_normally(record, method, params, headers, body)
         if failure is not None:
             if failure.drop:
                 return _DROP

@@ -396,3 +396,23 @@ def test_random_edits_between_requests_end_like_a_clean_two_run_reference(make, 
             run(clean.backend(), get_jobs(None), now=NOW + timedelta(days=1, minutes=n))
         expected = clean.model.tab(CS)
     assert (final.fills, final.notes) == (expected.fills, expected.notes)
+
+
+# ---- the same on an .xlsx file (a file saved by someone mid-run is refused there) --------------
+
+
+def test_2_on_xlsx_deleting_a_red_row_keeps_the_red_of_the_late_row_moving_up(template, write_xlsx):
+    import openpyxl
+
+    from sheetsync.backends.xlsx import XlsxBackend
+
+    path = write_xlsx(shop_tabs(template, [True, True, False, True]))
+    run(XlsxBackend(path), get_jobs(None), now=NOW)
+    wb = openpyxl.load_workbook(path)
+    wb[CS].delete_rows(2)  # 客户0's red row; 客户1 (late too, the same note) moves up
+    wb.save(path)
+    run(XlsxBackend(path), get_jobs(None), now=NOW + timedelta(minutes=15))
+    tab = XlsxBackend(path).read().tabs[CS]
+    late = {r for r in range(2, tab.n_rows + 1) if tab.cell(r, ANSWERED) - tab.cell(r, ASKED) > timedelta(minutes=10)}
+    assert {r for (r, c), fill in tab.fills.items() if c == ANSWERED and fill == MARK_FILL} == late == {2, 4}
+    assert all(tab.notes[(r, ANSWERED)].startswith(NOTE_PREFIX) for r in late)

@@ -111,9 +111,8 @@ def test_state_round_trips_through_its_tab_rows():
     from sheetsync.core.state import Problem
 
     state = State(marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, "【sheetsync】x")},
-                  problems={(TID, "k2", "resolved", "cs.unresolved"): Problem("2026-11-22 10:00", 2, 2, "客服", "validate",
-                                                                           True, "否", TAB, "是否解决",
-                                                                           {"limit": 10}, "m")},
+                  problems={(TID, "k2", "resolved", "cs.unresolved"): Problem(
+                      "2026-11-22 10:00", 2, 2, "客服", "validate", True, "否", TAB, "是否解决", {"limit": 10}, "m")},
                   signed={"promotions\x1f双十一": {"signature": "莉莉", "values": {"declared_stock": "5"}}})
     again = load_state(TabData("_sheetsync", [list(r) for r in state.rows(STATE_HEADER)]))
     assert again == state
@@ -121,7 +120,8 @@ def test_state_round_trips_through_its_tab_rows():
 
 def test_job_owned_tab_is_rewritten_only_when_content_differs():
     rows = (("周", "选品合格率"), ("2026-11-16 ~ 11-22", 0.9))
-    current = Snapshot({"周报": TabData("周报", [["周", "选品合格率"], ["2026-11-16 ~ 11-22", 0.9000000000001], [None]])}, "t")
+    seen = [["周", "选品合格率"], ["2026-11-16 ~ 11-22", 0.9000000000001], [None]]
+    current = Snapshot({"周报": TabData("周报", seen)}, "t")
     assert not tab_differs(current, ReplaceTab("周报", rows))
     assert tab_differs(current, ReplaceTab("周报", (("周", "选品合格率"), ("2026-11-16 ~ 11-22", 0.8))))
     assert tab_differs(Snapshot({}, "t"), ReplaceTab("周报", rows))
@@ -163,3 +163,25 @@ def test_an_english_mark_is_recognised_by_its_look_too():
     note = mark_note(["The problem is not solved yet."], prefix="[sheetsync] ")
     _p, unpaints, _m, _s = plan_marks(snap({(2, 2): MARK_FILL}, {(2, 2): note}), [], State(), LAYOUT)
     assert [(u.row, u.col) for u in unpaints] == [(2, 2)]
+
+
+def test_a_deleted_red_rows_mark_is_never_cleared_from_the_row_moving_into_its_place():
+    """k2 and k3 both had the same mark (every late-reply note reads the same); k2's row was
+    deleted and k3 moved up: k3's red is its own and stays while k3 still has the problem."""
+    note = mark_note(["问题还没解决。"])
+    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note),
+                                     (TID, "k3", "resolved"): Mark.of(MARK_FILL, note)})
+    s = snap({(2, 2): MARK_FILL}, {(2, 2): note}, rows=[HEAD, ["李先生", "否"]])
+    paints, unpaints, marks, _s = plan_marks(s, [finding(2, key="k3")], old, at({2: "k3"}))
+    assert paints == [] and unpaints == [] and marks == {(TID, "k3", "resolved"): Mark.of(MARK_FILL, note)}
+
+
+def test_a_recorded_mark_on_a_row_without_that_problem_is_cleared_wherever_it_is():
+    """A paint sent while rows moved landed on an empty row inserted meanwhile: no row explains
+    it, so the next run clears it (and paints the row that has the problem)."""
+    note = mark_note(["问题还没解决。"])
+    old = State(present=True, marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, note)})
+    s = snap({(2, 2): MARK_FILL}, {(2, 2): note}, rows=[HEAD, [None, None], ["王女士", "否"]])
+    paints, unpaints, _m, _s = plan_marks(s, [finding(3, key="k2")], old, at({3: "k2"}))
+    assert [(u.row, u.col, u.row_key) for u in unpaints] == [(2, 2, "")]
+    assert [(p.row, p.col) for p in paints] == [(3, 2)]

@@ -112,7 +112,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     widths = [max(_width(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for n, r in enumerate(cells):
-        lines.append("| " + " | ".join(_pad(c, w) for c, w in zip(r, widths)) + " |")
+        lines.append("| " + " | ".join(_pad(c, w) for c, w in zip(r, widths, strict=False)) + " |")
         if n == 0:
             lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)

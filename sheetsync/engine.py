@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import logging
 import time as _time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from .backends.base import Backend
-from .errors import SheetsyncError
 from .core.job import Job, JobContext, JobOutput
 from .core.model import ApplyResult, ChangeSet, DailyDigest, Finding, OpenProblem, ReplaceTab, WeeklyReport
 from .core.planner import plan, with_run_log
@@ -182,7 +180,7 @@ def problems_tab_builder(wb: BoundWorkbook) -> Callable:
     layout = layout_of(wb)
 
     def build(findings: list[Finding], state: State, not_painted: set) -> ReplaceTab:
-        rows = [tuple(header)]
+        rows: list[tuple[Any, ...]] = [tuple(header)]
         for f in sort_findings(findings, wb):
             p = state.problems.get(layout.problem_key(f))
             message = f.message

@@ -139,7 +139,7 @@ def test_weekly_summary_tab(shop):
     do_run(shop, jobs=["weekly-summary"])
     rows = shop.rows("周报")
     assert rows[0][0] == "周" and rows[1][0] == "2026-11-16 ~ 11-22"
-    row = dict(zip(rows[0], rows[1]))
+    row = dict(zip(rows[0], rows[1], strict=False))
     assert row["客服响应率"] == 1 and row["客服响应率·及时响应/咨询"] == "2/2"
     assert row["选品合格率"] in (None, "") and row["选品合格率·合格/检查"] == "0/0"
 
@@ -158,7 +158,7 @@ def test_sorting_between_runs_keeps_red_on_its_row(shop, template):
         return
     rows = shop.rows("客服台账")
     # swap the two data rows by retyping them, as a sort would (values and formats travel together)
-    for col, (a, b) in enumerate(zip(rows[1], rows[2]), start=1):
+    for col, (a, b) in enumerate(zip(rows[1], rows[2], strict=False), start=1):
         from openpyxl.utils import get_column_letter
 
         shop.type("客服台账", f"{get_column_letter(col)}2", b)
@@ -240,7 +240,7 @@ def test_a_batch_signed_at_the_same_minute_does_not_mix_up_signatures(template, 
     shop.type("推广确认单", "A2", "双12C")
     shop.type("推广确认单", "F2", 259)
     for col, value in zip("ABCDFGHIJ", ("元旦D", D(2026, 12, 30), D(2026, 12, 31), "LGD-R-030", 9, 1, "周深", "莉莉",
-                                          D(2026, 11, 21, 9))):
+                                          D(2026, 11, 21, 9)), strict=False):
         shop.type("推广确认单", f"{col}4", value)
     report = do_run(shop, now=NOW + timedelta(minutes=15))
     assert not [f for f in report.findings if f.code == "promo.changed_after_sign"]

@@ -44,7 +44,7 @@ def test_weekly_tab_row_shows_values_previous_and_change(template):
     [tab] = out.tabs
     head = tab.rows[0]
     assert tuple(head) == weekly_header(template)
-    row = dict(zip(head, tab.rows[-1]))
+    row = dict(zip(head, tab.rows[-1], strict=False))
     assert row["周"] == "2026-11-16 ~ 11-22"
     assert row["选品合格率"] == pytest.approx(0.9)
     assert row["选品合格率·上周"] == pytest.approx(0.7)
@@ -104,7 +104,7 @@ def test_seed_week_in_a_real_workbook_file(template, make_shop):
     shop = make_shop(seed_week(template))
     run(shop.backend(), get_jobs(["weekly-summary"]), now=SUNDAY_EVENING)
     rows = shop.rows("周报")
-    this_week = dict(zip(rows[0], rows[-1]))
+    this_week = dict(zip(rows[0], rows[-1], strict=False))
     assert this_week["周"] == "2026-11-16 ~ 11-22"
     assert [round(this_week[k] * 100, 1) for k in ("选品合格率", "推广准确率", "客服响应率", "售后解决率")] \
         == [90.0, 50.0, 97.7, 100.0]

@@ -55,7 +55,8 @@ def daily_digest(ctx: JobContext) -> JobOutput:
         open_rows = (tab.frame["resolved"] == False).fillna(False).astype(bool)  # noqa: E712
         open_rows &= (asked.dt.date <= day).fillna(True).astype(bool)
         for row in tab.frame.index[open_rows.to_numpy()]:
-            cells = {c: _text(tab.frame.at[row, c]) if tab.has(c) else "" for c in ("customer", "type", "summary", "agent")}
+            cells = {c: _text(tab.frame.at[row, c]) if tab.has(c) else ""
+                     for c in ("customer", "type", "summary", "agent")}
             when = None if pd.isna(asked.at[row]) else asked.at[row].to_pydatetime()
             unresolved.append(UnresolvedInquiry(int(row), cells["customer"], cells["type"], cells["summary"],
                                                 cells["agent"], when))

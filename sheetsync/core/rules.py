@@ -501,9 +501,9 @@ def k_changed_after_sign(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleR
     present = {prefix + k for k in tab.keys.values()}
     # records of rows that are gone under their old key: a renamed row is found by its signature
     orphans: dict[str, list[dict[str, Any]]] = {}
-    for key, record in ctx.signed.items():
+    for key, kept in ctx.signed.items():
         if key.startswith(prefix) and key not in present:
-            orphans.setdefault(record.get("signature", ""), []).append(record)
+            orphans.setdefault(kept.get("signature", ""), []).append(kept)
     signed_rows = _rows(signed)
     signatures = {row: _signature_text(tab, row, sig_cols) for row in signed_rows}
     newcomers: dict[str, list[int]] = {}  # rows with no record under their key, by signature
@@ -515,7 +515,7 @@ def k_changed_after_sign(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleR
         signature = signatures[row]
         current = {c: _canon(tab.frame.at[row, c]) for c in watch}
         shown = {c: _stored(tab.raw_value(row, c)) for c in watch}
-        record = ctx.signed.get(key)
+        record: dict[str, Any] | None = ctx.signed.get(key)
         if record is None and len(orphans.get(signature, ())) == 1 and len(newcomers[signature]) == 1:
             record = orphans[signature][0]  # one row gone, one row new, same signature: a rename
         if record is None or record.get("signature") != signature:

@@ -4,5 +4,5 @@ from .catalogue import (DEFAULT_LANGUAGE, Catalogue, MissingMessage, active, lan
                         set_language, t, with_overrides)
 from .changes import describe_changes
 
-__all__ = ["DEFAULT_LANGUAGE", "Catalogue", "MissingMessage", "active", "describe_changes", "languages", "load_catalogue",
-           "set_language", "t", "with_overrides"]
+__all__ = ["DEFAULT_LANGUAGE", "Catalogue", "MissingMessage", "active", "describe_changes", "languages",
+           "load_catalogue", "set_language", "t", "with_overrides"]

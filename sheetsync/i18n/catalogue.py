@@ -162,7 +162,7 @@ class Catalogue:
         return self.entries.get("fmt.parts_sep", "").join(parts)
 
 
-class _Lenient(dict):  # type: ignore[type-arg]
+class _Lenient(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
 

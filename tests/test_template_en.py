@@ -406,3 +406,22 @@ def test_a_mark_written_in_either_language_is_recognised_as_sheetsyncs():
         assert is_own_note(prefix + "reason") and strip_note_prefix(prefix + "reason") == "reason", language
     assert note_prefix(load_catalogue("zh-CN")) == NOTE_PREFIX
     assert not is_own_note("sheetsync said so") and not is_own_note("")
+
+
+def test_english_marks_on_feishu_are_sheetsyncs_on_the_next_run(en):
+    """The notes column of a Feishu sheet holds "<header>: [sheetsync] …": the English prefix is
+    recognised, so an unchanged sheet is not written again."""
+    from contextlib import ExitStack
+
+    from conftest import FeishuShop
+    from fake_feishu import start_fake_feishu
+    from sheetsync.engine import run
+
+    with ExitStack() as stack:
+        shop = FeishuShop(stack.enter_context(start_fake_feishu(workbook_rows(en, titles=en, settings=EN_SETTINGS))))
+        first = run(shop.backend(), get_jobs(["validate"]), now=NOW, template=en)
+        assert first.changes.paints
+        _value, _fill, note = shop.cell("Product checks", "K2")
+        assert note and note.startswith("[sheetsync] ") and not CJK.search(note)
+        again = run(shop.backend(), get_jobs(["validate"]), now=NOW, template=en)
+        assert not again.changes.paints and not again.changes.unpaints

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from numbers import Real
 from typing import Any, Iterable
 
-from ..core.model import NOTE_PREFIX, column_letter
+from ..core.model import NOTE_PREFIX_PATTERN, column_letter
 
 SERIAL_EPOCH = datetime(1899, 12, 30)
 # Formatters sheetsync sets on the date/time values it writes (Feishu's own pattern letters).
@@ -209,10 +209,10 @@ def compact_ranges(sheet_id: str, cells: Iterable[tuple[int, int]]) -> list[str]
 
 # --------------------------------------------------------------------------------------------
 # The notes column: one cell per row holding the reasons for that row's red cells, one entry
-# per cell, each "<column header>: <NOTE_PREFIX><reason>". It travels with its row when a person
+# per cell, each "<column header>: <note prefix><reason>". It travels with its row when a person
 # sorts, and is what the conditional formats are re-drawn from.
 
-_ENTRY = re.compile(r"(?m)^(?P<header>[^\n]+?): (?=" + re.escape(NOTE_PREFIX) + ")")
+_ENTRY = re.compile(r"(?m)^(?P<header>[^\n]+?): (?=" + NOTE_PREFIX_PATTERN + ")")  # any language's prefix
 
 
 def parse_hint(text: Any) -> tuple[dict[str, str], str]:

@@ -27,8 +27,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..core.model import (MARK_FILL, NOTE_PREFIX, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab,
-                          Unpaint, column_letter)
+from ..core.model import (MARK_FILL, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab,
+                          Unpaint, column_letter, strip_note_prefix)
+from ..core.model import is_own_note as is_sheetsync_note
 from ..errors import TemplateError
 from ..i18n import active
 from .base import ColumnLayout, Reason, TabLayout
@@ -75,7 +76,7 @@ def solid(rgb: str) -> PatternFill:
 
 def is_own_note(comment: Comment | None) -> bool:
     """A note sheetsync wrote (a person's own notes are never changed)."""
-    return comment is not None and (comment.author == AUTHOR or (comment.text or "").startswith(NOTE_PREFIX))
+    return comment is not None and (comment.author == AUTHOR or is_sheetsync_note(comment.text))
 
 
 def sized_note(text: str) -> Comment:
@@ -214,7 +215,7 @@ def _fill_value(cell: Cell, op: FillValue) -> Reason | None:
 
 
 def _first_line(text: str) -> str:
-    lines = text.removeprefix(NOTE_PREFIX).strip().splitlines()
+    lines = strip_note_prefix(text).strip().splitlines()
     return lines[0] if lines else ""
 
 

@@ -132,7 +132,7 @@ def test_skip_reasons_in_english(english_shop: Path) -> None:
 
     en = load_catalogue("en")
     assert sorted(s.render(en) for s in result.skipped) == sorted([
-        '"Stock" A3 already has a note written by someone else; not marked red (problem: [sheetsync] SKU is unknown)',
+        '"Stock" A3 already has a note written by someone else; not marked red (problem: SKU is unknown)',
         '"Returns" B2: there is no tab "Returns", so did not mark it red',
         '"Stock" C2 no longer has a sheetsync mark; nothing to remove',
         '"Stock" B2 was already filled in with "Ring" by someone; did not write "Bracelet"',

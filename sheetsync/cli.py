@@ -188,8 +188,9 @@ def _print(lines: Sequence[str]) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    result = app.run_demo(Path(args.dir), now=app.parse_now(args.now), template=_config(args).template,
-                          overwrite=args.overwrite)
+    # the demo needs no sheetsync.toml: only its template's language, when no --template is given
+    template = args.template or app.language_of(None, args.config)
+    result = app.run_demo(Path(args.dir), now=app.parse_now(args.now), template=template, overwrite=args.overwrite)
     print(result.text())
     return result.outcome.exit_code
 

@@ -449,3 +449,12 @@ def test_records_of_the_old_shared_folder_move_to_the_workbook_folder(demo, caps
     assert (own / "outbox" / "weekly-2026-11-09.eml").read_text(encoding="utf-8") == "pending"
     assert (own / "scheduler.json").exists() and not (shared / "outbox").exists()
     assert f"每个工作簿现在有自己的记录文件夹: {shared / 'scheduler.json'}、{shared / 'outbox'} 已移到 {own}。" in err
+
+
+def test_demo_ignores_a_broken_config_it_does_not_need(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sheetsync.toml").write_text('template = "en"\nworkbook = 5\n', encoding="utf-8")
+    assert main(["demo", "--now", NOW]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Demo workbook: sheetsync-demo/demo.xlsx")
+    assert not CJK.search(out.replace("【sheetsync】", ""))

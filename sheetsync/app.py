@@ -163,12 +163,14 @@ _handler: logging.Handler | None = None
 _reported = _ReportedByTheCommand()
 
 
-def setup_logging(verbosity: int, stream: Any = None) -> None:
-    """One handler on the ``sheetsync`` logger: warnings by default, -v info, -vv debug."""
+def setup_logging(verbosity: int, stream: Any = None) -> Callable[[], None]:
+    """One handler on the ``sheetsync`` logger: warnings by default, -v info, -vv debug.
+    Returns what undoes it (a program calling ``cli.main`` twice gets no second handler)."""
     global _handler
     logger = logging.getLogger("sheetsync")
     if _handler is not None:
         logger.removeHandler(_handler)
+    previous_level = logger.level
     _handler = logging.StreamHandler(stream or sys.stderr)
     _handler.setFormatter(ShopTimeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     level = logging.WARNING - 10 * min(verbosity, 2)
@@ -177,6 +179,16 @@ def setup_logging(verbosity: int, stream: Any = None) -> None:
     logger.addHandler(_handler)
     if logger.getEffectiveLevel() > level:
         logger.setLevel(level)
+    handler = _handler
+
+    def undo() -> None:
+        global _handler
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+        if _handler is handler:
+            _handler = None
+
+    return undo
 
 
 def set_log_timezone(tz: tzinfo) -> None:

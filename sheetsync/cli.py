@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Sequence
 
 from . import __version__, app
 from .errors import SheetsyncError
-from .i18n import Catalogue, set_language
+from .i18n import Catalogue, active, set_language
 
 # argparse's English words (it looks each up through ``argparse._`` when it needs it) -> our keys
 _ARGPARSE_WORDS = {
@@ -140,6 +140,7 @@ def build_parser(cat: Catalogue) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = active()  # main() is the whole process; called from a program, it leaves no trace
     try:
         code = _main(argv)
         sys.stdout.flush()  # inside the try: a reader that left must not fail the exit
@@ -149,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe
+    finally:
+        set_language(previous)
 
 
 def _main(argv: list[str]) -> int:
@@ -162,7 +165,7 @@ def _main(argv: list[str]) -> int:
     for name in _BEFORE_OR_AFTER:
         if getattr(args, name) is None:
             setattr(args, name, getattr(args, f"{name}_before"))
-    app.setup_logging(args.verbose + args.verbose_after)
+    undo_logging = app.setup_logging(args.verbose + args.verbose_after)
     try:
         return COMMANDS[args.command](args)
     except SheetsyncError as exc:
@@ -171,6 +174,8 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print(cat.text("cli.interrupted"), file=sys.stderr)
         return 130
+    finally:
+        undo_logging()
 
 
 # -- commands -----------------------------------------------------------------------------------

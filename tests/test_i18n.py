@@ -53,7 +53,7 @@ def test_english_messages_have_no_chinese():
     ("zh-CN", Duration(2 * 86400, limit=True), "2天"),
     ("zh-CN", Duration(40), "40秒"),
     ("zh-CN", Duration(93780), "1天2小时3分钟"),
-    ("en", Duration(93780), "1 days 2 h 3 min"),
+    ("en", Duration(93780), "1 d 2 h 3 min"),
     ("zh-CN", ("LGD-R-030", "LGD-N-010"), "LGD-R-030、LGD-N-010"),
     ("en", ("LGD-R-030", "LGD-N-010"), "LGD-R-030, LGD-N-010"),
     ("zh-CN", datetime(2026, 11, 20, 10, 5), "2026-11-20 10:05"),

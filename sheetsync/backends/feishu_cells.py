@@ -20,8 +20,8 @@ from numbers import Real
 from typing import Any, Iterable
 
 from ..core.model import NOTE_PREFIX_PATTERN, column_letter
+from .serial import SERIAL_EPOCH, to_serial
 
-SERIAL_EPOCH = datetime(1899, 12, 30)
 # Formatters sheetsync sets on the date/time values it writes (Feishu's own pattern letters).
 DATE_FORMATTERS = {"datetime": "yyyy-MM-dd HH:mm", "date": "yyyy-MM-dd", "time": "HH:mm"}
 
@@ -102,14 +102,6 @@ def rows_from_values(values: list[list[Any]] | None) -> list[list[Any]]:
 # Writing
 
 
-def to_serial(value: date | datetime | time) -> float:
-    if isinstance(value, datetime):
-        moment = value.replace(tzinfo=None)
-    elif isinstance(value, date):
-        moment = datetime.combine(value, time())
-    else:
-        moment = datetime.combine(SERIAL_EPOCH.date(), value.replace(tzinfo=None))
-    return round((moment - SERIAL_EPOCH) / timedelta(days=1), 10)
 
 
 def literal(value: Any) -> tuple[Any, str | None]:

@@ -15,9 +15,9 @@ from numbers import Real
 from typing import Any
 
 from ..core.model import CellError
+from .serial import SERIAL_EPOCH, to_serial
 
 # Day zero of the spreadsheet serial-number calendar (shared with Excel's 1900 system).
-SERIAL_EPOCH = datetime(1899, 12, 30)
 
 # Number formats sheetsync writes for date/time values when a column asks for nothing else.
 DEFAULT_PATTERNS = {"DATE": "yyyy-mm-dd", "DATE_TIME": "yyyy-mm-dd hh:mm", "TIME": "hh:mm"}
@@ -106,15 +106,6 @@ def color_style(fill: str) -> dict[str, Any]:
     return {"rgbColor": {"red": red, "green": green, "blue": blue}}
 
 
-def to_serial(value: date | datetime | time) -> float:
-    """date/datetime/time -> day serial. Time zones are dropped: the sheet shows wall time."""
-    if isinstance(value, datetime):
-        moment = value.replace(tzinfo=None)
-    elif isinstance(value, date):
-        moment = datetime.combine(value, time())
-    else:
-        moment = datetime.combine(SERIAL_EPOCH.date(), value.replace(tzinfo=None))
-    return (moment - SERIAL_EPOCH) / timedelta(days=1)
 
 
 def number_format(pattern: str) -> dict[str, str]:

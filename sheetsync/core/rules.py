@@ -252,7 +252,23 @@ def _stored(value: Any) -> Any:
 # masks
 
 
+class MaskCounter:
+    """How many whole-column masks were computed (``empty_mask`` and ``cond_mask``). A rule
+    computes each of its masks once, however many rows it flags; a test counts this to catch a
+    rule that goes back to computing a mask per flagged row. Counting only, never timing."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def reset(self) -> None:
+        self.count = 0
+
+
+MASKS = MaskCounter()
+
+
 def empty_mask(tab: "BoundTab", col: str) -> pd.Series:
+    MASKS.count += 1
     values = tab.frame[col]
     if tab.template.column(col).type == "sku_list":
         return values.map(lambda v: not v if isinstance(v, tuple) else True).astype(bool) & ~tab.bad[col]
@@ -269,6 +285,7 @@ def _literal(tab: "BoundTab", col: str, text: str) -> Any:
 
 
 def cond_mask(tab: "BoundTab", cond: Condition) -> pd.Series:
+    MASKS.count += 1
     if cond.op == "empty":
         return empty_mask(tab, cond.column)
     if cond.op == "filled":
@@ -387,12 +404,17 @@ def k_require_if(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
                            "`when_any` columns that matched, `{missing}` the `unless` conditions not met")])
 def k_forbid(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     res = RuleResult()
-    for row in _rows(rule_scope(tab, rule)):
-        failed = tuple(tab.header(c.column) for g in rule.when_any for c in g if bool(cond_mask(tab, c).at[row]))
-        missing = tuple(
-            Phrase("findings.part.unless_filled", {"column": tab.header(c.column)}) if c.op == "filled" else
-            Phrase("findings.part.unless_eq", {"column": tab.header(c.column), "value": c.value})
-            for c in rule.unless if not bool(cond_mask(tab, c).at[row]))
+    scope = rule_scope(tab, rule)
+    flags = np.asarray(scope, dtype=bool)
+    # each condition's mask once for the rule, sliced to the flagged rows (not once per row)
+    any_hits = [(tab.header(c.column), np.asarray(cond_mask(tab, c), dtype=bool)[flags])
+                for g in rule.when_any for c in g]
+    unless_misses = [(Phrase("findings.part.unless_filled", {"column": tab.header(c.column)}) if c.op == "filled" else
+                      Phrase("findings.part.unless_eq", {"column": tab.header(c.column), "value": c.value}),
+                      np.asarray(cond_mask(tab, c), dtype=bool)[flags]) for c in rule.unless]
+    for i, row in enumerate(_rows(scope)):
+        failed = tuple(header for header, hit in any_hits if hit[i])
+        missing = tuple(phrase for phrase, held in unless_misses if not held[i])
         res.findings.append(found(tab, rule, row, rule.column, failed=failed, missing=missing,
                                   value=_raw(tab, row, rule.column), column=tab.header(rule.column)))
     return res

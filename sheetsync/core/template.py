@@ -9,6 +9,7 @@ file, the tab and the thing — not a crash in the middle of a run.
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -42,8 +43,8 @@ class Column:
     note: str = ""
     choice_aliases: Mapping[str, str] = field(default_factory=dict)  # other spellings -> a choice
 
-    def header_forms(self) -> set[str]:
-        return {_norm_header(h) for h in (self.name, self.id, *self.aliases)}
+    def header_forms(self) -> frozenset[str]:
+        return _header_forms(self.name, self.id, self.aliases)
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,12 @@ class TabTemplate:
 
     def column(self, ref: str) -> Column:
         """Find a column by id or header name (forgiving); KeyError when unknown."""
+        for col in self.columns:  # rules ask by id, once per mask: no normalising on that path
+            if col.id == ref:
+                return col
         wanted = _norm_header(ref)
         for col in self.columns:
-            if col.id == ref or wanted in col.header_forms():
+            if wanted in col.header_forms():
                 return col
         raise KeyError(ref)
 
@@ -139,6 +143,11 @@ class Template:
 
     def message(self, key: str, **values: Any) -> str:
         return self.messages[key].format(**values)
+
+
+@lru_cache(maxsize=4096)
+def _header_forms(name: str, col_id: str, aliases: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_norm_header(h) for h in (name, col_id, *aliases))
 
 
 def _norm_header(text: Any) -> str:

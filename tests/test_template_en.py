@@ -132,7 +132,7 @@ def test_english_settings_notes(en):
                            specs=en.settings)
     bad, unknown = (f.message for f in with_messages(s.findings, catalogue_for(en)))
     assert bad == ("Setting 'First response limit (minutes)': can't read this duration: ten "
-                   "(for example 10, 30 min, 2 hours, 1 day). The default is used until it is fixed.")
+                   "(for example 10, 15 s, 30 min, 2 hours, 1 day). The default is used until it is fixed.")
     assert unknown.startswith("Unknown setting 'colour', ignored. Known settings: Shop name, Time zone, ")
 
 

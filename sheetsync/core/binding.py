@@ -155,7 +155,9 @@ def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
     unmatched = [t for t in snapshot.tabs if t not in taken]
     for key, tab_t in template.tabs.items():
         found = sorted(matches[key], key=lambda t: t != tab_t.title)  # the exact title first, then sheet order
-        if not found:
+        if not found and tab_t.optional:
+            bound = BoundTab(tab_t, None)  # a shop without this tab is fine
+        elif not found:
             bound = BoundTab(tab_t, None)
             near = _closest(tab_t.title_forms(), unmatched)
             code = "tab.missing_near" if near else "tab.missing"

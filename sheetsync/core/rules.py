@@ -240,7 +240,9 @@ def _stored(value: Any) -> Any:
     """A cell value as the state tab keeps it (JSON): what ``plain`` gives, datetimes as text."""
     value = plain(value)
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d" if value.time() == datetime.min.time() else "%Y-%m-%d %H:%M")
+        if value.time() == datetime.min.time():
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, tuple):

@@ -78,7 +78,7 @@ SETTING_TYPES: Mapping[str, str] = {
     "weekly": "weekday_time",
     "weekly_recipients": "emails",
 }
-UNITS = ("minutes", "hours", "days")
+UNITS = ("seconds", "minutes", "hours", "days")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class SettingSpec:
     name: str  # the key people see in the tab
     type: str
     aliases: tuple[str, ...] = ()  # other names that match (the other language's name too)
-    unit: str = ""  # durations: minutes / hours / days (a number without a unit is in this unit)
+    unit: str = ""  # durations: seconds / minutes / hours / days (a number without a unit is in this unit)
     default: str = ""  # used when the value is empty or the row is missing ("" = Settings' own)
     initial: str | None = None  # what `sheetsync init` writes; None = the default
     help: str = ""
@@ -175,14 +175,17 @@ def _limit(raw: Any, unit: str) -> timedelta:
 
 
 # What people type after a number (input vocabulary, like the parsers' 点/下午).
-_UNITS = {"分钟": "minutes", "分": "minutes", "min": "minutes", "mins": "minutes", "minute": "minutes",
+_UNITS = {"秒": "seconds", "秒钟": "seconds", "s": "seconds", "sec": "seconds", "secs": "seconds",
+          "second": "seconds", "seconds": "seconds",
+          "分钟": "minutes", "分": "minutes", "min": "minutes", "mins": "minutes", "minute": "minutes",
           "minutes": "minutes", "小时": "hours", "时": "hours", "h": "hours", "hr": "hours", "hrs": "hours",
           "hour": "hours", "hours": "hours", "天": "days", "日": "days", "d": "days", "day": "days", "days": "days"}
 _DURATION = re.compile(r"^\s*(?P<n>[-+]?\d+(?:\.\d+)?)\s*(?P<unit>[^\d\s.]*)\s*$")
 
 
 def _duration(raw: Any, default_unit: str) -> tuple[float, str]:
-    """'10' in the setting's own unit, or with a unit: '2小时' in a minutes setting is 120 minutes."""
+    """'10' in the setting's own unit, or with a unit: '2小时' in a minutes setting is 120 minutes,
+    '15秒' / '0.25分钟' / '15 s' are 15 seconds."""
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return float(raw), default_unit
     match = _DURATION.match(parsing.normalize_text(raw).lower())

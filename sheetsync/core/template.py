@@ -57,6 +57,7 @@ class TabTemplate:
     key_columns: tuple[str, ...]
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = ()
+    optional: bool = False  # a workbook without this tab is fine (no tab.missing); `init` still lays it out
 
     def column(self, ref: str) -> Column:
         """Find a column by id or header name (forgiving); KeyError when unknown."""
@@ -253,7 +254,10 @@ class _TemplateReader:
         codes = [r.code for r in rules]
         if len(set(codes)) != len(codes):
             raise self.error("duplicate_codes", where, codes=tuple(sorted({c for c in codes if codes.count(c) > 1})))
-        return TabTemplate(key, shell.title, shell.aliases, role, shell.owner, key_columns, columns, rules)
+        optional = spec.get("optional", False)
+        if not isinstance(optional, bool) or (optional and role != "data"):
+            raise self.error("tab.bad_optional", where)
+        return TabTemplate(key, shell.title, shell.aliases, role, shell.owner, key_columns, columns, rules, optional)
 
     def _column(self, where: str, spec: dict[str, Any]) -> Column:
         for needed in ("id", "name"):

@@ -134,8 +134,9 @@ class Catalogue:
         return f"{text}%"
 
     def duration(self, d: Duration) -> str:
-        """A limit reads in the unit it was set in (10分钟, 24 hours, 15秒); a measured duration
-        in days/hours/minutes, with seconds only under a minute."""
+        """A limit reads in the unit it was set in (10分钟, 24 hours, 15秒 — never 0.25分钟); a
+        measured duration in days/hours/minutes, with its seconds while it is under ten minutes
+        (40秒, 1分钟10秒: a 70-second reply over a one-minute limit never reads "1分钟")."""
         sep = self.entries.get("fmt.unit_sep", "")
         units = self.entries
         seconds = d.seconds
@@ -143,22 +144,26 @@ class Catalogue:
             for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
                 if seconds >= size and float(seconds / size).is_integer() and (unit != "day" or seconds >= 2 * 86400):
                     return f"{seconds / size:g}{sep}{units['fmt.' + unit]}"
+            if seconds < 600 and float(seconds).is_integer():
+                return self._parts(0, 0, int(seconds) // 60, int(seconds) % 60)
             if seconds >= 60:
                 return f"{seconds / 60:g}{sep}{units['fmt.minute']}"
             return f"{seconds:g}{sep}{units['fmt.second']}"
         total = int(round(seconds))
-        if total < 60:
-            return f"{total}{sep}{units['fmt.second']}"
+        if total < 600:
+            return self._parts(0, 0, total // 60, total % 60)
         minutes = int(round(seconds / 60))
         days, rest = divmod(minutes, 24 * 60)
         hours, mins = divmod(rest, 60)
-        parts = []
-        if days:
-            parts.append(f"{days}{sep}{units['fmt.day']}")
-        if hours:
-            parts.append(f"{hours}{sep}{units['fmt.hour']}")
-        if mins or not parts:
-            parts.append(f"{mins}{sep}{units['fmt.minute']}")
+        return self._parts(days, hours, mins, 0)
+
+    def _parts(self, days: int, hours: int, minutes: int, seconds: int) -> str:
+        """'1天2小时', '1分钟10秒', '40 s', '2 h 30 min': the units that are not zero ('0秒' when all are)."""
+        sep = self.entries.get("fmt.unit_sep", "")
+        parts = [f"{n}{sep}{self.entries['fmt.' + unit]}"
+                 for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second")) if n]
+        if not parts:
+            parts = [f"0{sep}{self.entries['fmt.second']}"]
         return self.entries.get("fmt.parts_sep", "").join(parts)
 
 

@@ -33,6 +33,7 @@ from .templates import load_template
 from .delivery import DeliveryConfig, Outbox, render_daily, render_weekly
 from .delivery.errors import channel_label
 from .demo import demo_rows
+from .readcache import ReadCache
 from .engine import RunReport, load, run, to_shop_time
 from .errors import ConfigError, DeliveryError, SheetsyncError, WorkbookBusyError
 from .i18n import DEFAULT_LANGUAGE, active, describe_changes, languages, t
@@ -198,6 +199,13 @@ def set_log_timezone(tz: tzinfo) -> None:
 # -- init / check -----------------------------------------------------------------------------
 
 
+def read_cache(config: Config, *, create: bool) -> ReadCache | None:
+    """The cache of the last read, in the workbook's records folder. A read-only command uses it
+    only where the folder already exists (it never creates files)."""
+    folder = config.resolved_state_dir()
+    return ReadCache(folder / "cache") if create or folder.is_dir() else None
+
+
 def init_workbook(config: Config) -> InitResult:
     template = load_template(config.template)
     return open_backend(config).init_layout(layouts(template))
@@ -224,7 +232,7 @@ def check_workbook(config: Config, *, now: datetime) -> list[Finding]:
     backend = open_backend(config)
     extras = _extras(config)
     report = run(backend, get_jobs(["validate", "reconcile-stock"]), now=now, template=template, dry_run=True,
-                 extras=extras)
+                 extras=extras, cache=read_cache(config, create=False))
     return report.findings
 
 
@@ -309,7 +317,8 @@ def run_jobs(config: Config, job_names: Sequence[str] | None, *, now: datetime, 
             for job in jobs:
                 if not stack.enter_context(job_lock(state_dir, job.name)):
                     raise WorkbookBusyError("cli.run.busy", job=job.name)
-        report = run(backend, jobs, now=now, template=template, dry_run=dry_run, extras=extras)
+        report = run(backend, jobs, now=now, template=template, dry_run=dry_run, extras=extras,
+                     cache=read_cache(config, create=not dry_run))
     tz = report.settings.tz if report.settings is not None else Settings().tz
     set_log_timezone(tz)
     outcome = RunOutcome(report)

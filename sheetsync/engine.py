@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from .backends.base import Backend
 from .core.job import Job, JobContext, JobOutput
-from .core.model import ApplyResult, ChangeSet, DailyDigest, Finding, OpenProblem, ReplaceTab, WeeklyReport
+from .core.model import Snapshot, ApplyResult, ChangeSet, DailyDigest, Finding, OpenProblem, ReplaceTab, WeeklyReport
 from .core.planner import plan, with_run_log
 from .core.settings import Settings, settings_from_rows
 from .core.planner import Layout
@@ -26,6 +26,7 @@ from .core.template import Template
 from .templates import load_template
 from .core.weekly import with_problems
 from .core.binding import BoundWorkbook, bind
+from .readcache import CachedRead, ReadCache, content_version
 from .i18n.findings import catalogue_for, note_prefix, with_messages
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class RunReport:
     daily: DailyDigest | None = None
     not_painted: set = field(default_factory=set)
     settings: Settings | None = None  # the 设置 the run used (the scheduler reuses them)
+    from_cache: bool = False  # the workbook had not changed since the last run: nothing was re-parsed
 
     @property
     def problems(self) -> int:
@@ -71,17 +73,41 @@ def to_shop_time(now: datetime, tz_name: str) -> datetime:
 
 def load(snapshot, template: Template, now: datetime) -> Loaded:
     wb = bind(snapshot, template, year=now.year)
+    settings = _settings(wb, template, now)
+    local = to_shop_time(now, settings.tz_name)
+    if local.year != now.year:  # '11-20' means the shop's current year
+        wb = bind(snapshot, template, year=local.year)
+    state = load_state(snapshot.tabs.get(wb.owned_titles["state"]), state_resolver(wb))
+    return Loaded(wb, settings, state, local)
+
+
+def _settings(wb: BoundWorkbook, template: Template, now: datetime) -> Settings:
     st = wb.by_role("settings")
     settings = settings_from_rows(st.data.rows if st.data else [], specs=template.settings, tab_title=st.title,
                                   year=now.year, owner_role=template.manager_role, first_row=st.header_row + 1,
                                   key_col=st.col_index.get("key", 1), value_col=st.col_index.get("value", 2),
                                   key_header=st.header("key"), value_header=st.header("value"),
                                   tab_id=st.template.key)
-    local = to_shop_time(now, settings.tz_name)
-    if local.year != now.year:  # '11-20' means the shop's current year
-        wb = bind(snapshot, template, year=local.year)
-    state = load_state(snapshot.tabs.get(wb.owned_titles["state"]), state_resolver(wb))
-    return Loaded(wb, settings, state, local)
+    return settings
+
+
+def read_and_load(backend: Backend, template: Template, now: datetime,
+                  cache: ReadCache | None = None) -> tuple[Snapshot, Loaded, bool]:
+    """Read and bind the workbook, or take both from ``cache`` when its content has not changed
+    since the run that filled it. Returns (snapshot, loaded, from the cache)."""
+    version = content_version(backend) if cache is not None else None
+    if cache is not None and version is not None:
+        hit = cache.get(version, template)
+        local = to_shop_time(now, hit.settings.tz_name) if hit is not None else now
+        if hit is not None and local.year == hit.year:  # '11-20' was read in this year
+            log.info("%s unchanged since the last run: not read again", hit.snapshot.source)
+            return hit.snapshot, Loaded(hit.workbook, hit.settings, hit.state, local), True
+    snapshot = backend.read()
+    loaded = load(snapshot, template, now)
+    if cache is not None and version is not None and content_version(backend) == version:  # not saved meanwhile
+        cache.put(version, template, CachedRead(snapshot, loaded.workbook, loaded.settings, loaded.state,
+                                                loaded.now.year))
+    return snapshot, loaded, False
 
 
 def state_resolver(wb: BoundWorkbook) -> Resolver:
@@ -198,14 +224,13 @@ def problems_tab_builder(wb: BoundWorkbook) -> Callable:
 
 def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template | None = None,
         dry_run: bool = False, extras: dict[str, Any] | None = None,
-        clock: Callable[[], float] = _time.perf_counter) -> RunReport:
+        clock: Callable[[], float] = _time.perf_counter, cache: ReadCache | None = None) -> RunReport:
     """Run ``jobs`` once against ``backend``. Returns what was found and what was (or, with
     ``dry_run``, would be) written. Raises SheetsyncError subclasses with user-facing messages."""
     started = clock()
     template = template or load_template()
     catalogue = catalogue_for(template)
-    snapshot = backend.read()
-    loaded = load(snapshot, template, now)
+    snapshot, loaded, from_cache = read_and_load(backend, template, now, cache)
     wb = loaded.workbook
     ctx = JobContext(wb, loaded.settings, loaded.state, loaded.now, dict(extras or {}))
     names = [j.name for j in jobs]
@@ -245,7 +270,7 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
         applied = backend.apply(changes, snapshot)
         log.info("%s: wrote %d change(s)", snapshot.source, applied.written)
     return RunReport(names, snapshot.source, loaded.now, findings, changes, applied, dry_run, wb.rows_read(),
-                     clock() - started, weekly, daily, result.not_painted, loaded.settings)
+                     clock() - started, weekly, daily, result.not_painted, loaded.settings, from_cache)
 
 
 def check(backend: Backend, *, now: datetime, template: Template | None = None,

@@ -1,0 +1,153 @@
+"""What an unchanged workbook parsed into, kept between runs.
+
+With a check every couple of minutes, most runs meet a workbook nobody touched since the last
+one. Such a run should not read and parse every cell again: the bound workbook (parsed columns,
+row keys, layout findings), the 设置 and the state tab of the last run are kept in one file in
+the records folder (``<state dir>/cache/read.pickle``), keyed by
+
+* the workbook's content version (the backend's cheap ``version()``; for an .xlsx file without
+  one, the SHA-256 of its bytes — hashing is a small fraction of parsing),
+* the template (a digest of everything it says), sheetsync's version and this file's format;
+  and the entry is only used when dates without a year (``11-20``) were read in the shop's
+  current year.
+
+Anything else is a miss: the entry is replaced after the next full read. A cache file that cannot
+be read — damaged, cut short, written by another version, not ours at all — is a miss too, never an
+error; so is a folder that cannot be written (the run just parses as before).
+
+Jobs still run on every hit: the rules that depend on the time (SLA clocks, "overdue", lead
+times) must see this run's ``now``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from .core.binding import BoundWorkbook
+from .core.model import Snapshot
+from .core.settings import Settings
+from .core.state import State
+from .core.template import Template
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+_MAGIC = b"sheetsync-read-cache\n"
+FILE_NAME = "read.pickle"
+
+
+@dataclass
+class CachedRead:
+    """What a run needs from a read: the snapshot, and what it was bound to."""
+
+    snapshot: Snapshot
+    workbook: BoundWorkbook
+    settings: Settings
+    state: State
+    year: int  # the year dates without one were read in
+
+
+def template_digest(template: Template) -> str:
+    return hashlib.sha256(repr(template).encode()).hexdigest()
+
+
+def content_version(backend: Any) -> str | None:
+    """The backend's cheap content version, or the hash of an .xlsx file's bytes; None when the
+    backend offers neither (every run then reads)."""
+    version: Callable[[], str | None] | None = getattr(backend, "version", None)
+    if callable(version):
+        try:
+            return version()
+        except Exception as exc:  # noqa: BLE001 - no version means no cache, never a failed run
+            log.debug("no content version: %s", exc)
+            return None
+    path = getattr(backend, "path", None)
+    if isinstance(path, Path) and path.is_file():
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            return None
+        return "sha256:" + digest.hexdigest()
+    return None
+
+
+class ReadCache:
+    """One entry: the last read. ``hits`` / ``misses`` count what this object served (tests
+    and the run log read them)."""
+
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def path(self) -> Path:
+        return self.folder / FILE_NAME
+
+    def _key(self, version: str, template: Template) -> tuple[Any, ...]:
+        from . import __version__  # the package imports the engine, which imports this module
+
+        return (FORMAT, __version__, version, template_digest(template))
+
+    def get(self, version: str | None, template: Template) -> CachedRead | None:
+        if version is None:
+            return None
+        try:
+            with self.path.open("rb") as fh:
+                if fh.read(len(_MAGIC)) != _MAGIC:
+                    raise ValueError("not a sheetsync cache file")
+                key, payload = pickle.load(fh)
+            if key != self._key(version, template):
+                self.misses += 1
+                return None
+            cached = _attach(payload, template)
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        except Exception as exc:  # noqa: BLE001 - damaged, truncated, foreign or stale: read the workbook
+            log.info("read cache %s ignored: %s", self.path, exc)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return cached
+
+    def put(self, version: str | None, template: Template, cached: CachedRead) -> None:
+        if version is None:
+            return
+        tmp = self.path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with tmp.open("wb") as fh:
+                fh.write(_MAGIC)
+                pickle.dump((self._key(version, template), _detach(cached)), fh,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs a re-read, no more
+            log.info("read cache %s not written: %s", self.path, exc)
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+
+def _detach(cached: CachedRead) -> CachedRead:
+    """Without the template (the key has its digest; the current object is put back on load)."""
+    wb = cached.workbook
+    tabs = {k: replace(t, template=None, _raw_arrays={}, _positions={})  # type: ignore[arg-type]
+            for k, t in wb.tabs.items()}
+    return replace(cached, workbook=replace(wb, template=None, tabs=tabs, _members=None))  # type: ignore[arg-type]
+
+
+def _attach(cached: CachedRead, template: Template) -> CachedRead:
+    wb = cached.workbook
+    tabs = {k: replace(t, template=template.tabs[k]) for k, t in wb.tabs.items()}
+    return replace(cached, workbook=replace(wb, template=template, tabs=tabs))

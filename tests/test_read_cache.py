@@ -1,0 +1,109 @@
+"""An unchanged workbook is not read again: the last read is kept in the records folder, keyed
+by the content hash; the time-dependent rules still see this run's time; a damaged, foreign or
+stale cache is ignored, never an error."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import openpyxl
+import pytest
+
+from conftest import NOW, row_for
+from sheetsync.backends.xlsx import XlsxBackend
+from sheetsync.engine import run
+from sheetsync.readcache import FILE_NAME, ReadCache
+from sheetsync.registry import get_jobs
+from sheetsync.templates import load_template
+from test_engine import shop_rows
+
+D = datetime
+
+
+@pytest.fixture
+def workbook(template, write_xlsx):
+    tabs = shop_rows(template)
+    # asked 5 minutes before NOW, not answered yet: within the limit now, overdue two hours later
+    tabs["客服台账"].append(row_for(template, "cs_log", customer="赵女士", type="产品咨询",
+                                   asked_at=NOW - timedelta(minutes=5), resolved="否"))
+    return write_xlsx(tabs)
+
+
+def do_run(path, cache, now=NOW, template=None):
+    return run(XlsxBackend(path), get_jobs(None), now=now, cache=cache, template=template)
+
+
+def codes(report):
+    return sorted((f.tab, f.row, f.column, f.code) for f in report.findings)
+
+
+def settled(path, cache):
+    """The first run writes marks (the file changes); the next one reads it, writes nothing and
+    keeps the read."""
+    do_run(path, cache)
+    second = do_run(path, cache)
+    assert second.applied is None and not second.from_cache
+    return second
+
+
+def test_unchanged_workbook_is_not_read_again(workbook, tmp_path):
+    cache = ReadCache(tmp_path / "records" / "cache")
+    second = settled(workbook, cache)
+    before = workbook.read_bytes()
+    third = do_run(workbook, cache)
+    assert third.from_cache and cache.hits == 1
+    assert codes(third) == codes(second)
+    assert third.applied is None and workbook.read_bytes() == before  # an idle run writes nothing
+    assert third.rows_read == second.rows_read
+
+
+def test_time_rules_see_this_runs_time_on_a_cached_read(workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    second = settled(workbook, cache)
+    assert not [f for f in second.findings if f.code == "cs.first_response.overdue"]
+    later = do_run(workbook, cache, now=NOW + timedelta(hours=2))
+    assert later.from_cache
+    overdue = [f for f in later.findings if f.code == "cs.first_response.overdue"]
+    assert len(overdue) == 1 and later.applied is not None and later.applied.written
+    ws = openpyxl.load_workbook(workbook)["客服台账"]
+    cell = ws.cell(overdue[0].row, overdue[0].col)
+    assert cell.comment is not None and overdue[0].message in cell.comment.text
+
+
+def test_an_edited_workbook_is_read_again(workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    settled(workbook, cache)
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["客服台账"]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 2).value == "李先生")
+    ws.cell(row, 2).value = None  # 客户 is required
+    wb.save(workbook)
+    report = do_run(workbook, cache)
+    assert not report.from_cache
+    assert ("客服台账", row, "客户", "column.required") in [(f.tab, f.row, f.column, f.code) for f in report.findings]
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a cache", b"sheetsync-read-cache\n\x80\x05broken",
+                                     b"sheetsync-read-cache\n" + b"\x00" * 64])
+def test_a_damaged_cache_is_ignored_and_replaced(workbook, tmp_path, garbage):
+    cache = ReadCache(tmp_path / "cache")
+    second = settled(workbook, cache)
+    (tmp_path / "cache" / FILE_NAME).write_bytes(garbage)
+    report = do_run(workbook, cache)
+    assert not report.from_cache and codes(report) == codes(second)
+    assert do_run(workbook, cache).from_cache  # rewritten by the read
+
+
+def test_a_read_under_another_template_is_not_reused(workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    settled(workbook, cache)
+    report = do_run(workbook, cache, template=load_template("en"))
+    assert not report.from_cache
+
+
+def test_a_folder_that_cannot_be_written_costs_only_the_cache(workbook, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    cache = ReadCache(blocker / "cache")
+    settled(workbook, cache)
+    assert not do_run(workbook, cache).from_cache

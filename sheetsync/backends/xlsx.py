@@ -42,6 +42,7 @@ from ..core.model import ApplyResult, CellError, ChangeSet, Snapshot, TabData
 from .base import InitResult, Listing, Reason, TabLayout
 from .xlsx_formulas import FormulaValues, keep_cached_values, read_cached_values
 from .xlsx_parts import Part, keep_blockers, scan_parts
+from .xlsx_read import PackageError, read_tabs
 from .xlsx_write import add_layout_tab, apply_changes, chart_tabs, fill_key, fit_note, is_own_note
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class XlsxBackend:
         self.path = Path(path)
         self.backup = backup
         self._loaded: _Loaded | None = None
+        self._read_data: tuple[bytes, Fingerprint] | None = None  # the bytes the last read parsed
 
     def describe(self) -> str:
         return self.path.name
@@ -120,10 +122,32 @@ class XlsxBackend:
     # -- read -----------------------------------------------------------------------------------
 
     def read(self) -> Snapshot:
+        """Every tab: values by calamine, fills, notes and merged ranges from the package XML
+        (no workbook object is built; see ``xlsx_read``)."""
         data, fingerprint = self._read_bytes()
-        loaded, tabs = self._load(data, fingerprint)
-        self._loaded = loaded
+        self._check_package(data)
+        try:
+            tabs = read_tabs(data)
+        except PackageError as exc:
+            log.debug("%s: %s", self.path.name, exc)
+            cause = exc.__cause__
+            raise self._unreadable(data, cause if isinstance(cause, Exception) else exc) from None
+        self._read_data = (data, fingerprint)
         return Snapshot(tabs=tabs, source=self.path.name, version=fingerprint.text)
+
+    def version(self) -> str:
+        """The content hash of the file (sha256 of its bytes), without parsing anything: the
+        same text whatever its modification time, different after any save that changed it."""
+        data, _fingerprint = self._read_bytes()
+        return hashlib.sha256(data).hexdigest()
+
+    def _check_package(self, data: bytes) -> None:
+        name = self.path.name
+        if not data:
+            raise BackendError("backends.xlsx.empty", name=name, path=str(self.path),
+                               backup=self._backup_hint(repairable=False))
+        if data.startswith(_OLE_MAGIC):
+            raise BackendError("backends.xlsx.old_format", name=name)
 
     def _read_bytes(self) -> tuple[bytes, Fingerprint]:
         try:
@@ -225,6 +249,11 @@ class XlsxBackend:
         """The parsed workbook ``snapshot`` came from (cached by read), or a fresh parse of the
         file when this backend has none (the file must still be the one the snapshot shows)."""
         if self._loaded is not None and snapshot.version in self._loaded.lineage:
+            return self._loaded
+        if self._read_data is not None and self._read_data[1].text == snapshot.version:
+            data, fingerprint = self._read_data
+            self._read_data = None
+            self._loaded, _ = self._load(data, fingerprint)
             return self._loaded
         data, fingerprint = self._read_bytes()
         if not fingerprint.same_content(snapshot.version):

@@ -285,6 +285,9 @@ class RunOutcome:
             w = r.weekly.week
             kpis = active().join(t("cli.run.kpi", label=kpi_label(k), value=active().percent(k.value)) for k in w.kpis)
             lines.append(t("cli.run.weekly", start=w.week_start, end=w.week_end, kpis=kpis))
+        if r.traffic is not None:
+            lines.append(t("cli.traffic.line", requests=r.traffic.requests, down=size_text(r.traffic.bytes_down),
+                           up=size_text(r.traffic.bytes_up)))
         lines.extend(self.messages)
         return "\n".join(lines)
 
@@ -293,6 +296,15 @@ class RunOutcome:
         for failure in self.failures:
             emit(t("cli.error", message=str(failure)))
         return self.exit_code
+
+
+def size_text(n: int) -> str:
+    """Bytes as a person reads them: 512 B, 38.2 KB, 9.4 MB."""
+    if n < 1000:
+        return t("cli.traffic.bytes", n=n)
+    if n < 1_000_000:
+        return t("cli.traffic.kb", n=n / 1000)
+    return t("cli.traffic.mb", n=n / 1_000_000)
 
 
 def kpi_label(kpi: Any) -> str:

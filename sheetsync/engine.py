@@ -48,6 +48,7 @@ class RunReport:
     not_painted: set = field(default_factory=set)
     settings: Settings | None = None  # the 设置 the run used (the scheduler reuses them)
     from_cache: bool = False  # the workbook had not changed since the last run: nothing was re-parsed
+    traffic: Any = None  # network backends: the run's API requests and bytes (google_transport.Traffic)
 
     @property
     def problems(self) -> int:
@@ -228,6 +229,7 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
     """Run ``jobs`` once against ``backend``. Returns what was found and what was (or, with
     ``dry_run``, would be) written. Raises SheetsyncError subclasses with user-facing messages."""
     started = clock()
+    traffic_before = getattr(backend, "traffic", None)
     template = template or load_template()
     catalogue = catalogue_for(template)
     snapshot, loaded, from_cache = read_and_load(backend, template, now, cache)
@@ -269,8 +271,12 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
     else:
         applied = backend.apply(changes, snapshot)
         log.info("%s: wrote %d change(s)", snapshot.source, applied.written)
+    traffic = backend.traffic.since(traffic_before) if traffic_before is not None else None  # type: ignore[attr-defined]
+    if traffic is not None:
+        log.info("%s: %d API request(s), %d bytes down, %d bytes up", snapshot.source, traffic.requests,
+                 traffic.bytes_down, traffic.bytes_up)
     return RunReport(names, snapshot.source, loaded.now, findings, changes, applied, dry_run, wb.rows_read(),
-                     clock() - started, weekly, daily, result.not_painted, loaded.settings, from_cache)
+                     clock() - started, weekly, daily, result.not_painted, loaded.settings, from_cache, traffic)
 
 
 def check(backend: Backend, *, now: datetime, template: Template | None = None,

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Sequence
 
 from gspread.exceptions import NoValidUrlKeyFound
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 from gspread.utils import a1_to_rowcol, absolute_range_name, extract_id_from_url
 
 from ..core.model import (AppendRows, ApplyResult, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Snapshot,
@@ -46,8 +47,8 @@ from ..errors import BackendError, ConfigError, SheetsyncError
 from ..i18n import active
 from .base import InitResult, Reason, TabLayout
 from .google_cells import cell_fill, cell_value, color_style, literal_cell, number_format
-from .google_transport import (CallContext, backoff_delay, connect, find_key_file, load_key, resolve_endpoint,
-                               translate_failures)
+from .google_transport import (CallContext, Traffic, backoff_delay, connect, find_key_file, load_key,
+                               resolve_endpoint, translate_failures)
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,10 @@ CONFIRM_FIELDS = (
 )
 TITLES_FIELDS = "sheets.properties(sheetId,title)"
 
-# Google recommends request bodies of at most 2 MB; a bigger change set (tens of thousands of
-# marks) is sent as a few consecutive batchUpdates of at most this size.
-MAX_BATCH_BYTES = 2_000_000
+# Google refuses a request body over 10 MiB ("Request payload size exceeds the limit: 10485760
+# bytes"; 2 MB is only its advice). A bigger change set (tens of thousands of marks and a problem list
+# as long) is sent as a few consecutive batchUpdates of at most this size, in compact UTF-8 JSON.
+MAX_BATCH_BYTES = 9_000_000
 # Rows per updateCells request when a job-owned tab is rewritten, so no single request is huge.
 ROWS_PER_REQUEST = 1000
 # Header row sheetsync assumes on every tab; data rows start below it.
@@ -198,16 +200,16 @@ class _Batch:
     requests: list[dict[str, Any]] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=dict)
     # request index -> how a fresh read tells whether that request was applied (see _Probe)
-    probes: dict[int, "_Probe"] = field(default_factory=dict)
+    probes: dict[int, list["_Probe"]] = field(default_factory=dict)
 
-    def add(self, kind: str, body: dict[str, Any], probe: "_Probe | None" = None) -> None:
+    def add(self, kind: str, body: dict[str, Any], probe: "_Probe | Sequence[_Probe] | None" = None) -> None:
         if probe is not None:
-            self.probes[len(self.requests)] = probe
+            self.probes[len(self.requests)] = [probe] if isinstance(probe, _Probe) else list(probe)
         self.requests.append({kind: body})
 
     def probe_last(self, probe: "_Probe") -> None:
         """Attach ``probe`` to the request just added."""
-        self.probes[len(self.requests) - 1] = probe
+        self.probes.setdefault(len(self.requests) - 1, []).append(probe)
 
     def new_sheet_id(self, title: str) -> int:
         sheet_id = zlib.crc32(title.encode()) & 0x7FFFFFFF
@@ -335,13 +337,46 @@ def _chunks(requests: list[dict[str, Any]], limit: int) -> list[list[dict[str, A
     chunks: list[list[dict[str, Any]]] = [[]]
     size = 0
     for request in requests:
-        n = len(json.dumps(request))
+        n = len(_compact(request)) + 1
         if chunks[-1] and size + n > limit:
             chunks.append([])
             size = 0
         chunks[-1].append(request)
         size += n
     return chunks
+
+
+def _runs(ops: list[_CellOp]) -> list[list[_CellOp]]:
+    """Marks to paint (or remove) on neighbouring rows of one column, grouped, so one request
+    carries a whole run; the kinds keep their order (paints, then removals, then values)."""
+    runs: list[list[_CellOp]] = []
+    for kind in (Paint, Unpaint, FillValue):
+        same = sorted((op for op in ops if type(op) is kind), key=lambda op: (op.tab, op.col, op.row))
+        for op in same:
+            last = runs[-1][-1] if runs else None
+            if (kind is not FillValue and last is not None and type(last) is kind and last.tab == op.tab
+                    and last.col == op.col and last.row + 1 == op.row):
+                runs[-1].append(op)
+            else:
+                runs.append([op])
+    return runs
+
+
+def _blocks(indexes: list[int], limit: int) -> list[list[int]]:
+    """Ascending indexes -> runs of consecutive ones, each at most ``limit`` long."""
+    out: list[list[int]] = []
+    for i in indexes:
+        if out and out[-1][-1] + 1 == i and len(out[-1]) < limit:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
+
+
+def _compact(body: Any) -> bytes:
+    """JSON as the batchUpdate body: no spaces, and Chinese as UTF-8 (3 bytes a character, not
+    the 6 of a \\u escape)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 _CellOp = Paint | Unpaint | FillValue
@@ -382,6 +417,11 @@ class GoogleBackend:
     def describe(self) -> str:
         return active().text("backends.google.describe", title=self._title or self.spreadsheet_id)
 
+    @property
+    def traffic(self) -> Traffic:
+        """API requests and bytes so far (a copy; ``Traffic.since`` gives one run's share)."""
+        return self._client.session.traffic.copy()  # type: ignore[attr-defined]
+
     def _get(self, params: dict[str, Any]) -> dict[str, Any]:
         with translate_failures(self._ctx):
             return self._client.spreadsheets_get(self.spreadsheet_id, params=params)
@@ -415,10 +455,11 @@ class GoogleBackend:
         aimed, skipped = self._reaim(cell_ops, changes, snapshot, live)
         used = {t.sheet_id for t in snapshot.tabs.values() if t.sheet_id is not None}
         batch = _Batch(used_ids=used | {t.sheet_id for t in live.values()})
-        for op in aimed:
-            self._cell_request(batch, op, live[op.tab])
+        for run in _runs(aimed):
+            self._cells_request(batch, run, live[run[0].tab])
         for tab in changes.tabs:
-            self._replace_tab(batch, tab, live.get(tab.tab))
+            old = snapshot.tabs.get(tab.tab)
+            self._replace_tab(batch, tab, live.get(tab.tab), old.rows if old is not None else None)
             if tab.tab in live and tab.tab in snapshot.tabs:
                 batch.probe_last(_Probe("tab", tab.tab, after=tab.rows, before=snapshot.tabs[tab.tab].rows))
         for append in changes.appends:
@@ -498,27 +539,40 @@ class GoogleBackend:
         return aimed, skipped
 
     @staticmethod
-    def _cell_request(batch: _Batch, op: _CellOp, live: _LiveTab) -> None:
+    def _cells_request(batch: _Batch, run: list[_CellOp], live: _LiveTab) -> None:
+        """One updateCells for a run of marks (or of removed marks) on neighbouring rows of one
+        column; one per filled-in value."""
         sheet_id = live.sheet_id
-        if isinstance(op, Paint):
-            cell = {"userEnteredFormat": {"backgroundColorStyle": color_style(op.fill)}, "note": op.note}
-            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, cell, MARK_FIELDS),
-                      _Probe("cell", op.tab, after=(op.fill, op.note), before=live.look(op.row, op.col),
-                             row=op.row, col=op.col))
-        elif isinstance(op, Unpaint):
-            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, {}, MARK_FIELDS),
-                      _Probe("cell", op.tab, after=(None, None), before=live.look(op.row, op.col),
-                             row=op.row, col=op.col))
+        first = run[0]
+        if isinstance(first, Paint):
+            rows = [{"values": [{"userEnteredFormat": {"backgroundColorStyle": color_style(op.fill)},  # type: ignore[union-attr]
+                                 "note": op.note}]} for op in run]  # type: ignore[union-attr]
+            batch.add("updateCells", {"start": {"sheetId": sheet_id, "rowIndex": first.row - 1,
+                                                "columnIndex": first.col - 1}, "rows": rows, "fields": MARK_FIELDS},
+                      [_Probe("cell", op.tab, after=(op.fill, op.note), before=live.look(op.row, op.col),  # type: ignore[union-attr]
+                              row=op.row, col=op.col) for op in run])
+        elif isinstance(first, Unpaint):
+            cells = _grid_range(sheet_id, (first.row - 1, run[-1].row), (first.col - 1, first.col))
+            batch.add("updateCells", {"range": cells, "fields": MARK_FIELDS},
+                      [_Probe("cell", op.tab, after=(None, None), before=live.look(op.row, op.col),
+                              row=op.row, col=op.col) for op in run])
         else:
-            cell = literal_cell(op.value)
-            fields = "userEnteredValue" + (",userEnteredFormat.numberFormat" if "userEnteredFormat" in cell else "")
-            batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, cell, fields))
+            for op in run:
+                cell = literal_cell(op.value)  # type: ignore[union-attr]
+                fields = "userEnteredValue" + (",userEnteredFormat.numberFormat" if "userEnteredFormat" in cell else "")
+                batch.add("updateCells", _cell_update(sheet_id, op.row, op.col, cell, fields))
 
     @staticmethod
-    def _replace_tab(batch: _Batch, tab: ReplaceTab, live: _LiveTab | None) -> None:
+    def _replace_tab(batch: _Batch, tab: ReplaceTab, live: _LiveTab | None,
+                     before: list[list[Any]] | None = None) -> None:
         """Rewrite a job-owned tab: grow the grid if needed (never shrink it, so nothing anchored
         there breaks), clear the old content, write the new rows literally, bold frozen header,
-        widths, and a fresh chart in place of the old one."""
+        widths, and a fresh chart in place of the old one. A tab without charts whose content
+        as read is ``before`` (the problem list, the state tab) is updated by difference: only the rows
+        that differ are written, and the rows past its new end cleared."""
+        if live is not None and before is not None and not tab.chart and not live.chart_ids:
+            GoogleBackend._update_tab(batch, tab, live, before)
+            return
         rows = [list(r) for r in tab.rows]
         anchor = a1_to_rowcol(tab.chart.anchor) if tab.chart else (1, 1)
         need_rows = max(len(rows), anchor[0], 2)  # a frozen header needs one more row below it
@@ -550,6 +604,36 @@ class GoogleBackend:
         if tab.chart:
             batch.add("addChart", _chart(sheet_id, tab.chart))
 
+    @staticmethod
+    def _update_tab(batch: _Batch, tab: ReplaceTab, live: _LiveTab, before: list[list[Any]]) -> None:
+        rows = [list(r) for r in tab.rows]
+        old, new = norm_rows(before), norm_rows(rows)
+        need_rows = max(len(rows), 2)
+        need_cols = max(max((len(r) for r in rows), default=0), 1)
+        grid_rows, grid_cols = max(live.row_count, need_rows), max(live.column_count, need_cols)
+        sheet_id = live.sheet_id
+        batch.add("updateSheetProperties", {
+            "properties": {"sheetId": sheet_id, "hidden": tab.hidden, "gridProperties": {
+                "rowCount": grid_rows, "columnCount": grid_cols, "frozenRowCount": 1 if rows else 0}},
+            "fields": "hidden,gridProperties.rowCount,gridProperties.columnCount,gridProperties.frozenRowCount"})
+        formats = {col: number_format(pattern) for col, pattern in tab.number_formats}
+        changed = [i for i in range(len(rows)) if i >= len(old) or old[i] != new[i]]
+        for block in _blocks(changed, ROWS_PER_REQUEST):
+            data = []
+            for i in block:
+                row = _row_data(rows[i], formats if i else {}, bold=i == 0)
+                width = len(before[i]) if i < len(before) else 0
+                row["values"] += [{}] * (width - len(rows[i]))  # cells the old row had: cleared
+                data.append(row)
+            batch.add("updateCells", {"start": {"sheetId": sheet_id, "rowIndex": block[0], "columnIndex": 0},
+                                      "rows": data, "fields": CONTENT_FIELDS})
+        if len(before) > len(rows):
+            batch.add("updateCells", {"range": _grid_range(sheet_id, (len(rows), len(before)), (0, grid_cols)),
+                                      "fields": CONTENT_FIELDS})
+        for col, chars in enumerate(tab.column_widths, start=1):
+            if chars:
+                batch.add("updateDimensionProperties", _column_width(sheet_id, col, chars))
+
     def _append_rows(self, batch: _Batch, append: AppendRows, snapshot: Snapshot) -> None:
         existing = snapshot.tab(append.tab)
         sheet_id = batch.created.get(append.tab, existing.sheet_id if existing else None)
@@ -574,7 +658,7 @@ class GoogleBackend:
         chunks = _chunks(requests, MAX_BATCH_BYTES)
         first = 0
         for i, chunk in enumerate(chunks):
-            probes = [batch.probes[n] for n in range(first, first + len(chunk)) if n in batch.probes]
+            probes = [p for n in range(first, first + len(chunk)) for p in batch.probes.get(n, ())]
             first += len(chunk)
             unchanged = (Reason("backends.google.unchanged") if i == 0 else
                          Reason("backends.google.partly_written", batches=len(chunks), written=i))
@@ -586,7 +670,10 @@ class GoogleBackend:
         for attempt in range(self._ctx.max_retries + 1):
             try:
                 with translate_failures(self._ctx, writing=True, unchanged=unchanged):
-                    self._client.batch_update(self.spreadsheet_id, {"requests": chunk})
+                    # the answer is only the spreadsheet id: no list of empty replies to download
+                    self._client.request("post", SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id,
+                                         params={"fields": "spreadsheetId"}, data=_compact({"requests": chunk}),
+                                         headers={"Content-Type": "application/json; charset=UTF-8"})
                 return
             except BackendError as err:
                 if err.key not in AMBIGUOUS:

@@ -213,14 +213,41 @@ def make_retry(max_retries: int, sleep: Callable[[float], None]) -> SheetsRetry:
     )
 
 
+@dataclass
+class Traffic:
+    """What the API requests of a backend cost so far: requests answered, bytes of request
+    bodies sent and of response bodies received as they crossed the wire (compressed when the
+    server compressed them). OAuth token requests are not counted."""
+
+    requests: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+
+    def since(self, earlier: "Traffic") -> "Traffic":
+        return Traffic(self.requests - earlier.requests, self.bytes_up - earlier.bytes_up,
+                       self.bytes_down - earlier.bytes_down)
+
+    def copy(self) -> "Traffic":
+        return Traffic(self.requests, self.bytes_up, self.bytes_down)
+
+
+# Google compresses an answer only when asked with Accept-Encoding *and* a User-Agent that says
+# gzip ("Performance tips" of the Google API docs); a 100k-row read shrinks about 20 times.
+USER_AGENT = "sheetsync (gzip)"
+
+
 class _Session(AuthorizedSession):
     """An AuthorizedSession whose requests always have a timeout (gspread sends timeout=None,
-    which means wait forever) and retry per ``retry``. The timeout also reaches the token
-    request: AuthorizedSession passes it on when it refreshes the access token."""
+    which means wait forever), retry per ``retry``, ask for gzip and are counted (``traffic``).
+    The timeout also reaches the token request: AuthorizedSession passes it on when it
+    refreshes the access token."""
 
     def __init__(self, credentials: service_account.Credentials, *, timeout: float, retry: Retry) -> None:
         super().__init__(credentials)
         self._timeout = timeout
+        self.traffic = Traffic()
+        self.headers["Accept-Encoding"] = "gzip"
+        self.headers["User-Agent"] = USER_AGENT
         adapter = requests.adapters.HTTPAdapter(max_retries=retry)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
@@ -228,7 +255,13 @@ class _Session(AuthorizedSession):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        body = response.request.body
+        self.traffic.requests += 1
+        self.traffic.bytes_up += len(body) if body else 0
+        wire = getattr(response.raw, "tell", None)
+        self.traffic.bytes_down += wire() if callable(wire) and wire() else len(response.content)
+        return response
 
 
 class SheetsHTTPClient(HTTPClient):

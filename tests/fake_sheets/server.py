@@ -20,6 +20,7 @@ just before the n-th request.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import secrets
 import shutil
@@ -59,6 +60,17 @@ _MASKED = {"updateCells": "CellData", "repeatCell": "CellData", "appendCells": "
 _DROP = object()
 
 
+# Google refuses a request body over 10 MiB ("Request payload size exceeds the limit").
+MAX_PAYLOAD = 10_485_760
+
+
+def wants_gzip(headers: Any) -> bool:
+    """Google's rule for a compressed answer: ``Accept-Encoding: gzip`` *and* a User-Agent that
+    contains the string ``gzip`` (developers.google.com, "Performance tips")."""
+    accepted = [part.split(";")[0].strip().lower() for part in (headers.get("Accept-Encoding") or "").split(",")]
+    return "gzip" in accepted and "gzip" in (headers.get("User-Agent") or "")
+
+
 @dataclass(frozen=True)
 class Failure:
     """One injected failure: an HTTP error (with optional Retry-After and ErrorInfo reason), a
@@ -90,6 +102,12 @@ class Recorded:
     query: dict[str, list[str]]
     body: Any
     status: int = 0
+    accept_encoding: str = ""  # the request's Accept-Encoding and User-Agent headers
+    user_agent: str = ""
+    bytes_up: int = 0  # request body as sent
+    bytes_down: int = 0  # response body as sent (compressed when gzip was asked for)
+    bytes_plain: int = 0  # response body before compression
+    gzipped: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -162,6 +180,7 @@ class FakeSheets:
         self._tokens: dict[str, tuple[str, str]] = {}
         self._public_keys = {CLIENT_EMAIL: _private_key().public_key()}
         self._lock = threading.RLock()
+        self._current = threading.local()  # the API request the serving thread is answering
         self._dir = Path(tempfile.mkdtemp(prefix="fake-sheets-"))
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -219,7 +238,21 @@ class FakeSheets:
         (1-based, counting every API request since start; see ``request_count``)."""
         self._hooks.setdefault(n, []).append(fn)
 
+    def sent(self, size: int, plain: int, gzipped: bool) -> None:
+        """The handler (in this thread) wrote an answer of ``size`` bytes to the API request it
+        just served (token requests are not recorded)."""
+        record = getattr(self._current, "record", None)
+        self._current.record = None
+        if record is not None:
+            record.bytes_down, record.bytes_plain, record.gzipped = size, plain, gzipped
+
     # ---- looking ------------------------------------------------------------------------
+
+    def bytes_down(self, since: int = 0) -> int:
+        return sum(r.bytes_down for r in self.requests[since:])
+
+    def bytes_up(self, since: int = 0) -> int:
+        return sum(r.bytes_up for r in self.requests[since:])
 
     @property
     def request_count(self) -> int:
@@ -273,6 +306,7 @@ class FakeSheets:
     def serve(self, http_method: str, target: str, headers: Any, raw: bytes) -> Any:
         """Answer one HTTP request: (status, extra headers, JSON body) or _DROP."""
         url = urlsplit(target)
+        self._current.record = None
         if url.path == "/token" and http_method == "POST":
             with self._lock:
                 return self._token(raw)
@@ -285,8 +319,10 @@ class FakeSheets:
         with self._lock:
             self._served += 1
             record = Recorded(self._served, http_method, method["id"].removeprefix("sheets.spreadsheets."),
-                              url.path, query, None)
+                              url.path, query, None, accept_encoding=headers.get("Accept-Encoding", ""),
+                              user_agent=headers.get("User-Agent", ""), bytes_up=len(raw))
             self.requests.append(record)
+            self._current.record = record
             result = self._answer(record, method, params, headers, raw)
             record.status = 0 if result is _DROP else result[0]
             return result
@@ -300,6 +336,10 @@ class FakeSheets:
 
     def _answer(self, record: Recorded, method: dict[str, Any], params: dict[str, str], headers: Any,
                 raw: bytes) -> Any:
+        if len(raw) > MAX_PAYLOAD:  # Google's hard limit on a request body
+            self.errors.append(f"{record.kind}: body of {len(raw)} bytes exceeds the {MAX_PAYLOAD} byte limit")
+            return 400, {}, _error_body(400, f"Request payload size exceeds the limit: {MAX_PAYLOAD} bytes.",
+                                        "INVALID_ARGUMENT")
         try:
             body = record.body = json.loads(raw) if raw else None
         except ValueError as exc:
@@ -471,8 +511,15 @@ def _handler_for(fake: FakeSheets) -> type[BaseHTTPRequestHandler]:
             if stall:
                 time.sleep(stall[0])  # outside the fake's lock: other requests go on meanwhile
             payload = json.dumps(body, ensure_ascii=False).encode()
+            plain, gzipped = len(payload), wants_gzip(self.headers)
+            if gzipped:
+                payload = gzip.compress(payload, compresslevel=6)
+            fake.sent(len(payload), plain, gzipped)
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=UTF-8")
+            if gzipped:
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Vary", "Accept-Encoding")
             self.send_header("Content-Length", str(len(payload)))
             for name, value in extra.items():
                 self.send_header(name, value)

@@ -33,6 +33,7 @@ from .templates import load_template
 from .delivery import DeliveryConfig, Outbox, render_daily, render_weekly
 from .delivery.errors import channel_label
 from .demo import demo_rows
+from .progress import Progress
 from .readcache import ReadCache
 from .engine import RunReport, load, run, to_shop_time
 from .errors import ConfigError, DeliveryError, SheetsyncError, WorkbookBusyError
@@ -227,12 +228,12 @@ def _extras(config: Config) -> dict[str, Any]:
     return {"stock_export": counts, "stock_export_source": source}
 
 
-def check_workbook(config: Config, *, now: datetime) -> list[Finding]:
+def check_workbook(config: Config, *, now: datetime, progress: Any = None) -> list[Finding]:
     template = load_template(config.template)
     backend = open_backend(config)
     extras = _extras(config)
     report = run(backend, get_jobs(["validate", "reconcile-stock"]), now=now, template=template, dry_run=True,
-                 extras=extras, cache=read_cache(config, create=False))
+                 extras=extras, cache=read_cache(config, create=False), progress=progress)
     return report.findings
 
 
@@ -313,7 +314,7 @@ def kpi_label(kpi: Any) -> str:
 
 
 def run_jobs(config: Config, job_names: Sequence[str] | None, *, now: datetime, dry_run: bool = False,
-             send: bool = True, lock: bool = True) -> RunOutcome:
+             send: bool = True, lock: bool = True, progress: Any = None) -> RunOutcome:
     """Run jobs once. Everything that can be checked is checked before the workbook is read:
     the job names, the template, the secrets delivery will need, the records folder. ``lock``
     takes each job's lock (the scheduler already holds it), so a cron run and a running
@@ -330,7 +331,7 @@ def run_jobs(config: Config, job_names: Sequence[str] | None, *, now: datetime, 
                 if not stack.enter_context(job_lock(state_dir, job.name)):
                     raise WorkbookBusyError("cli.run.busy", job=job.name)
         report = run(backend, jobs, now=now, template=template, dry_run=dry_run, extras=extras,
-                     cache=read_cache(config, create=not dry_run))
+                     cache=read_cache(config, create=not dry_run), progress=progress)
     tz = report.settings.tz if report.settings is not None else Settings().tz
     set_log_timezone(tz)
     outcome = RunOutcome(report)
@@ -434,7 +435,8 @@ def run_schedule(config: Config, *, now: datetime | None = None, once: bool = Fa
     latest: dict[str, Settings] = {"settings": settings}
 
     def run_job(name: str, when: datetime) -> None:
-        outcome = run_jobs(config, [name], now=when, lock=False)  # the scheduler holds the job's lock
+        # the scheduler holds the job's lock; its log gets each phase as a plain line
+        outcome = run_jobs(config, [name], now=when, lock=False, progress=Progress(terminal=False))
         if outcome.report.settings is not None:
             latest["settings"] = outcome.report.settings
             set_log_timezone(outcome.report.settings.tz)

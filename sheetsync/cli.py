@@ -206,7 +206,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    findings = app.check_workbook(_config(args), now=app.parse_now(args.now))
+    findings = app.check_workbook(_config(args), now=app.parse_now(args.now), progress=app.Progress())
     if args.json:
         print(json.dumps(app.findings_json(findings), ensure_ascii=False, indent=2, default=str))
     else:
@@ -216,7 +216,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     outcome = app.run_jobs(_config(args), args.jobs, now=app.parse_now(args.now), dry_run=args.dry_run,
-                           send=not args.no_send)
+                           send=not args.no_send, progress=app.Progress())
     print(outcome.text())
     return outcome.report_failures(lambda text: print(text, file=sys.stderr))
 

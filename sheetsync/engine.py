@@ -26,6 +26,7 @@ from .core.template import Template
 from .templates import load_template
 from .core.weekly import with_problems
 from .core.binding import BoundWorkbook, bind
+from .progress import Quiet
 from .readcache import CachedRead, ReadCache, content_version
 from .i18n.findings import catalogue_for, note_prefix, with_messages
 
@@ -225,21 +226,38 @@ def problems_tab_builder(wb: BoundWorkbook) -> Callable:
 
 def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template | None = None,
         dry_run: bool = False, extras: dict[str, Any] | None = None,
-        clock: Callable[[], float] = _time.perf_counter, cache: ReadCache | None = None) -> RunReport:
+        clock: Callable[[], float] = _time.perf_counter, cache: ReadCache | None = None,
+        progress: Any = None) -> RunReport:
     """Run ``jobs`` once against ``backend``. Returns what was found and what was (or, with
-    ``dry_run``, would be) written. Raises SheetsyncError subclasses with user-facing messages."""
+    ``dry_run``, would be) written. Raises SheetsyncError subclasses with user-facing messages.
+    ``cache`` keeps the last read (an unchanged workbook is not read again); ``progress``
+    (``sheetsync.progress.Progress``) is told each phase: reading, checking, planning, writing."""
+    progress = progress or Quiet()
+    try:
+        return _run(backend, jobs, now, template, dry_run, extras, clock, cache, progress)
+    finally:
+        progress.close()
+
+
+def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | None, dry_run: bool,
+         extras: dict[str, Any] | None, clock: Callable[[], float], cache: ReadCache | None,
+         progress: Any) -> RunReport:
     started = clock()
     traffic_before = getattr(backend, "traffic", None)
     template = template or load_template()
     catalogue = catalogue_for(template)
+    progress.phase("read", source=backend.describe())
     snapshot, loaded, from_cache = read_and_load(backend, template, now, cache)
     wb = loaded.workbook
     ctx = JobContext(wb, loaded.settings, loaded.state, loaded.now, dict(extras or {}))
     names = [j.name for j in jobs]
     outputs: list[JobOutput] = []
+    progress.phase("check_cached" if from_cache else "check", total=len(jobs), rows=wb.rows_read())
     for job in jobs:
         log.info("job %s on %s", job.name, snapshot.source)
         outputs.append(job.compute(ctx))
+        progress.step()
+    progress.phase("plan")
     fresh = with_messages((f for o in outputs for f in o.findings), catalogue)
     findings = sort_findings(fresh + _kept_findings(loaded, set(names)), wb)
     signed = loaded.state.signed
@@ -269,6 +287,7 @@ def run(backend: Backend, jobs: list[Job], *, now: datetime, template: Template 
     elif changes.is_empty():
         log.info("%s: nothing changed, workbook not written (%d problem(s) open)", snapshot.source, len(findings))
     else:
+        progress.phase("write", n=changes.count())
         applied = backend.apply(changes, snapshot)
         log.info("%s: wrote %d change(s)", snapshot.source, applied.written)
     traffic = backend.traffic.since(traffic_before) if traffic_before is not None else None  # type: ignore[attr-defined]

@@ -91,7 +91,8 @@ def frictionless_validate(tabs: dict[str, list[list[Any]]], template: Template, 
     from frictionless_rules import checklist, formulas, resource  # not loaded in the sheetsync child
 
     settings_title = template.tabs["settings"].title
-    settings = settings_from_rows(tabs[settings_title], tab_title=settings_title, year=now.year)
+    settings = settings_from_rows(tabs[settings_title], specs=template.settings, tab_title=settings_title,
+                                  year=now.year)
     members: dict[str, list[str]] = {}
     for row in tabs[template.tabs["members"].title][1:]:
         if row and row[0]:

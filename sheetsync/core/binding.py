@@ -282,7 +282,7 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
             continue
         cells = raw[col.id]
         errors = pd.Series(False, index=index)
-        if any(v.__class__ is CellError for v in columns[col_index[col.id] - 1]):
+        if CellError in set(map(type, columns[col_index[col.id] - 1])):
             errors = cells.map(lambda v: isinstance(v, CellError)).astype(bool)
             cells = cells.mask(errors, None)  # parsed as empty, then marked bad: the note says why
         result = parsing.parse_series(cells, col.type, year=year, choices=col.choices, aliases=col.choice_aliases)

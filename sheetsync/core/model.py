@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 # The fill sheetsync paints on a cell with a problem (Excel's "bad" light red).
 MARK_FILL = "FFC7CE"
@@ -135,20 +135,39 @@ def normalise_key_part(value: Any) -> str:
     return str(value).strip()
 
 
+def _key_texts(values: Iterable[Any]) -> list[str]:
+    """``normalise_key_part`` of each value, computed once per distinct (type, value): a key
+    column repeats its dates and names."""
+    seen: dict[tuple[type, Any], str] = {}
+    out = []
+    for v in values:
+        k = (v.__class__, v)
+        try:
+            text = seen[k]
+        except KeyError:
+            text = seen[k] = normalise_key_part(v)
+        except TypeError:  # an unhashable cell value
+            text = normalise_key_part(v)
+        out.append(text)
+    return out
+
+
 def row_keys(rows: Sequence[Sequence[Any]], key_cols: Sequence[int], first_row: int = 2) -> dict[int, str]:
     """Stable identity for each data row: the key columns' text (or the whole row when the key
     columns are empty), with ``#n`` appended for the n-th repeat. Returns {sheet_row: key}."""
     seen: dict[str, int] = {}
     out: dict[int, str] = {}
     wanted = [c - 1 for c in key_cols if c > 0]
-    for i, row in enumerate(rows[first_row - 1:], start=first_row):
-        width = len(row)
-        parts = [normalise_key_part(row[c]) if c < width else "" for c in wanted]
+    body = rows[first_row - 1:]
+    # the key columns' texts, column by column
+    columns = [_key_texts(row[c] if c < len(row) else None for row in body) for c in wanted]
+    for i, row, parts in zip(range(first_row, first_row + len(body)), body, zip(*columns, strict=True) if columns
+                             else ((),) * len(body), strict=True):
         if not any(parts):
-            parts = [normalise_key_part(v) for v in row]
-            if not any(parts):
+            whole = [normalise_key_part(v) for v in row]
+            if not any(whole):
                 continue
-            base = "row:" + hashlib.sha1(KEY_SEP.join(parts).encode()).hexdigest()[:12]
+            base = "row:" + hashlib.sha1(KEY_SEP.join(whole).encode()).hexdigest()[:12]
         else:
             base = KEY_SEP.join(parts)
         n = seen.get(base, 0)

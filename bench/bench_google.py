@@ -81,6 +81,9 @@ class Side:
     requests: dict[str, int]
     seconds: float
     kinds: list[str] = field(default_factory=list)  # API request kinds in order (sheetsync only)
+    bytes_down: int = 0  # response bodies as sent (gzip when asked for)
+    bytes_up: int = 0  # request bodies
+    bytes_plain: int = 0  # response bodies before compression: what the same answers cost without gzip
 
     @property
     def total(self) -> int:
@@ -119,6 +122,11 @@ def _requests(fake: FakeSheets, since: int = 0, tokens_before: int = 0) -> Count
     return counts
 
 
+def _bytes(fake: FakeSheets, since: int = 0) -> tuple[int, int, int]:
+    done = fake.requests[since:]
+    return (sum(r.bytes_down for r in done), sum(r.bytes_up for r in done), sum(r.bytes_plain for r in done))
+
+
 def run_sheetsync(tabs: dict[str, list[list[Any]]], now: datetime, template: Template) -> tuple[Side, Side, ChangeSet]:
     """One full run on a fresh fake, then a second one on the sheet as the first left it.
     The fake checks every request against the API's discovery document."""
@@ -127,13 +135,14 @@ def run_sheetsync(tabs: dict[str, list[list[Any]]], now: datetime, template: Tem
         gc.collect()
         started = time.perf_counter()
         report = run(fake.backend(timeout=TIMEOUT), jobs, now=now, template=template)
-        first = Side(dict(_requests(fake)), time.perf_counter() - started, fake.kinds())
+        first = Side(dict(_requests(fake)), time.perf_counter() - started, fake.kinds(), *_bytes(fake))
         _check_written(fake, [*report.changes.paints, *report.changes.fills], "sheetsync")
         seen, tokens = len(fake.requests), fake.token_requests
         gc.collect()
         started = time.perf_counter()
         again_report = run(fake.backend(timeout=TIMEOUT), jobs, now=now, template=template)
-        again = Side(dict(_requests(fake, seen, tokens)), time.perf_counter() - started, fake.kinds()[seen:])
+        again = Side(dict(_requests(fake, seen, tokens)), time.perf_counter() - started, fake.kinds()[seen:],
+                     *_bytes(fake, seen))
         if fake.sleeps:
             raise RuntimeError(f"sheetsync retried {len(fake.sleeps)} request(s): the counts would not be one run's")
     if not again_report.changes.is_empty():
@@ -229,13 +238,14 @@ def run_naive(tabs: dict[str, list[list[Any]]], changes: ChangeSet, budget: floa
             ws.update([[_plain(v) for v in r] for r in rows], "A1")
         seconds = time.perf_counter() - started
         requests = _requests(fake)
+        traffic = _bytes(fake)
         _check_written(fake, done, "naive")
     for tally in tallies.values():  # replace what was measured by what all the cells would cost
         all_requests, all_seconds = tally.scaled()
         requests += all_requests
         requests -= tally.requests
         seconds += all_seconds - tally.seconds
-    return Side(dict(requests), seconds), len(done)
+    return Side(dict(requests), seconds, [], *traffic), len(done)
 
 
 def _check_written(fake: FakeSheets, ops: list[Paint | FillValue], side: str) -> None:
@@ -263,8 +273,11 @@ def measure(size: int, *, seed: int = 0, naive_max_seconds: float | None = DEFAU
     data = generate(size, seed=seed, template=template)
     log.info("%d rows per big tab: sheetsync", size)
     first, again, changes = run_sheetsync(data.tabs, data.now, template)
-    log.info("%d rows per big tab: naive (%d cells)", size, len(changes.paints) + len(changes.fills))
-    naive, handled = run_naive(data.tabs, changes, naive_max_seconds)
+    if naive_max_seconds is not None and naive_max_seconds < 0:  # --no-naive
+        naive, handled = Side({}, 0.0), 0
+    else:
+        log.info("%d rows per big tab: naive (%d cells)", size, len(changes.paints) + len(changes.fills))
+        naive, handled = run_naive(data.tabs, changes, naive_max_seconds)
     return Measurement(size=size, bad_rows=sum(len(d) for d in data.defects.values()), painted=len(changes.paints),
                        filled=len(changes.fills), sheetsync=first, again=again, naive=naive, naive_cells=handled)
 
@@ -301,6 +314,39 @@ def _sequence(kinds: list[str]) -> str:
     return " ".join(parts)
 
 
+# Targets of issue 12: a first run at 100k rows in at most this many requests (the OAuth token
+# included); an idle run downloads at most this share of what the same read cost before sheetsync
+# asked for gzip (the fields mask of the read is unchanged, so "before" is the uncompressed answer).
+FIRST_RUN_REQUEST_TARGET = 10
+IDLE_BYTES_SHARE = 0.10
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f}" if n >= 1e5 else f"{n / 1e6:,.2f}"
+
+
+def render_bytes(results: list[Measurement]) -> str:
+    """Requests and bytes of sheetsync's own runs, and the targets."""
+    headers = ["rows per big tab", "run 1 requests (+ token)", "run 1 MB down", "run 1 MB up",
+               "idle run requests", "idle MB down", "idle MB down without gzip (before)", "idle share", "run 1 s",
+               "idle s"]
+    rows, verdicts = [], ["| target | measured | verdict |", "|---|---|---|"]
+    for m in results:
+        first, idle = m.sheetsync, m.again
+        api_first = first.total - first.requests.get("token", 0)
+        share = idle.bytes_down / idle.bytes_plain if idle.bytes_plain else float("nan")
+        rows.append([_fmt_rows(m.size), f"{api_first} (+{first.requests.get('token', 0)})", _mb(first.bytes_down),
+                     _mb(first.bytes_up), idle.total - idle.requests.get("token", 0), _mb(idle.bytes_down),
+                     _mb(idle.bytes_plain), f"{share:.1%}", _fmt_seconds(first.seconds), _fmt_seconds(idle.seconds)])
+        verdicts.append(f"| idle run ≤ {IDLE_BYTES_SHARE:.0%} of today's bytes, {_fmt_rows(m.size)} | {share:.1%} "
+                        f"({_mb(idle.bytes_down)} of {_mb(idle.bytes_plain)} MB) | "
+                        f"{'met' if share <= IDLE_BYTES_SHARE else 'not met'} |")
+        if m.size >= 100_000:
+            verdicts.append(f"| first run ≤ {FIRST_RUN_REQUEST_TARGET} requests, {_fmt_rows(m.size)} | {first.total} "
+                            f"(token included) | {'met' if first.total <= FIRST_RUN_REQUEST_TARGET else 'not met'} |")
+    return "\n".join([common.table(headers, rows), "", *verdicts])
+
+
 def render(results: list[Measurement]) -> str:
     headers = ["rows per big tab", "bad cells", "sheetsync requests", "sheetsync s", "naive requests", "naive s",
                "ratio requests", "ratio time", f"naive min at {QUOTA_PER_MINUTE}/min", "2nd run requests", "2nd run s"]
@@ -332,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-max-seconds", type=float, default=DEFAULT_NAIVE_SECONDS,
                         help="time the naive per-cell calls may take per size before the rest is extrapolated "
                              "(default: %(default)g; 0 = no limit)")
+    parser.add_argument("--no-naive", action="store_true", help="only sheetsync's own runs (requests and bytes)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -342,10 +389,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for size in (int(s) for s in args.sizes.split(",") if s.strip()):
         print(f"{_fmt_rows(size)} rows per big tab...", file=sys.stderr, flush=True)
-        child_args = ["--size", str(size), "--seed", str(args.seed), "--naive-max-seconds", str(args.naive_max_seconds)]
+        budget = -1 if args.no_naive else args.naive_max_seconds
+        child_args = ["--size", str(size), "--seed", str(args.seed), "--naive-max-seconds", str(budget)]
         results.append(_from_json(common.run_child(SCRIPT, child_args)))
     print(common.machine_info("gspread", "google-auth", "requests"))
-    print(render(results))
+    if not args.no_naive:
+        print(render(results))
+        print()
+    print(render_bytes(results))
     return 0
 
 

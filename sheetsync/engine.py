@@ -94,22 +94,24 @@ def _settings(wb: BoundWorkbook, template: Template, now: datetime) -> Settings:
 
 
 def read_and_load(backend: Backend, template: Template, now: datetime,
-                  cache: ReadCache | None = None) -> tuple[Snapshot, Loaded, bool]:
+                  cache: ReadCache | None = None) -> tuple[Snapshot, Loaded, bool, str | None]:
     """Read and bind the workbook, or take both from ``cache`` when its content has not changed
-    since the run that filled it. Returns (snapshot, loaded, from the cache)."""
+    since the run that filled it. Returns (snapshot, loaded, from the cache, content version)."""
     version = content_version(backend) if cache is not None else None
     if cache is not None and version is not None:
         hit = cache.get(version, template)
         local = to_shop_time(now, hit.settings.tz_name) if hit is not None else now
         if hit is not None and local.year == hit.year:  # '11-20' was read in this year
             log.info("%s unchanged since the last run: not read again", hit.snapshot.source)
-            return hit.snapshot, Loaded(hit.workbook, hit.settings, hit.state, local), True
+            return hit.snapshot, Loaded(hit.workbook, hit.settings, hit.state, local), True, version
     snapshot = backend.read()
     loaded = load(snapshot, template, now)
-    if cache is not None and version is not None and content_version(backend) == version:  # not saved meanwhile
+    if cache is not None and version is not None:
+        if content_version(backend) != version:  # saved meanwhile: this read belongs to no version
+            return snapshot, loaded, False, None
         cache.put(version, template, CachedRead(snapshot, loaded.workbook, loaded.settings, loaded.state,
                                                 loaded.now.year))
-    return snapshot, loaded, False
+    return snapshot, loaded, False, version
 
 
 def state_resolver(wb: BoundWorkbook) -> Resolver:
@@ -247,9 +249,15 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     template = template or load_template()
     catalogue = catalogue_for(template)
     progress.phase("read", source=backend.describe())
-    snapshot, loaded, from_cache = read_and_load(backend, template, now, cache)
+    snapshot, loaded, from_cache, version = read_and_load(backend, template, now, cache)
     wb = loaded.workbook
-    ctx = JobContext(wb, loaded.settings, loaded.state, loaded.now, dict(extras or {}))
+    extras = dict(extras or {})
+    memo: dict | None = None
+    if cache is not None and version is not None:  # timeless rules' results on this content
+        memo = (cache.memo(version, template) if from_cache else None) or {}
+        kept = len(memo)
+        extras["rule_memo"] = memo
+    ctx = JobContext(wb, loaded.settings, loaded.state, loaded.now, extras)
     names = [j.name for j in jobs]
     outputs: list[JobOutput] = []
     progress.phase("check_cached" if from_cache else "check", total=len(jobs), rows=wb.rows_read())
@@ -258,6 +266,8 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
         outputs.append(job.compute(ctx))
         progress.step()
     progress.phase("plan")
+    if cache is not None and memo is not None and len(memo) != kept:
+        cache.put_memo(version, template, memo)
     fresh = with_messages((f for o in outputs for f in o.findings), catalogue)
     findings = sort_findings(fresh + _kept_findings(loaded, set(names)), wb)
     signed = loaded.state.signed

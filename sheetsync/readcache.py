@@ -16,7 +16,9 @@ be read — damaged, cut short, written by another version, not ours at all — 
 error; so is a folder that cannot be written (the run just parses as before).
 
 Jobs still run on every hit: the rules that depend on the time (SLA clocks, "overdue", lead
-times) must see this run's ``now``.
+times) must see this run's ``now``. The others (``rules.TIMELESS_KINDS``: required-if, forbid,
+role, choice, cross-tab stock ...) give the same result on the same content; theirs are kept in
+``cache/rules.pickle`` under the same key and reused.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 _MAGIC = b"sheetsync-read-cache\n"
 FILE_NAME = "read.pickle"
+MEMO_FILE = "rules.pickle"
 
 
 @dataclass
@@ -123,16 +126,48 @@ class ReadCache:
     def put(self, version: str | None, template: Template, cached: CachedRead) -> None:
         if version is None:
             return
-        tmp = self.path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
+        self._write(self.path, (self._key(version, template), _detach(cached)))
+
+
+    # -- the results of the timeless rules on the same content (rules.TIMELESS_KINDS) ---------
+
+    @property
+    def memo_path(self) -> Path:
+        return self.folder / MEMO_FILE
+
+    def memo(self, version: str | None, template: Template) -> dict | None:
+        """The kept rule results for this content, or None (then every rule runs)."""
+        if version is None:
+            return None
+        try:
+            with self.memo_path.open("rb") as fh:
+                if fh.read(len(_MAGIC)) != _MAGIC:
+                    raise ValueError("not a sheetsync cache file")
+                key, memo = pickle.load(fh)
+            if key != self._key(version, template) or not isinstance(memo, dict):
+                return None
+            return memo
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - damaged or foreign: the rules run again
+            log.info("rule results %s ignored: %s", self.memo_path, exc)
+            return None
+
+    def put_memo(self, version: str | None, template: Template, memo: dict) -> None:
+        if version is None:
+            return
+        self._write(self.memo_path, (self._key(version, template), memo))
+
+    def _write(self, path: Path, payload: Any) -> None:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as fh:
                 fh.write(_MAGIC)
-                pickle.dump((self._key(version, template), _detach(cached)), fh,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
+                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs a re-read, no more
-            log.info("read cache %s not written: %s", self.path, exc)
+            log.info("read cache %s not written: %s", path, exc)
             try:
                 tmp.unlink()
             except OSError:

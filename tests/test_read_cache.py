@@ -107,3 +107,27 @@ def test_a_folder_that_cannot_be_written_costs_only_the_cache(workbook, tmp_path
     cache = ReadCache(blocker / "cache")
     settled(workbook, cache)
     assert not do_run(workbook, cache).from_cache
+
+
+def test_only_the_time_rules_are_computed_again_on_an_unchanged_workbook(workbook, tmp_path):
+    from sheetsync.core import rules
+
+    cache = ReadCache(tmp_path / "cache")
+    do_run(workbook, cache)
+    rules.MASKS.reset()
+    second = do_run(workbook, cache)  # reads, and keeps the timeless rules' results
+    full = rules.MASKS.count
+    rules.MASKS.reset()
+    third = do_run(workbook, cache)
+    assert third.from_cache and codes(third) == codes(second)
+    assert 0 < rules.MASKS.count < full  # the SLA and lead-time rules ran again, the others did not
+    later = do_run(workbook, cache, now=NOW + timedelta(hours=2))  # and they see the new time
+    assert "cs.first_response.overdue" in {f.code for f in later.findings}
+
+
+def test_damaged_rule_results_are_computed_again(workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    second = settled(workbook, cache)
+    (tmp_path / "cache" / "rules.pickle").write_bytes(b"sheetsync-read-cache\n\x80garbage")
+    third = do_run(workbook, cache)
+    assert third.from_cache and codes(third) == codes(second)

@@ -9,7 +9,8 @@ from .rules import RuleContext, RuleResult, check_tab
 def _rule_context(ctx: JobContext) -> RuleContext:
     return RuleContext(ctx.workbook, ctx.settings, ctx.now, signed=dict(ctx.state.signed),
                        stock_export=ctx.extras.get("stock_export"),
-                       stock_export_source=ctx.extras.get("stock_export_source", ""))
+                       stock_export_source=ctx.extras.get("stock_export_source", ""),
+                       memo=ctx.extras.get("rule_memo"))
 
 
 def _run(ctx: JobContext, job: str) -> RuleResult:

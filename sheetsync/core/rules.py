@@ -185,6 +185,9 @@ class RuleContext:
     signed: dict[str, dict[str, Any]] = field(default_factory=dict)  # state: "tab\x1frow_key" -> record
     stock_export: dict[str, float] | None = None  # back-office export: SKU (upper) -> count
     stock_export_source: str = ""
+    # results of the TIMELESS_KINDS rules on this very content (tab id, rule code) -> result; kept
+    # by the shell between runs on an unchanged workbook. None: compute everything.
+    memo: dict[tuple[str, str], "RuleResult"] | None = None
 
     @property
     def template(self) -> "Template":
@@ -784,9 +787,18 @@ def k_export_known(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     return res
 
 
+# Kinds whose result depends on the workbook's content alone (the tab, 成员, 库存, 设置 and the state
+# tab are all content): on an unchanged workbook their last result stands. The others read the
+# time of the run (SLA clocks, "overdue", lead times) or the back-office export, and a kind not
+# listed here is always recomputed.
+TIMELESS_KINDS = frozenset({"require_if", "forbid", "at_least", "after", "not_after", "not_same", "role",
+                            "choice_by", "stock_covers", "sku_known", "price_floor"})
+
+
 def check_tab(tab: "BoundTab", ctx: RuleContext, *, job: str) -> RuleResult:
     """Run every rule of ``job`` on one tab. A rule whose columns are missing is skipped (the
-    missing column is already reported by the binding)."""
+    missing column is already reported by the binding). With ``ctx.memo``, a timeless rule's
+    result is taken from it (or computed and kept there)."""
     res = RuleResult()
     if not tab.usable or tab.frame.empty:
         return res
@@ -795,6 +807,12 @@ def check_tab(tab: "BoundTab", ctx: RuleContext, *, job: str) -> RuleResult:
             continue
         if not tab.has(*rule.columns_used()):
             log.debug("rule %s skipped on %s: column missing", rule.code, tab.title)
+            continue
+        if ctx.memo is not None and rule.kind in TIMELESS_KINDS:
+            key = (tab.template.key, rule.code)
+            if key not in ctx.memo:
+                ctx.memo[key] = KINDS[rule.kind].check(tab, rule, ctx)
+            res.extend(ctx.memo[key])
             continue
         res.extend(KINDS[rule.kind].check(tab, rule, ctx))
     return res

@@ -30,7 +30,7 @@ from .core.layout import layouts, layouts_with_rows
 from .core.model import Finding
 from .core.settings import Settings
 from .templates import load_template
-from .delivery import DeliveryConfig, Outbox, render_daily, render_weekly
+from .delivery import DeliveryConfig, Outbox, render_alert, render_daily, render_weekly
 from .delivery.errors import channel_label
 from .demo import demo_rows
 from .progress import Progress
@@ -348,6 +348,12 @@ def deliver(outcome: RunOutcome, delivery: DeliveryConfig, root: Path, *, send: 
     lines = outcome.messages
     rendered = ([render_weekly(report.weekly)] if report.weekly is not None else []) + \
                ([render_daily(report.daily)] if report.daily is not None else [])
+    alerts = report.alerts
+    if alerts is not None:
+        shop = report.settings.shop_name if report.settings is not None else ""
+        rendered += [render_alert(batch, shop=shop, now=report.now) for batch in alerts.batches]
+        if alerts.held and alerts.resume_at is not None:
+            lines.append(t("delivery.alert.held", count=alerts.held, when=f"{alerts.resume_at:%Y-%m-%d %H:%M}"))
     for msg in rendered:
         status = outbox.put(msg)
         lines.append(t(f"delivery.status.{status}", key=msg.key, path=outbox.path(msg.key, ".eml")))

@@ -28,6 +28,7 @@ from .core.weekly import with_problems
 from .core.binding import BoundWorkbook, bind
 from .progress import Quiet
 from .readcache import CachedRead, ReadCache, content_version
+from .core.alerts import AlertPlan, members_of, plan_alerts, row_labels
 from .i18n.findings import catalogue_for, note_prefix, with_messages
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class RunReport:
     settings: Settings | None = None  # the 设置 the run used (the scheduler reuses them)
     from_cache: bool = False  # the workbook had not changed since the last run: nothing was re-parsed
     traffic: Any = None  # network backends: the run's API requests and bytes (google_transport.Traffic)
+    alerts: AlertPlan | None = None  # who is told what this run (delivered by the shell)
 
     @property
     def problems(self) -> int:
@@ -269,17 +271,19 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     if cache is not None and memo is not None and len(memo) != kept:
         cache.put_memo(version, template, memo)
     fresh = with_messages((f for o in outputs for f in o.findings), catalogue)
-    findings = sort_findings(fresh + _kept_findings(loaded, set(names)), wb)
+    kept = _kept_findings(loaded, set(names))
+    findings = sort_findings(fresh + kept, wb)
     signed = loaded.state.signed
     for o in outputs:
         signed = o.state.get("signed", signed)
     key_columns = {t.title: t.key_col_numbers() for t in wb.tabs.values() if t.data is not None}
     findings = state_findings(loaded) + findings
+    alerts = alert_plan(loaded, fresh, kept)
     result = plan(snapshot, findings, [f for o in outputs for f in o.fills], [t for o in outputs for t in o.tabs],
                   loaded.state, signed, loaded.now, layout_of(wb), key_columns, wb.owned_titles["state"],
                   state_header(template), problems_tab_builder(wb),
                   frozen={t.template.key for t in wb.tabs.values() if t.data is not None and not t.usable},
-                  prefix=note_prefix(catalogue))
+                  prefix=note_prefix(catalogue), alerts=alerts.records)
     changes = result.changes
     duration = clock() - started
     if not changes.is_empty():
@@ -305,7 +309,17 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
         log.info("%s: %d API request(s), %d bytes down, %d bytes up", snapshot.source, traffic.requests,
                  traffic.bytes_down, traffic.bytes_up)
     return RunReport(names, snapshot.source, loaded.now, findings, changes, applied, dry_run, wb.rows_read(),
-                     clock() - started, weekly, daily, result.not_painted, loaded.settings, from_cache, traffic)
+                     clock() - started, weekly, daily, result.not_painted, loaded.settings, from_cache, traffic, alerts)
+
+
+def alert_plan(loaded: Loaded, fresh: list[Finding], kept: list[Finding]) -> AlertPlan:
+    """Who is told what this run: the problems found now against the alert records of the state
+    tab (the problems of jobs not run keep their records as they are)."""
+    wb, layout = loaded.workbook, layout_of(loaded.workbook)
+    since = {k: p.since for k, p in loaded.state.problems.items()}
+    return plan_alerts([(layout.problem_key(f), f) for f in fresh], since, loaded.state.alerts, loaded.settings,
+                       members_of(wb), wb.template.manager_role, loaded.now, row_labels(wb, fresh),
+                       keep=[layout.problem_key(f) for f in kept])
 
 
 def check(backend: Backend, *, now: datetime, template: Template | None = None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 # The fill sheetsync paints on a cell with a problem (Excel's "bad" light red).
@@ -196,6 +197,9 @@ class Finding:
     tab_id: str = ""  # template tab id ("promotions"); "" for a tab the template does not know
     column_id: str = ""  # template column id ("declared_stock"); "" for a whole-row/tab problem
     params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)  # message parameters
+    severity: str = "error"  # "warn": amber, a deadline is near; "error": red
+    deadline: datetime | None = None  # by when the owner must act (naive shop time)
+    owners: tuple[str, ...] = ()  # the people who must act on this row; () = the members of owner_role
 
     @property
     def cell_ref(self) -> str:

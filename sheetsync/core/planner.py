@@ -20,7 +20,7 @@ import pandas as pd
 
 from .model import (MARK_FILL, NOTE_PREFIX, AppendRows, is_own_note, ChangeSet, Finding, FillValue, Paint, ReplaceTab,
                     Snapshot, Unpaint)
-from .state import SINCE_FORMAT, Mark, MarkKey, Problem, ProblemKey, State, note_digest
+from .state import SINCE_FORMAT, Alert, Mark, MarkKey, Problem, ProblemKey, State, note_digest
 
 # the longest note a cell can hold (Excel's limit for cell text and comments)
 NOTE_LIMIT = 32767
@@ -202,11 +202,16 @@ def plan(snapshot: Snapshot, findings: list[Finding], fills: list[FillValue], ta
          old: State, new_signed: dict[str, dict[str, Any]], now: datetime, layout: Layout,
          key_columns: dict[str, tuple[int, ...]], state_title: str, state_header: tuple[str, ...],
          problems_tab: Callable[[list[Finding], State, set[tuple[str, int, int]]], ReplaceTab],
-         frozen: AbstractSet[str] = frozenset(), prefix: str = NOTE_PREFIX) -> Plan:
+         frozen: AbstractSet[str] = frozenset(), prefix: str = NOTE_PREFIX,
+         alerts: Mapping[ProblemKey, Alert] | None = None) -> Plan:
     """Everything but the run-log row. ``problems_tab(findings, state, not_painted)`` builds the
-    问题清单 ReplaceTab once the marks are known (it says which cells a person had marked)."""
+    问题清单 ReplaceTab once the marks are known (it says which cells a person had marked).
+    ``alerts``: who was told about which problem (see core/alerts.py); None keeps the records of
+    the problems still open."""
     paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, layout, frozen, prefix)
-    state = State(marks=marks, problems=plan_problems(findings, old, now, layout), signed=new_signed)
+    problems = plan_problems(findings, old, now, layout)
+    kept = {k: a for k, a in (old.alerts if alerts is None else alerts).items() if k in problems}
+    state = State(marks=marks, problems=problems, signed=new_signed, alerts=kept)
     all_tabs = [*tabs, problems_tab(findings, state, not_painted),
                 ReplaceTab(state_title, state.rows(state_header), hidden=True, protected=True)]
     changes = ChangeSet(paints=paints, unpaints=unpaints, fills=list(fills),

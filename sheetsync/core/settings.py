@@ -46,6 +46,10 @@ class Settings:
     weekly_weekday: int = 6  # Sunday
     weekly_time: time = time(20, 0)
     weekly_recipients: tuple[str, ...] = ()
+    # alerts and the check beat (issue 9)
+    check_interval: timedelta = timedelta(minutes=2)  # in working hours; 15 minutes outside
+    escalate_after: timedelta = timedelta(hours=2)  # working time after the owner was told
+    alert_off_hours: bool = False  # False: alerts due outside 工作时间 wait for the next opening
     findings: tuple[Finding, ...] = field(default=(), compare=False)
 
     @property
@@ -77,6 +81,9 @@ SETTING_TYPES: Mapping[str, str] = {
     "daily_time": "time",
     "weekly": "weekday_time",
     "weekly_recipients": "emails",
+    "check_interval": "duration",
+    "escalate_after": "duration",
+    "alert_off_hours": "bool",
 }
 UNITS = ("seconds", "minutes", "hours", "days")
 
@@ -150,6 +157,11 @@ def convert(spec: SettingSpec, raw: Any, year: int) -> Any:
                 raise BadSetting("time") from None
         if kind == "weekday_time":
             return parsing.parse_weekday_time(raw)
+        if kind == "bool":
+            flag = parsing.parse_bool(raw)
+            if flag is None:
+                raise BadSetting("bool")
+            return flag
         if kind == "emails":
             items = parsing.split_list(raw)
             bad = tuple(x for x in items if "@" not in x)

@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping
 from .model import TabData
 
 VERSION = "2"
-KINDS = ("meta", "mark", "problem", "signed")
+KINDS = ("meta", "mark", "problem", "signed", "alert")
 # A cell holds at most 32,767 characters (Excel, and so openpyxl and calamine); a state row is one
 # JSON cell, so every text kept in it is capped well below that.
 CELL_LIMIT = 32767
@@ -77,6 +77,18 @@ class Problem:
     message: str = ""  # the words as last rendered (a fallback; the edge renders code + params)
 
 
+@dataclass(frozen=True)
+class Alert:
+    """Who was told about an open problem, and when: the problem is never alerted twice while it
+    stays open, and a red one is escalated once (``escalated``) when it stays open too long."""
+
+    told: str  # shop time the owner was told, SINCE_FORMAT
+    to: tuple[str, ...] = ()  # the names told
+    severity: str = "error"
+    since: str = ""  # the problem's "since" when told (part of the message id)
+    escalated: str = ""  # shop time it went to the manager; "" = not yet
+
+
 MarkKey = tuple[str, str, str]  # (tab id, row key, column id)
 ProblemKey = tuple[str, str, str, str]  # (tab id, row key, column id, code)
 
@@ -94,6 +106,7 @@ class State:
     marks: dict[MarkKey, Mark] = field(default_factory=dict)
     problems: dict[ProblemKey, Problem] = field(default_factory=dict)
     signed: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tab id\x1frow key" -> record
+    alerts: dict[ProblemKey, Alert] = field(default_factory=dict)  # problem key -> who was told when
     # True when read from an existing state tab: then it is the authority on whose marks are whose.
     # Without one (first run, tab deleted) a mark is recognised by its prefix and colour.
     present: bool = field(default=False, compare=False)
@@ -117,6 +130,9 @@ class State:
         for skey, record in sorted(self.signed.items()):
             tab, _, key = skey.partition("\x1f")
             out.append(("signed", tab, key, "", "", "", _dump(record)))
+        for (tab, key, col, code), a in sorted(self.alerts.items()):
+            out.append(("alert", tab, key, col, code, a.told, _dump({
+                "to": [_cap(n) for n in a.to], "severity": a.severity, "since": a.since, "escalated": a.escalated})))
         return (tuple(header), *out)
 
 
@@ -296,6 +312,16 @@ def _read_row(state: State, cells: list[Any], legacy: bool, resolver: Resolver |
                 since, _int(payload["row"]), _int(payload["col"]), _str(payload["owner_role"]), _str(payload["job"]),
                 paint, _str(payload.get("value", "")), _str(payload.get("tab", cells[1])),
                 _str(payload.get("column", cells[3] if legacy else "")), params, _str(payload.get("message", "")))
+        elif kind == "alert":
+            told = parse_since(when)
+            to = payload.get("to", [])
+            if told is None:
+                raise _Bad("since")
+            if not isinstance(to, list) or not all(isinstance(n, str) for n in to):
+                raise TypeError("to")
+            since, escalated = (_optional_time(payload.get(name)) for name in ("since", "escalated"))
+            state.alerts[(tab, key, col, code)] = Alert(
+                told, tuple(to), "warn" if payload.get("severity") == "warn" else "error", since, escalated)
         else:
             if not (isinstance(payload.get("signature"), str) and isinstance(payload.get("values"), dict)
                     and isinstance(payload.get("shown", {}), dict)):
@@ -303,6 +329,15 @@ def _read_row(state: State, cells: list[Any], legacy: bool, resolver: Resolver |
             state.signed[f"{tab}\x1f{key}"] = payload
     except (KeyError, TypeError, ValueError):
         raise _Bad("fields") from None
+
+
+def _optional_time(value: Any) -> str:
+    """A time kept inside a row's data: "" when absent, else it must read as one."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or parse_since(value) is None:
+        raise TypeError("time")
+    return parse_since(value) or ""
 
 
 # version 1 named the column checks after their tab ("selection.required"); they are shared now
@@ -327,5 +362,5 @@ def _migrate_key(tab: str, col: str, resolver: Resolver | None) -> tuple[str, st
     return tab_id, col_id if col_id is not None else "@" + col
 
 
-__all__ = ["CELL_LIMIT", "Mark", "MarkKey", "Problem", "ProblemKey", "Resolver", "State", "Unreadable", "VERSION",
-           "load_state", "note_digest", "parse_since"]
+__all__ = ["Alert", "CELL_LIMIT", "Mark", "MarkKey", "Problem", "ProblemKey", "Resolver", "State", "Unreadable",
+           "VERSION", "load_state", "note_digest", "parse_since"]

@@ -5,7 +5,7 @@ or sent twice."""
 from .config import DeliveryConfig
 from .errors import ChannelDeliveryError
 from .outbox import DeliveryReport, Outbox
-from .render import RenderedMessage, render_daily, render_weekly
+from .render import RenderedMessage, render_alert, render_daily, render_weekly
 
 __all__ = [
     "ChannelDeliveryError",
@@ -13,6 +13,7 @@ __all__ = [
     "DeliveryReport",
     "Outbox",
     "RenderedMessage",
+    "render_alert",
     "render_daily",
     "render_weekly",
 ]

@@ -48,17 +48,27 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
 
 
 def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: str,
-                now: datetime) -> tuple[str, dict[str, Any]]:
-    """(url, JSON body) for one bot message. ``secret`` may be empty (bot without signing)."""
+                now: datetime, mobiles: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
+    """(url, JSON body) for one bot message. ``secret`` may be empty (bot without signing).
+
+    ``mobiles``: 手机号 to @mention (an alert). WeCom mentions by phone only in a text message
+    (``text.mentioned_mobile_list``; its markdown cannot), so an alert goes as text there.
+    DingTalk takes ``at.atMobiles`` and shows the mention where the text says ``@<mobile>``.
+    A Feishu custom bot mentions only by open_id / user_id (``<at user_id="ou_…">``), which a
+    phone number is not: there the message names the person (its first line, ``@name``)."""
     if channel == "wecom":
+        if mobiles:
+            return webhook, {"msgtype": "text", "text": {"content": f"{title}\n{markdown}",
+                                                         "mentioned_mobile_list": list(mobiles)}}
         return webhook, {"msgtype": "markdown", "markdown": {"content": f"### {title}\n{markdown}"}}
     if channel == "dingtalk":
         url = webhook
         if secret:
             ts = int(now.timestamp() * 1000)
             url += ("&" if "?" in url else "?") + f"timestamp={ts}&sign={quote_plus(dingtalk_sign(secret, ts))}"
-        signed = {"msgtype": "markdown", "markdown": {"title": title, "text": f"### {title}\n{markdown}"},
-                  "at": {"isAtAll": False}}
+        text = f"### {title}\n{markdown}" + "".join(f"\n\n@{m}" for m in mobiles)
+        at: dict[str, Any] = {"isAtAll": False, **({"atMobiles": list(mobiles)} if mobiles else {})}
+        signed = {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": at}
         return url, signed
     if channel == "feishu":
         body: dict[str, Any] = {
@@ -85,11 +95,11 @@ def _platform_error(channel: str, reply: Mapping[str, Any]) -> tuple[Any, str] |
 
 
 def send_bot(channel: str, cfg: DeliveryConfig, env: Mapping[str, str], title: str, markdown: str, now: datetime,
-             language: Catalogue | str | None = None) -> None:
+             language: Catalogue | str | None = None, mobiles: tuple[str, ...] = ()) -> None:
     """Post one message. Raises ChannelDeliveryError with a reason free of tokens and secrets."""
     webhook = cfg.webhook(channel)
     secret = env.get(cfg.secret_env(channel), "") if cfg.secret_env(channel) else ""
-    url, body = bot_request(channel, webhook, secret, title, markdown, now)
+    url, body = bot_request(channel, webhook, secret, title, markdown, now, mobiles)
     hidden = [*url_secrets(url), *url_secrets(webhook), secret]
     request = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode(), method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})

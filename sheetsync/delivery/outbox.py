@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 # A message still unsent after this long is no news any more: when delivery is finally set up
 # (or a long outage ends), it goes to expired/ instead of flooding the team with old digests.
-STALE_AFTER = {"daily": timedelta(days=2), "weekly": timedelta(days=8)}
+STALE_AFTER = {"daily": timedelta(days=2), "weekly": timedelta(days=8), "alert": timedelta(days=1)}
 _SUFFIXES = (".json", ".eml", ".html")  # the manifest moves first: it is what marks an item sent
 
 
@@ -70,7 +70,9 @@ class DeliveryReport:
 
 def _content_hash(msg: RenderedMessage) -> str:
     h = hashlib.sha256()
-    for part in (msg.subject, msg.text, msg.html, "\x1f".join(msg.recipients), msg.bot_title, msg.bot_markdown):
+    mentions = ("\x1f".join(msg.mobiles),) if msg.mobiles else ()
+    for part in (msg.subject, msg.text, msg.html, "\x1f".join(msg.recipients), msg.bot_title, msg.bot_markdown,
+                 *mentions):
         h.update(part.encode())
         h.update(b"\x00")
     for image in msg.images:
@@ -151,7 +153,8 @@ class Outbox:
             "content_sha256": digest,
             "created_at": previous.get("created_at", now.isoformat()),
             "updated_at": now.isoformat(),
-            "bot": {"title": msg.bot_title, "markdown": msg.bot_markdown},
+            "bot": {"title": msg.bot_title, "markdown": msg.bot_markdown,
+                    **({"mobiles": list(msg.mobiles)} if msg.mobiles else {})},
             "delivered": previous.get("delivered", {}),
             "errors": {},
         }
@@ -267,7 +270,8 @@ class Outbox:
             send_email(em, self.config, self.env, self.cat)
         else:
             bot = manifest["bot"]
-            send_bot(channel, self.config, self.env, bot["title"], bot["markdown"], self.clock(), self.cat)
+            mobiles = tuple(str(m) for m in bot.get("mobiles", ()) if m)
+            send_bot(channel, self.config, self.env, bot["title"], bot["markdown"], self.clock(), self.cat, mobiles)
 
     def _move_to_sent(self, key: str) -> None:
         for suffix in _SUFFIXES:

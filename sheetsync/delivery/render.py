@@ -22,6 +22,7 @@ from typing import Any, Iterable, Sequence
 
 import jinja2
 
+from ..core.alerts import ESCALATION, AlertBatch, AlertItem
 from ..core.model import DailyDigest, Kpi, OpenProblem, WeeklyReport, WeekSummary
 from ..i18n import DEFAULT_LANGUAGE, Catalogue, active, load_catalogue
 from ..paths import templates_dir
@@ -65,6 +66,8 @@ class RenderedMessage:
     recipients: tuple[str, ...]
     bot_title: str
     bot_markdown: str
+    # an alert: the 手机号 a group bot @mentions (the text names the person for the bots that cannot)
+    mobiles: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,4 +419,95 @@ def render_daily(digest: DailyDigest, language: Catalogue | str | None = None) -
         recipients=tuple(digest.recipients),
         bot_title=_cut(title, 80),
         bot_markdown=daily_bot_markdown(digest, language=cat),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts: one message per person per run, most urgent item first.
+
+_MOBILE = re.compile(r"\+?[0-9][0-9 -]{4,19}")
+
+
+def mention_mobile(text: str) -> str:
+    """A 手机号 as the bots take it (digits, an optional +), or "" when the cell holds no number."""
+    flat = clean_header(text)
+    return re.sub(r"[ -]", "", flat) if _MOBILE.fullmatch(flat) else ""
+
+
+def _clock_or_when(value: datetime, now: datetime, cat: Catalogue) -> str:
+    if value.date() == now.date():
+        return cat.text("delivery.fmt.clock", **_date_params(cat, value))
+    return fmt_when(value, cat)
+
+
+def _alert_line(item: AlertItem, now: datetime, cat: Catalogue, escape: bool) -> str:
+    f = item.finding
+
+    def cell(text: Any, limit: int = 200) -> str:
+        return md_escape(text, limit, cat) if escape else clean_header(text)
+
+    due = ""
+    if item.kind == ESCALATION and item.told is not None:
+        due = cat.text("delivery.alert.escalated", told=_clock_or_when(item.told, now, cat),
+                       owners=cell(cat.join(item.owners) if item.owners else "", 60))
+    elif f.deadline is not None:
+        due = cat.text(f"delivery.alert.due_{'warn' if item.kind == 'warn' else 'error'}",
+                       when=_clock_or_when(f.deadline, now, cat))
+    kind = cat.text(f"delivery.alert.kind_{item.kind}")
+    if not f.row:
+        return cat.text("delivery.alert.item_tab", kind=kind, tab=cell(f.tab, 40), message=cell(f.message), due=due)
+    label = cat.text("delivery.alert.label", label=cell(item.label, 60)) if item.label else ""
+    return cat.text("delivery.alert.item", kind=kind, tab=cell(f.tab, 40), row=f.row, label=label,
+                    message=cell(f.message), due=due)
+
+
+def alert_key(batch: AlertBatch) -> str:
+    return f"alert-{batch.id}"
+
+
+def render_alert(batch: AlertBatch, *, shop: str, now: datetime, language: Catalogue | str | None = None,
+                 listed: int = 20) -> RenderedMessage:
+    """One person's alerts: an e-mail to their 邮箱, and a group-bot text that @mentions their
+    手机号 (``mobiles``) or, where a bot cannot, names them (``mention``)."""
+    cat = catalogue_of(language)
+    person = batch.person
+    items = batch.items
+    kind = cat.text(f"delivery.alert.kind_{items[0].kind}") if items else ""
+    params = {"prefix": _shop_prefix(shop, cat), "kind": kind, "name": clean_header(person.name), "count": len(items)}
+    subject = clean_header(cat.text("delivery.alert.subject", **params))
+    shown, more = items[:listed], max(0, len(items) - listed)
+    lines = [_alert_line(i, now, cat, escape=False) for i in shown]
+    manager = bool(items) and all(i.kind == ESCALATION for i in items)
+    context = {
+        "shop": shop,
+        "subject": subject,
+        "hello": cat.text("delivery.alert.hello", name=clean_header(person.name)),
+        "intro": cat.text("delivery.alert.intro_manager" if manager else "delivery.alert.intro"),
+        "items": [{"kind": i.kind, "text": line} for i, line in zip(shown, lines, strict=True)],
+        "more": cat.text("delivery.alert.more", count=more) if more else "",
+        "footer": cat.text("delivery.alert.footer", when=fmt_when(now, cat)),
+    }
+    text, html = _render("email_alert", context, cat)
+    name = md_escape(person.name, 24, cat)
+    bot_lines = [cat.text("delivery.alert.bot_to", names=f"@{name}")]
+    bot_lines += [f"- {_alert_line(i, now, cat, escape=True)}" for i in shown]
+    if more:
+        bot_lines.append(f"- {cat.text('delivery.alert.more', count=more)}")
+    title = cat.text("delivery.alert.bot_title", **{**params, "prefix": _shop_prefix(shop, cat, escape=True),
+                                                    "name": name})
+    key = alert_key(batch)
+    digest = hashlib.sha256(f"alert\x1f{shop}\x1f{batch.id}".encode()).hexdigest()[:12]
+    mobile = mention_mobile(person.mobile)
+    return RenderedMessage(
+        key=key,
+        kind="alert",
+        message_id=f"<{key}.{digest}@sheetsync>",
+        subject=subject,
+        text=text,
+        html=html,
+        images=(),
+        recipients=(person.email,) if person.email else (),
+        bot_title=_cut(title, 80),
+        bot_markdown="\n".join(bot_lines),
+        mobiles=(mobile,) if mobile else (),
     )

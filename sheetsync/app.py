@@ -381,6 +381,8 @@ def deliver(outcome: RunOutcome, delivery: DeliveryConfig, root: Path, *, send: 
 def trigger_text(trigger: Trigger) -> str:
     if trigger.kind == "every":
         return t("cli.trigger.every", minutes=trigger.minutes)
+    if trigger.kind == "beat":
+        return t("cli.trigger.beat", minutes=trigger.minutes, off=trigger.off_minutes)
     if trigger.kind == "daily":
         return t("cli.trigger.daily", at=trigger.at)
     weekdays = active().raw("fmt.weekdays")
@@ -440,9 +442,10 @@ def run_schedule(config: Config, *, now: datetime | None = None, once: bool = Fa
         clock = (lambda: _utc_now() + offset) if now is not None else _utc_now
     latest: dict[str, Settings] = {"settings": settings}
 
-    def run_job(name: str, when: datetime) -> None:
-        # the scheduler holds the job's lock; its log gets each phase as a plain line
-        outcome = run_jobs(config, [name], now=when, lock=False, progress=Progress(terminal=False))
+    def run_job(names: list[str], when: datetime) -> None:
+        # every job due at this tick in one run: one read, at most one write (the scheduler holds
+        # the locks); its log gets each phase as a plain line
+        outcome = run_jobs(config, names, now=when, lock=False, progress=Progress(terminal=False))
         if outcome.report.settings is not None:
             latest["settings"] = outcome.report.settings
             set_log_timezone(outcome.report.settings.tz)

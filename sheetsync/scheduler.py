@@ -19,18 +19,21 @@ next slot in this process, so a broken job does not spin.
 Slots: 'every N minutes' counts N minutes from local midnight each day (every 15 -> :00, :15,
 :30, :45); 'daily' and 'weekly' are wall-clock times in the shop's time zone. A wall time
 skipped by a daylight-saving change runs at the same clock reading after the jump (02:30 ->
-03:30); a repeated one runs the first time it occurs.
+03:30); a repeated one runs the first time it occurs. 'beat' (the checking jobs) is 'every N
+minutes' inside the working hours (设置 检查间隔, default 2), every 15 outside, and at each opening.
 
 How it runs
 -----------
 The loop is the ``schedule`` library's, on an explicit ``schedule.Scheduler()`` (never the
 module-global one). schedule's own jobs read ``datetime.now()`` in the machine's naive local
 time and need pytz for time zones; ``_ShopJob`` replaces exactly the parts that read the time
-(the due time, the "is it time" test, the bookkeeping after a run) with ``next_run`` and an
-injected clock, and keeps the rest: job registry, ordering of due jobs, run_pending.
+(the due time, the "is it time" test) with ``next_run`` and an injected clock, and keeps the job
+registry and the ordering of due jobs. Every job due at one tick runs in ONE call of ``run_job``
+(validate and reconcile-stock every beat, the digest at 22:00 with them): one read of the
+workbook, at most one write, one 运行记录 row, one backup.
 
 Locks are ``fcntl.flock`` on ``<state_dir>/locks/<job>.lock`` (non-blocking: a second process
-logs and skips). SIGTERM / SIGINT set a flag; the running job finishes, no further job starts,
+logs and skips). SIGTERM / SIGINT set a flag; the running tick finishes, no further tick starts,
 and ``run_forever`` returns.
 """
 
@@ -42,6 +45,7 @@ import math
 import os
 import signal
 import threading
+from contextlib import ExitStack
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -87,12 +91,18 @@ def next_run(trigger: Trigger, after: datetime, tz: tzinfo) -> datetime:
     after_utc = after.astimezone(timezone.utc)
     today = after.astimezone(tz).date()
     if trigger.kind == "every":
-        if not 1 <= trigger.minutes <= 24 * 60:
-            raise ConfigError("cli.trigger.bad_interval", minutes=trigger.minutes)
-        step = timedelta(minutes=trigger.minutes)
-        start, end = _at(today, time(0), tz), _at(today + timedelta(days=1), time(0), tz)
-        candidate = start + ((after_utc - start) // step + 1) * step
-        return min(candidate, end).astimezone(tz)
+        return _every(trigger.minutes, after_utc, today, tz)
+    if trigger.kind == "beat" and trigger.at is not None and trigger.until is not None:
+        opening, closing = trigger.at, trigger.until
+
+        def working(moment: datetime) -> bool:
+            return opening <= moment.astimezone(tz).time() < closing
+
+        inside = _every(trigger.minutes, after_utc, today, tz)
+        outside = _every(trigger.off_minutes, after_utc, today, tz)
+        candidates = [c for c, ok in ((inside, working(inside)), (outside, not working(outside))) if ok]
+        candidates.append(next_run(Trigger.daily(opening), after, tz))  # the first check of the day
+        return min(candidates)
     if trigger.at is None:
         raise ConfigError("cli.trigger.no_time", kind=trigger.kind)
     if trigger.kind == "daily":
@@ -108,6 +118,16 @@ def next_run(trigger: Trigger, after: datetime, tz: tzinfo) -> datetime:
         if candidate > after_utc:
             return candidate.astimezone(tz)
     raise AssertionError("a daily or weekly slot always exists within 8 days")
+
+
+def _every(minutes: int, after_utc: datetime, today: date, tz: tzinfo) -> datetime:
+    """The next slot of 'every ``minutes``' counted from local midnight, after ``after_utc``."""
+    if not 1 <= minutes <= 24 * 60:
+        raise ConfigError("cli.trigger.bad_interval", minutes=minutes)
+    step = timedelta(minutes=minutes)
+    start, end = _at(today, time(0), tz), _at(today + timedelta(days=1), time(0), tz)
+    candidate = start + ((after_utc - start) // step + 1) * step
+    return min(candidate, end).astimezone(tz)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,20 +189,13 @@ class _ShopJob(schedule.Job):
     def should_run(self) -> bool:
         return self.next_run is not None and self.owner._now >= self.next_run
 
-    def run(self) -> None:
-        if self.owner.stopping():
-            return None  # a stop was requested while an earlier job ran: start nothing new
-        if self.job_func is not None:
-            self.job_func()
-        self.last_run = self.owner._now
-        self._schedule_next_run()
-        return None
 
 
 class SheetsyncScheduler:
-    """Runs ``jobs`` on their triggers. It never computes anything itself: when a job is due it
-    calls ``run_job(name, now)`` with ``now`` aware in the shop time zone; an exception from
-    ``run_job`` marks the run failed. ``settings_provider`` is asked for the current Settings
+    """Runs ``jobs`` on their triggers. It never computes anything itself: when jobs are due it
+    calls ``run_job(names, now)`` once for all the jobs due at that tick (they share one read and
+    one write), with ``now`` aware in the shop time zone; an exception from ``run_job`` marks
+    the run of each of them failed. ``settings_provider`` is asked for the current Settings
     at start and after every run, so a new time typed into 设置 takes effect after the next
     run (at most 15 minutes with the default validate job)."""
 
@@ -190,7 +203,7 @@ class SheetsyncScheduler:
         self,
         jobs: Sequence[Job],
         settings_provider: Callable[[], Settings],
-        run_job: Callable[[str, datetime], object],
+        run_job: Callable[[list[str], datetime], object],
         state_dir: Path,
         clock: Callable[[], datetime] = _utc_now,
     ):
@@ -249,7 +262,7 @@ class SheetsyncScheduler:
             if self._state.time(name, "since") is None:
                 self._state.update(name, since=now.astimezone(timezone.utc).isoformat())
         for name in self.jobs:
-            _ShopJob(self, name).do(self._run_one, name)
+            _ShopJob(self, name).do(self._run_tick, [name])
 
     def catch_up(self, now: datetime) -> None:
         """Run once every job that fell due while no scheduler was running."""
@@ -261,44 +274,60 @@ class SheetsyncScheduler:
         self.run_pending(now)
 
     def run_pending(self, now: datetime) -> None:
-        """Run every job due at ``now``, earliest due first."""
+        """Run every job due at ``now`` — together, as one run (one read of the workbook, at
+        most one write, one 运行记录 row), in the order they fell due."""
         _require_aware(now, "now")
         self._register(now)
         self._now = now.astimezone(timezone.utc)
         for job in self._schedule.jobs:
             job._schedule_next_run()
-        self._schedule.run_pending()
+        due = [job for job in sorted(self._schedule.jobs) if isinstance(job, _ShopJob) and job.should_run]
+        if due and not self.stopping():
+            self._run_tick([job.job_name for job in due])
+            for job in due:
+                job.last_run = self._now
+                job._schedule_next_run()
 
-    def _run_one(self, name: str) -> None:
+    def _run_tick(self, names: list[str]) -> None:
         now = self._now
-        with job_lock(self.state_dir, name) as locked:
-            if not locked:
-                log.warning("%s", t("cli.schedule.busy_skip", job=name))
-                self._tried[name] = now
-                return
+        with ExitStack() as stack:
+            ready = []
+            for name in names:
+                if stack.enter_context(job_lock(self.state_dir, name)):
+                    ready.append(name)
+                else:
+                    log.warning("%s", t("cli.schedule.busy_skip", job=name))
+                    self._tried[name] = now
             self._state.load()
-            if self._due(name, now) > now:
-                log.info("%s", t("cli.schedule.already_ran", job=name))
-                return
-            self._execute(name, now)
+            for name in list(ready):
+                if self._due(name, now) > now:
+                    log.info("%s", t("cli.schedule.already_ran", job=name))
+                    ready.remove(name)
+            if ready:
+                self._execute(ready, now)
         self._refresh_settings()
 
-    def _execute(self, name: str, now: datetime) -> None:
+    def _execute(self, names: list[str], now: datetime) -> None:
         stamp = now.astimezone(timezone.utc).isoformat()
-        log.info("%s", t("cli.schedule.running", job=name))
+        label = ", ".join(names)
+        log.info("%s", t("cli.schedule.running", job=label))
         try:
-            self._run_job(name, now.astimezone(self._current_settings().tz))
+            self._run_job(names, now.astimezone(self._current_settings().tz))
         except SheetsyncError as exc:
-            log.error("%s", t("cli.schedule.failed", job=name, error=exc))
-            self._state.update(name, last_attempt=stamp, last_error=str(exc))
-        except Exception as exc:  # one broken job must not stop the others
-            log.exception("%s", t("cli.schedule.crashed", job=name))
-            self._state.update(name, last_attempt=stamp, last_error=f"{type(exc).__name__}: {exc}")
+            log.error("%s", t("cli.schedule.failed", job=label, error=exc))
+            for name in names:
+                self._state.update(name, last_attempt=stamp, last_error=str(exc))
+        except Exception as exc:  # one broken run must not stop the scheduler
+            log.exception("%s", t("cli.schedule.crashed", job=label))
+            for name in names:
+                self._state.update(name, last_attempt=stamp, last_error=f"{type(exc).__name__}: {exc}")
         else:
-            self._state.update(name, last_success=stamp, last_attempt=stamp, last_error=None)
-            log.info("%s", t("cli.schedule.done", job=name))
+            for name in names:
+                self._state.update(name, last_success=stamp, last_attempt=stamp, last_error=None)
+            log.info("%s", t("cli.schedule.done", job=label))
         finally:
-            self._tried[name] = now
+            for name in names:
+                self._tried[name] = now
 
     # -- the loop ---------------------------------------------------------------------------
 

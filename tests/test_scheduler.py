@@ -40,16 +40,20 @@ JOBS = [
 
 
 class Recorder:
-    """run_job callback: remembers (name, now) and can be told to fail."""
+    """run_job callback: remembers (name, now) of every job it ran, the jobs of each tick
+    (``ticks``), and can be told to fail."""
 
     def __init__(self):
         self.calls: list[tuple[str, datetime]] = []
+        self.ticks: list[list[str]] = []
         self.failing: set[str] = set()
 
-    def __call__(self, name: str, now: datetime) -> None:
-        self.calls.append((name, now))
-        if name in self.failing:
-            raise BackendError(f"「{name}」读不到工作簿")
+    def __call__(self, names: list[str], now: datetime) -> None:
+        self.ticks.append(list(names))
+        self.calls.extend((name, now) for name in names)
+        failing = [name for name in names if name in self.failing]
+        if failing:
+            raise BackendError(f"「{failing[0]}」读不到工作簿")
 
     def names(self) -> list[str]:
         return [n for n, _ in self.calls]
@@ -95,6 +99,44 @@ def test_next_run(trigger, after, tz, expected):
 def test_next_run_rejects_naive_time():
     with pytest.raises(ValueError, match="timezone-aware"):
         next_run(Trigger.every(15), datetime(2026, 11, 22, 9, 0), SH)
+
+
+BEAT = Trigger.beat(2, 15, time(9, 0), time(23, 0))
+
+
+@pytest.mark.parametrize("after, expected", [
+    (sh(2026, 11, 23, 10, 0), sh(2026, 11, 23, 10, 2)),  # in working hours: every 2 minutes
+    (sh(2026, 11, 23, 10, 1, 30), sh(2026, 11, 23, 10, 2)),
+    (sh(2026, 11, 23, 22, 58), sh(2026, 11, 23, 23, 0)),  # 23:00 is a 15-minute slot outside
+    (sh(2026, 11, 23, 23, 0), sh(2026, 11, 23, 23, 15)),
+    (sh(2026, 11, 23, 23, 50), sh(2026, 11, 24, 0, 0)),
+    (sh(2026, 11, 24, 8, 45), sh(2026, 11, 24, 9, 0)),  # the opening itself
+    (sh(2026, 11, 24, 8, 50), sh(2026, 11, 24, 9, 0)),
+    (sh(2026, 11, 24, 9, 0), sh(2026, 11, 24, 9, 2)),
+])
+def test_the_check_beats_every_2_minutes_in_working_hours_and_15_outside(after, expected):
+    assert next_run(BEAT, after, SH) == expected
+
+
+def test_the_beat_comes_from_settings_and_is_plain_every_without_working_hours():
+    from sheetsync.core.job import check_beat
+
+    assert check_beat(Settings()) == Trigger.every(2)
+    hours = Settings(work_start=time(9, 0), work_end=time(23, 0), check_interval=timedelta(minutes=5))
+    assert check_beat(hours) == Trigger.beat(5, 15, time(9, 0), time(23, 0))
+    day = [next_run(check_beat(hours), sh(2026, 11, 23, 0, 0) + timedelta(minutes=m), SH) for m in range(0, 24 * 60)]
+    assert len(set(day)) == 14 * 12 + 10 * 4  # 168 checks in the 14 working hours, 40 in the other 10
+
+
+def test_jobs_due_at_the_same_tick_run_as_one(tmp_path):
+    jobs = [Job("validate", "", lambda s: BEAT, no_output), Job("reconcile-stock", "", lambda s: BEAT, no_output),
+            Job("daily-digest", "", lambda s: Trigger.daily(time(22, 0)), no_output)]
+    recorder = Recorder()
+    scheduler = make(tmp_path, recorder, jobs=jobs)
+    scheduler.catch_up(sh(2026, 11, 23, 21, 57))
+    for minute in range(58, 61):
+        scheduler.run_pending(sh(2026, 11, 23, 21, 0) + timedelta(minutes=minute))
+    assert recorder.ticks == [["validate", "reconcile-stock"], ["validate", "reconcile-stock", "daily-digest"]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,7 +194,8 @@ def test_failed_job_waits_for_next_slot_and_is_retried_after_restart(tmp_path, c
     scheduler = make(tmp_path, recorder)
     scheduler.catch_up(sh(2026, 11, 22, 21, 50))
     scheduler.run_pending(sh(2026, 11, 22, 22, 0))
-    assert "「daily-digest」运行失败: 「daily-digest」读不到工作簿" in caplog.text
+    # validate and the digest were due at 22:00: one tick, so it failed as one
+    assert "「validate, daily-digest」运行失败: 「daily-digest」读不到工作簿" in caplog.text
     scheduler.run_pending(sh(2026, 11, 22, 22, 1))
     assert recorder.names().count("daily-digest") == 1  # no spinning on a broken job
 
@@ -182,13 +225,13 @@ def test_uses_its_own_schedule_instance(tmp_path):
     assert schedule.get_jobs() == []  # the module-global scheduler is untouched
 
 
-def test_stop_event_stops_between_jobs(tmp_path):
+def test_stop_event_stops_between_ticks(tmp_path):
     stop = threading.Event()
-    ran: list[str] = []
+    ran: list[list[str]] = []
 
-    def run_job(name, now):
-        ran.append(name)
-        stop.set()  # stop requested while this job runs
+    def run_job(names, now):
+        ran.append(names)
+        stop.set()  # stop requested while this tick runs
 
     make(tmp_path, Recorder()).catch_up(datetime(2020, 1, 1, tzinfo=UTC))
     scheduler = SheetsyncScheduler(JOBS, Settings, run_job, tmp_path)
@@ -196,7 +239,7 @@ def test_stop_event_stops_between_jobs(tmp_path):
     worker.start()
     worker.join(10)
     assert not worker.is_alive()
-    assert ran == ["validate"]  # the other overdue jobs were not started
+    assert ran == [["validate", "daily-digest", "weekly-summary"]]  # the overdue jobs ran as one tick, once
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,7 +301,8 @@ def test_sigterm_finishes_running_job_then_exits_cleanly(tmp_path):
 
         state, marks = Path(sys.argv[1]), Path(sys.argv[2])
 
-        def run_job(name, now):
+        def run_job(names, now):
+            name = "+".join(names)
             (marks / f"{name}.started").touch()
             while not (marks / "release").exists():
                 time.sleep(0.02)
@@ -276,7 +320,7 @@ def test_sigterm_finishes_running_job_then_exits_cleanly(tmp_path):
     daemon = subprocess.Popen([sys.executable, str(script), str(state), str(marks)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=child_env())
     try:
-        wait_for((marks / "first.started").exists, "the first job to start")
+        wait_for((marks / "first+second.started").exists, "the first tick to start")
         daemon.send_signal(signal.SIGTERM)
         (marks / "release").touch()
         out, err = daemon.communicate(timeout=15)
@@ -285,5 +329,5 @@ def test_sigterm_finishes_running_job_then_exits_cleanly(tmp_path):
             daemon.kill()
     assert daemon.returncode == 0, err
     assert out.strip() == "stopped"
-    assert (marks / "first.finished").exists()
-    assert not (marks / "second.started").exists()
+    assert (marks / "first+second.finished").exists()  # the running tick finished
+    assert sorted(p.name for p in marks.iterdir()) == ["first+second.finished", "first+second.started", "release"]

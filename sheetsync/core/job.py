@@ -21,12 +21,15 @@ if TYPE_CHECKING:  # pragma: no cover
 @dataclass(frozen=True)
 class Trigger:
     """When a job runs, in shop time. kind: 'every' (every ``minutes``), 'daily' (at ``at``),
-    'weekly' (on ``weekday`` 0=Monday at ``at``)."""
+    'weekly' (on ``weekday`` 0=Monday at ``at``), 'beat' (every ``minutes`` from ``at`` to
+    ``until`` — the working hours —, every ``off_minutes`` outside them, and at each opening)."""
 
     kind: str
     minutes: int = 0
     at: time | None = None
     weekday: int | None = None
+    off_minutes: int = 0
+    until: time | None = None
 
     @classmethod
     def every(cls, minutes: int) -> "Trigger":
@@ -39,6 +42,25 @@ class Trigger:
     @classmethod
     def weekly(cls, weekday: int, at: time) -> "Trigger":
         return cls("weekly", at=at, weekday=weekday)
+
+    @classmethod
+    def beat(cls, minutes: int, off_minutes: int, start: time | None, end: time | None) -> "Trigger":
+        """Every ``minutes`` in working hours ``start``-``end``, every ``off_minutes`` outside;
+        without working hours (round the clock) simply every ``minutes``."""
+        if start is None or end is None:
+            return cls.every(minutes)
+        return cls("beat", minutes=minutes, at=start, off_minutes=max(off_minutes, minutes), until=end)
+
+
+# Outside working hours the check runs this often (设置 检查间隔 is the beat inside them).
+OFF_HOURS_MINUTES = 15
+
+
+def check_beat(settings: "Settings") -> Trigger:
+    """The trigger of the checking jobs (validate, reconcile-stock): 设置 检查间隔 in 工作时间
+    (default 2 minutes), every 15 minutes outside. Jobs due at the same tick share one run."""
+    minutes = max(1, min(24 * 60, round(settings.check_interval.total_seconds() / 60)))
+    return Trigger.beat(minutes, OFF_HOURS_MINUTES, settings.work_start, settings.work_end)
 
 
 @dataclass

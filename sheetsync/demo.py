@@ -147,8 +147,10 @@ class _Shop:
         return rows
 
     def members(self) -> list[list[Any]]:
-        return self.table("members", [{"name": name, "role": role, "email": email}
-                                      for name, role, email in self.data["team"].values()])
+        # [name, role, e-mail] or [name, role, e-mail, 手机号] (what the group bots @mention)
+        return self.table("members", [{"name": row[0], "role": row[1], "email": row[2],
+                                       **({"mobile": row[3]} if len(row) > 3 else {})}
+                                      for row in self.data["team"].values()])
 
     def settings(self, work_hours: str) -> list[list[Any]]:
         """The template's 设置 rows as ``init`` writes them, with the shop's name and hours."""

@@ -82,7 +82,7 @@ def test_jobs_lists_next_runs(tmp_path, capsys, monkeypatch):
     assert main(["jobs", "--now", "2026-11-22T19:00:00+08:00"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out] == ["validate", "reconcile-stock", "weekly-summary", "daily-digest"]
-    assert "下次 2026-11-22 19:15" in out[0]
+    assert "每 2 分钟" in out[0] and "下次 2026-11-22 19:02" in out[0]  # no workbook: round the clock, 检查间隔 2
     assert "每周日 20:00" in out[2] and "下次 2026-11-22 20:00" in out[2]
 
 

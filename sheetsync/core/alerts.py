@@ -26,7 +26,7 @@ from .model import Finding
 from .state import SINCE_FORMAT, Alert, ProblemKey
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .binding import BoundWorkbook
+    from .binding import BoundTab, BoundWorkbook
     from .settings import Settings
     from .worktime import WorkClock
 
@@ -124,21 +124,25 @@ def members_of(wb: "BoundWorkbook") -> list[Member]:
     return out
 
 
+def row_label(tab: "BoundTab", row: int) -> str:
+    """What a row is about, for a reader who has not opened the sheet: its key cells that are
+    text (客户 of 客服台账, 订单号 of 售后纠纷…) and its 客户 when that is not a key."""
+    types = {c.id: c.type for c in tab.template.columns}
+    ids = [c for c in tab.template.key_columns if types.get(c) == "text"]
+    if "customer" in types and "customer" not in ids:
+        ids.append("customer")
+    parts = [_text(tab.raw_value(row, c)) for c in ids if tab.has(c)]
+    return " · ".join(dict.fromkeys(p for p in parts if p))
+
+
 def row_labels(wb: "BoundWorkbook", findings: Iterable[Finding]) -> dict[tuple[str, int], str]:
-    """(tab title, row) -> what the row is about, for a reader who has not opened the sheet: its
-    key cells that are text (客户 of 客服台账, 订单号 of 售后纠纷…) and its 客户 when not a key."""
+    """(tab title, row) -> :func:`row_label` of every row with a finding."""
     by_title = {t.title: t for t in wb.tabs.values() if t.data is not None and t.usable}
     out: dict[tuple[str, int], str] = {}
     for f in findings:
         tab = by_title.get(f.tab)
-        if tab is None or f.row <= 0 or (f.tab, f.row) in out:
-            continue
-        types = {c.id: c.type for c in tab.template.columns}
-        ids = [c for c in tab.template.key_columns if types.get(c) == "text"]
-        if "customer" in types and "customer" not in ids:
-            ids.append("customer")
-        parts = [_text(tab.raw_value(f.row, c)) for c in ids if tab.has(c)]
-        out[(f.tab, f.row)] = " · ".join(dict.fromkeys(p for p in parts if p))
+        if tab is not None and f.row > 0 and (f.tab, f.row) not in out:
+            out[(f.tab, f.row)] = row_label(tab, f.row)
     return out
 
 
@@ -218,4 +222,4 @@ def plan_alerts(found: Sequence[tuple[ProblemKey, Finding]], since: Mapping[Prob
 
 
 __all__ = ["AlertBatch", "AlertItem", "AlertPlan", "BREACH", "ESCALATION", "Member", "WARNING", "in_working_time",
-           "members_of", "next_opening", "plan_alerts", "row_labels"]
+           "members_of", "next_opening", "plan_alerts", "row_label", "row_labels"]

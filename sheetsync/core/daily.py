@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
+from .alerts import row_label
 from .job import JobContext, JobOutput
-from .model import DailyDigest, UnresolvedInquiry
-from .rules import RuleContext, plain, sla_met
+from .model import DailyDigest, DueItem, UnresolvedInquiry
+from .rules import RuleContext, empty_mask, plain, rule_scope, sla_frames, sla_met
 from .weekly import recipients
 
 
@@ -50,16 +51,71 @@ def daily_digest(ctx: JobContext) -> JobOutput:
     if tab.has("type"):
         counts = tab.frame.loc[on_day.to_numpy(), "type"].dropna().value_counts()
         by_type = tuple(sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0])))
+    def inquiry(row: int) -> UnresolvedInquiry:
+        cells = {c: _text(tab.frame.at[row, c]) if tab.has(c) else "" for c in ("customer", "type", "summary", "agent")}
+        when = None if pd.isna(asked.at[row]) else asked.at[row].to_pydatetime()
+        return UnresolvedInquiry(int(row), cells["customer"], cells["type"], cells["summary"], cells["agent"], when)
+
+    done = pd.Series(False, index=tab.frame.index)
+    if tab.has("resolved"):
+        done = (tab.frame["resolved"] == True).fillna(False).astype(bool)  # noqa: E712
+    waiting_rows = pd.Series(False, index=tab.frame.index)
+    if tab.has("answered_at"):
+        # asked by now (the digest's moment), no first reply yet: a customer who asked at 21:30 is here
+        waiting_rows = (asked.notna() & (asked <= pd.Timestamp(ctx.now)) & empty_mask(tab, "answered_at")
+                        & ~done).fillna(False).astype(bool)
+    waiting = sorted((inquiry(int(r)) for r in tab.frame.index[waiting_rows.to_numpy()]),
+                     key=lambda u: (u.asked_at is None, u.asked_at or datetime.min, u.row))
     unresolved = []
     if tab.has("resolved"):
         open_rows = (tab.frame["resolved"] == False).fillna(False).astype(bool)  # noqa: E712
-        open_rows &= (asked.dt.date <= day).fillna(True).astype(bool)
-        for row in tab.frame.index[open_rows.to_numpy()]:
-            cells = {c: _text(tab.frame.at[row, c]) if tab.has(c) else ""
-                     for c in ("customer", "type", "summary", "agent")}
-            when = None if pd.isna(asked.at[row]) else asked.at[row].to_pydatetime()
-            unresolved.append(UnresolvedInquiry(int(row), cells["customer"], cells["type"], cells["summary"],
-                                                cells["agent"], when))
+        open_rows &= (asked.dt.date <= day).fillna(True).astype(bool) & ~waiting_rows
+        unresolved = [inquiry(int(row)) for row in tab.frame.index[open_rows.to_numpy()]]
     digest = DailyDigest(ctx.settings.shop_name, day, int(on_day.sum()), in_time, deals, by_type,
-                         tuple(unresolved), recipients(ctx), ctx.now)
+                         tuple(unresolved), recipients(ctx), ctx.now, tuple(waiting),
+                         due_on(day + timedelta(days=1), ctx))
     return JobOutput(daily=digest)
+
+
+def due_on(day, ctx: JobContext) -> tuple[DueItem, ...]:
+    """What falls due on ``day``: every time limit (sla) whose end is still empty, every
+    sign-off (due_before) still missing, with its deadline on that day, earliest first."""
+    wb = ctx.workbook
+    rctx = RuleContext(wb, ctx.settings, ctx.now)
+    out: list[DueItem] = []
+    for tab in wb.tabs.values():
+        if not tab.usable or tab.frame.empty:
+            continue
+        for rule in tab.template.rules:
+            if rule.job != "validate" or rule.kind not in ("sla", "due_before"):
+                continue
+            try:
+                if rule.kind == "sla":
+                    start, _end, _elapsed, deadline = sla_frames(tab, rule, rctx)
+                    missing = empty_mask(tab, rule.params["end"])
+                    column = rule.params["end"]
+                else:
+                    start = pd.to_datetime(tab.frame[rule.params["start"]], errors="coerce")
+                    deadline = start - pd.Timedelta(getattr(ctx.settings, rule.params["setting"]))
+                    missing = pd.Series(False, index=tab.frame.index)
+                    for c in rule.params["columns"]:
+                        missing |= empty_mask(tab, c)
+                    column = rule.column
+            except (KeyError, TypeError, ValueError):  # a column the tab lacks, a setting it cannot use
+                continue
+            rows = (start.notna() & missing & (deadline.dt.date == day)).fillna(False).astype(bool)
+            rows &= rule_scope(tab, rule)
+            role = rule.owner or tab.template.owner
+            for row in tab.frame.index[rows.to_numpy()]:
+                person = _owner_of(tab, rule, int(row))
+                out.append(DueItem(tab.title, int(row), tab.header(column), row_label(tab, int(row)),
+                                   deadline.at[row].to_pydatetime(), person or wb.owner_names(role)))
+    return tuple(sorted(out, key=lambda d: (d.deadline, d.tab, d.row)))
+
+
+def _owner_of(tab, rule, row: int) -> str:
+    """The row's own person when the rule names a person column (``owner_column``), else ""."""
+    col = getattr(rule, "owner_column", "") or ""
+    if not col or not tab.has(col):
+        return ""
+    return _text(tab.frame.at[row, col])

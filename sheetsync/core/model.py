@@ -409,6 +409,18 @@ class UnresolvedInquiry:
 
 
 @dataclass(frozen=True)
+class DueItem:
+    """Something that falls due on a given day: a row whose ``column`` must be filled by ``deadline``."""
+
+    tab: str
+    row: int
+    column: str  # the header of what must be filled in
+    label: str  # what the row is about (its customer, order number…)
+    deadline: Any  # datetime (shop time)
+    owner: str  # who must do it: the row's person, else the role's people
+
+
+@dataclass(frozen=True)
 class DailyDigest:
     shop: str
     day: Any  # datetime.date
@@ -416,6 +428,8 @@ class DailyDigest:
     answered_in_time: int
     deals: int  # 是否成交 = 是
     by_type: tuple[tuple[str, int], ...]  # question type -> count
-    unresolved: tuple[UnresolvedInquiry, ...]
+    unresolved: tuple[UnresolvedInquiry, ...]  # 是否解决 = 否 (those still waiting for a reply are in ``waiting``)
     recipients: tuple[str, ...]
     generated_at: Any
+    waiting: tuple[UnresolvedInquiry, ...] = ()  # asked, no first reply yet: listed first, oldest first
+    due_tomorrow: tuple[DueItem, ...] = ()  # deadlines of the next day, earliest first

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Sequence
 import jinja2
 
 from ..core.alerts import ESCALATION, AlertBatch, AlertItem
-from ..core.model import DailyDigest, Kpi, OpenProblem, WeeklyReport, WeekSummary
+from ..core.model import DailyDigest, DueItem, Kpi, OpenProblem, WeeklyReport, WeekSummary
 from ..i18n import DEFAULT_LANGUAGE, Catalogue, active, load_catalogue
 from ..paths import templates_dir
 from .chart import SERIES_COLORS, trend_chart_png
@@ -364,25 +364,47 @@ def _response_rate(digest: DailyDigest) -> str:
 
 def daily_subject(digest: DailyDigest, language: Catalogue | str | None = None) -> str:
     cat = catalogue_of(language)
-    return clean_header(cat.text("delivery.daily.subject", prefix=_shop_prefix(digest.shop, cat),
-                                 day=fmt_day(digest.day, cat), inquiries=digest.inquiries,
-                                 unresolved=len(digest.unresolved)))
+    key = "delivery.daily.subject_waiting" if digest.waiting else "delivery.daily.subject"
+    return clean_header(cat.text(key, prefix=_shop_prefix(digest.shop, cat), day=fmt_day(digest.day, cat),
+                                 inquiries=digest.inquiries, unresolved=len(digest.unresolved),
+                                 waiting=len(digest.waiting)))
 
 
 def daily_bot_markdown(digest: DailyDigest, listed: int = 5, language: Catalogue | str | None = None) -> str:
     cat = catalogue_of(language)
-    lines = [
-        cat.text("delivery.daily.bot_summary", inquiries=digest.inquiries, in_time=digest.answered_in_time,
-                 rate=_response_rate(digest), deals=digest.deals),
-        cat.text("delivery.daily.bot_unresolved", count=len(digest.unresolved)),
-    ]
+    lines = [cat.text("delivery.daily.bot_summary", inquiries=digest.inquiries, in_time=digest.answered_in_time,
+                      rate=_response_rate(digest), deals=digest.deals)]
+    if digest.waiting:  # first: the customers nobody has answered yet
+        lines.append(cat.text("delivery.daily.bot_waiting", count=len(digest.waiting)))
+        for u in digest.waiting[:listed]:
+            lines.append(cat.text("delivery.daily.bot_waiting_item", customer=md_escape(u.customer, 24, cat),
+                                  type=md_escape(u.question_type, 20, cat), summary=md_escape(u.summary, language=cat),
+                                  agent=md_escape(u.agent, 16, cat), asked=fmt_when(u.asked_at, cat)))
+        if len(digest.waiting) > listed:
+            lines.append(cat.text("delivery.daily.bot_more", count=len(digest.waiting) - listed))
+    lines.append(cat.text("delivery.daily.bot_unresolved", count=len(digest.unresolved)))
     for u in digest.unresolved[:listed]:
         lines.append(cat.text("delivery.daily.bot_item", customer=md_escape(u.customer, 24, cat),
                               type=md_escape(u.question_type, 20, cat), summary=md_escape(u.summary, language=cat),
                               agent=md_escape(u.agent, 16, cat)))
     if len(digest.unresolved) > listed:
         lines.append(cat.text("delivery.daily.bot_more", count=len(digest.unresolved) - listed))
+    if digest.due_tomorrow:
+        lines.append(cat.text("delivery.daily.bot_due", count=len(digest.due_tomorrow)))
+        for d in digest.due_tomorrow[:listed]:
+            lines.append("  - " + _due_text(d, cat, escape=True))
+        if len(digest.due_tomorrow) > listed:
+            lines.append(cat.text("delivery.daily.bot_due_more", count=len(digest.due_tomorrow) - listed))
     return "\n".join(lines)
+
+
+def _due_text(d: DueItem, cat: Catalogue, escape: bool = False) -> str:
+    def cell(text: Any, limit: int = 40) -> str:
+        return md_escape(text, limit, cat) if escape else clean_header(text)
+
+    label = cat.text("delivery.alert.label", label=cell(d.label, 60)) if d.label else ""
+    return cat.text("delivery.daily.due_item", tab=cell(d.tab), row=d.row, label=label, column=cell(d.column),
+                    when=cat.text("delivery.fmt.clock", **_date_params(cat, d.deadline)), owner=cell(d.owner, 30))
 
 
 def render_daily(digest: DailyDigest, language: Catalogue | str | None = None) -> RenderedMessage:
@@ -398,11 +420,17 @@ def render_daily(digest: DailyDigest, language: Catalogue | str | None = None) -
         "response_rate": _response_rate(digest),
         "deals": digest.deals,
         "by_type": list(digest.by_type),
+        "waiting": [
+            {"row": u.row, "customer": u.customer, "question_type": u.question_type, "summary": u.summary,
+             "agent": u.agent, "asked_at": fmt_when(u.asked_at, cat)}
+            for u in digest.waiting
+        ],
         "unresolved": [
             {"row": u.row, "customer": u.customer, "question_type": u.question_type, "summary": u.summary,
              "agent": u.agent, "asked_at": fmt_when(u.asked_at, cat)}
             for u in digest.unresolved
         ],
+        "due": [_due_text(d, cat) for d in digest.due_tomorrow],
         "generated_at": fmt_when(digest.generated_at, cat),
     }
     text, html = _render("email_daily", context, cat)

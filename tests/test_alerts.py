@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from sheetsync.app import run_jobs
 from sheetsync.config import Config
 from sheetsync.core.alerts import Member, plan_alerts
+from sheetsync.delivery.bots import WECOM_TEXT_BYTES, bot_request
 from sheetsync.core.model import Finding
 from sheetsync.core.rules import KINDS
 from sheetsync.core.settings import Settings
@@ -174,7 +176,8 @@ def test_a_bot_that_answers_5xx_gets_the_alert_on_the_next_run_once(template, wr
 
 
 def test_dingtalk_mentions_the_mobile_and_feishu_names_the_person(template, write_xlsx, bots):
-    bots.now = at("10:11").astimezone()  # the fake checks the signature's timestamp
+    moment = at("10:11").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    bots.now = moment  # the fake checks the signature's timestamp
     delivery = {"dingtalk": {"webhook": bots.url("dingtalk"), "secret_env": "DINGTALK_SECRET"},
                 "feishu": {"webhook": bots.url("feishu"), "secret_env": "FEISHU_SECRET"}}
     config = config_for(write_xlsx(shop_tabs(template, ORANGE)), delivery)
@@ -182,7 +185,7 @@ def test_dingtalk_mentions_the_mobile_and_feishu_names_the_person(template, writ
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, value)
-        out = check(config, at("10:11").replace(tzinfo=bots.now.tzinfo))
+        out = check(config, moment)
     assert out.exit_code == 0, out.text()
     ding = next(r["body"] for r in bots.requests if r["channel"] == "dingtalk")
     assert ding["at"] == {"isAtAll": False, "atMobiles": ["13800000003"]}
@@ -300,3 +303,12 @@ def test_batch_ids_are_stable_and_differ_per_person_and_occurrence():
     same = plan_alerts([(key(f), f)], {key(f): "2026-11-23 10:00"}, {}, Settings(), PEOPLE, "店长", at("11:30"))
     assert [b.id for b in later.batches] == [b.id for b in same.batches]
     assert len({b.id for b in first.batches}) == 2  # 童欣 and 小美
+
+
+def test_a_long_alert_fits_what_wecom_accepts_in_a_text_message():
+    lines = "\n".join(f"- 【红色】「客服台账」第{n}行 (客户{n}): 客户咨询后已超过 10分钟 还没回复" for n in range(2, 80))
+    _url, body = bot_request("wecom", "http://127.0.0.1/x", "", "【红色】童欣: 78 件事要处理", lines, at("10:00"),
+                             ("13800000003",))
+    content = body["text"]["content"]
+    assert len(content.encode()) <= WECOM_TEXT_BYTES and content.endswith("\n…")
+    assert content.startswith("【红色】童欣: 78 件事要处理\n- 【红色】「客服台账」第2行")

@@ -284,7 +284,7 @@ def test_schedule_says_what_it_watches_and_when_each_job_runs_next(demo, capsys)
     state = demo.parent / ".sheetsync" / "demo.xlsx"
     assert out[0] == f"sheetsync schedule 已启动: 监视 {demo}, 店铺时间 Asia/Shanghai, 记录保存在 {state}"
     assert [line.split()[0] for line in out[1:5]] == ["validate", "reconcile-stock", "weekly-summary", "daily-digest"]
-    assert "每 15 分钟" in out[1] and out[1].endswith("下次 2026-11-22 20:00")
+    assert "工作时间每 2 分钟, 其余每 15 分钟" in out[1] and out[1].endswith("下次 2026-11-22 19:52")
     assert "每周日 20:00" in out[3] and out[3].endswith("下次 2026-11-22 20:00")
     assert "每天 22:00" in out[4] and out[4].endswith("下次 2026-11-22 22:00")
     assert out[-1] == "sheetsync schedule 已停止。"
@@ -295,10 +295,12 @@ def test_schedule_catches_up_and_logs_in_shop_time(demo, capsys):
     capsys.readouterr()
     assert main(["schedule", "-v", "--workbook", str(demo), "--now", "2026-11-22T20:20", "--once"]) == 0
     captured = capsys.readouterr()
-    assert re.search(r"^  validate +每 15 分钟 +错过了 2026-11-22 20:00, 现在补跑$", captured.out, re.M), captured.out
+    assert re.search(r"^  validate +工作时间每 2 分钟, 其余每 15 分钟 +错过了 2026-11-22 19:52, 现在补跑$", captured.out,
+                     re.M), captured.out
     assert re.search(r"^  weekly-summary +每周日 20:00 +错过了 2026-11-22 20:00, 现在补跑$", captured.out, re.M)
     logged = [line for line in captured.err.splitlines() if " INFO sheetsync" in line]
-    assert any("运行「weekly-summary」" in line for line in logged), captured.err
+    # the jobs due at that moment run as one: one read, one write
+    assert any("运行「validate, reconcile-stock, weekly-summary」" in line for line in logged), captured.err
     assert logged and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+0800 INFO ", line) for line in logged), logged
 
 
@@ -379,10 +381,12 @@ def test_failed_smtp_send_exits_5_and_says_it_once(demo, capsys):
     assert main(["run", "weekly-summary", "--config", str(config), "--now", NOW]) == DeliveryError.exit_code == 5
     captured = capsys.readouterr()
     both = captured.out + captured.err
-    # the weekly summary, and the digest the demo left unsent: each failure said once, on stderr
-    assert both.count("weekly-2026-11-16 通过邮件发送失败") == 1 and both.count(f"127.0.0.1:{port}") == 2, both
+    # the weekly summary, and the digest and the alerts the demo left unsent: each failure said once, on stderr
     lines = captured.err.splitlines()
-    assert [line.split(" 通过邮件发送失败: ")[0] for line in lines] == [
+    alerts = [line for line in lines if line.startswith("sheetsync: 消息 alert-")]
+    assert alerts and len(set(alerts)) == len(alerts)
+    assert both.count("weekly-2026-11-16 通过邮件发送失败") == 1 and both.count(f"127.0.0.1:{port}") == len(lines), both
+    assert [line.split(" 通过邮件发送失败: ")[0] for line in lines if line not in alerts] == [
         "sheetsync: 消息 daily-2026-11-21", "sheetsync: 消息 weekly-2026-11-16"], lines
     assert all(f"127.0.0.1:{port}" in line and line.endswith("消息留在 outbox 里, 下次运行会重试。") for line in lines)
     assert (demo.parent / ".sheetsync" / "demo.xlsx" / "outbox" / "weekly-2026-11-16.eml").exists()
@@ -431,7 +435,7 @@ def test_jobs_with_a_naive_now_is_shop_time(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["jobs", "--now", "2026-11-22T20:00:00"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("validate") and "下次 2026-11-22 20:15" in out[0]
+    assert out[0].startswith("validate") and "下次 2026-11-22 20:02" in out[0]  # no workbook: every 2 minutes
     assert "下次 2026-11-29 20:00" in out[2] and "下次 2026-11-22 22:00" in out[3]
 
 

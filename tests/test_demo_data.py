@@ -33,7 +33,7 @@ NOWS = [datetime(2026, 11, 22, h, m) for h, m in ((3, 0), (9, 5), (12, 0), (20, 
 
 # From SPEC.md "The workbook (default zh-CN template)", in SPEC order.
 SPEC_HEADERS = {
-    "成员": ["姓名", "角色", "邮箱"],
+    "成员": ["姓名", "角色", "邮箱", "手机号"],  # 手机号: what the group bots @mention (issue 9)
     "设置": ["项目", "值", "说明"],
     "选品检查表": ["日期", "商品", "SKU", "供应商", "首次合作", "样品数", "镶嵌牢固", "证书核验", "外观", "结论",
               "退回原因", "检查人"],

@@ -9,6 +9,7 @@ import pytest
 from conftest import base_tabs, codes_at, evaluate, header, row_for, snapshot_of
 from sheetsync.core.model import TabData
 from sheetsync.core.binding import bind
+from sheetsync.templates import load_template
 from sheetsync.i18n.findings import catalogue_for, with_messages
 
 
@@ -195,18 +196,23 @@ def test_init_with_the_english_template_fills_the_settings_tab_in_english(tmp_pa
                          ["Working hours", "09:00-23:00",
                           "Time limits count working hours only; empty = round the clock"]]
     assert ["Weekly summary time", "Sunday 20:00", "When the weekly summary is sent"] in rows
-    assert len(rows) == 17 and not [r for r in rows for v in r if v and re.search(r"[\u3000-\u303f\u4e00-\u9fff]", v)]
-    assert [c.comment.text for c in wb["Team"][1] if c.comment] == ["required", "required"]
+    assert len(rows) == 1 + len(load_template("en").settings)
+    assert not [r for r in rows for v in r if v and re.search(r"[\u3000-\u303f\u4e00-\u9fff]", v)]
+    assert ["Check interval (minutes)", "2",
+            "How often the workbook is checked in working hours (every 15 minutes outside them)"] in rows
+    assert [c.comment.text for c in wb["Team"][1] if c.comment] == [
+        "required", "required", "group-bot alerts (WeCom, DingTalk) @mention this number"]
     assert _check(path, capsys, "--template", "en")[0] == 0  # every English key is understood
 
 
 def test_init_with_the_default_template_fills_the_settings_tab_as_before(tmp_path):
     _path, wb = _init(tmp_path)
     rows = [[c.value for c in row] for row in wb["设置"].iter_rows()]
-    assert rows[0] == ["项目", "值", "说明"] and len(rows) == 17
+    assert rows[0] == ["项目", "值", "说明"] and len(rows) == 1 + len(load_template("zh-CN").settings)
     assert ["工作时间", "09:00-23:00", "时限只计算工作时间; 留空 = 全天计时"] in rows
     assert ["周报时间", "周日 20:00", "周报发送时间"] in rows
-    assert [c.comment.text for c in wb["成员"][1] if c.comment] == ["必填", "必填"]
+    assert ["升级时限(小时)", "2", "红色问题提醒负责人后, 过了这么久 (工作时间) 还没处理, 就告诉店长"] in rows
+    assert [c.comment.text for c in wb["成员"][1] if c.comment] == ["必填", "必填", "企业微信/钉钉群机器人提醒时 @ 这个手机号"]
 
 
 def test_a_deleted_column_does_not_suggest_another_real_column(tmp_path, capsys):

@@ -185,6 +185,8 @@ def plan_alerts(found: Sequence[tuple[ProblemKey, Finding]], since: Mapping[Prob
         told.setdefault(person.name, (person, []))[1].append(item)
 
     for key, f in found:
+        if f.severity not in (WARNING, BREACH):  # "info": a note on a value sheetsync filled in, not a problem
+            continue
         first_seen = since.get(key, stamp)
         label = labels.get((f.tab, f.row), "")
         prev = records.get(key)

@@ -47,6 +47,27 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
 
 
+# WeCom refuses a text message over 2048 bytes of UTF-8 (errcode 40058): a long alert is cut to fit.
+WECOM_TEXT_BYTES = 2048
+
+
+def _fit(text: str, limit: int) -> str:
+    """``text`` cut after its last whole line (else character) that fits ``limit`` UTF-8 bytes."""
+    if len(text.encode()) <= limit:
+        return text
+    kept: list[str] = []
+    for line in text.split("\n"):
+        if len("\n".join([*kept, line, "…"]).encode()) > limit:
+            break
+        kept.append(line)
+    if kept:
+        return "\n".join([*kept, "…"])
+    cut = text
+    while len((cut + "…").encode()) > limit:
+        cut = cut[:-1]
+    return cut + "…"
+
+
 def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: str,
                 now: datetime, mobiles: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
     """(url, JSON body) for one bot message. ``secret`` may be empty (bot without signing).
@@ -58,8 +79,8 @@ def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: s
     phone number is not: there the message names the person (its first line, ``@name``)."""
     if channel == "wecom":
         if mobiles:
-            return webhook, {"msgtype": "text", "text": {"content": f"{title}\n{markdown}",
-                                                         "mentioned_mobile_list": list(mobiles)}}
+            content = _fit(f"{title}\n{markdown}", WECOM_TEXT_BYTES)
+            return webhook, {"msgtype": "text", "text": {"content": content, "mentioned_mobile_list": list(mobiles)}}
         return webhook, {"msgtype": "markdown", "markdown": {"content": f"### {title}\n{markdown}"}}
     if channel == "dingtalk":
         url = webhook

@@ -494,7 +494,7 @@ def alert_key(batch: AlertBatch) -> str:
 
 
 def render_alert(batch: AlertBatch, *, shop: str, now: datetime, language: Catalogue | str | None = None,
-                 listed: int = 20) -> RenderedMessage:
+                 listed: int = 20, bot_listed: int = 10) -> RenderedMessage:
     """One person's alerts: an e-mail to their 邮箱, and a group-bot text that @mentions their
     手机号 (``mobiles``) or, where a bot cannot, names them (``mention``)."""
     cat = catalogue_of(language)
@@ -518,9 +518,9 @@ def render_alert(batch: AlertBatch, *, shop: str, now: datetime, language: Catal
     text, html = _render("email_alert", context, cat)
     name = md_escape(person.name, 24, cat)
     bot_lines = [cat.text("delivery.alert.bot_to", names=f"@{name}")]
-    bot_lines += [f"- {_alert_line(i, now, cat, escape=True)}" for i in shown]
-    if more:
-        bot_lines.append(f"- {cat.text('delivery.alert.more', count=more)}")
+    bot_lines += [f"- {_alert_line(i, now, cat, escape=True)}" for i in items[:bot_listed]]
+    if len(items) > bot_listed:
+        bot_lines.append(f"- {cat.text('delivery.alert.more', count=len(items) - bot_listed)}")
     title = cat.text("delivery.alert.bot_title", **{**params, "prefix": _shop_prefix(shop, cat, escape=True),
                                                     "name": name})
     key = alert_key(batch)

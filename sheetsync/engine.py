@@ -271,14 +271,14 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     if cache is not None and memo is not None and len(memo) != kept:
         cache.put_memo(version, template, memo)
     fresh = with_messages((f for o in outputs for f in o.findings), catalogue)
-    kept = _kept_findings(loaded, set(names))
-    findings = sort_findings(fresh + kept, wb)
+    earlier = _kept_findings(loaded, set(names))  # open problems of the jobs not run now
+    findings = sort_findings(fresh + earlier, wb)
     signed = loaded.state.signed
     for o in outputs:
         signed = o.state.get("signed", signed)
     key_columns = {t.title: t.key_col_numbers() for t in wb.tabs.values() if t.data is not None}
     findings = state_findings(loaded) + findings
-    alerts = alert_plan(loaded, fresh, kept)
+    alerts = alert_plan(loaded, fresh, earlier)
     result = plan(snapshot, findings, [f for o in outputs for f in o.fills], [t for o in outputs for t in o.tabs],
                   loaded.state, signed, loaded.now, layout_of(wb), key_columns, wb.owned_titles["state"],
                   state_header(template), problems_tab_builder(wb),

@@ -175,7 +175,7 @@ def test_a_bot_that_answers_5xx_gets_the_alert_on_the_next_run_once(template, wr
     assert len(bots.requests) == 2
 
 
-def test_dingtalk_mentions_the_mobile_and_feishu_names_the_person(template, write_xlsx, bots):
+def test_dingtalk_mentions_the_mobile_and_feishu_the_email(template, write_xlsx, bots):
     moment = at("10:11").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
     bots.now = moment  # the fake checks the signature's timestamp
     delivery = {"dingtalk": {"webhook": bots.url("dingtalk"), "secret_env": "DINGTALK_SECRET"},
@@ -192,7 +192,7 @@ def test_dingtalk_mentions_the_mobile_and_feishu_names_the_person(template, writ
     assert "@13800000003" in ding["markdown"]["text"] and "一只橙子" in ding["markdown"]["text"]
     feishu = next(r["body"] for r in bots.requests if r["channel"] == "feishu")
     content = feishu["card"]["elements"][0]["content"]
-    assert content.startswith("@童欣 ") and "一只橙子" in content
+    assert content.startswith("<at email=xin@example.com></at> 请处理:") and "一只橙子" in content
 
 
 @needs_warnings
@@ -312,3 +312,28 @@ def test_a_long_alert_fits_what_wecom_accepts_in_a_text_message():
     content = body["text"]["content"]
     assert len(content.encode()) <= WECOM_TEXT_BYTES and content.endswith("\n…")
     assert content.startswith("【红色】童欣: 78 件事要处理\n- 【红色】「客服台账」第2行")
+
+
+def test_alert_records_round_trip_through_the_state_tab_and_a_damaged_one_is_skipped():
+    from sheetsync.core.model import TabData
+    from sheetsync.core.state import State, load_state
+
+    key = ("cs_log", "2026-11-23 10:00 | 一只橙子", "answered_at", "cs.first_response.overdue")
+    state = State(alerts={key: Alert("2026-11-23 10:11", ("童欣",), "error", "2026-11-23 10:11", "2026-11-23 12:15")})
+    rows = [list(r) for r in state.rows(("类型", "表", "行键", "列", "代码", "时间", "数据"))]
+    assert load_state(TabData("_sheetsync", rows)).alerts == state.alerts
+    bad = [r[:] for r in rows]
+    bad[-1][6] = '{"to": "童欣"}'  # not a list
+    damaged = load_state(TabData("_sheetsync", bad + [["alert", "cs_log", "k", "c", "x", "not a time", "{}"]]))
+    assert damaged.alerts == {} and [u.row for u in damaged.unreadable] == [3, 4]
+
+
+def test_the_mobile_column_is_found_by_its_alias(template):
+    from sheetsync.core.alerts import members_of
+    from sheetsync.engine import load
+    from conftest import snapshot_of
+
+    tabs = base_tabs(template)
+    tabs["成员"] = [["姓名", "角色", "邮箱", "mobile"], ["童欣", "客服", "xin@example.com", 13800000003.0]]
+    wb = load(snapshot_of(tabs), template, at("10:00")).workbook
+    assert members_of(wb) == [Member("童欣", "客服", "xin@example.com", "13800000003")]

@@ -29,7 +29,7 @@ from urllib.parse import quote_plus
 
 from ..errors import DeliveryError
 from ..i18n import Catalogue
-from .config import DeliveryConfig, redact_url, scrub, url_secrets
+from .config import DeliveryConfig, is_addr_spec, redact_url, scrub, url_secrets
 from .errors import ChannelDeliveryError
 from .render import catalogue_of
 
@@ -69,14 +69,16 @@ def _fit(text: str, limit: int) -> str:
 
 
 def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: str,
-                now: datetime, mobiles: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
+                now: datetime, mobiles: tuple[str, ...] = (), mention: tuple[str, str] = ("", "")
+                ) -> tuple[str, dict[str, Any]]:
     """(url, JSON body) for one bot message. ``secret`` may be empty (bot without signing).
 
     ``mobiles``: 手机号 to @mention (an alert). WeCom mentions by phone only in a text message
     (``text.mentioned_mobile_list``; its markdown cannot), so an alert goes as text there.
     DingTalk takes ``at.atMobiles`` and shows the mention where the text says ``@<mobile>``.
-    A Feishu custom bot mentions only by open_id / user_id (``<at user_id="ou_…">``), which a
-    phone number is not: there the message names the person (its first line, ``@name``)."""
+    A Feishu card mentions by open_id (``<at id=ou_…></at>``) or by e-mail (``<at email=…></at>``),
+    not by phone: ``mention`` = (the "@name" the text starts with, the person's 邮箱) puts the
+    e-mail mention in place of the name; without an e-mail the card just names the person."""
     if channel == "wecom":
         if mobiles:
             content = _fit(f"{title}\n{markdown}", WECOM_TEXT_BYTES)
@@ -92,6 +94,9 @@ def bot_request(channel: str, webhook: str, secret: str, title: str, markdown: s
         signed = {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": at}
         return url, signed
     if channel == "feishu":
+        name, email = mention
+        if name and email and is_addr_spec(email) and markdown.startswith(name):
+            markdown = f"<at email={email}></at>" + markdown[len(name):]
         body: dict[str, Any] = {
             "msg_type": "interactive",
             "card": {
@@ -116,11 +121,12 @@ def _platform_error(channel: str, reply: Mapping[str, Any]) -> tuple[Any, str] |
 
 
 def send_bot(channel: str, cfg: DeliveryConfig, env: Mapping[str, str], title: str, markdown: str, now: datetime,
-             language: Catalogue | str | None = None, mobiles: tuple[str, ...] = ()) -> None:
+             language: Catalogue | str | None = None, mobiles: tuple[str, ...] = (),
+             mention: tuple[str, str] = ("", "")) -> None:
     """Post one message. Raises ChannelDeliveryError with a reason free of tokens and secrets."""
     webhook = cfg.webhook(channel)
     secret = env.get(cfg.secret_env(channel), "") if cfg.secret_env(channel) else ""
-    url, body = bot_request(channel, webhook, secret, title, markdown, now, mobiles)
+    url, body = bot_request(channel, webhook, secret, title, markdown, now, mobiles, mention)
     hidden = [*url_secrets(url), *url_secrets(webhook), secret]
     request = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode(), method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})

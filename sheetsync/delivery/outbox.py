@@ -70,7 +70,7 @@ class DeliveryReport:
 
 def _content_hash(msg: RenderedMessage) -> str:
     h = hashlib.sha256()
-    mentions = ("\x1f".join(msg.mobiles),) if msg.mobiles else ()
+    mentions = ("\x1f".join(msg.mobiles), msg.mention, msg.mention_email) if msg.mobiles or msg.mention else ()
     for part in (msg.subject, msg.text, msg.html, "\x1f".join(msg.recipients), msg.bot_title, msg.bot_markdown,
                  *mentions):
         h.update(part.encode())
@@ -154,7 +154,8 @@ class Outbox:
             "created_at": previous.get("created_at", now.isoformat()),
             "updated_at": now.isoformat(),
             "bot": {"title": msg.bot_title, "markdown": msg.bot_markdown,
-                    **({"mobiles": list(msg.mobiles)} if msg.mobiles else {})},
+                    **({"mobiles": list(msg.mobiles)} if msg.mobiles else {}),
+                    **({"mention": msg.mention, "mention_email": msg.mention_email} if msg.mention else {})},
             "delivered": previous.get("delivered", {}),
             "errors": {},
         }
@@ -271,7 +272,9 @@ class Outbox:
         else:
             bot = manifest["bot"]
             mobiles = tuple(str(m) for m in bot.get("mobiles", ()) if m)
-            send_bot(channel, self.config, self.env, bot["title"], bot["markdown"], self.clock(), self.cat, mobiles)
+            mention = (str(bot.get("mention", "")), str(bot.get("mention_email", "")))
+            send_bot(channel, self.config, self.env, bot["title"], bot["markdown"], self.clock(), self.cat, mobiles,
+                     mention)
 
     def _move_to_sent(self, key: str) -> None:
         for suffix in _SUFFIXES:

@@ -27,6 +27,7 @@ from ..core.model import DailyDigest, DueItem, Kpi, OpenProblem, WeeklyReport, W
 from ..i18n import DEFAULT_LANGUAGE, Catalogue, active, load_catalogue
 from ..paths import templates_dir
 from .chart import SERIES_COLORS, trend_chart_png
+from .config import is_addr_spec
 
 UP_COLOR = "#15803D"
 DOWN_COLOR = "#B91C1C"
@@ -66,8 +67,11 @@ class RenderedMessage:
     recipients: tuple[str, ...]
     bot_title: str
     bot_markdown: str
-    # an alert: the 手机号 a group bot @mentions (the text names the person for the bots that cannot)
+    # an alert: the 手机号 WeCom and DingTalk @mention; the 邮箱 a Feishu card @mentions in place of
+    # ``mention`` (the "@name" the bot text starts with, which is all the others show)
     mobiles: tuple[str, ...] = ()
+    mention: str = ""
+    mention_email: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -517,7 +521,7 @@ def render_alert(batch: AlertBatch, *, shop: str, now: datetime, language: Catal
     }
     text, html = _render("email_alert", context, cat)
     name = md_escape(person.name, 24, cat)
-    bot_lines = [cat.text("delivery.alert.bot_to", names=f"@{name}")]
+    bot_lines = [cat.text("delivery.alert.bot_to", names=f"@{name}")]  # starts with the mention
     bot_lines += [f"- {_alert_line(i, now, cat, escape=True)}" for i in items[:bot_listed]]
     if len(items) > bot_listed:
         bot_lines.append(f"- {cat.text('delivery.alert.more', count=len(items) - bot_listed)}")
@@ -538,4 +542,6 @@ def render_alert(batch: AlertBatch, *, shop: str, now: datetime, language: Catal
         bot_title=_cut(title, 80),
         bot_markdown="\n".join(bot_lines),
         mobiles=(mobile,) if mobile else (),
+        mention=f"@{name}",
+        mention_email=person.email if is_addr_spec(person.email) else "",
     )

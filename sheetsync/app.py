@@ -284,7 +284,7 @@ class RunOutcome:
             lines.extend(t("cli.run.skipped", what=s) for s in r.applied.skipped)
         if r.weekly is not None:
             w = r.weekly.week
-            kpis = active().join(t("cli.run.kpi", label=kpi_label(k), value=active().percent(k.value)) for k in w.kpis)
+            kpis = active().join(t("cli.run.kpi", label=kpi_label(k), value=kpi_value(k)) for k in w.kpis)
             lines.append(t("cli.run.weekly", start=w.week_start, end=w.week_end, kpis=kpis))
         if r.traffic is not None:
             lines.append(t("cli.traffic.line", requests=r.traffic.requests, down=size_text(r.traffic.bytes_down),
@@ -306,6 +306,13 @@ def size_text(n: int) -> str:
     if n < 1_000_000:
         return t("cli.traffic.kb", n=n / 1000)
     return t("cli.traffic.mb", n=n / 1_000_000)
+
+
+def kpi_value(kpi: Any) -> str:
+    """A rate as a percentage, a count (售后纠纷数) as a number."""
+    if getattr(kpi, "unit", "rate") == "count":
+        return str(kpi.numerator)
+    return active().percent(kpi.value)
 
 
 def kpi_label(kpi: Any) -> str:

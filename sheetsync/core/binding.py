@@ -159,6 +159,9 @@ def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
             bound = BoundTab(tab_t, None)  # a shop without this tab is fine
         elif not found:
             bound = BoundTab(tab_t, None)
+            if tab_t.optional:  # a shop without this tab is fine
+                tabs[key] = bound
+                continue
             near = _closest(tab_t.title_forms(), unmatched)
             code = "tab.missing_near" if near else "tab.missing"
             bound.findings.append(bound.layout_finding(code, owner_role=template.manager_role, closest=near))
@@ -259,7 +262,7 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
     bound.spare_headers = spare
     missing_required = False
     for col in tab_t.columns:
-        if col.id in col_index:
+        if col.id in col_index or (col.optional and not col.required):
             continue
         near = _closest({_norm_header(col.name)}, spare)
         code = "tab.missing_required_column" if col.required else "tab.missing_column"

@@ -350,17 +350,23 @@ class Kpi:
     label: str  # "选品合格率"
     numerator: int
     denominator: int
-    previous: float | None = None  # last week's value (0..1), None if unknown
+    previous: float | None = None  # last week's value (0..1, or a count), None if unknown
+    unit: str = "rate"  # "rate": numerator / denominator; "count": the number of rows (售后纠纷数)
 
     @property
     def value(self) -> float | None:
+        if self.unit == "count":
+            return float(self.numerator)
         return self.numerator / self.denominator if self.denominator else None
 
     @property
     def change_points(self) -> float | None:
-        """Change against last week in percentage points (+20.0 for 70% -> 90%)."""
+        """Change against last week in percentage points (+20.0 for 70% -> 90%); for a count,
+        the difference in rows (−6 for 12 -> 6)."""
         if self.value is None or self.previous is None:
             return None
+        if self.unit == "count":
+            return round(self.value - self.previous, 1)
         return round((self.value - self.previous) * 100, 1)
 
 
@@ -369,8 +375,9 @@ class WeekSummary:
     week_start: Any  # datetime.date, Monday
     week_end: Any  # datetime.date, Sunday
     kpis: tuple[Kpi, ...]
-    # breakdown name -> ((label, count), ...), e.g. "售后纠纷类别" -> (("质量问题", 2), ...)
-    breakdowns: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
+    # breakdown name -> ((label, count), ...), e.g. "售后纠纷类别" -> (("质量问题", 2), ...); the
+    # feedback columns' counts are text ("3 (质量问题 2, 尺码不合适 1)", "80% (4/5)")
+    breakdowns: tuple[tuple[str, tuple[tuple[str, int | str], ...]], ...] = ()
 
     def kpi(self, key: str) -> Kpi:
         return next(k for k in self.kpis if k.key == key)

@@ -91,7 +91,7 @@ class Rule:
 
 # parameter types the template reader knows how to check (their words: core.rule.type.* in the catalogue)
 PARAM_TYPES = ("column", "columns", "setting", "conditions", "condition_groups", "text", "bool", "enum", "tab",
-               "choice_map", "alias_map")
+               "choice_map", "alias_map", "bands", "number_map")
 CONDITION_PARAMS = ("when", "when_any", "unless")
 
 
@@ -565,12 +565,20 @@ def k_changed_after_sign(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleR
 
 def sla_frames(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """(start, end, elapsed working time, deadline) for an sla rule, vectorised."""
-    clock = ctx.clock(rule.params.get("clock", "work"))
+    clock = ctx.clock(clock_kind(ctx, rule))
     limit: timedelta = _setting(ctx, rule)
     start, end = _dt(tab, rule.params["start"]), _dt(tab, rule.params["end"])
     elapsed = clock.elapsed_series(start, end)
     deadline = clock.deadline_series(start, limit)
     return start, end, elapsed, deadline
+
+
+def clock_kind(ctx: RuleContext, rule: Rule) -> str:
+    """"work" or "calendar": the 设置 row named by ``clock_setting`` when the rule has one, else
+    the rule's own ``clock`` (default work)."""
+    if "clock_setting" in rule.params:
+        return str(getattr(ctx.settings, rule.params["clock_setting"]))
+    return str(rule.params.get("clock", "work"))
 
 
 def sla_met(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> pd.Series:
@@ -586,6 +594,8 @@ def sla_met(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> pd.Series:
                    Param("setting", "setting", required=True, doc="the 设置 limit"),
                    Param("clock", "enum", values=("work", "calendar"),
                          doc="`work` (default) counts the working hours of 设置 only, `calendar` every hour"),
+                   Param("clock_setting", "setting",
+                         doc="a 设置 row (工作时间 / 全天) that says how this limit counts; overrides `clock`"),
                    _WHEN,
                    Param("overdue", "bool", doc="default true: also flag an empty `end` past the deadline")],
            emits=[Emit("", ("actual", "limit", "start", "deadline"), field="late_message",
@@ -708,15 +718,28 @@ def _skus(value: Any) -> tuple[str, ...]:
     return tuple(s.strip().upper() for s in value) if isinstance(value, tuple) else ()
 
 
+def promoted_skus(tab: "BoundTab", rule: Rule, row: int) -> tuple[str, ...]:
+    """The SKUs of ``skus`` on a row, without those of the ``excluded`` column (不适用商品)."""
+    skus = _skus(tab.frame.at[row, rule.params["skus"]])
+    excluded_col = rule.params.get("excluded")
+    if not excluded_col:
+        return skus
+    excluded = set(_skus(tab.frame.at[row, excluded_col]))
+    return tuple(s for s in skus if s not in excluded)
+
+
+_EXCLUDED = Param("excluded", "column", doc="SKUs listed here (不适用商品) do not count")
+
+
 @rule_kind("stock_covers", "declared stock at most the 库存 of the SKUs",
-           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY],
+           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY, _EXCLUDED],
            emits=[Emit("", ("value", "actual", "skus"), doc="more is declared than the SKUs have in stock")])
 def k_stock_covers(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     inv = InventoryIndex.of(ctx.workbook.tab(rule.params["inventory"]))
     declared = pd.to_numeric(tab.frame[rule.column], errors="coerce")
     res = RuleResult()
     for row in _rows(declared.notna() & rule_scope(tab, rule)):
-        skus = _skus(tab.frame.at[row, rule.params["skus"]])
+        skus = promoted_skus(tab, rule, row)
         if not skus or any(s not in inv.stock or np.isnan(inv.stock[s]) for s in skus):
             continue  # unknown SKUs are their own finding
         actual = sum(inv.stock[s] for s in skus)
@@ -740,14 +763,14 @@ def k_sku_known(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
 
 
 @rule_kind("price_floor", "price at least the highest 最低价 of the SKUs",
-           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY],
+           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY, _EXCLUDED],
            emits=[Emit("", ("value", "sku", "floor"), doc="the price is below a SKU's 最低价")])
 def k_price_floor(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     inv = InventoryIndex.of(ctx.workbook.tab(rule.params["inventory"]))
     price = pd.to_numeric(tab.frame[rule.column], errors="coerce")
     res = RuleResult()
     for row in _rows(price.notna() & rule_scope(tab, rule)):
-        floors = [(inv.floor[s], s) for s in _skus(tab.frame.at[row, rule.params["skus"]]) if s in inv.floor]
+        floors = [(inv.floor[s], s) for s in promoted_skus(tab, rule, row) if s in inv.floor]
         if not floors:
             continue
         floor, sku = max(floors)

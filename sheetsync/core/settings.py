@@ -50,6 +50,13 @@ class Settings:
     check_interval: timedelta = timedelta(minutes=2)  # in working hours; 15 minutes outside
     escalate_after: timedelta = timedelta(hours=2)  # working time after the owner was told
     alert_off_hours: bool = False  # False: alerts due outside 工作时间 wait for the next opening
+    # --- issue 11: orders, returns, problems fed back to selection
+    ship_limit: timedelta = timedelta(hours=24)
+    ship_clock: str = "calendar"  # "work" | "calendar": how the ship limit counts
+    return_followup: timedelta = timedelta(days=2)
+    return_followup_clock: str = "calendar"
+    quality_alert_count: int = 2  # quality problems of one SKU / supplier within quality_window
+    quality_window: timedelta = timedelta(days=30)
     findings: tuple[Finding, ...] = field(default=(), compare=False)
 
     @property
@@ -84,6 +91,13 @@ SETTING_TYPES: Mapping[str, str] = {
     "check_interval": "duration",
     "escalate_after": "duration",
     "alert_off_hours": "bool",
+    # --- issue 11
+    "ship_limit": "duration",
+    "ship_clock": "clock",
+    "return_followup": "duration",
+    "return_followup_clock": "clock",
+    "quality_alert_count": "count",
+    "quality_window": "duration",
 }
 UNITS = ("seconds", "minutes", "hours", "days")
 
@@ -162,6 +176,8 @@ def convert(spec: SettingSpec, raw: Any, year: int) -> Any:
             if flag is None:
                 raise BadSetting("bool")
             return flag
+        if kind == "clock":
+            return parse_clock(raw)
         if kind == "emails":
             items = parsing.split_list(raw)
             bad = tuple(x for x in items if "@" not in x)
@@ -171,6 +187,22 @@ def convert(spec: SettingSpec, raw: Any, year: int) -> Any:
     except parsing.CellParseError as exc:
         raise BadSetting(exc.kind, **exc.params) from None
     raise AssertionError(kind)
+
+
+# What people type for how a limit counts time (input vocabulary, like the parsers' 点/下午).
+_CLOCKS = {"工作时间": "work", "工作时段": "work", "work": "work", "working": "work", "workinghours": "work",
+           "working hours": "work", "全天": "calendar", "自然时间": "calendar", "日历时间": "calendar",
+           "24小时": "calendar", "calendar": "calendar", "around the clock": "calendar", "round the clock": "calendar",
+           "aroundtheclock": "calendar", "roundtheclock": "calendar", "calendar time": "calendar"}
+
+
+def parse_clock(raw: Any) -> str:
+    """'工作时间' / 'working hours' -> "work", '全天' / 'calendar' -> "calendar"; BadSetting otherwise."""
+    text = parsing.normalize_text(raw).lower()
+    found = _CLOCKS.get(text) or _CLOCKS.get(text.replace(" ", ""))
+    if found is None:
+        raise BadSetting("clock")
+    return found
 
 
 def _limit(raw: Any, unit: str) -> timedelta:

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from ..errors import TemplateError
 from .parsing import header_form, normalize_text
 from .rules import CONDITION_PARAMS, KINDS, Condition, Param, Rule, RuleKind
+from .rules_orders import BAND_LIMITS, Band  # also registers the kinds of rules_orders
 from .settings import Settings, SettingSpec, read_specs
 
 COLUMN_TYPES = ("text", "date", "datetime", "int", "number", "choice", "bool", "sku_list", "email")
@@ -42,6 +43,7 @@ class Column:
     width: float = 12.0
     note: str = ""
     choice_aliases: Mapping[str, str] = field(default_factory=dict)  # other spellings -> a choice
+    optional: bool = False  # a missing optional column is no problem (its checks are skipped)
 
     def header_forms(self) -> frozenset[str]:
         return _header_forms(self.name, self.id, self.aliases)
@@ -94,6 +96,11 @@ class Kpi:
     when: tuple[Condition, ...] = ()
     sla: str = ""  # rule code
     count_label: str = ""
+    # --- issue 11: a numerator counted on another tab (returns / orders), a denominator filter, counts
+    num_tab: str = ""  # tab id of the numerator rows ("" = the KPI's own tab)
+    num_date: str = ""  # their date column
+    exclude: tuple[Condition, ...] = ()  # rows of `tab` matching all of these are not counted
+    unit: str = "rate"  # "rate" (numerator / denominator) | "count" (rows of the week)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,31 @@ class Breakdown:
     date: str
     by: str
     when: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedbackSource:
+    """A tab whose rows are problems fed back to selection (issue 11): per SKU and 供应商."""
+
+    tab: str
+    date: str  # column id
+    by: str  # the reason / type column
+    label: str = ""
+    detail: str = ""  # the column quoted in the note ("" = `by`)
+    quality: tuple[Condition, ...] = ()  # rows that are quality problems (counted for the alert)
+    sku: str = ""  # column id of the row's SKU ("" = none; joined through `order`)
+    order: str = ""  # column id of the row's order number (joined to the orders tab)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    orders: str = ""  # tab id with `order` and `sku` columns ("" = no join)
+    selection: str = ""  # tab id with `sku`, `supplier`, `date` columns
+    selection_pass: tuple[Condition, ...] = ()
+    sources: tuple[FeedbackSource, ...] = ()
+    top_label: str = ""  # 周报 column: the SKUs with the most problems
+    supplier_label: str = ""  # 周报 column: each 供应商's pass rate
+    top: int = 5
 
 
 @dataclass(frozen=True)
@@ -124,6 +156,7 @@ class Template:
     # to tell a workbook laid out by another language's template.
     others: Mapping[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict, repr=False,
                                                                        compare=False)
+    feedback: Feedback = field(default_factory=Feedback)  # [feedback]: problems fed back to selection
 
     def quote(self, text: Any) -> str:
         """「x」 in Chinese templates, 'x' in English ones (messages.quote)."""
@@ -151,6 +184,10 @@ def _header_forms(name: str, col_id: str, aliases: tuple[str, ...]) -> frozenset
     return frozenset(_norm_header(h) for h in (name, col_id, *aliases))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _norm_header(text: Any) -> str:
     """Header comparison form: NFKC (full-width -> half-width), no spaces at all, lower case."""
     return header_form(text)
@@ -175,8 +212,9 @@ def read_template(path: Path, data: dict[str, Any],
                   others: Mapping[str, tuple[frozenset[str], frozenset[str]]] | None = None) -> Template:
     """Check a template's content (``data``, read from ``path``) and build it. Pure: the file is
     read by the shell (``sheetsync.templates.load_template``)."""
-    template = _TemplateReader(path, data).read()
-    return replace(template, others=dict(others or {}))
+    reader = _TemplateReader(path, data)
+    template = reader.read()
+    return replace(template, others=dict(others or {}), feedback=reader.feedback(template.tabs))
 
 
 class _TemplateReader:
@@ -270,7 +308,7 @@ class _TemplateReader:
         if ctype == "choice" and not choices:
             raise self.error("column.no_choices", where, column=spec["name"])
         known = {"id", "name", "type", "aliases", "required", "unique", "min", "choices", "width", "note",
-                 "choice_aliases"}
+                 "choice_aliases", "optional"}
         extra = set(spec) - known
         if extra:
             raise self.error("column.unknown_fields", where, column=spec["name"], fields=tuple(sorted(extra)))
@@ -280,7 +318,7 @@ class _TemplateReader:
             raise self.error("column.bad_choice_aliases", where, column=spec["name"], values=tuple(wrong))
         return Column(spec["id"], spec["name"], ctype, tuple(spec.get("aliases", ())), bool(spec.get("required")),
                       bool(spec.get("unique")), spec.get("min"), choices, float(spec.get("width", 12)),
-                      spec.get("note", ""), aliases)
+                      spec.get("note", ""), aliases, bool(spec.get("optional", False)))
 
     def _col_ref(self, tab: TabTemplate, where: str, what: str, ref: Any) -> str:
         try:
@@ -414,25 +452,104 @@ class _TemplateReader:
             if wrong:
                 raise fail("bad_alias", values=tuple(wrong))
             return aliases
+        if p.type == "number_map":
+            if not isinstance(value, dict) or not all(_is_number(v) for v in value.values()):
+                raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+            return {str(k): float(v) for k, v in value.items()}
+        if p.type == "bands":
+            return self._bands(value, p, fail)
         raise AssertionError(f"parameter type {p.type!r} of {kind.name} has no check")  # pragma: no cover
+
+    def _bands(self, value: Any, p: Param, fail: Any) -> tuple[Band, ...]:
+        """A list of bands (``[{ name = "…", channels = […], weight_below = 2, … }]``), in order."""
+        bad = fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+        if not isinstance(value, list) or not value:
+            raise bad
+        bands = []
+        for i, spec in enumerate(value):
+            if not isinstance(spec, dict):
+                raise bad
+            extra = sorted(set(spec) - {"name", "channels", *BAND_LIMITS})
+            if extra:
+                raise fail("bad_band", index=i + 1, fields=tuple(extra), known=("name", "channels", *BAND_LIMITS))
+            name, channels = spec.get("name"), spec.get("channels")
+            if not isinstance(name, str) or not name.strip() or not isinstance(channels, list) or not channels \
+                    or not all(isinstance(c, str) and c.strip() for c in channels):
+                raise fail("bad_band", index=i + 1, fields=("name", "channels"), known=("name", "channels", *BAND_LIMITS))
+            limits = {k: spec[k] for k in BAND_LIMITS if k in spec}
+            if not all(_is_number(v) for v in limits.values()):
+                raise fail("bad_band", index=i + 1, fields=tuple(sorted(limits)), known=BAND_LIMITS)
+            bands.append(Band(name.strip(), tuple(c.strip() for c in channels),
+                              tuple((k, float(v)) for k, v in limits.items())))
+        return tuple(bands)
 
     # -- KPIs ----------------------------------------------------------------------------------
 
     def _kpi(self, i: int, spec: dict[str, Any], tabs: dict[str, TabTemplate]) -> Kpi:
         where = f"[[kpis]] #{i + 1}"
-        for needed in ("key", "label", "tab", "date", "numerator"):
+        for needed in ("key", "label", "tab", "date"):
             if needed not in spec:
                 raise self.error("missing_key", where, key=needed)
         tab = self._tab_ref(where, spec["tab"], tabs)
         date = self._col_ref(tab, where, "date", spec["date"])
-        num = spec["numerator"]
+        unit = spec.get("unit", "rate")
+        if unit not in ("rate", "count"):
+            raise self.error("kpi_unit", where, unit=str(unit))
+        num = spec.get("numerator", {})
+        if unit == "rate" and not num:
+            raise self.error("missing_key", where, key="numerator")
+        exclude = self._conditions(tab, where, spec.get("exclude"))
+        num_tab, num_date = "", ""
+        if "tab" in num:  # rows of another tab in the same week (returns / orders)
+            other = self._tab_ref(where, num["tab"], tabs)
+            if "date" not in num:
+                raise self.error("missing_key", where, key="numerator.date")
+            num_tab, num_date = other.key, self._col_ref(other, where, "date", num["date"])
+            when = self._conditions(other, where, num.get("when"))
+            return Kpi(spec["key"], spec["label"], tab.key, date, when, "", spec.get("count_label", ""), num_tab,
+                       num_date, exclude, unit)
         sla = num.get("sla", "")
         if sla and not any(r.code == sla and r.kind == "sla" for r in tab.rules):
             raise self.error("unknown_sla", where, tab=tab.title, sla=sla)
         when = self._conditions(tab, where, num.get("when"))
-        if not sla and not when:
+        if unit == "rate" and not sla and not when:
             raise self.error("numerator", where)
-        return Kpi(spec["key"], spec["label"], tab.key, date, when, sla, spec.get("count_label", ""))
+        return Kpi(spec["key"], spec["label"], tab.key, date, when, sla, spec.get("count_label", ""), "", "",
+                   exclude, unit)
+
+    # -- problems fed back to selection (issue 11) ---------------------------------------------
+
+    def feedback(self, tabs: Mapping[str, TabTemplate]) -> Feedback:
+        spec = self.data.get("feedback")
+        if not spec:
+            return Feedback()
+        where = "[feedback]"
+        orders = selection = ""
+        if spec.get("orders"):
+            orders = self._tab_ref(where, spec["orders"], dict(tabs)).key
+            for needed in ("order", "sku"):
+                if needed not in {c.id for c in tabs[orders].columns}:
+                    raise self.error("feedback_column", where, tab=orders, column=needed)
+        sel_pass: tuple[Condition, ...] = ()
+        if spec.get("selection"):
+            selection = self._tab_ref(where, spec["selection"], dict(tabs)).key
+            for needed in ("sku", "supplier", "date"):
+                if needed not in {c.id for c in tabs[selection].columns}:
+                    raise self.error("feedback_column", where, tab=selection, column=needed)
+            sel_pass = self._conditions(tabs[selection], where, spec.get("selection_pass"))
+        sources = []
+        for i, src in enumerate(spec.get("sources", [])):
+            at = f"[[feedback.sources]] #{i + 1}"
+            for needed in ("tab", "date", "by"):
+                if needed not in src:
+                    raise self.error("missing_key", at, key=needed)
+            tab = self._tab_ref(at, src["tab"], dict(tabs))
+            ref = lambda what: self._col_ref(tab, at, what, src[what]) if src.get(what) else ""  # noqa: E731
+            sources.append(FeedbackSource(tab.key, ref("date"), ref("by"), str(src.get("label", tab.title)),
+                                          ref("detail"), self._conditions(tab, at, src.get("quality")), ref("sku"),
+                                          ref("order")))
+        return Feedback(orders, selection, sel_pass, tuple(sources), str(spec.get("top_label", "")),
+                        str(spec.get("supplier_label", "")), int(spec.get("top", 5)))
 
     def _breakdown(self, i: int, spec: dict[str, Any], tabs: dict[str, TabTemplate]) -> Breakdown:
         where = f"[[breakdowns]] #{i + 1}"

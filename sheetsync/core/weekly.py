@@ -17,6 +17,7 @@ from . import parsing
 from .job import JobContext, JobOutput
 from .model import ChartSpec, Kpi, ReplaceTab, TabData, WeeklyReport, WeekSummary
 from .rules import RuleContext, all_of, sla_met
+from .rules_orders import problems
 from .settings import Settings
 from .template import Template
 
@@ -46,9 +47,15 @@ def kpi_counts(ctx: JobContext) -> dict[str, dict[date, tuple[int, int]]]:
     for kpi in tpl.kpis:
         tab = wb.tab(kpi.tab)
         out[kpi.key] = {}
-        if not tab.usable or tab.frame.empty or not tab.has(kpi.date):
+        if not tab.usable or tab.frame.empty or not tab.has(kpi.date, *(c.column for c in kpi.exclude)):
             continue
-        if kpi.sla:
+        counted = ~all_of(tab, kpi.exclude) if kpi.exclude else pd.Series(True, index=tab.frame.index)
+        if kpi.num_tab:  # rows of another tab over the rows of this one (returns / orders)
+            out[kpi.key] = _cross_tab_counts(ctx, kpi, tab, counted)
+            continue
+        if kpi.unit == "count" and not kpi.when:
+            hit = pd.Series(True, index=tab.frame.index)
+        elif kpi.sla:
             _t, rule = tpl.rule(kpi.sla)
             if not tab.has(*rule.columns_used()):
                 continue
@@ -57,12 +64,28 @@ def kpi_counts(ctx: JobContext) -> dict[str, dict[date, tuple[int, int]]]:
             if not tab.has(*(c.column for c in kpi.when)):
                 continue
             hit = all_of(tab, kpi.when)
-        weeks = _week_index(tab.frame[kpi.date])
-        frame = pd.DataFrame({"week": weeks, "hit": hit.astype(int)}).dropna(subset=["week"])
+        weeks = _week_index(tab.frame[kpi.date])[counted.to_numpy()]
+        frame = pd.DataFrame({"week": weeks, "hit": hit[counted.to_numpy()].astype(int)}).dropna(subset=["week"])
         grouped = frame.groupby("week")["hit"].agg(["sum", "count"])
         for wk, row in grouped.iterrows():
             out[kpi.key][pd.Timestamp(wk).date()] = (int(row["sum"]), int(row["count"]))
     return out
+
+
+def _per_week(dates: pd.Series) -> dict[date, int]:
+    weeks = _week_index(dates).dropna()
+    return {pd.Timestamp(wk).date(): int(n) for wk, n in weeks.value_counts().items()}
+
+
+def _cross_tab_counts(ctx: JobContext, kpi: Any, tab: Any, counted: pd.Series) -> dict[date, tuple[int, int]]:
+    """{week: (rows of the numerator tab, rows of the KPI's tab)}: 退货 over 订单 of the week."""
+    den = _per_week(tab.frame[kpi.date][counted.to_numpy()])
+    other = ctx.workbook.tabs.get(kpi.num_tab)
+    num: dict[date, int] = {}
+    if other is not None and other.usable and not other.frame.empty and \
+            other.has(kpi.num_date, *(c.column for c in kpi.when)):
+        num = _per_week(other.frame[kpi.num_date][all_of(other, kpi.when).to_numpy()])
+    return {wk: (num.get(wk, 0), den.get(wk, 0)) for wk in set(den) | set(num)}
 
 
 def breakdown_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
@@ -93,6 +116,7 @@ def weekly_header(tpl: Template) -> tuple[str, ...]:
         head += [k.label, f"{k.label}·{wc['previous']}", f"{k.label}·{wc['change']}",
                  f"{k.label}·{k.count_label or wc['counts']}"]
     head += [b.label for b in tpl.breakdowns]
+    head += [label for label in (tpl.feedback.top_label, tpl.feedback.supplier_label) if label]
     return tuple(head)
 
 
@@ -128,6 +152,59 @@ def _ratio(value: Any) -> float | None:
     return number / 100 if number > 1 else number
 
 
+def _count(value: Any) -> float | None:
+    try:
+        return parsing.parse_number(value)
+    except parsing.CellParseError:
+        return None
+
+
+# -- problems fed back to selection (issue 11) ----------------------------------------------------
+
+
+def feedback_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tuple[str, int | str], ...]], ...]:
+    """The 周报's feedback columns for the ``quality_window`` days up to the week's end: the SKUs
+    with the most problems (with their reasons) and each 供应商's selection pass rate."""
+    tpl = ctx.workbook.template
+    fb = tpl.feedback
+    until = datetime.combine(monday + timedelta(days=7), datetime.min.time())
+    since = until - ctx.settings.quality_window
+    out: list[tuple[str, tuple[tuple[str, int | str], ...]]] = []
+    if fb.top_label:
+        per_sku: dict[str, dict[str, int]] = {}
+        for p in problems(ctx.workbook, fb, since, until):
+            if p.sku:
+                reasons = per_sku.setdefault(p.sku, {})
+                reasons[p.by or p.source] = reasons.get(p.by or p.source, 0) + 1
+        ranked = sorted(per_sku.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[: fb.top]
+        out.append((fb.top_label, tuple(
+            (sku, f"{sum(r.values())} ({tpl.join(f'{k} {n}' for k, n in sorted(r.items(), key=lambda x: (-x[1], x[0])))})")
+            for sku, r in ranked)))
+    if fb.supplier_label:
+        out.append((fb.supplier_label, supplier_pass(ctx, since, until)))
+    return tuple(out)
+
+
+def supplier_pass(ctx: JobContext, since: datetime, until: datetime) -> tuple[tuple[str, str], ...]:
+    """(供应商, "80% (4/5)") for every 供应商 checked in [since, until), lowest rate first."""
+    fb = ctx.workbook.template.feedback
+    sel = ctx.workbook.tabs.get(fb.selection)
+    if sel is None or not sel.usable or sel.frame.empty or not sel.has("supplier", "date"):
+        return ()
+    when = pd.to_datetime(sel.frame["date"], errors="coerce")
+    inside = ((when >= pd.Timestamp(since)) & (when < pd.Timestamp(until))).fillna(False).astype(bool)
+    passed = all_of(sel, fb.selection_pass) if fb.selection_pass else pd.Series(False, index=sel.frame.index)
+    tally: dict[str, list[int]] = {}
+    for row in sel.frame.index[inside.to_numpy()]:
+        name = sel.frame.at[row, "supplier"]
+        if isinstance(name, str) and name.strip():
+            t = tally.setdefault(parsing.normalize_text(name), [0, 0])
+            t[0] += int(bool(passed.at[row]))
+            t[1] += 1
+    rows = sorted(tally.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0]))
+    return tuple((name, f"{round(100 * p / n, 1):g}% ({p}/{n})") for name, (p, n) in rows)
+
+
 def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSummary], dict[date, dict[str, Any]]]:
     tpl = ctx.workbook.template
     last = report_week(ctx.now, ctx.settings)
@@ -145,9 +222,11 @@ def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSumma
             if prev_week in by_week:
                 previous = by_week[prev_week].kpi(k.key).value
             elif prev_week in kept:
-                previous = _ratio(kept[prev_week].get(k.label))
-            kpis.append(Kpi(k.key, k.label, num, den, previous))
-        summary = WeekSummary(monday, monday + timedelta(days=6), tuple(kpis), breakdown_counts(ctx, monday))
+                previous = _ratio(kept[prev_week].get(k.label)) if k.unit == "rate" else \
+                    _count(kept[prev_week].get(k.label))
+            kpis.append(Kpi(k.key, k.label, num, den, previous, k.unit))
+        summary = WeekSummary(monday, monday + timedelta(days=6), tuple(kpis),
+                              breakdown_counts(ctx, monday) + feedback_counts(ctx, monday))
         by_week[monday] = summary
         result.append(summary)
     return result, kept
@@ -162,20 +241,24 @@ def weekly_tab(title: str, tpl: Template, weeks: list[WeekSummary], kept: dict[d
         cells: list[Any] = [week_label(w.week_start), w.week_start, w.week_end]
         for k in w.kpis:
             change = k.change_points
-            cells += [k.value, k.previous, change, f"{k.numerator}/{k.denominator}"]
+            counts = str(k.numerator) if k.unit == "count" else f"{k.numerator}/{k.denominator}"
+            cells += [k.value, k.previous, change, counts]
         for _label, counts in w.breakdowns:
             cells.append(tpl.join(f"{name} {n}" for name, n in counts))
         rows[w.week_start] = tuple(cells)
     ordered = [rows[m] for m in sorted(rows)]
     n_kpi = len(tpl.kpis)
-    value_cols = tuple(4 + 4 * i for i in range(n_kpi))
+    value_cols = tuple(4 + 4 * i for i, k in enumerate(tpl.kpis) if k.unit == "rate")  # the chart is 0-100%
     formats = [(2, "yyyy-mm-dd"), (3, "yyyy-mm-dd")]
-    for i in range(n_kpi):
-        formats += [(4 + 4 * i, "0.0%"), (5 + 4 * i, "0.0%"), (6 + 4 * i, "+0.0;-0.0;0.0")]
+    for i, k in enumerate(tpl.kpis):
+        if k.unit == "count":
+            formats += [(4 + 4 * i, "0"), (5 + 4 * i, "0"), (6 + 4 * i, "+0;-0;0")]
+        else:
+            formats += [(4 + 4 * i, "0.0%"), (5 + 4 * i, "0.0%"), (6 + 4 * i, "+0.0;-0.0;0.0")]
     chart = None
     if ordered:
         chart = ChartSpec(title, 1, value_cols, 2, len(ordered) + 1, f"A{len(ordered) + 4}")
-    widths = (24, 11, 11) + (11, 11, 12, 12) * n_kpi + (28,) * len(tpl.breakdowns)
+    widths = (24, 11, 11) + (11, 11, 12, 12) * n_kpi + (28,) * (len(header) - 3 - 4 * n_kpi)
     return ReplaceTab(title, (header, *ordered), hidden=False, protected=True, column_widths=widths,
                       chart=chart, number_formats=tuple(formats))
 

@@ -121,8 +121,20 @@ def fmt_pct(value: float | None) -> str:
     return "—" if value is None else f"{fmt_number(value * 100)}%"
 
 
+def fmt_kpi(kpi: Kpi, value: float | None) -> str:
+    """A KPI's value as shown: '90%' for a rate, '6' for a count (售后纠纷数)."""
+    if kpi.unit == "count":
+        return "—" if value is None else fmt_number(value)
+    return fmt_pct(value)
+
+
+def kpi_counts(kpi: Kpi) -> str:
+    return str(kpi.numerator) if kpi.unit == "count" else f"{kpi.numerator}/{kpi.denominator}"
+
+
 def change_text(kpi: Kpi, language: Catalogue | str | None = None) -> str:
-    """'+20', '−5', '持平', '首周' (or 'first week', '+20 pts'...), '' with no value this week."""
+    """'+20', '−5', '持平', '首周' (or 'first week', '+20 pts'...), '' with no value this week;
+    a count's change is a plain difference ('−6')."""
     if kpi.value is None:
         return ""
     cat = catalogue_of(language)
@@ -131,9 +143,10 @@ def change_text(kpi: Kpi, language: Catalogue | str | None = None) -> str:
         return cat.text("delivery.fmt.change_first")
     if points == 0:
         return cat.text("delivery.fmt.change_flat")
+    key = "delivery.fmt.count_" if kpi.unit == "count" else "delivery.fmt.change_"
     if points > 0:
-        return cat.text("delivery.fmt.change_up", points=fmt_number(points))
-    return cat.text("delivery.fmt.change_down", points=fmt_number(-points))
+        return cat.text(key + "up", points=fmt_number(points))
+    return cat.text(key + "down", points=fmt_number(-points))
 
 
 def change_color(kpi: Kpi) -> str:
@@ -181,7 +194,7 @@ def kpi_phrase(kpi: Kpi, language: Catalogue | str | None = None) -> str:
     cat = catalogue_of(language)
     change = change_text(kpi, cat)
     return cat.text("delivery.fmt.kpi_change" if change else "delivery.fmt.kpi", label=clean_header(kpi.label),
-                    value=fmt_pct(kpi.value), change=change)
+                    value=fmt_kpi(kpi, kpi.value), change=change)
 
 
 def message_key(kind: str, period: date) -> str:
@@ -228,18 +241,20 @@ def _render(name: str, context: dict[str, Any], cat: Catalogue) -> tuple[str, st
 
 
 def _kpi_rows(kpis: Sequence[Kpi], cat: Catalogue) -> list[dict[str, Any]]:
+    rates = [k for k in kpis if k.unit == "rate"]
     return [
         {
             "label": k.label,
-            "value": fmt_pct(k.value),
-            "counts": f"{k.numerator}/{k.denominator}",
-            "previous": fmt_pct(k.previous),
+            "value": fmt_kpi(k, k.value),
+            "counts": kpi_counts(k),
+            "previous": fmt_kpi(k, k.previous),
             "change": change_text(k, cat) or "—",
             "color": change_color(k),
             "arrow": "▲" if (k.change_points or 0) > 0 else ("▼" if (k.change_points or 0) < 0 else ""),
-            "legend_color": SERIES_COLORS[i % len(SERIES_COLORS)],
+            "legend_color": SERIES_COLORS[rates.index(k) % len(SERIES_COLORS)] if k in rates else "",
+            "rate": k.unit == "rate",  # only rates are drawn in the chart
         }
-        for i, k in enumerate(kpis)
+        for k in kpis
     ]
 
 
@@ -271,7 +286,7 @@ def _where(p: OpenProblem, cat: Catalogue) -> str:
 def _history(history: Sequence[WeekSummary],
              cat: Catalogue) -> tuple[list[str], list[list[float | None]], list[dict[str, Any]]]:
     """Chart labels, one series per KPI (keyed like the newest week's KPIs), and table rows."""
-    keys = [k.key for k in history[-1].kpis] if history else []
+    keys = [k.key for k in history[-1].kpis if k.unit == "rate"] if history else []  # the chart is 0-100%
     labels = [fmt_chart_day(w.week_start, cat) for w in history]
     series: list[list[float | None]] = []
     for key in keys:
@@ -300,8 +315,8 @@ def weekly_bot_markdown(report: WeeklyReport, language: Catalogue | str | None =
     for k in report.week.kpis:
         change = change_text(k, cat)
         lines.append(cat.text("delivery.weekly.bot_kpi_change" if change else "delivery.weekly.bot_kpi",
-                              label=md_escape(k.label, language=cat), value=fmt_pct(k.value),
-                              counts=f"{k.numerator}/{k.denominator}", change=change))
+                              label=md_escape(k.label, language=cat), value=fmt_kpi(k, k.value),
+                              counts=kpi_counts(k), change=change))
     lines.append(cat.text("delivery.weekly.bot_problems", count=len(report.problems)))
     return "\n".join(lines)
 
@@ -327,7 +342,7 @@ def render_weekly(report: WeeklyReport, language: Catalogue | str | None = None,
         "subject": subject,
         "period": long_period,
         "kpis": _kpi_rows(week.kpis, cat),
-        "kpi_labels": [k.label for k in week.kpis],
+        "kpi_labels": [k.label for k in week.kpis if k.unit == "rate"],
         "breakdowns": [{"name": name, "items": list(items)} for name, items in week.breakdowns],
         "problem_total": len(report.problems),
         "problem_groups": _problem_groups(report.problems, problems_per_owner, cat),

@@ -1,0 +1,408 @@
+"""Rule kinds of orders, returns, bad-review follow-up, promotions against selection, and the
+problems fed back to selection (issue 11).
+
+Registered with the same ``@rule_kind`` decorator as ``rules.py`` (the template reader imports
+this module, so its kinds are known wherever a template is). Like every kind, they emit codes and
+parameters, never words; the words are in ``messages/findings.toml``.
+
+* ``band_fit``: a value (物流渠道) must belong to the first band that fits the row's declared
+  value, size and weight (seed 002's shipping classes, as template data).
+* ``plan_fits``: every part of a plan (处理方案: 说明+物流查询+优惠券) must name a remedy allowed for
+  the row's category, with a written-out "其他" escape.
+* ``sku_overlap``: a SKU may not be in two SKU lists of a row (适用商品 and 不适用商品).
+* ``selection_verdict``: a promoted SKU whose latest 选品检查表 verdict is 退回.
+* ``quality_feedback``: a SKU or 供应商 with too many quality problems in the last days — one
+  finding for the 选品 people, on the SKU's next 选品检查表 row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+import pandas as pd
+
+from . import parsing
+from .model import FillValue, Finding
+from .rules import (Emit, Param, Rule, RuleContext, RuleResult, _rows, _skus, _squash, all_of, empty_mask, found,
+                    plain, promoted_skus, rule_kind, rule_scope)
+
+if TYPE_CHECKING:
+    from .binding import BoundTab, BoundWorkbook
+    from .template import Feedback
+
+# what a band of a `bands` parameter may limit: the declared value, the longest side, the sum of
+# the sides, the weight, and `bulky` (a volume divisor: a light bulky parcel's volume weight,
+# L×W×H / bulky, is at least its real weight)
+BAND_LIMITS = ("value_below", "value_min", "side_max", "girth_max", "weight_below", "weight_min", "bulky")
+
+
+@dataclass(frozen=True)
+class Band:
+    name: str  # the class as people write it (and what an empty cell is filled with)
+    channels: tuple[str, ...]
+    limits: tuple[tuple[str, float], ...] = ()
+
+
+_WHEN = Param("when", "conditions", doc="the rule applies to rows where all hold")
+
+
+def _number(value: Any) -> float | None:
+    value = plain(value)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# -- band_fit -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parcel:
+    declared: float | None  # in the bands' currency
+    weight: float | None
+    sides: tuple[float, ...] | None  # None when a side is missing
+
+    def measure(self, limit: str) -> float | None:
+        if limit.startswith("value"):
+            return self.declared
+        if limit.startswith("weight"):
+            return self.weight
+        if self.sides is None:
+            return None
+        if limit == "side_max":
+            return max(self.sides)
+        if limit == "girth_max":
+            return sum(self.sides)
+        return None
+
+    def holds(self, limit: str, bound: float) -> bool | None:
+        """True / False, or None when the row does not say enough to tell."""
+        if limit == "bulky":
+            if self.sides is None or self.weight is None:
+                return None
+            volume = 1.0
+            for side in self.sides:
+                volume *= side
+            return volume / bound >= self.weight
+        x = self.measure(limit)
+        if x is None:
+            return None
+        if limit.endswith("_below"):
+            return x < bound
+        if limit.endswith("_min"):
+            return x >= bound
+        return x <= bound  # _max
+
+
+def fitting_band(parcel: _Parcel, bands: Iterable[Band]) -> Band | None:
+    """The first band whose limits all hold; None when a limit cannot be told before one fits."""
+    for band in bands:
+        results = [parcel.holds(limit, bound) for limit, bound in band.limits]
+        if all(r is True for r in results):
+            return band
+        if any(r is None for r in results) and not any(r is False for r in results):
+            return None  # this band might fit: the row does not say
+    return None
+
+
+@rule_kind("band_fit", "`column` (物流渠道) is a channel of the first band that fits the row's declared "
+                       "value, size and weight",
+           params=[Param("value", "column", required=True, doc="the declared value (金额)"),
+                   Param("currency", "column", doc="its currency (币种); converted with `rates`"),
+                   Param("rates", "number_map", doc="currency as typed -> value of one unit in the bands' currency"),
+                   Param("weight", "column", doc="the weight (kg)"),
+                   Param("sides", "columns", doc="the sides (cm): the longest is `side_max`, their sum `girth_max`"),
+                   Param("bands", "bands", required=True,
+                         doc="in order, `{ name, channels, value_below, value_min, side_max, girth_max, weight_below, "
+                             "weight_min, bulky }`; the first whose limits hold fits, one without limits fits all"),
+                   Param("fill_empty", "bool", doc="true: an empty cell is filled with the fitting band's `name`"),
+                   _WHEN],
+           emits=[Emit("", ("value", "band", "expected", "declared", "currency", "weight", "side", "girth"),
+                       doc="the channel is not one of the fitting band's; `{band}` is its name, `{expected}` its "
+                           "channels")])
+def k_band_fit(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    p = rule.params
+    bands: tuple[Band, ...] = p["bands"]
+    rates = {_squash(k): v for k, v in p.get("rates", {}).items()}
+    sides_cols = [c for c in p.get("sides", ()) if tab.has(c)]
+    res = RuleResult()
+    scope = rule_scope(tab, rule)
+    empty = empty_mask(tab, rule.column)
+    for row in _rows(scope):
+        amount = _number(tab.frame.at[row, p["value"]])
+        currency = plain(tab.frame.at[row, p["currency"]]) if "currency" in p and tab.has(p["currency"]) else None
+        declared = amount
+        if amount is not None and rates and currency:
+            rate = rates.get(_squash(currency))
+            declared = amount * rate if rate is not None else None
+        weight = _number(tab.frame.at[row, p["weight"]]) if "weight" in p and tab.has(p["weight"]) else None
+        sides = tuple(_number(tab.frame.at[row, c]) for c in sides_cols)
+        parcel = _Parcel(declared, weight, None if not sides or any(s is None for s in sides)
+                         else tuple(float(s) for s in sides if s is not None))
+        band = fitting_band(parcel, bands)
+        if band is None:
+            continue
+        if bool(empty.at[row]):
+            if p.get("fill_empty"):
+                res.fills.append(FillValue(tab.title, row, tab.col_index[rule.column], tab.keys[row], band.name))
+            continue
+        value = tab.frame.at[row, rule.column]
+        if not isinstance(value, str):
+            continue
+        if _squash(value) in {_squash(x) for x in (band.name, *band.channels)}:
+            continue
+        res.findings.append(found(tab, rule, row, rule.column, value=tab.raw_value(row, rule.column), band=band.name,
+                                  expected=band.channels, declared=amount, currency=currency or "",
+                                  weight=weight, side=max(parcel.sides) if parcel.sides else None,
+                                  girth=sum(parcel.sides) if parcel.sides else None))
+    return res
+
+
+# -- plan_fits ----------------------------------------------------------------------------------
+
+_PARTS = re.compile(r"[+＋、,，;；/]")
+_ESCAPE_FILLER = re.compile(r"[\s()（）:：\-—]|写明")
+
+
+@rule_kind("plan_fits", "every part of `column` (a plan such as 说明+物流查询+优惠券) names a remedy allowed for "
+                        "the category in `by`",
+           params=[Param("by", "column", required=True, doc="the category column (原因分类)"),
+                   Param("choices", "choice_map", required=True,
+                         doc="category -> the remedies allowed; a part fits when it contains one of them"),
+                   Param("other", "text", doc="the escape (其他): a plan that starts with it and says what was done fits"),
+                   _WHEN],
+           emits=[Emit("", ("by_value", "expected", "value", "other"),
+                       doc="a part of the plan is not a remedy for the category; `{expected}` lists the allowed ones"),
+                  Emit("other_empty", ("value", "other"), field="other_message",
+                       doc="the plan is the escape without saying what was done")])
+def k_plan_fits(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    by = rule.params["by"]
+    mapping: dict[str, tuple[str, ...]] = rule.params["choices"]
+    other = rule.params.get("other", "")
+    res = RuleResult()
+    mask = rule_scope(tab, rule) & ~empty_mask(tab, rule.column) & tab.frame[by].isin(list(mapping)).fillna(False)
+    for row in _rows(mask.astype(bool)):
+        value, cat = tab.frame.at[row, rule.column], tab.frame.at[row, by]
+        if not isinstance(value, str):
+            continue
+        text = parsing.normalize_text(value)
+        if other and text.startswith(other):
+            if not _ESCAPE_FILLER.sub("", text[len(other):]):
+                res.findings.append(found(tab, rule, row, rule.column, "other_empty", value=text, other=other))
+            continue
+        words = [_squash(w) for w in mapping[cat]]
+        parts = [_squash(x) for x in _PARTS.split(text) if _squash(x)]
+        if parts and all(any(w in part for w in words) for part in parts):
+            continue
+        res.findings.append(found(tab, rule, row, rule.column, by_value=cat, expected=tuple(mapping[cat]),
+                                  value=text, other=other))
+    return res
+
+
+# -- promotions: exclusions and selection verdicts -------------------------------------------------
+
+
+@rule_kind("sku_overlap", "no SKU of `column` is also in `other` (不适用商品 against 适用商品)",
+           params=[Param("other", "column", required=True, doc="the other SKU list column")],
+           emits=[Emit("", ("skus", "other"), doc="SKUs that are in both lists")])
+def k_sku_overlap(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    other = rule.params["other"]
+    res = RuleResult()
+    for row in _rows(~empty_mask(tab, rule.column) & ~empty_mask(tab, other) & rule_scope(tab, rule)):
+        theirs = set(_skus(tab.frame.at[row, other]))
+        both = tuple(s for s in _skus(tab.frame.at[row, rule.column]) if s in theirs)
+        if both:
+            res.findings.append(found(tab, rule, row, rule.column, skus=both, other=tab.header(other)))
+    return res
+
+
+def latest_verdicts(sel: "BoundTab") -> dict[str, tuple[Any, Any, Any]]:
+    """SKU (upper) -> (date, verdict, reason) of its latest 选品检查表 row (the lower row on a tie)."""
+    if not sel.usable or sel.frame.empty or not sel.has("sku", "date", "verdict"):
+        return {}
+    out: dict[str, tuple[Any, Any, Any]] = {}
+    dates = pd.to_datetime(sel.frame["date"], errors="coerce")
+    reasons = sel.frame["return_reason"] if sel.has("return_reason") else pd.Series(None, index=sel.frame.index)
+    for row in sel.frame.index:
+        sku, day = sel.frame.at[row, "sku"], dates.at[row]
+        if not isinstance(sku, str) or not sku.strip() or pd.isna(day):
+            continue
+        key = sku.strip().upper()
+        if key not in out or day >= out[key][0]:
+            out[key] = (day, sel.frame.at[row, "verdict"], reasons.at[row])
+    return out
+
+
+@rule_kind("selection_verdict", "no SKU of `column` was last judged `rejected` on the 选品检查表",
+           params=[Param("selection", "tab", required=True, doc="the 选品检查表 tab's id"),
+                   Param("rejected", "text", required=True, doc="the verdict that sends a product back (退回)"),
+                   Param("excluded", "column", doc="SKUs listed here (不适用商品) are not promoted"),
+                   _WHEN],
+           emits=[Emit("", ("sku", "date", "reason"), doc="a promoted SKU whose latest selection verdict is "
+                                                         "`rejected`, with that row's date and reason")])
+def k_selection_verdict(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    verdicts = latest_verdicts(ctx.workbook.tab(rule.params["selection"]))
+    rejected = parsing.normalize_text(rule.params["rejected"])
+    res = RuleResult()
+    if not verdicts:
+        return res
+    skus_rule = Rule(rule.kind, rule.code, rule.column, params={"skus": rule.column, **rule.params})
+    for row in _rows(~empty_mask(tab, rule.column) & rule_scope(tab, rule)):
+        for sku in promoted_skus(tab, skus_rule, row):
+            day, verdict, reason = verdicts.get(sku, (None, None, None))
+            if isinstance(verdict, str) and parsing.normalize_text(verdict) == rejected:
+                res.findings.append(found(tab, rule, row, rule.column, sku=sku, date=day.date(), reason=reason))
+                break
+    return res
+
+
+# -- problems fed back to selection -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One row of a feedback source: a dispute, a return, a bad review, a question."""
+
+    source: str  # the source's label (售后纠纷)
+    at: datetime
+    sku: str  # upper case; "" when the row names none and its order is unknown
+    by: str  # the reason / type as typed
+    detail: str
+    quality: bool
+
+
+def _text(value: Any) -> str:
+    value = plain(value)
+    return parsing.normalize_text(value) if value is not None else ""
+
+
+def order_skus(wb: "BoundWorkbook", feedback: "Feedback") -> dict[str, str]:
+    """订单号 -> SKU (upper) from the orders tab."""
+    if not feedback.orders or feedback.orders not in wb.tabs:
+        return {}
+    orders = wb.tab(feedback.orders)
+    if not orders.usable or orders.frame.empty or not orders.has("order", "sku"):
+        return {}
+    out: dict[str, str] = {}
+    for order, sku in zip(orders.frame["order"].tolist(), orders.frame["sku"].tolist(), strict=True):
+        if _text(order) and _text(sku):
+            out.setdefault(_text(order), _text(sku).upper())
+    return out
+
+
+def problems(wb: "BoundWorkbook", feedback: "Feedback", since: datetime, until: datetime) -> list[Problem]:
+    """Every row of the feedback sources dated in (since, until], with its SKU (its own SKU column,
+    else its order joined to the orders tab)."""
+    by_order = order_skus(wb, feedback)
+    out: list[Problem] = []
+    for src in feedback.sources:
+        tab = wb.tabs.get(src.tab)
+        if tab is None or not tab.usable or tab.frame.empty or not tab.has(src.date, src.by):
+            continue
+        when = pd.to_datetime(tab.frame[src.date], errors="coerce")
+        inside = ((when > pd.Timestamp(since)) & (when <= pd.Timestamp(until))).fillna(False).astype(bool)
+        quality = (all_of(tab, src.quality) if src.quality and tab.has(*(c.column for c in src.quality))
+                   else pd.Series(False, index=tab.frame.index))
+        for row in _rows(inside):
+            sku = _text(tab.frame.at[row, src.sku]).upper() if src.sku and tab.has(src.sku) else ""
+            if not sku and src.order and tab.has(src.order):
+                sku = by_order.get(_text(tab.frame.at[row, src.order]), "")
+            detail_col = src.detail if src.detail and tab.has(src.detail) else src.by
+            out.append(Problem(src.label, when.at[row].to_pydatetime(), sku, _text(tab.frame.at[row, src.by]),
+                               _text(tab.frame.at[row, detail_col]) or _text(tab.frame.at[row, src.by]),
+                               bool(quality.at[row]) and bool(src.quality)))
+    out.sort(key=lambda p: p.at)
+    return out
+
+
+def suppliers(sel: "BoundTab") -> dict[str, str]:
+    """SKU (upper) -> 供应商 of its latest 选品检查表 row."""
+    if not sel.usable or sel.frame.empty or not sel.has("sku", "supplier", "date"):
+        return {}
+    dates = pd.to_datetime(sel.frame["date"], errors="coerce")
+    latest: dict[str, tuple[Any, str]] = {}
+    for row in sel.frame.index:
+        sku, supplier, day = _text(sel.frame.at[row, "sku"]).upper(), _text(sel.frame.at[row, "supplier"]), dates.at[row]
+        if sku and supplier and not pd.isna(day) and (sku not in latest or day >= latest[sku][0]):
+            latest[sku] = (day, supplier)
+    return {sku: supplier for sku, (_d, supplier) in latest.items()}
+
+
+def _focus(details: Iterable[str], focus: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    out: list[str] = []
+    for detail in details:
+        for word, checks in focus.items():
+            if word.lower() in detail.lower():
+                out.extend(c for c in checks if c not in out)
+    return tuple(out)
+
+
+def _next_row(sel: "BoundTab", rows: Iterable[int], day: date) -> int:
+    """The first of ``rows`` (by date, then sheet order) dated on or after ``day``; 0 when none."""
+    dates = pd.to_datetime(sel.frame["date"], errors="coerce")
+    later = [(dates.at[r], r) for r in rows if not pd.isna(dates.at[r]) and dates.at[r].date() >= day]
+    return min(later)[1] if later else 0
+
+
+@rule_kind("quality_feedback", "a SKU or 供应商 with `setting` quality problems (the [feedback] sources) within "
+                               "`window`: one finding for the tab's owner, on the SKU's next row",
+           params=[Param("setting", "setting", required=True, doc="the 设置 count that raises it (质量问题提醒次数)"),
+                   Param("window", "setting", required=True, doc="the 设置 span counted back from now (days)"),
+                   Param("focus", "choice_map", doc="a word of a problem -> what to check at selection")],
+           emits=[Emit("", ("sku", "count", "days", "problems", "focus"),
+                       doc="the SKU's quality problems; on its next row dated after them (listed when it has none)"),
+                  Emit("supplier", ("supplier", "count", "days", "problems", "focus", "skus"),
+                       doc="a 供应商's quality problems over several of its SKUs; on its next row")])
+def k_quality_feedback(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    feedback = ctx.template.feedback
+    threshold = int(getattr(ctx.settings, rule.params["setting"]))
+    window: timedelta = getattr(ctx.settings, rule.params["window"])
+    focus_map: dict[str, tuple[str, ...]] = rule.params.get("focus", {})
+    res = RuleResult()
+    if threshold <= 0 or not tab.has("sku", "date"):
+        return res
+    found_problems = [p for p in problems(ctx.workbook, feedback, ctx.now - window, ctx.now) if p.quality and p.sku]
+    days = max(1, round(window.total_seconds() / 86400))
+    supplier_of = suppliers(tab)
+    skus_col = tab.frame["sku"].map(lambda v: _text(v).upper())
+    by_sku: dict[str, list[Problem]] = {}
+    for p in found_problems:
+        by_sku.setdefault(p.sku, []).append(p)
+    flagged_skus = set()
+    for sku, items in sorted(by_sku.items()):
+        if len(items) < threshold:
+            continue
+        flagged_skus.add(sku)
+        rows = [int(r) for r in tab.frame.index[(skus_col == sku).to_numpy()]]
+        row = _next_row(tab, rows, items[threshold - 1].at.date())
+        details = tuple(dict.fromkeys(p.detail for p in items))
+        res.findings.append(_feedback_finding(tab, rule, row, "", sku=sku, count=len(items), days=days,
+                                              problems=details, focus=_focus(details, focus_map) or details))
+    by_supplier: dict[str, list[Problem]] = {}
+    for p in found_problems:
+        if p.sku in supplier_of:
+            by_supplier.setdefault(supplier_of[p.sku], []).append(p)
+    suppliers_col = tab.frame["supplier"].map(_text) if tab.has("supplier") else None
+    for supplier, items in sorted(by_supplier.items()):
+        skus = tuple(dict.fromkeys(p.sku for p in items))
+        if len(items) < threshold or len(skus) < 2 or suppliers_col is None:
+            continue
+        rows = [int(r) for r in tab.frame.index[(suppliers_col == supplier).to_numpy()]]
+        row = _next_row(tab, rows, items[threshold - 1].at.date())
+        details = tuple(dict.fromkeys(p.detail for p in items))
+        res.findings.append(_feedback_finding(tab, rule, row, "supplier", supplier=supplier, count=len(items),
+                                              days=days, problems=details, focus=_focus(details, focus_map) or details,
+                                              skus=skus))
+    return res
+
+
+def _feedback_finding(tab: "BoundTab", rule: Rule, row: int, outcome: str, **params: Any) -> Finding:
+    if row:
+        return found(tab, rule, row, rule.column, outcome, **params)
+    # no selection row after the problems yet: listed (not painted) for the tab's owner, keyed by
+    # what it is about so it stays one problem until the next row is written
+    f = found(tab, rule, next(iter(tab.keys), 0), rule.column, outcome, **params)
+    subject = params.get("sku") or params.get("supplier") or ""
+    return Finding(f.tab, 0, f.column, 0, None, f.code, "", row_key=str(subject), owner_role=f.owner_role,
+                   job=f.job, paint=False, tab_id=f.tab_id, column_id=f.column_id, params=f.params)

@@ -159,9 +159,6 @@ def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
             bound = BoundTab(tab_t, None)  # a shop without this tab is fine
         elif not found:
             bound = BoundTab(tab_t, None)
-            if tab_t.optional:  # a shop without this tab is fine
-                tabs[key] = bound
-                continue
             near = _closest(tab_t.title_forms(), unmatched)
             code = "tab.missing_near" if near else "tab.missing"
             bound.findings.append(bound.layout_finding(code, owner_role=template.manager_role, closest=near))

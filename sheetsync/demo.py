@@ -224,8 +224,27 @@ def demo_rows(now: datetime, template: TemplateLike = None) -> dict[str, list[li
         "cs_log": shop.table("cs_log", _demo_cs_log(shop, now)),
         "disputes": shop.table("disputes", _demo_disputes(shop)),
         "reviews": shop.table("reviews", _demo_reviews(shop)),
+        "orders": shop.table("orders", _demo_rows_of(shop, "orders", _ORDER_COLUMNS)),
+        "returns": shop.table("returns", _demo_rows_of(shop, "returns", _RETURN_COLUMNS)),
     }
     return {shop.title(tab): rows for tab, rows in tabs.items()}
+
+
+_ORDER_COLUMNS = ("order", "ordered_at", "platform", "sku", "amount", "currency", "weight", "length", "width", "height",
+                  "channel", "shipped_at", "tracking")
+_RETURN_COLUMNS = ("order", "sku", "reason", "requested_at", "followup_at", "followup_result")
+_ORDER_TIMES = {"ordered_at", "shipped_at", "requested_at", "followup_at"}
+
+
+def _demo_rows_of(shop: _Shop, tab: str, columns: tuple[str, ...]) -> list[dict[str, Any] | None]:
+    """[demo.orders] / [demo.returns]: order "#n" is the n-th demo order number."""
+    def value(col: str, v: Any) -> Any:
+        if col == "order" and isinstance(v, str) and v.startswith("#"):
+            return _order_no(200 + int(v[1:]))
+        return shop.when(v) if col in _ORDER_TIMES else shop.value(v)
+
+    return [{col: value(col, v) for col, v in zip(columns, row, strict=True)}
+            for row in shop.data["demo"].get(tab, {}).get("rows", [])]
 
 
 def demo_cases(template: TemplateLike = None) -> list[tuple[str, str, str]]:
@@ -454,6 +473,8 @@ def seed_week_rows(week_start: date, template: TemplateLike = None) -> dict[str,
         "disputes": shop.table("disputes", _seed_disputes(shop, previous, 12, 0)
                                + _seed_disputes(shop, week_start, 6, 12)),
         "reviews": shop.table("reviews", _seed_reviews(shop, previous, 50) + _seed_reviews(shop, week_start, 51)),
+        "orders": shop.table("orders", []),
+        "returns": shop.table("returns", []),
     }
     return {shop.title(tab): rows for tab, rows in tabs.items()}
 
@@ -532,14 +553,14 @@ def _seed_disputes(shop: _Shop, monday: date, count: int, first_order: int) -> l
 
 
 def _seed_reviews(shop: _Shop, monday: date, order: int) -> list[dict[str, Any] | None]:
-    """One bad review a week, found two hours later, solved, revisited next day and changed."""
+    """One bad review a week, found two hours later, phoned, solved, revisited next day and changed."""
     plan = shop.data["seed"]["reviews"]
     rating, content, reason, solution = plan[order % len(plan)]
     posted = _at(monday + timedelta(days=2), "11:00")
     yes = shop.words["yes"]
     return [{"order": _order_no(order), "posted_at": posted, "found_at": posted + timedelta(hours=2),
              "rating": shop.words[rating], "content": content, "reason": reason,
-             "contacted_at": posted + timedelta(hours=3), "channel": shop.words["wangwang"], "solution": solution,
+             "contacted_at": posted + timedelta(hours=3), "channel": shop.words["phone"], "solution": solution,
              "done_at": posted + timedelta(hours=4), "revisit_at": posted + timedelta(days=1), "satisfied": yes,
              "asked_change": yes, "changed": yes}]
 

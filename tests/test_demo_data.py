@@ -41,13 +41,16 @@ SPEC_HEADERS = {
               "确认人", "签字时间", "差错", "差错说明"],
     "库存": ["SKU", "商品名称", "库存", "最低价", "更新时间"],
     "客服台账": ["日期", "客户", "问题类型", "问题摘要", "咨询时间", "首次响应时间", "客服", "是否成交", "是否解决",
-             "备注"],
+             "备注", "SKU"],
     "售后纠纷": ["订单号", "客户", "接诉时间", "问题类别", "问题描述", "首次回复时间", "负责人", "核实时间", "处理方案",
-             "解决时间", "状态", "备注"],
+             "解决时间", "状态", "备注", "SKU"],
     "中差评": ["订单号", "评价时间", "发现时间", "评分", "评价内容", "原因分类", "联系时间", "联系方式", "处理方案",
-            "处理完成时间", "回访时间", "顾客满意", "已请求修改评价", "评价已修改"],
+            "处理完成时间", "回访时间", "顾客满意", "已请求修改评价", "评价已修改", "SKU"],
+    "订单": ["订单号", "下单时间", "平台", "SKU", "金额", "币种", "重量(kg)", "长(cm)", "宽(cm)", "高(cm)", "物流渠道",
+           "发货时间", "运单号"],
+    "退货": ["订单号", "SKU", "退货原因", "申请时间", "回访时间", "回访结果"],
 }
-DATA_TABS = ["选品检查表", "推广确认单", "库存", "客服台账", "售后纠纷", "中差评"]
+DATA_TABS = ["选品检查表", "推广确认单", "库存", "客服台账", "售后纠纷", "中差评", "订单", "退货"]
 WORKBOOKS = {"demo": lambda: demo_rows(NOW), "seed": lambda: seed_week_rows(WEEK)}
 
 
@@ -445,8 +448,10 @@ def test_checks_flag_exactly_the_demo_cases(now):
     assert {(f.tab, f.row) for f in out.findings} == expected
     assert not expected & sheet_rows(book, DEMO_CLEAN_CASES)
     handler_col = SPEC_HEADERS["售后纠纷"].index("负责人") + 1
-    assert [(f.tab, f.row, f.col, f.value) for f in out.fills] == [("售后纠纷", r, handler_col, "莉莉")
-                                                                    for _t, r in routed]
+    channel_col = SPEC_HEADERS["订单"].index("物流渠道") + 1
+    assert [(f.tab, f.row, f.col, f.value) for f in out.fills] == [
+        *[("售后纠纷", r, handler_col, "莉莉") for _t, r in routed],
+        ("订单", 3, channel_col, "挂号小包 / E邮宝 / 无忧标准")]  # the empty channel, filled with its class
 
 
 def test_oversell_note_names_the_real_stock_count():
@@ -461,9 +466,11 @@ def test_seed_week_only_flags_the_two_late_answers_and_gives_the_meeting_kpis():
     now = datetime.combine(WEEK + timedelta(days=6), time(20, 0))
     out = run_jobs(seed_week_rows(WEEK), now, ("validate", "reconcile-stock", "weekly-summary"))
     assert [(f.tab, f.code) for f in out.findings] == [("客服台账", "cs.first_response")] * 2
-    kpis = {k.label: (k.numerator, k.denominator) for k in out.weekly.week.kpis}
+    kpis = {k.label: (k.numerator, k.denominator) for k in out.weekly.week.kpis[:4]}
     assert kpis == {"选品合格率": (9, 10), "推广准确率": (1, 2), "客服响应率": (84, 86), "售后解决率": (6, 6)}
     assert out.weekly.week.kpi("selection_pass").change_points == 20.0
+    disputes = out.weekly.week.kpi("dispute_count")  # "售后纠纷从上周的12单降到6单"
+    assert (disputes.value, disputes.previous, disputes.change_points) == (6, 12, -6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,7 +507,7 @@ def test_english_demo_is_red_exactly_where_the_chinese_one_is(now):
     en = run_jobs(demo_rows(now, "en"), now, jobs, "en")
     assert _finding_keys(en) == _finding_keys(zh) and len(zh.findings) > 25
     assert [(f.row, f.col) for f in en.fills] == [(f.row, f.col) for f in zh.fills]
-    assert [f.value for f in en.fills] == ["Lily Li"]
+    assert [f.value for f in en.fills] == ["Lily Li", "China Post Registered / ePacket / AliExpress Standard"]
 
 
 def test_english_demo_cases_are_where_the_red_is():
@@ -541,7 +548,7 @@ def test_english_seed_week_gives_the_meeting_kpis():
     now = datetime.combine(WEEK + timedelta(days=6), time(20, 0))
     out = run_jobs(seed_week_rows(WEEK, "en"), now, ("validate", "reconcile-stock", "weekly-summary"), "en")
     assert [(f.tab_id, f.code) for f in out.findings] == [("cs_log", "cs.first_response")] * 2
-    kpis = {k.label: (k.numerator, k.denominator) for k in out.weekly.week.kpis}
+    kpis = {k.label: (k.numerator, k.denominator) for k in out.weekly.week.kpis[:4]}
     assert kpis == {"Product pass rate": (9, 10), "Promotion accuracy": (1, 2), "CS response rate": (84, 86),
                     "Dispute resolution rate": (6, 6)}
 

@@ -59,7 +59,8 @@ def same_value(zh_col: Column, en_col: Column, zh_value: str, en_value: str) -> 
 def plain_params(rule: Rule) -> dict:
     """Rule parameters that must be identical in both languages (column ids, settings, flags);
     role names, choices and their other-language aliases differ by design."""
-    return {k: v for k, v in rule.params.items() if k not in ("role", "choices", "aliases")}
+    return {k: v for k, v in rule.params.items()
+            if k not in ("role", "choices", "aliases", "bands", "rates", "other", "rejected", "focus")}
 
 
 def assert_same_conditions(zh_tab: TabTemplate, en_tab: TabTemplate, zh: tuple[Condition, ...],
@@ -73,7 +74,7 @@ def test_english_template_loads(en):
     assert (en.name, en.language) == ("en", "en")
     assert [t.title for t in en.tabs.values()] == [
         "Team", "Settings", "Product checks", "Promotions", "Inventory", "Customer service log",
-        "After-sales disputes", "Bad reviews"]
+        "After-sales disputes", "Bad reviews", "Orders", "Returns"]
     assert [o.title for o in en.owned.values()] == ["Weekly summary", "Open problems", "Run log", "_sheetsync"]
     assert [c.name for c in en.tabs["settings"].columns] == ["Setting", "Value", "Notes"]
 
@@ -236,7 +237,7 @@ def workbook_rows(tpl: Template, *, titles: Template, settings: list[list[str]] 
     }
     tabs = {}
     for key, tab in titles.tabs.items():
-        tabs[tab.title] = [header(titles, key), *rows[key]]
+        tabs[tab.title] = [header(titles, key), *rows.get(key, [])]
     return tabs
 
 

@@ -16,14 +16,15 @@ from sheetsync.i18n.findings import catalogue_for, with_messages
 @pytest.mark.parametrize("name", ["zh-CN", "en"])
 def test_shipped_templates_load(name):
     tpl = load_template(name)
-    assert len(tpl.kpis) == 4
+    assert len(tpl.kpis) == 8
     assert {t.role for t in tpl.tabs.values()} >= {"members", "settings", "inventory"}
 
 
 def test_every_spec_tab_and_kpi_is_in_the_default_template(template):
     titles = [t.title for t in template.tabs.values()]
-    assert titles == ["成员", "设置", "选品检查表", "推广确认单", "库存", "客服台账", "售后纠纷", "中差评"]
-    assert [k.label for k in template.kpis] == ["选品合格率", "推广准确率", "客服响应率", "售后解决率"]
+    assert titles == ["成员", "设置", "选品检查表", "推广确认单", "库存", "客服台账", "售后纠纷", "中差评", "订单", "退货"]
+    assert [k.label for k in template.kpis] == ["选品合格率", "推广准确率", "客服响应率", "售后解决率", "退货率", "询单转化率",
+                                                "售后纠纷数", "差评挽回率"]
     assert [o.title for o in template.owned.values()] == ["周报", "问题清单", "运行记录", "_sheetsync"]
 
 

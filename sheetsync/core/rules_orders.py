@@ -238,6 +238,7 @@ def latest_verdicts(sel: "BoundTab") -> dict[str, tuple[Any, Any, Any]]:
            params=[Param("selection", "tab", required=True, doc="the 选品检查表 tab's id"),
                    Param("rejected", "text", required=True, doc="the verdict that sends a product back (退回)"),
                    Param("excluded", "column", doc="SKUs listed here (不适用商品) are not promoted"),
+                   Param("end", "column", doc="when the promotion ends: one that ended before now is not checked"),
                    _WHEN],
            emits=[Emit("", ("sku", "date", "reason"), doc="a promoted SKU whose latest selection verdict is "
                                                          "`rejected`, with that row's date and reason")])
@@ -248,7 +249,11 @@ def k_selection_verdict(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleRe
     if not verdicts:
         return res
     skus_rule = Rule(rule.kind, rule.code, rule.column, params={"skus": rule.column, **rule.params})
-    for row in _rows(~empty_mask(tab, rule.column) & rule_scope(tab, rule)):
+    scope = ~empty_mask(tab, rule.column) & rule_scope(tab, rule)
+    if "end" in rule.params:  # a promotion that is over is history
+        ends = pd.to_datetime(tab.frame[rule.params["end"]], errors="coerce")
+        scope &= ~(ends < pd.Timestamp(ctx.now)).fillna(False).astype(bool)
+    for row in _rows(scope):
         for sku in promoted_skus(tab, skus_rule, row):
             day, verdict, reason = verdicts.get(sku, (None, None, None))
             if isinstance(verdict, str) and parsing.normalize_text(verdict) == rejected:
@@ -353,6 +358,7 @@ def _next_row(sel: "BoundTab", rows: Iterable[int], day: date) -> int:
            emits=[Emit("", ("sku", "count", "days", "problems", "focus"),
                        doc="the SKU's quality problems; on its next row dated after them (listed when it has none)"),
                   Emit("supplier", ("supplier", "count", "days", "problems", "focus", "skus"),
+                       field="supplier_message",
                        doc="a 供应商's quality problems over several of its SKUs; on its next row")])
 def k_quality_feedback(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     feedback = ctx.template.feedback

@@ -170,7 +170,8 @@ _ESCAPE_FILLER = re.compile(r"[\s()（）:：\-—]|写明")
            params=[Param("by", "column", required=True, doc="the category column (原因分类)"),
                    Param("choices", "choice_map", required=True,
                          doc="category -> the remedies allowed; a part fits when it contains one of them"),
-                   Param("other", "text", doc="the escape (其他): a plan that starts with it and says what was done fits"),
+                   Param("other", "text",
+                         doc="the escape (其他): a plan that starts with it and says what was done fits"),
                    _WHEN],
            emits=[Emit("", ("by_value", "expected", "value", "other"),
                        doc="a part of the plan is not a remedy for the category; `{expected}` lists the allowed ones"),
@@ -328,7 +329,8 @@ def suppliers(sel: "BoundTab") -> dict[str, str]:
     dates = pd.to_datetime(sel.frame["date"], errors="coerce")
     latest: dict[str, tuple[Any, str]] = {}
     for row in sel.frame.index:
-        sku, supplier, day = _text(sel.frame.at[row, "sku"]).upper(), _text(sel.frame.at[row, "supplier"]), dates.at[row]
+        sku, supplier, day = (_text(sel.frame.at[row, "sku"]).upper(), _text(sel.frame.at[row, "supplier"]),
+                              dates.at[row])
         if sku and supplier and not pd.isna(day) and (sku not in latest or day >= latest[sku][0]):
             latest[sku] = (day, supplier)
     return {sku: supplier for sku, (_d, supplier) in latest.items()}

@@ -475,7 +475,8 @@ class _TemplateReader:
             name, channels = spec.get("name"), spec.get("channels")
             if not isinstance(name, str) or not name.strip() or not isinstance(channels, list) or not channels \
                     or not all(isinstance(c, str) and c.strip() for c in channels):
-                raise fail("bad_band", index=i + 1, fields=("name", "channels"), known=("name", "channels", *BAND_LIMITS))
+                raise fail("bad_band", index=i + 1, fields=("name", "channels"),
+                           known=("name", "channels", *BAND_LIMITS))
             limits = {k: spec[k] for k in BAND_LIMITS if k in spec}
             if not all(_is_number(v) for v in limits.values()):
                 raise fail("bad_band", index=i + 1, fields=tuple(sorted(limits)), known=BAND_LIMITS)
@@ -544,7 +545,10 @@ class _TemplateReader:
                 if needed not in src:
                     raise self.error("missing_key", at, key=needed)
             tab = self._tab_ref(at, src["tab"], dict(tabs))
-            ref = lambda what: self._col_ref(tab, at, what, src[what]) if src.get(what) else ""  # noqa: E731
+
+            def ref(what: str, tab: TabTemplate = tab, at: str = at, src: dict[str, Any] = src) -> str:
+                return self._col_ref(tab, at, what, src[what]) if src.get(what) else ""
+
             sources.append(FeedbackSource(tab.key, ref("date"), ref("by"), str(src.get("label", tab.title)),
                                           ref("detail"), self._conditions(tab, at, src.get("quality")), ref("sku"),
                                           ref("order")))

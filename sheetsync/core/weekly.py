@@ -177,9 +177,11 @@ def feedback_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tup
                 reasons = per_sku.setdefault(p.sku, {})
                 reasons[p.by or p.source] = reasons.get(p.by or p.source, 0) + 1
         ranked = sorted(per_sku.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[: fb.top]
-        out.append((fb.top_label, tuple(
-            (sku, f"{sum(r.values())} ({tpl.join(f'{k} {n}' for k, n in sorted(r.items(), key=lambda x: (-x[1], x[0])))})")
-            for sku, r in ranked)))
+        items: list[tuple[str, int | str]] = []
+        for sku, reasons in ranked:
+            parts = tpl.join(f"{k} {n}" for k, n in sorted(reasons.items(), key=lambda x: (-x[1], x[0])))
+            items.append((sku, f"{sum(reasons.values())} ({parts})"))
+        out.append((fb.top_label, tuple(items)))
     if fb.supplier_label:
         out.append((fb.supplier_label, supplier_pass(ctx, since, until)))
     return tuple(out)
@@ -241,17 +243,17 @@ def weekly_tab(title: str, tpl: Template, weeks: list[WeekSummary], kept: dict[d
         cells: list[Any] = [week_label(w.week_start), w.week_start, w.week_end]
         for k in w.kpis:
             change = k.change_points
-            counts = str(k.numerator) if k.unit == "count" else f"{k.numerator}/{k.denominator}"
-            cells += [k.value, k.previous, change, counts]
+            shown = str(k.numerator) if k.unit == "count" else f"{k.numerator}/{k.denominator}"
+            cells += [k.value, k.previous, change, shown]
         for _label, counts in w.breakdowns:
             cells.append(tpl.join(f"{name} {n}" for name, n in counts))
         rows[w.week_start] = tuple(cells)
     ordered = [rows[m] for m in sorted(rows)]
     n_kpi = len(tpl.kpis)
-    value_cols = tuple(4 + 4 * i for i, k in enumerate(tpl.kpis) if k.unit == "rate")  # the chart is 0-100%
+    value_cols = tuple(4 + 4 * i for i, spec in enumerate(tpl.kpis) if spec.unit == "rate")  # the chart is 0-100%
     formats = [(2, "yyyy-mm-dd"), (3, "yyyy-mm-dd")]
-    for i, k in enumerate(tpl.kpis):
-        if k.unit == "count":
+    for i, spec in enumerate(tpl.kpis):
+        if spec.unit == "count":
             formats += [(4 + 4 * i, "0"), (5 + 4 * i, "0"), (6 + 4 * i, "+0;-0;0")]
         else:
             formats += [(4 + 4 * i, "0.0%"), (5 + 4 * i, "0.0%"), (6 + 4 * i, "+0.0;-0.0;0.0")]

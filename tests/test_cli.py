@@ -51,11 +51,11 @@ def test_check_json(demo, capsys):
 def test_check_on_a_clean_new_workbook_exits_0(tmp_path, capsys):
     path = tmp_path / "shop.xlsx"
     assert main(["init", "--workbook", str(path)]) == 0
-    assert "已创建 12 张表" in capsys.readouterr().out
+    assert "已创建 14 张表" in capsys.readouterr().out
     assert main(["check", "--workbook", str(path), "--now", NOW]) == 0
     assert "没有发现问题" in capsys.readouterr().out
     assert main(["init", "--workbook", str(path)]) == 0
-    assert "已有的 12 张表保持不变" in capsys.readouterr().out
+    assert "已有的 14 张表保持不变" in capsys.readouterr().out
 
 
 def test_run_dry_run_prints_changes_and_writes_nothing(demo, capsys):
@@ -131,7 +131,7 @@ def test_google_spreadsheet_from_the_command_line(tmp_path, monkeypatch, capsys)
         monkeypatch.setenv("SHEETSYNC_GOOGLE_ENDPOINT", fake.endpoint)
         url = f"https://docs.google.com/spreadsheets/d/{fake.spreadsheet_id}/edit#gid=0"
         assert main(["init", "--spreadsheet", url]) == 0
-        assert "已创建 12 张表" in capsys.readouterr().out
+        assert "已创建 14 张表" in capsys.readouterr().out
         assert fake.tab("Sheet1").rows == [["随便写的"]]  # a tab that was there is left alone
         assert main(["check", "--spreadsheet", url, "--now", NOW]) == 0
         fake.model.set_value("客服台账", 2, 2, "王女士")

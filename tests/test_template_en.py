@@ -265,6 +265,7 @@ EXPECTED = [
      "handled by the selection lead (Yijun), but the handler here is 'Xin'"),
     ("Bad reviews", 2, "Asked to change review", "review.asked_before_solved",
      "asked to change the review before this was done: 'Solution' filled in, 'Customer satisfied' = 'yes'."),
+    ("Bad reviews", 2, "Customer satisfied", "review.not_satisfied", "keep talking until they are"),
 ]
 
 EN_SETTINGS = [["first response limit (minutes)", "15", "minutes to the first reply"]]
@@ -321,7 +322,7 @@ def test_chinese_workbook_binds_with_english_template(template, en):
                ("selection", 2, "selection.return_reason_missing"), ("promotions", 2, "stock.oversell"),
                ("promotions", 3, "promo.unsigned"), ("cs_log", 2, "cs.first_response"),
                ("cs_log", 3, "cs.unresolved"), ("disputes", 3, "dispute.handler_quality"),
-               ("reviews", 2, "review.asked_before_solved"))}
+               ("reviews", 2, "review.asked_before_solved"), ("reviews", 2, "review.not_satisfied"))}
     oversell = next(f for f in findings if f.code == "stock.oversell")
     assert (oversell.column, oversell.message.split(":")[0]) == \
            ("声明库存", "Declared stock is 5, but the Inventory tab has only 3 of SKU-3")

@@ -117,6 +117,7 @@ def fitting_band(parcel: _Parcel, bands: Iterable[Band]) -> Band | None:
                          doc="in order, `{ name, channels, value_below, value_min, side_max, girth_max, weight_below, "
                              "weight_min, bulky }`; the first whose limits hold fits, one without limits fits all"),
                    Param("fill_empty", "bool", doc="true: an empty cell is filled with the fitting band's `name`"),
+                   Param("aliases", "alias_map", doc="other spellings of channels (another language's)"),
                    _WHEN],
            emits=[Emit("", ("value", "band", "expected", "declared", "currency", "weight", "side", "girth"),
                        doc="the channel is not one of the fitting band's; `{band}` is its name, `{expected}` its "
@@ -125,6 +126,7 @@ def k_band_fit(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     p = rule.params
     bands: tuple[Band, ...] = p["bands"]
     rates = {_squash(k): v for k, v in p.get("rates", {}).items()}
+    aliases = {_squash(k): _squash(v) for k, v in p.get("aliases", {}).items()}
     sides_cols = [c for c in p.get("sides", ()) if tab.has(c)]
     res = RuleResult()
     scope = rule_scope(tab, rule)
@@ -150,7 +152,7 @@ def k_band_fit(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
         value = tab.frame.at[row, rule.column]
         if not isinstance(value, str):
             continue
-        if _squash(value) in {_squash(x) for x in (band.name, *band.channels)}:
+        if aliases.get(_squash(value), _squash(value)) in {_squash(x) for x in (band.name, *band.channels)}:
             continue
         res.findings.append(found(tab, rule, row, rule.column, value=tab.raw_value(row, rule.column), band=band.name,
                                   expected=band.channels, declared=amount, currency=currency or "",
@@ -172,6 +174,7 @@ _ESCAPE_FILLER = re.compile(r"[\s()（）:：\-—]|写明")
                          doc="category -> the remedies allowed; a part fits when it contains one of them"),
                    Param("other", "text",
                          doc="the escape (其他): a plan that starts with it and says what was done fits"),
+                   Param("aliases", "alias_map", doc="other words (another language's) -> the remedy they mean"),
                    _WHEN],
            emits=[Emit("", ("by_value", "expected", "value", "other"),
                        doc="a part of the plan is not a remedy for the category; `{expected}` lists the allowed ones"),
@@ -181,6 +184,7 @@ def k_plan_fits(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     by = rule.params["by"]
     mapping: dict[str, tuple[str, ...]] = rule.params["choices"]
     other = rule.params.get("other", "")
+    aliases = {_squash(k): _squash(v) for k, v in rule.params.get("aliases", {}).items()}
     res = RuleResult()
     mask = rule_scope(tab, rule) & ~empty_mask(tab, rule.column) & tab.frame[by].isin(list(mapping)).fillna(False)
     for row in _rows(mask.astype(bool)):
@@ -192,7 +196,8 @@ def k_plan_fits(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
             if not _ESCAPE_FILLER.sub("", text[len(other):]):
                 res.findings.append(found(tab, rule, row, rule.column, "other_empty", value=text, other=other))
             continue
-        words = [_squash(w) for w in mapping[cat]]
+        words = {_squash(w) for w in mapping[cat]}
+        words |= {k for k, v in aliases.items() if v in words}
         parts = [_squash(x) for x in _PARTS.split(text) if _squash(x)]
         if parts and all(any(w in part for w in words) for part in parts):
             continue

@@ -448,6 +448,7 @@ class _TemplateReader:
                 raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
             aliases = {str(k): str(v) for k, v in value.items()}
             allowed_values = {v for vs in params.get("choices", {}).values() for v in vs}
+            allowed_values |= {x for band in params.get("bands", ()) for x in (band.name, *band.channels)}
             wrong = sorted(v for v in aliases.values() if v not in allowed_values)
             if wrong:
                 raise fail("bad_alias", values=tuple(wrong))

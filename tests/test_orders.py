@@ -317,3 +317,34 @@ def test_supplier_pass_rate_in_the_weekly_tab(template):
     out = weekly_summary(JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now))
     row = dict(zip(out.tabs[0].rows[0], out.tabs[0].rows[-1], strict=False))
     assert row["供应商合格率(近30天)"] == "水贝金鼎珠宝 50% (1/2)、义乌星光饰品 100% (1/1)"
+
+
+def test_the_selection_lead_is_alerted_once_about_a_sku_with_two_quality_disputes(template, write_xlsx):
+    """A real run on an .xlsx file, the WeCom bot on loopback: 周一军 (选品) is told once, however
+    often the workbook is checked, and the SKU's next selection row carries the note."""
+    from test_alerts import check, config_for, wecom
+    from test_bots import BotServer
+
+    tabs = shop(template, {"工作时间": "09:00-23:00"},
+                orders=[dict(order="Q1", ordered_at=D(2026, 11, 1, 10), sku="LGD-R-100", shipped_at=D(2026, 11, 1, 12))],
+                disputes=_quality_disputes(),
+                selection=[{**SELECTION, "date": D(2026, 11, 10), "verdict": "合格"},
+                           {**SELECTION, "date": D(2026, 11, 21), "verdict": "合格"}])
+    tabs["成员"] = tabs["成员"][:1] + [[*m, "13800000001" if m[1] == "选品" else None] for m in tabs["成员"][1:]]
+    server = BotServer()
+    try:
+        path = write_xlsx(tabs)
+        config = config_for(path, wecom(server))
+        for minute in (0, 2, 4):
+            check(config, D(2026, 11, 23, 10, minute))
+        told = [r["body"]["text"] for r in server.requests if r["channel"] == "wecom"
+                and "近30天 2 起质量问题" in r["body"]["text"]["content"]]
+    finally:
+        server.close()
+    assert len(told) == 1 and told[0]["mentioned_mobile_list"] == ["13800000001"]
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(path)["选品检查表"]
+    sku_col = [c.value for c in sheet[1]].index("SKU") + 1
+    note = sheet.cell(3, sku_col).comment
+    assert note is not None and "近30天 2 起质量问题: 镶嵌松动 — 选品时重点查镶嵌牢固" in note.text

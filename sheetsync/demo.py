@@ -417,6 +417,9 @@ def _demo_disputes(shop: _Shop) -> list[dict[str, Any] | None]:
                       shop.when(verified), shop.value(solution), shop.when(resolved), status, shop.value(remark))
              for order, customer, received, category, desc, reply, handler, verified, solution, resolved, status, remark
              in data["cases"]]
+    skus = data.get("skus", {})  # description -> SKU (issue 11: problems fed back to selection)
+    for rec in clean + cases:
+        rec["sku"] = skus.get(rec["description"])
     ordered = sorted(clean + cases, key=lambda r: r["received_at"])
     records: list[dict[str, Any] | None] = [*ordered]
     # two clean rows typed as text (after sorting: the dicts are shared with ``records``)

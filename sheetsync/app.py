@@ -530,6 +530,7 @@ def run_demo(folder: Path, *, now: datetime, template: str = DEFAULT_LANGUAGE, o
     if path.exists():
         os.replace(path, old)
         path.with_name(path.name + ".bak").unlink(missing_ok=True)
+        shutil.rmtree(path.with_name(path.name + ".backups"), ignore_errors=True)  # the old demo's backups
         shutil.rmtree(config.resolved_state_dir(), ignore_errors=True)  # the old demo's outbox and schedule
     writable_state_dir(config)
     local = to_shop_time(now, "Asia/Shanghai") if now.tzinfo is not None else now

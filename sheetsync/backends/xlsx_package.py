@@ -13,7 +13,7 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 from xml.etree import ElementTree as ET
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -65,7 +65,8 @@ class Rel:
     external: bool = False
 
 
-def read_rels(members: dict[str, bytes] | zipfile.ZipFile, member: str) -> list[Rel]:
+def read_rels(members: Any, member: str) -> list[Rel]:
+    """The relationships of ``member``; ``members`` is a ZipFile or anything with ``get(name)``."""
     path = rels_member(member)
     data = _get(members, path)
     if data is None:
@@ -79,16 +80,17 @@ def read_rels(members: dict[str, bytes] | zipfile.ZipFile, member: str) -> list[
     return out
 
 
-def _get(members: dict[str, bytes] | zipfile.ZipFile, name: str) -> bytes | None:
-    if isinstance(members, dict):
-        return members.get(name)
-    try:
-        return members.read(name)
-    except KeyError:
-        return None
+def _get(members: Any, name: str) -> bytes | None:
+    if isinstance(members, zipfile.ZipFile):
+        try:
+            return members.read(name)
+        except KeyError:
+            return None
+    result: bytes | None = members.get(name)
+    return result
 
 
-def workbook_member(members: dict[str, bytes] | zipfile.ZipFile) -> str:
+def workbook_member(members: Any) -> str:
     for rel in read_rels(members, ""):
         if rel.type == "officeDocument":
             return rel.target
@@ -107,7 +109,7 @@ class Sheet:
     state: str  # "visible", "hidden", "veryHidden"
 
 
-def sheets(members: dict[str, bytes] | zipfile.ZipFile, workbook: str) -> list[Sheet]:
+def sheets(members: Any, workbook: str) -> list[Sheet]:
     """Every tab of the workbook part whose part exists, in workbook order."""
     rels = {r.id: r for r in read_rels(members, workbook)}
     data = _get(members, workbook) or b""
@@ -189,7 +191,7 @@ def style_fills(styles_xml: bytes | None) -> list[str | None]:
     return out
 
 
-def styles_member(members: dict[str, bytes] | zipfile.ZipFile, workbook: str) -> str | None:
+def styles_member(members: Any, workbook: str) -> str | None:
     return next((r.target for r in read_rels(members, workbook) if r.type == "styles"), None)
 
 

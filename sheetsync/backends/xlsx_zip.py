@@ -1,0 +1,158 @@
+"""A zip package edited member by member: unchanged members are copied as they are stored
+(their compressed bytes, CRC and all), changed or new ones are compressed once.
+
+Copying the stored bytes keeps every part sheetsync does not touch byte for byte the same
+and costs almost nothing however big the workbook is (no decompressing and compressing
+again of sheets that did not change).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from typing import Iterator
+
+_LOCAL = struct.Struct("<4s2B4HL2L2H")  # local file header
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # central directory record
+_END = struct.Struct("<4s4H2LH")  # end of central directory
+_LOCAL_SIG = b"PK\x03\x04"
+_CENTRAL_SIG = b"PK\x01\x02"
+_END_SIG = b"PK\x05\x06"
+_DESCRIPTOR_SIG = b"PK\x07\x08"
+_UTF8 = 0x800
+_DOS_1980 = (0, (1 << 5) | 1)  # (time, date) of 1980-01-01 00:00, what Excel stamps on every part
+
+
+class Package:
+    """The members of a zip package: read, replace, add, remove, then ``bytes()``."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.zf = zipfile.ZipFile(io.BytesIO(data))
+        self.infos = self.zf.infolist()
+        self._names = {i.filename for i in self.infos}
+        self.changed: dict[str, bytes] = {}
+        self.added: list[str] = []
+        self.removed: set[str] = set()
+
+    def names(self) -> Iterator[str]:
+        for info in self.infos:
+            if info.filename not in self.removed:
+                yield info.filename
+        yield from (n for n in self.added if n not in self.removed)
+
+    def __contains__(self, name: str) -> bool:
+        return name not in self.removed and (name in self._names or name in self.changed)
+
+    def read(self, name: str) -> bytes:
+        if name in self.removed:
+            raise KeyError(name)
+        if name in self.changed:
+            return self.changed[name]
+        return self.zf.read(name)
+
+    def get(self, name: str) -> bytes | None:
+        return self.read(name) if name in self else None
+
+    def write(self, name: str, content: bytes) -> None:
+        self.removed.discard(name)
+        if name not in self._names and name not in self.changed:
+            self.added.append(name)
+        self.changed[name] = content
+
+    def remove(self, name: str) -> None:
+        self.removed.add(name)
+        self.changed.pop(name, None)
+
+    def is_changed(self) -> bool:
+        return bool(self.changed or self.removed)
+
+    def to_bytes(self) -> bytes:
+        """The package: every member in its original order (new ones at the end)."""
+        if any(_zip64(info) for info in self.infos):
+            return self._rewritten()
+        out = io.BytesIO()
+        central: list[bytes] = []
+        for info in self.infos:
+            name = info.filename
+            if name in self.removed:
+                continue
+            offset = out.tell()
+            if name in self.changed:
+                central.append(_write_new(out, name, self.changed[name], offset, info))
+            else:
+                central.append(self._copy_stored(out, info, offset))
+        for name in self.added:
+            if name not in self.removed and name in self.changed:
+                central.append(_write_new(out, name, self.changed[name], out.tell(), None))
+        start = out.tell()
+        for record in central:
+            out.write(record)
+        size = out.tell() - start
+        out.write(_END.pack(_END_SIG, 0, 0, len(central), len(central), size, start, 0))
+        return out.getvalue()
+
+    def _copy_stored(self, out: io.BytesIO, info: zipfile.ZipInfo, offset: int) -> bytes:
+        data = self.data
+        head = info.header_offset
+        fields = _LOCAL.unpack_from(data, head)
+        if fields[0] != _LOCAL_SIG:
+            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+        name_len, extra_len = fields[10], fields[11]
+        end = head + _LOCAL.size + name_len + extra_len + info.compress_size
+        if info.flag_bits & 0x08:  # sizes follow the data in a descriptor
+            end += 16 if data[end:end + 4] == _DESCRIPTOR_SIG else 12
+        out.write(data[head:end])
+        return _central(info, offset)
+
+    def _rewritten(self) -> bytes:
+        """The plain way, for the rare zip64 package: every member decompressed and written again."""
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as target:
+            for name in self.names():
+                info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                target.writestr(info, self.read(name))
+        return out.getvalue()
+
+
+def _zip64(info: zipfile.ZipInfo) -> bool:
+    return (info.header_offset >= 0xFFFFFFFF or info.compress_size >= 0xFFFFFFFF
+            or info.file_size >= 0xFFFFFFFF)
+
+
+def _central(info: zipfile.ZipInfo, offset: int) -> bytes:
+    name = info.filename.encode("utf-8" if info.flag_bits & _UTF8 else "cp437")
+    dt = info.date_time
+    dos_time = (dt[3] << 11) | (dt[4] << 5) | (dt[5] // 2)
+    dos_date = ((dt[0] - 1980) << 9) | (dt[1] << 5) | dt[2]
+    return _CENTRAL.pack(
+        _CENTRAL_SIG, info.create_version, info.create_system, info.extract_version, info.reserved,
+        info.flag_bits, info.compress_type, dos_time, dos_date, info.CRC, info.compress_size, info.file_size,
+        len(name), len(info.extra), len(info.comment), 0, info.internal_attr, info.external_attr, offset,
+    ) + name + info.extra + info.comment
+
+
+def _write_new(out: io.BytesIO, name: str, content: bytes, offset: int, like: zipfile.ZipInfo | None) -> bytes:
+    """Write a member compressed (deflate), return its central directory record."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    packed = compressor.compress(content) + compressor.flush()
+    crc = zlib.crc32(content)
+    try:
+        encoded = name.encode("ascii")
+        flags = 0
+    except UnicodeEncodeError:
+        encoded = name.encode("utf-8")
+        flags = _UTF8
+    dos_time, dos_date = _DOS_1980
+    out.write(_LOCAL.pack(_LOCAL_SIG, 20, 0, flags, 8, dos_time, dos_date, crc, len(packed), len(content),
+                          len(encoded), 0))
+    out.write(encoded)
+    out.write(packed)
+    external = like.external_attr if like is not None else 0
+    return _CENTRAL.pack(
+        _CENTRAL_SIG, 20, 0, 20, 0, flags, 8, dos_time, dos_date, crc, len(packed), len(content),
+        len(encoded), 0, 0, 0, 0, external, offset,
+    ) + encoded

@@ -1,0 +1,143 @@
+"""The xlsx backend on its own: a first run, an idle rerun and a rerun after one edited cell,
+against openpyxl's load + save of the same file and against a python-calamine read of every value.
+
+    python bench/bench_xlsx_io.py                      # 10k and 100k rows per big tab
+    python bench/bench_xlsx_io.py --sizes 10000
+
+Each measurement runs in a fresh child process on a fresh copy of the synthetic workbook
+(bench/synth.py). The sheetsync side is ``engine.run`` with every default job through the real
+XlsxBackend and a read cache in a temporary records folder, as ``sheetsync run`` has one:
+
+* first run: read, check, paint ~10% of the rows with notes, write 问题清单 / 周报 / 运行记录 /
+  the state tab (the patching writer), keep a backup;
+* idle rerun: the same file again (nothing changed since: the read cache answers);
+* one-cell edit: one 客户 cell changed as Excel would save it, then a run (everything is read
+  again; one cell's mark and the owned tabs change).
+
+Peak RSS is the child's resident high-water mark for the whole child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import common  # noqa: F401 - first: puts the checkout on sys.path
+from synth import NOW, generate, write_xlsx
+
+SCRIPT = Path(__file__).resolve()
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def edit_one_cell(path: Path) -> None:
+    """Change the text of one shared string cell in 客服台账 (row 500), as a person's save would."""
+    with zipfile.ZipFile(path) as zf:
+        parts = [(info, zf.read(info)) for info in zf.infolist()]
+    out = []
+    for info, data in parts:
+        if info.filename.endswith("sharedStrings.xml"):
+            data = data.replace(b"<t>", b"<t>x", 1)
+        elif info.filename.startswith("xl/worksheets/") and b"inlineStr" in data[:200000]:
+            data = re.sub(rb'(<c r="B500"[^>]*t="inlineStr"><is><t>)', rb"\1x", data, count=1)
+        out.append((info, data))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in out:
+            zf.writestr(info, data)
+
+
+def child(kind: str, source: Path, workdir: Path) -> dict[str, Any]:
+    target = workdir / "shop.xlsx"
+    shutil.copyfile(source, target)
+    if kind == "openpyxl":
+        from openpyxl import load_workbook
+
+        started = time.perf_counter()
+        load_workbook(target).save(target)
+        return {"seconds": time.perf_counter() - started, "peak_mib": _peak_mib()}
+    if kind == "calamine":
+        from python_calamine import CalamineWorkbook
+
+        started = time.perf_counter()
+        wb = CalamineWorkbook.from_path(str(target))
+        cells = sum(len(r) for name in wb.sheet_names for r in wb.get_sheet_by_name(name).to_python())
+        return {"seconds": time.perf_counter() - started, "cells": cells, "peak_mib": _peak_mib()}
+    from sheetsync.backends.xlsx import XlsxBackend
+    from sheetsync.engine import run
+    from sheetsync.readcache import ReadCache
+    from sheetsync.registry import get_jobs
+    from sheetsync.templates import load_template
+
+    template = load_template("zh-CN")
+    jobs = get_jobs(None)
+    cache = ReadCache(workdir / "cache")
+    out: dict[str, Any] = {}
+    started = time.perf_counter()
+    first = run(XlsxBackend(target), jobs, now=NOW, template=template, cache=cache)
+    out["first"] = time.perf_counter() - started
+    out["written"] = first.applied.written if first.applied else 0
+    started = time.perf_counter()
+    again = run(XlsxBackend(target), jobs, now=NOW, template=template, cache=cache)
+    out["idle"] = time.perf_counter() - started
+    out["idle_written"] = again.applied.written if again.applied else 0
+    out["idle_cached"] = again.from_cache
+    edit_one_cell(target)
+    started = time.perf_counter()
+    edited = run(XlsxBackend(target), jobs, now=NOW, template=template, cache=cache)
+    out["edit"] = time.perf_counter() - started
+    out["edit_written"] = edited.applied.written if edited.applied else 0
+    out["problems"] = first.problems
+    out["peak_mib"] = _peak_mib()
+    return out
+
+
+def measure(kind: str, source: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run([sys.executable, str(SCRIPT), "--child", kind, "--file", str(source), "--workdir", tmp],
+                              capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--child")
+    parser.add_argument("--file", type=Path)
+    parser.add_argument("--workdir", type=Path)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.child, args.file, args.workdir)))
+        return 0
+    print("| rows per tab | file MiB | openpyxl load+save s | calamine read s | first run s | first / openpyxl |"
+          " idle rerun s | idle / calamine | one-cell edit s | edit / calamine | peak RSS MiB (sheetsync / openpyxl"
+          " / calamine) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for n in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            source = write_xlsx(generate(n), Path(tmp) / "synth.xlsx")
+            size = source.stat().st_size / 2**20
+            op = measure("openpyxl", source)
+            cal = measure("calamine", source)
+            ss = measure("sheetsync", source)
+        print(f"| {n // 1000}k | {size:.1f} | {op['seconds']:.2f} | {cal['seconds']:.2f} | {ss['first']:.2f} | "
+              f"{ss['first'] / op['seconds']:.2f}× | {ss['idle']:.2f} | {ss['idle'] / cal['seconds']:.2f}× | "
+              f"{ss['edit']:.2f} | {ss['edit'] / cal['seconds']:.2f}× | {ss['peak_mib']:.0f} / {op['peak_mib']:.0f} / "
+              f"{cal['peak_mib']:.0f} |", flush=True)
+        print(f"<!-- {n}: {json.dumps(ss)} -->", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,12 +1,12 @@
-"""Job-owned tabs (问题清单, 周报 with its chart, 运行记录, the hidden state tab) and tabs laid out
-by ``sheetsync init``, put into a package without touching the rest of it.
+"""Job-owned tabs (the problem list, the weekly summary with its chart, the run log, the hidden
+state tab) and tabs laid out by ``sheetsync init``, put into a package without touching the rest.
 
 A tab sheetsync writes as a whole is built on its own in memory with openpyxl (a one-tab
 workbook: cells, header style, widths, protection, dropdowns, notes, chart), then spliced in:
 its sheet part, notes and drawing parts are copied under free names, the cell styles it uses
 are added to the workbook's ``styles.xml``, and the workbook part, relationships and content
 types list it. A rewritten tab keeps its place and its part name; what hung on the old one
-(notes, drawings, charts) goes with it. Rows appended to 运行记录 are patched into its XML.
+(notes, drawings, charts) goes with it. Rows appended to the run log are patched into its XML.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from python_calamine import CalamineWorkbook
 from excel_made import STYLE_BORDER, STYLE_PATTERN, ExcelBook, Note, Sheet, dispimg_cell, ref, threaded_stand_in
 from sheetsync.backends.xlsx import XlsxBackend
 from sheetsync.cli import main
-from sheetsync.core.model import MARK_FILL, NOTE_PREFIX
+from sheetsync.core.model import MARK_FILL, NOTE_PREFIX, ChangeSet, Paint
 from sheetsync.demo import demo_rows
 from sheetsync.i18n import active, set_language
 from sheetsync.templates import load_template
@@ -234,3 +234,25 @@ def test_libreoffice_opens_what_sheetsync_wrote(here: Path) -> None:
     )
     pdf = here / "pdf" / "shop.pdf"
     assert done.returncode == 0 and pdf.is_file() and pdf.stat().st_size > 1000, done.stderr
+
+
+def test_a_sheet_written_without_cell_references_is_patched(tmp_path: Path) -> None:
+    """Some programs leave out the optional row and cell references (r="2", r="B2")."""
+    book = ExcelBook([Sheet("库存", [["SKU", "库存", "备注"], ["A1", 3, "x"], ["B2", -1, None], ["C3", 5, "y"]])])
+    path = book.save(tmp_path / "shop.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = re.sub(rb' r="[A-Z]*\d+"', b"", parts["xl/worksheets/sheet1.xml"])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in parts.items():
+            zf.writestr(name, content)
+    backend = XlsxBackend(path)
+    snap = backend.read()
+    assert snap.tab("库存").rows[2] == ["B2", -1, None]
+
+    backend.apply(ChangeSet(paints=[Paint("库存", 3, 2, "B2", NOTE_PREFIX + "库存不能小于 0")]), snap)
+
+    tab = XlsxBackend(path).read().tab("库存")
+    assert tab.rows == snap.tab("库存").rows
+    assert tab.fills == {(3, 2): MARK_FILL} and tab.notes == {(3, 2): NOTE_PREFIX + "库存不能小于 0"}
+    assert openpyxl.load_workbook(path)["库存"]["B3"].comment.text == NOTE_PREFIX + "库存不能小于 0"

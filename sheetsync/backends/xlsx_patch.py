@@ -170,13 +170,48 @@ class SheetXml:
         last = 0
         for m in self._row_re.finditer(self.xml, self.data_start, self.data_end):
             r = re.search(rb'\sr="(\d+)"', m[1])
-            number = int(r[1]) if r else last + 1
-            if r is None or number <= last:
-                raise PatchError("rows without references or out of order")
+            if r is None or not rows and not self._cells_have_refs(m.end()):
+                self._add_references()  # a writer that leaves references out: number them once
+                return self._index()
+            number = int(r[1])
+            if number <= last:
+                raise PatchError("rows out of order")
             rows.append(number)
             starts.append(m.start())
             last = number
         self._rows, self._starts = rows, starts
+
+    def _cells_have_refs(self, start: int) -> bool:
+        m = self._cell_re.search(self.xml, start, self.data_end)
+        return m is None or re.search(rb'\sr="', m[1]) is not None
+
+    def _add_references(self) -> None:
+        """Give every row and cell its reference (r="5", r="C5"), counting as Excel does; the
+        rest of the part stays as it was."""
+        xml, p = self.xml, self.p
+        out: list[bytes] = [xml[:self.data_start]]
+        pos = self.data_start
+        row_no = 0
+        for m in self._row_re.finditer(xml, self.data_start, self.data_end):
+            out.append(xml[pos:m.start()])
+            r = re.search(rb'\sr="(\d+)"', m[1])
+            row_no = int(r[1]) if r else row_no + 1
+            out.append(m[0] if r else b'<%srow r="%d"' % (p, row_no) + m[0][len(p) + 4:])
+            pos = m.end()
+            if m[2]:
+                continue
+            end = xml.find(b"</" + p + b"row>", pos)
+            col_no = 0
+            for c in self._cell_re.finditer(xml, pos, end):
+                out.append(xml[pos:c.start()])
+                ref = re.search(rb'\sr="([A-Z]{1,3})\d+"', c[1])
+                col_no = pkg.column_number(ref[1]) if ref else col_no + 1
+                out.append(c[0] if ref else b'<%sc r="%s"' % (p, _ref(row_no, col_no)) + c[0][len(p) + 2:])
+                pos = c.end()
+        out.append(xml[pos:])
+        self.xml = b"".join(out)
+        self.data_end = self.xml.find(b"</" + p + b"sheetData>", self.data_start)
+        self.changed = True
 
     def _row_span(self, i: int) -> tuple[int, int]:
         start = self._starts[i]

@@ -25,8 +25,7 @@ from .xlsx_patch import (CONTENT_TYPES, CT_WORKSHEET, PatchError, Workbook, _rel
                          ensure_default, free_member, remove_override, remove_rels, value_cell)
 from .xlsx_styles import Styles, get_attr, set_attr
 from .xlsx_write import add_layout_tab
-from .xlsx_write import append_rows as openpyxl_append_rows
-from .xlsx_write import replace_tab as openpyxl_replace_tab
+from .xlsx_write import HEADER_FILL, JOB_TAB_COLOUR, line_chart
 from .xlsx_zip import Package
 
 # the parts that belong to one sheet and go when it is rewritten
@@ -34,8 +33,16 @@ _SHEET_OWNED = {"comments", "vmlDrawing", "drawing", "table", "threadedComment",
                 "chartStyle", "chartColorStyle", "image"}
 
 
+_SHEET = "xl/worksheets/sheet1.xml"  # the member name of a tab built here, before it is installed
+
+
 def replace_tab(wb: Workbook, op: ReplaceTab) -> None:
-    splice(wb, _built(lambda temp: openpyxl_replace_tab(temp, op)), op.tab, op.hidden)
+    """Rewrite a job-owned tab from scratch (no old cell, merge, format or chart survives):
+    its rows as literal values, header style, widths, number formats, frozen header, the
+    job-owned look, and its line chart."""
+    wb.forget(op.tab)
+    source = _owned_tab(wb.styles, op.tab, op.rows, op.column_widths, op.number_formats, op.protected, op.chart)
+    install(wb, source, _SHEET, None, op.tab, op.hidden)
 
 
 def add_tab(wb: Workbook, layout: TabLayout) -> None:
@@ -48,7 +55,9 @@ def append_rows(wb: Workbook, op: AppendRows) -> None:
     if info is None or wb.sheet(op.tab)[0].last_row_with_value() == 0:
         wb.forget(op.tab)
         hidden = info is not None and info.state != "visible"
-        splice(wb, _built(lambda temp: openpyxl_append_rows(temp, op)), op.tab, hidden)
+        rows = ((op.header,) if op.header else ()) + tuple(op.rows)
+        install(wb, _owned_tab(wb.styles, op.tab, rows, (), (), True, None, header=bool(op.header)), _SHEET, None,
+                op.tab, hidden)
         return
     sheet, _notes = wb.sheet(op.tab)
     last = sheet.last_row_with_value()
@@ -89,16 +98,25 @@ def _built(build: Callable[[OpenpyxlWorkbook], Any]) -> bytes:
 
 
 def splice(wb: Workbook, built: bytes, title: str, hidden: bool) -> None:
-    """Put the only tab of the package ``built`` into ``wb`` as tab ``title`` (replacing a tab
-    of that title in place, or added at the end)."""
-    wb.forget(title)
-    package = wb.package
+    """Put the only tab of the package ``built`` into ``wb`` as tab ``title``."""
     source = Package(built)
     src_workbook = pkg.workbook_member(source.zf)
     src_sheet = next(s for s in pkg.sheets(source.zf, src_workbook) if s.kind == pkg.WORKSHEET)
     src_styles_member = pkg.styles_member(source.zf, src_workbook)
     src_styles = Styles(source.read(src_styles_member) if src_styles_member else None)
-    xml = _restyled(source.read(src_sheet.member), src_styles, wb.styles)
+    install(wb, source, src_sheet.member, src_styles, title, hidden)
+
+
+def install(wb: Workbook, source: Any, src_member: str, src_styles: Styles | None, title: str, hidden: bool) -> None:
+    """Put sheet part ``src_member`` of ``source`` (a package, or a mapping of members with its
+    own [Content_Types].xml) into ``wb`` as tab ``title``, replacing a tab of that title in
+    place or added at the end. ``src_styles``: the stylesheet its style numbers refer to (None:
+    they are ``wb``'s already)."""
+    wb.forget(title)
+    package = wb.package
+    xml = source.read(src_member)
+    if src_styles is not None:
+        xml = _restyled(xml, src_styles, wb.styles)
     xml = re.sub(rb'\stabSelected="1"', b"", xml)  # the workbook's selected tab stays the selected one
 
     existing = wb.worksheet(title)
@@ -114,7 +132,7 @@ def splice(wb: Workbook, built: bytes, title: str, hidden: bool) -> None:
         add_override(package, member, CT_WORKSHEET)
         _add_to_workbook(wb, member, title, hidden)
     package.write(member, xml)
-    _copy_rels(source, src_sheet.member, package, member, {})
+    _copy_rels(source, src_member, package, member, {})
     wb.reload_sheets()
 
 
@@ -272,3 +290,143 @@ def _add_to_workbook(wb: Workbook, member: str, title: str, hidden: bool) -> Non
     else:
         xml = xml[:end] + element + xml[end:]
     package.write(wb.member, xml)
+
+
+# ---------------------------------------------------------------------------------------------
+# A job-owned tab written directly as sheet XML (no workbook object: 问题清单 can hold tens of
+# thousands of rows)
+
+_PROTECTION = (b'<sheetProtection selectLockedCells="0" selectUnlockedCells="0" sheet="1" objects="0" '
+               b'insertRows="1" insertHyperlinks="1" autoFilter="1" scenarios="0" formatColumns="1" '
+               b'deleteColumns="1" insertColumns="1" pivotTables="1" deleteRows="1" formatCells="1" '
+               b'formatRows="1" sort="1"/>')
+_CHART_CM = (24, 10)  # width, height of the weekly chart
+_EMU_PER_CM = 360000
+
+
+class _Parts(dict):
+    """Members of a tab being built, read the way a package is."""
+
+    def read(self, name: str) -> bytes:
+        return bytes(self[name])
+
+
+def _owned_tab(styles: Styles, title: str, rows: Any, widths: Any, number_formats: Any, protected: bool,
+               chart: Any, header: bool = True) -> _Parts:
+    p = b""
+    rows = [tuple(r) for r in rows]
+    head_style = _header_style(styles) if rows and header else 0
+    formats = dict(number_formats)
+    column_styles: dict[tuple[int, str], int] = {}
+    out: list[bytes] = []
+    width = max((len(r) for r in rows), default=0)
+    for r, row in enumerate(rows, start=1):
+        cells = []
+        for c, value in enumerate(row, start=1):
+            if value is None:
+                continue
+            at = f"{pkg_column(c)}{r}".encode()
+            style = head_style if r == 1 and header else 0
+            cell, number_format = value_cell(at, style, value, p)
+            wanted = formats.get(c) if r > 1 else None
+            if wanted is not None or number_format is not None:
+                code = wanted or number_format or "General"
+                key = (style, code)
+                if key not in column_styles:
+                    column_styles[key] = styles.number_format_style(style, code)
+                cell, _ = value_cell(at, column_styles[key], value, p)
+            cells.append(cell)
+        out.append(b'<row r="%d">' % r + b"".join(cells) + b"</row>")
+    sheet_pr = b'<sheetPr><tabColor rgb="00%s"/></sheetPr>' % JOB_TAB_COLOUR.encode() if protected else b""
+    dimension = b'<dimension ref="A1:%s%d"/>' % (pkg_column(max(width, 1)).encode(), max(len(rows), 1))
+    if rows and header:
+        view = (b'<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+                b'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>')
+    else:
+        view = b'<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+    cols = b"".join(b'<col min="%d" max="%d" width="%s" customWidth="1"/>' % (i, i, repr(float(w)).encode())
+                    for i, w in enumerate(widths, start=1))
+    parts = _Parts()
+    tail = b""
+    rels: list[tuple[str, str, str]] = []
+    if chart is not None and chart.last_row >= chart.first_row:
+        tail = b'<drawing r:id="rId1"/>'
+        rels.append(("rId1", "drawing", "../drawings/drawing1.xml"))
+        _chart_parts(parts, title, chart)
+    parts[_SHEET] = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        + sheet_pr + dimension + view + b'<sheetFormatPr defaultRowHeight="15"/>'
+        + (b"<cols>" + cols + b"</cols>" if cols else b"") + b"<sheetData>" + b"".join(out) + b"</sheetData>"
+        + (_PROTECTION if protected else b"")
+        + b'<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>' + tail
+        + b"</worksheet>")
+    if rels:
+        parts[pkg.rels_member(_SHEET)] = _rels_xml(rels)
+    parts[CONTENT_TYPES] = _content_types(parts)
+    return parts
+
+
+def _header_style(styles: Styles) -> int:
+    fonts = styles.lists["fonts"]
+    base = fonts[0] if fonts else b"<font/>"
+    start = base.find(b">") + 1
+    if base[start - 2:start] == b"/>":
+        bold = base[:start - 2].rstrip() + b"><b/></" + base[1:start - 2].split()[0] + b">"
+    else:
+        bold = base[:start] + b"<b/>" + base[start:]
+    font_id = styles._add("fonts", bold)
+    fill_id = styles.solid_fill(HEADER_FILL)
+    xf = b'<%sxf numFmtId="0" fontId="%d" fillId="%d" borderId="0" xfId="0" applyFont="1" applyFill="1"/>' % (
+        styles.prefix, font_id, fill_id)
+    return styles._add("cellXfs", xf)
+
+
+def _chart_parts(parts: _Parts, title: str, spec: Any) -> None:
+    from openpyxl.xml.functions import tostring
+
+    class _Sheet:  # what a chart's references need of a worksheet: its title
+        def __init__(self, name: str):
+            self.title = name
+
+    chart = line_chart(_Sheet(title), spec)
+    col, row = _anchor_cell(spec.anchor)
+    cx, cy = (v * _EMU_PER_CM for v in _CHART_CM)
+    parts["xl/charts/chart1.xml"] = tostring(chart._write())
+    parts["xl/drawings/drawing1.xml"] = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
+        b'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><xdr:oneCellAnchor><xdr:from>'
+        b"<xdr:col>%d</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>%d</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>"
+        b'<xdr:ext cx="%d" cy="%d"/><xdr:graphicFrame macro=""><xdr:nvGraphicFramePr><xdr:cNvPr id="1" '
+        b'name="Chart 1"/><xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr><xdr:xfrm><a:off x="0" y="0"/>'
+        b'<a:ext cx="0" cy="0"/></xdr:xfrm><a:graphic><a:graphicData '
+        b'uri="http://schemas.openxmlformats.org/drawingml/2006/chart"><c:chart '
+        b'xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+        b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:id="rId1"/>'
+        b"</a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/></xdr:oneCellAnchor></xdr:wsDr>"
+        % (col - 1, row - 1, cx, cy))
+    parts["xl/drawings/_rels/drawing1.xml.rels"] = _rels_xml([("rId1", "chart", "../charts/chart1.xml")])
+
+
+def _anchor_cell(at: str) -> tuple[int, int]:
+    cell = pkg.parse_ref(at)
+    return (cell[1], cell[0]) if cell else (1, 1)
+
+
+def _rels_xml(rels: list[tuple[str, str, str]]) -> bytes:
+    return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            + b"".join(b'<Relationship Id="%s" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                       b'relationships/%s" Target="%s"/>' % (i.encode(), t.encode(), x.encode()) for i, t, x in rels)
+            + b"</Relationships>")
+
+
+def _content_types(parts: _Parts) -> bytes:
+    types = {"xl/charts/chart1.xml": "application/vnd.openxmlformats-officedocument.drawingml.chart+xml",
+             "xl/drawings/drawing1.xml": "application/vnd.openxmlformats-officedocument.drawing+xml"}
+    return (b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            + b"".join(b'<Override PartName="/%s" ContentType="%s"/>' % (name.encode(), kind.encode())
+                       for name, kind in types.items() if name in parts)
+            + b"</Types>")

@@ -9,6 +9,7 @@ marks run after run does not make the file grow.
 from __future__ import annotations
 
 import re
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from . import xlsx_package as pkg
@@ -58,6 +59,7 @@ class Styles:
             self.original[name] = len(self.lists[name])
         self.fill_keys: list[str | None] = [_fill_key(f) for f in self.lists["fills"]]
         self.changed = xml is None
+        self._memo: dict[tuple[str, int, Any], int] = {}  # (what, style, argument) -> style
 
     # -- what is there --------------------------------------------------------------------------
 
@@ -100,6 +102,12 @@ class Styles:
 
     def solid_fill(self, rgb: str) -> int:
         """The index of a solid fill of colour ``rgb`` ('FFC7CE'), added when there is none."""
+        key = ("solid", 0, rgb)
+        if key not in self._memo:
+            self._memo[key] = self._solid_fill(rgb)
+        return self._memo[key]
+
+    def _solid_fill(self, rgb: str) -> int:
         for i, entry in enumerate(self.lists["fills"]):
             if i > 1 and self.fill_keys[i] == rgb and b'patternType="solid"' in entry:
                 return i
@@ -116,12 +124,24 @@ class Styles:
 
     def with_fill(self, index: int, fill_id: int) -> int:
         """Cell style ``index`` with fill ``fill_id`` instead of its own (everything else kept)."""
+        key = ("with_fill", index, fill_id)
+        if key not in self._memo:
+            self._memo[key] = self._with_fill(index, fill_id)
+        return self._memo[key]
+
+    def _with_fill(self, index: int, fill_id: int) -> int:
         xf = set_attr(set_attr(self._xf(index), "fillId", str(fill_id)), "applyFill", "1")
         return self._add("cellXfs", xf)
 
     def without_fill(self, index: int) -> int:
         """Cell style ``index`` with no fill: the style the cell had before it was painted when
         it is still there (same font, border, number format, alignment...), else a new one."""
+        key = ("without_fill", index, None)
+        if key not in self._memo:
+            self._memo[key] = self._without_fill(index)
+        return self._memo[key]
+
+    def _without_fill(self, index: int) -> int:
         xf = set_attr(self._xf(index), "fillId", "0")
         plain = set_attr(xf, "applyFill", None)
         for i, other in enumerate(self.lists["cellXfs"]):
@@ -132,6 +152,12 @@ class Styles:
 
     def number_format_style(self, index: int, code: str) -> int:
         """Cell style ``index`` showing numbers in format ``code`` (a date format...)."""
+        key = ("number_format", index, code)
+        if key not in self._memo:
+            self._memo[key] = self._number_format_style(index, code)
+        return self._memo[key]
+
+    def _number_format_style(self, index: int, code: str) -> int:
         builtin = {"General": 0, "0": 1, "0.00": 2, "0%": 9, "0.00%": 10}
         fmt_id = builtin[code] if code in builtin else self.number_format_id(code)
         xf = set_attr(set_attr(self._xf(index), "numFmtId", str(fmt_id)), "applyNumberFormat", "1")

@@ -245,7 +245,7 @@ def replace_tab(wb: Workbook, op: ReplaceTab) -> Worksheet:
     if op.protected:
         _mark_job_owned(ws)
     if op.chart is not None and op.chart.last_row >= op.chart.first_row:
-        ws.add_chart(_line_chart(ws, op.chart), op.chart.anchor)
+        ws.add_chart(line_chart(ws, op.chart), op.chart.anchor)
         _record_chart_tab(wb, op.tab, True)
     else:
         _record_chart_tab(wb, op.tab, False)
@@ -296,7 +296,7 @@ def _mark_job_owned(ws: Worksheet) -> None:
     ws.protection.sheet = True
 
 
-def _line_chart(ws: Worksheet, spec: ChartSpec) -> LineChart:
+def line_chart(ws: Worksheet, spec: ChartSpec) -> LineChart:
     chart = LineChart()
     chart.title = spec.title
     chart.width, chart.height = 24, 10  # cm: room for a few months of weekly points

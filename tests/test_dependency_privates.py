@@ -40,36 +40,7 @@ def test_each_package_whose_privates_are_used_has_an_upper_bound() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# openpyxl: sheetsync/backends/xlsx.py (_tab), xlsx_write.py (cell_fill_key, _last_used_row)
-
-
-def test_openpyxl_privates_read_by_the_xlsx_backend() -> None:
-    import openpyxl
-    from openpyxl.comments import Comment
-    from openpyxl.styles import PatternFill
-
-    used_by = "sheetsync/backends/xlsx.py (_tab) and xlsx_write.py"
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws["B3"] = "x"
-    ws["B3"].fill = PatternFill(fill_type="solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
-    ws["B3"].comment = Comment("note", "sheetsync")
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Sheet"]
-
-    cells = getattr(ws, "_cells", None)
-    require(isinstance(cells, dict) and (3, 2) in cells, "openpyxl", "Worksheet._cells keyed by (row, col)", used_by)
-    cell = cells[(3, 2)]
-    require(getattr(cell, "_value", None) == "x", "openpyxl", "Cell._value", used_by)
-    style = getattr(cell, "_style", None)
-    require(style is not None and style[1] == style.fillId != 0, "openpyxl", "Cell._style (StyleArray, [1] = fillId)",
-            used_by)
-    fills = getattr(ws.parent, "_fills", None)
-    require(fills is not None and fills[style.fillId].fgColor.rgb == "FFFFC7CE", "openpyxl", "Workbook._fills", used_by)
-    comment = getattr(cell, "_comment", None)
-    require(comment is not None and getattr(comment, "content", None) == "note", "openpyxl",
-            "Cell._comment and Comment.content", used_by)
+# openpyxl: sheetsync/backends/xlsx.py (XlsxBackend._create writes a new workbook without a time stamp)
 
 
 def test_openpyxl_excel_writer_saves_a_workbook_into_a_given_archive() -> None:
@@ -77,7 +48,7 @@ def test_openpyxl_excel_writer_saves_a_workbook_into_a_given_archive() -> None:
 
     import openpyxl
 
-    used_by = "sheetsync/backends/xlsx.py (XlsxBackend._package)"
+    used_by = "sheetsync/backends/xlsx.py (XlsxBackend._create)"
     try:
         from openpyxl.writer.excel import ExcelWriter
     except ImportError:

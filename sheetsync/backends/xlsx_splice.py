@@ -293,7 +293,7 @@ def _add_to_workbook(wb: Workbook, member: str, title: str, hidden: bool) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
-# A job-owned tab written directly as sheet XML (no workbook object: 问题清单 can hold tens of
+# A job-owned tab written directly as sheet XML (no workbook object: the problem list can hold tens of
 # thousands of rows)
 
 _PROTECTION = (b'<sheetProtection selectLockedCells="0" selectUnlockedCells="0" sheet="1" objects="0" '

@@ -12,6 +12,7 @@ style, and the parts people add in Excel or WPS are the OOXML those programs sav
 * a WPS in-cell picture (嵌入单元格图片: ``xl/cellimages.xml`` and a ``_xlfn.DISPIMG`` formula),
 * an Excel 2010 conditional format in the sheet's x14 extension, referring to another tab,
 * a person's note whose box they resized and set to always show, a person's pattern fill,
+* a pivot table on a person's own tab, its cache built from another tab,
 * a defined name.
 """
 
@@ -98,6 +99,7 @@ class Sheet:
     picture_at: tuple[int, int] | None = None  # (col, row) zero-based anchor of a picture
     chart_of: str | None = None  # a range such as "$C$2:$C$6" charted on this tab
     x14_rule: tuple[str, str] | None = None  # (sqref, formula) in the x14 extension
+    pivot_of: tuple[str, str] | None = None  # (source tab, source range) of a pivot table at A3 here
 
 
 class ExcelBook:
@@ -112,6 +114,8 @@ class ExcelBook:
         self.strings: dict[str, int] = {}
         self.members: dict[str, bytes] = {}
         self.overrides: dict[str, str] = {}
+        self.pivots = 0
+        self.pivot_sources: list[tuple[str, str]] = []
 
     def _sst(self, text: str) -> int:
         return self.strings.setdefault(text, len(self.strings))
@@ -181,6 +185,17 @@ class ExcelBook:
                 self.overrides["/" + member_tc] = "application/vnd.ms-excel.threadedcomments+xml"
                 rels.append(("rId4", "http://schemas.microsoft.com/office/2017/10/relationships/threadedComment",
                              f"../threadedComments/threadedComment{i}.xml"))
+            if sheet.pivot_of:
+                self.pivots += 1
+                n_pivot = self.pivots
+                table = f"xl/pivotTables/pivotTable{n_pivot}.xml"
+                m[table] = _pivot_table(n_pivot).encode()
+                m[_rels_of(table)] = _rels([("rId1", R + "/pivotCacheDefinition",
+                                             f"../pivotCache/pivotCacheDefinition{n_pivot}.xml")])
+                self.overrides["/" + table] = ("application/vnd.openxmlformats-officedocument.spreadsheetml."
+                                               "pivotTable+xml")
+                rels.append(("rId5", R + "/pivotTable", f"../pivotTables/pivotTable{n_pivot}.xml"))
+                self.pivot_sources.append(sheet.pivot_of)
             m[member] = self._sheet_xml(sheet, tail).encode()
             if rels:
                 m[_rels_of(member)] = _rels(rels)
@@ -206,6 +221,18 @@ class ExcelBook:
             m["xl/_rels/cellimages.xml.rels"] = _rels([("rId1", R + "/image", f"media/image{images}.png")])
             self.overrides["/xl/cellimages.xml"] = "application/vnd.wps-officedocument.cellimage+xml"
             wb_rels.append((f"rId{n + 6}", "http://www.wps.cn/officeDocument/2020/cellImage", "cellimages.xml"))
+        caches = ""
+        for k, (source, cells) in enumerate(self.pivot_sources, start=1):
+            definition = f"xl/pivotCache/pivotCacheDefinition{k}.xml"
+            m[definition] = _pivot_cache(source, cells).encode()
+            m[_rels_of(definition)] = _rels([("rId1", R + "/pivotCacheRecords", f"pivotCacheRecords{k}.xml")])
+            m[f"xl/pivotCache/pivotCacheRecords{k}.xml"] = _PIVOT_RECORDS.encode()
+            self.overrides["/" + definition] = ("application/vnd.openxmlformats-officedocument.spreadsheetml."
+                                                "pivotCacheDefinition+xml")
+            self.overrides[f"/xl/pivotCache/pivotCacheRecords{k}.xml"] = (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.pivotCacheRecords+xml")
+            wb_rels.append((f"rId{n + 6 + k}", R + "/pivotCacheDefinition", f"pivotCache/pivotCacheDefinition{k}.xml"))
+            caches += f'<pivotCache cacheId="{k}" r:id="rId{n + 6 + k}"/>'
         names = ""
         if self.defined_name:
             names = f"<definedNames><definedName name={quoteattr(self.defined_name[0])}>" \
@@ -221,7 +248,8 @@ class ExcelBook:
                else '<workbookPr defaultThemeVersion="166925"/>')
             + '<bookViews><workbookView xWindow="-110" yWindow="-110" windowWidth="19420" windowHeight="10420" '
             'activeTab="0"/></bookViews><sheets>' + "".join(sheets_xml) + "</sheets>" + names
-            + '<calcPr calcId="191029"/></workbook>').encode()
+            + '<calcPr calcId="191029"/>' + (f"<pivotCaches>{caches}</pivotCaches>" if caches else "")
+            + "</workbook>").encode()
         m["xl/_rels/workbook.xml.rels"] = _rels(wb_rels)
         m["xl/theme/theme1.xml"] = _THEME.encode()
         self.overrides["/xl/theme/theme1.xml"] = "application/vnd.openxmlformats-officedocument.theme+xml"
@@ -438,6 +466,35 @@ def _cell_images(image_id: str) -> str:
 def dispimg_cell(at: str, image_id: str) -> str:
     """A WPS in-cell picture: a DISPIMG formula whose cached text is the formula itself."""
     return f'<c r="{at}" t="str"><f>_xlfn.DISPIMG("{image_id}",1)</f><v>=DISPIMG("{image_id}",1)</v></c>'
+
+
+def _pivot_cache(source: str, cells: str) -> str:
+    return (DECL + f'<pivotCacheDefinition xmlns="{MAIN}" xmlns:r="{R}" r:id="rId1" refreshedBy="王芳" '
+            'refreshedDate="46348.6" createdVersion="8" refreshedVersion="8" minRefreshableVersion="3" recordCount="2">'
+            f'<cacheSource type="worksheet"><worksheetSource ref="{cells}" sheet={quoteattr(source)}/></cacheSource>'
+            '<cacheFields count="2"><cacheField name="SKU" numFmtId="0"><sharedItems count="2"><s v="A"/><s v="B"/>'
+            '</sharedItems></cacheField><cacheField name="数量" numFmtId="0"><sharedItems containsSemiMixedTypes="0" '
+            'containsString="0" containsNumber="1" containsInteger="1" minValue="1" maxValue="5"/></cacheField>'
+            "</cacheFields></pivotCacheDefinition>")
+
+
+_PIVOT_RECORDS = (DECL + f'<pivotCacheRecords xmlns="{MAIN}" xmlns:r="{R}" count="2"><r><x v="0"/><n v="1"/></r>'
+                  '<r><x v="1"/><n v="5"/></r></pivotCacheRecords>')
+
+
+def _pivot_table(cache_id: int) -> str:
+    return (DECL + f'<pivotTableDefinition xmlns="{MAIN}" name="数据透视表1" cacheId="{cache_id}" '
+            'applyNumberFormats="0" applyBorderFormats="0" applyFontFormats="0" applyPatternFormats="0" '
+            'applyAlignmentFormats="0" applyWidthHeightFormats="1" dataCaption="值" updatedVersion="8" '
+            'minRefreshableVersion="3" useAutoFormatting="1" itemPrintTitles="1" createdVersion="8" indent="0" '
+            'outline="1" outlineData="1" multipleFieldFilters="0"><location ref="A3:B6" firstHeaderRow="1" '
+            'firstDataRow="1" firstDataCol="1"/><pivotFields count="2"><pivotField axis="axisRow" showAll="0">'
+            '<items count="3"><item x="0"/><item x="1"/><item t="default"/></items></pivotField><pivotField '
+            'dataField="1" showAll="0"/></pivotFields><rowFields count="1"><field x="0"/></rowFields><rowItems '
+            'count="3"><i><x/></i><i><x v="1"/></i><i t="grand"><x/></i></rowItems><colItems count="1"><i/>'
+            '</colItems><dataFields count="1"><dataField name="求和项:数量" fld="1" baseField="0" baseItem="0"/>'
+            '</dataFields><pivotTableStyleInfo name="PivotStyleLight16" showRowHeaders="1" showColHeaders="1" '
+            'showRowStripes="0" showColStripes="0" showLastColumn="1"/></pivotTableDefinition>')
 
 
 def _vba_project() -> bytes:

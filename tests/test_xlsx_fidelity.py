@@ -3,7 +3,7 @@ through ``sheetsync run`` and comes out with every part people made byte for byt
 
 The file is built from the OOXML those programs write (tests/excel_made.py): product photos on
 选品检查表, a chart on 库存, a VBA project (.xlsm), an Excel 365 threaded comment, a WPS in-cell
-picture, an x14 conditional format referring to another tab and a defined name. The result is
+picture, an x14 conditional format referring to another tab, a pivot table and a defined name. The result is
 read back by openpyxl and by python-calamine, and LibreOffice converts it.
 """
 
@@ -49,6 +49,11 @@ KEPT = [
     "xl/theme/theme1.xml",
     "xl/sharedStrings.xml",
     "docProps/app.xml",
+    "xl/pivotTables/pivotTable1.xml",  # the pivot table on 销售汇总, its cache and records
+    "xl/pivotTables/_rels/pivotTable1.xml.rels",
+    "xl/pivotCache/pivotCacheDefinition1.xml",
+    "xl/pivotCache/pivotCacheRecords1.xml",
+    "xl/worksheets/sheet9.xml",  # 销售汇总 itself: sheetsync never touches a tab it has no business with
 ]
 
 
@@ -84,7 +89,9 @@ def shop_book() -> ExcelBook:
     disputes.threaded.append(("B3", "能再确认一下物流单号吗"))
     disputes.notes.append(Note("B3", "tc={6C1C2C3E-5A77-4B2E-9C3F-1D2E3F4A5B6C}", threaded_stand_in(
         "能再确认一下物流单号吗"), threaded=True))
-    return ExcelBook(list(sheets.values()), vba=True, wps_image=IMAGE_ID, defined_name=("进货单价", "库存!$D$2:$D$20"))
+    summary = Sheet("销售汇总", [["按 SKU 汇总"], [], ["行标签", "求和项:数量"], ["A", 1], ["B", 5], ["总计", 6]])
+    summary.pivot_of = ("库存", "A1:B3")
+    return ExcelBook([*sheets.values(), summary], vba=True, wps_image=IMAGE_ID, defined_name=("进货单价", "库存!$D$2:$D$20"))
 
 
 def members(path: Path) -> dict[str, bytes]:
@@ -148,8 +155,8 @@ def test_everything_people_made_survives_a_run_byte_for_byte(here: Path) -> None
     assert element(after[stock_member], x14) == element(before[stock_member], x14)
     dispimg = rb'<c r="[A-Z]+2" t="str"><f>_xlfn\.DISPIMG.*?</c>'
     assert element(after[selection_member], dispimg) == element(before[selection_member], dispimg)
-    names = rb"<definedNames>.*?</definedNames>"
-    assert element(after["xl/workbook.xml"], names) == element(before["xl/workbook.xml"], names)
+    for names in (rb"<definedNames>.*?</definedNames>", rb"<pivotCaches>.*?</pivotCaches>"):
+        assert element(after["xl/workbook.xml"], names) == element(before["xl/workbook.xml"], names)
     # the threaded comment's legacy stand-in and its box are kept beside sheetsync's notes
     disputes = sheet_member("售后纠纷", book)
     vml = next(n for n in before if n.endswith(".vml") and "vmlDrawing" in n and _rels_target(before, disputes, n))

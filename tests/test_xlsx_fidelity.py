@@ -263,3 +263,25 @@ def test_a_sheet_written_without_cell_references_is_patched(tmp_path: Path) -> N
     assert tab.rows == snap.tab("库存").rows
     assert tab.fills == {(3, 2): MARK_FILL} and tab.notes == {(3, 2): NOTE_PREFIX + "库存不能小于 0"}
     assert openpyxl.load_workbook(path)["库存"]["B3"].comment.text == NOTE_PREFIX + "库存不能小于 0"
+
+
+def test_init_adds_the_missing_tabs_to_an_excel_workbook_keeping_the_rest(here: Path) -> None:
+    book = ExcelBook([Sheet("库存", [["SKU", "库存"], ["A1", 3]], chart_of="$B$2:$B$2")], vba=True)
+    path = book.save(here / "shop.xlsm")
+    before = members(path)
+
+    assert main(["init", "--workbook", str(path)]) == 0
+
+    after = members(path)
+    assert {n: after[n] for n in before if n not in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                                                      "[Content_Types].xml", "xl/styles.xml")} == {
+        n: before[n] for n in before if n not in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                                                  "[Content_Types].xml", "xl/styles.xml")}
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[0] == "库存" and "选品检查表" in wb.sheetnames and "成员" in wb.sheetnames
+    selection = wb["选品检查表"]
+    assert selection["A1"].font.b and selection.freeze_panes == "A2"
+    assert any(dv.type == "list" for dv in selection.data_validations.dataValidation)
+    assert len(wb["库存"]._charts) == 1
+    tabs = XlsxBackend(path).read().tabs
+    assert tabs["库存"].rows == [["SKU", "库存"], ["A1", 3]] and tabs["选品检查表"].rows[0][0] == wb["选品检查表"]["A1"].value

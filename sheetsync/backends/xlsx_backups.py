@@ -92,9 +92,11 @@ class Backups:
         return target
 
     def written(self, sha256: str) -> None:
-        """Remember the hash of what sheetsync just wrote (the next write keeps no copy of it)."""
+        """Remember the hash of what sheetsync just wrote (the next write keeps no copy of it).
+        Only beside a history: a workbook sheetsync just created has none yet."""
+        if not self.folder.is_dir():
+            return
         try:
-            self.folder.mkdir(exist_ok=True)
             marker = self.folder / LAST_WRITE
             partial = self.folder / (LAST_WRITE + ".tmp")
             partial.write_text(sha256 + "\n", encoding="ascii")

@@ -818,3 +818,14 @@ def test_snapshot_of_a_written_workbook_round_trips(shop: Path) -> None:
     data = io.BytesIO(shop.read_bytes())
     assert openpyxl.load_workbook(data)["库存"]["A4"].comment.text == NOTE
     assert XlsxBackend(shop).read().tabs == first.tabs
+
+
+def test_replace_tab_writes_dates_as_dates_and_leaves_a_rate_without_data_empty(shop: Path) -> None:
+    op = ReplaceTab("问题清单", (("发现时间", "比例", "已解决"), (datetime(2025, 3, 2, 10, 5), float("nan"), True)))
+    backend = XlsxBackend(shop)
+    backend.apply(ChangeSet(tabs=[op]), backend.read())
+
+    ws = reopen(shop)["问题清单"]
+    assert (ws["A2"].value, ws["B2"].value, ws["C2"].value) == (datetime(2025, 3, 2, 10, 5), None, True)
+    assert ws["A2"].is_date and not ws["A2"].font.b and ws["A1"].font.b
+    assert XlsxBackend(shop).read().tab("问题清单").rows[1] == [datetime(2025, 3, 2, 10, 5), None, True]

@@ -12,6 +12,7 @@ types list it. A rewritten tab keeps its place and its part name; what hung on t
 from __future__ import annotations
 
 import io
+import math
 import posixpath
 import re
 from typing import Any, Callable
@@ -65,7 +66,7 @@ def append_rows(wb: Workbook, op: AppendRows) -> None:
     for r, row in enumerate(op.rows, start=last + 1):
         cells = []
         for c, value in enumerate(row, start=1):
-            if value is None:
+            if value is None or isinstance(value, float) and not math.isfinite(value):
                 continue
             ref = f"{pkg_column(c)}{r}".encode()
             xml, number_format = value_cell(ref, 0, value, p)
@@ -323,7 +324,7 @@ def _owned_tab(styles: Styles, title: str, rows: Any, widths: Any, number_format
     for r, row in enumerate(rows, start=1):
         cells = []
         for c, value in enumerate(row, start=1):
-            if value is None:
+            if value is None or isinstance(value, float) and not math.isfinite(value):  # no rate without data
                 continue
             at = f"{pkg_column(c)}{r}".encode()
             style = head_style if r == 1 and header else 0

@@ -337,3 +337,22 @@ def test_the_mobile_column_is_found_by_its_alias(template):
     tabs["成员"] = [["姓名", "角色", "邮箱", "mobile"], ["童欣", "客服", "xin@example.com", 13800000003.0]]
     wb = load(snapshot_of(tabs), template, at("10:00")).workbook
     assert members_of(wb) == [Member("童欣", "客服", "xin@example.com", "13800000003")]
+
+
+@needs_warnings
+def test_a_quality_dispute_warns_the_selection_person_not_customer_service(template, write_xlsx, bots):
+    tabs = shop_tabs(template)
+    tabs["成员"][1][3] = "13800000001"  # 周一军, 选品
+    tabs["售后纠纷"].append(row_for(template, "disputes", order="Q-1", customer="赵女士", received_at=at("10:00"),
+                                    category="质量问题", first_reply_at=at("10:05")))
+    path = write_xlsx(tabs)
+    config = config_for(path, wecom(bots))
+    check(config, at("10:00"))
+    assert openpyxl.load_workbook(path)["售后纠纷"]["G2"].value == "周一军"  # 负责人 filled from 成员
+    sent_before = len(wecom_texts(bots))
+    check(config, at("11:30"))  # 核实 is due 12:00 (2 h): 30 % before is 11:24
+    [warned] = wecom_texts(bots)[sent_before:]
+    assert warned["text"]["mentioned_mobile_list"] == ["13800000001"]
+    assert "【预警】" in warned["text"]["content"] and "Q-1" in warned["text"]["content"]
+    assert "12:00" in warned["text"]["content"]
+    assert not [b for b in wecom_texts(bots) if b["text"]["mentioned_mobile_list"] == ["13800000003"]]

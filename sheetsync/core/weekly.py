@@ -88,6 +88,16 @@ def _cross_tab_counts(ctx: JobContext, kpi: Any, tab: Any, counted: pd.Series) -
     return {wk: (num.get(wk, 0), den.get(wk, 0)) for wk in set(den) | set(num)}
 
 
+def _labels(values: pd.Series) -> pd.Series:
+    """Each cell's text as counted ("" for empty), normalised once per distinct value."""
+    present = values.dropna()
+    try:
+        forms = {v: parsing.normalize_text(v) for v in pd.unique(present)}
+    except TypeError:  # unhashable cells: one by one
+        return values.map(lambda v: parsing.normalize_text(v) if v is not None and not pd.isna(v) else "")
+    return values.map(forms).fillna("")
+
+
 def breakdown_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
     wb, tpl = ctx.workbook, ctx.workbook.template
     out = []
@@ -97,8 +107,7 @@ def breakdown_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tu
         if tab.usable and not tab.frame.empty and tab.has(bd.date, bd.by, *(c.column for c in bd.when)):
             in_week = (_week_index(tab.frame[bd.date]) == pd.Timestamp(monday)).fillna(False)
             mask = in_week & all_of(tab, bd.when)
-            labels = tab.frame.loc[mask.to_numpy(), bd.by].map(
-                lambda v: parsing.normalize_text(v) if v is not None and not pd.isna(v) else "")
+            labels = _labels(tab.frame.loc[mask.to_numpy(), bd.by])
             labels = labels[labels != ""]
             counts = tuple((str(k), int(v)) for k, v in labels.value_counts().sort_index().items())
             counts = tuple(sorted(counts, key=lambda kv: (-kv[1], kv[0])))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from .backends.base import Backend
 from .core.job import Job, JobContext, JobOutput
 from .core.model import Snapshot, ApplyResult, ChangeSet, DailyDigest, Finding, OpenProblem, ReplaceTab, WeeklyReport
-from .core.planner import plan, with_run_log
+from .core.planner import one_per_cell, plan, with_run_log
 from .core.settings import Settings, settings_from_rows
 from .core.planner import Layout
 from .core.state import SINCE_FORMAT, Resolver, State, load_state
@@ -52,6 +52,9 @@ class RunReport:
     from_cache: bool = False  # the workbook had not changed since the last run: nothing was re-parsed
     traffic: Any = None  # network backends: the run's API requests and bytes (google_transport.Traffic)
     alerts: AlertPlan | None = None  # who is told what this run (delivered by the shell)
+    # notes that are not problems (severity "info": a value sheetsync filled in); ``findings`` are
+    # the problems only
+    notes: list[Finding] = field(default_factory=list)
 
     @property
     def problems(self) -> int:
@@ -164,8 +167,18 @@ def _kept_findings(loaded: Loaded, job_names: set[str]) -> list[Finding]:
                            tab.col_index[col_id] if known else p.col, p.value, code, p.message,
                            row_key=key if not key.startswith("@") else "", owner_role=p.owner_role, job=p.job,
                            paint=p.paint, tab_id=tab_id, column_id=col_id if not col_id.startswith("@") else "",
-                           params=dict(p.params)))
+                           params=dict(p.params), severity=p.severity, owners=tuple(p.owners),
+                           deadline=datetime.strptime(p.deadline, SINCE_FORMAT) if p.deadline else None,
+                           priority=p.priority))
     return out
+
+
+def owner_text(f: Finding, wb: BoundWorkbook) -> str:
+    """Who must act, as 问题清单 and the e-mails say it: the row's people (Finding.owners), else
+    the members of the owner role (else the role itself)."""
+    if f.owners:
+        return wb.template.join(f.owners)
+    return wb.owner_names(f.owner_role) if f.owner_role else ""
 
 
 def open_problems(findings: list[Finding], state: State, wb: BoundWorkbook) -> list[OpenProblem]:
@@ -174,8 +187,7 @@ def open_problems(findings: list[Finding], state: State, wb: BoundWorkbook) -> l
     for f in findings:
         p = state.problems.get(layout.problem_key(f))
         since = datetime.strptime(p.since, SINCE_FORMAT) if p else None
-        out.append(OpenProblem(f.tab, f.row, f.column, f.message, f.code, f.owner_role,
-                               wb.owner_names(f.owner_role) if f.owner_role else "", since))
+        out.append(OpenProblem(f.tab, f.row, f.column, f.message, f.code, f.owner_role, owner_text(f, wb), since))
     return out
 
 
@@ -219,8 +231,7 @@ def problems_tab_builder(wb: BoundWorkbook) -> Callable:
             if (f.tab, f.row, f.col) in not_painted:
                 message = f"{message} {not_painted_note}"
             value = "" if f.value is None else str(f.value)
-            rows.append((f.tab, f.row or "", f.column, f.cell_ref, message,
-                         wb.owner_names(f.owner_role) if f.owner_role else "", f.owner_role,
+            rows.append((f.tab, f.row or "", f.column, f.cell_ref, message, owner_text(f, wb), f.owner_role,
                          p.since if p else "", f.code, value))
         widths = (12, 6, 12, 8, 60, 12, 8, 17, 28, 20)
         return ReplaceTab(title, tuple(rows), protected=True, column_widths=widths)
@@ -267,6 +278,10 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
         log.info("job %s on %s", job.name, snapshot.source)
         outputs.append(job.compute(ctx))
         progress.step()
+    reporting = [o.state["reported"] for o in outputs if "reported" in o.state]
+    if reporting:  # 周报 just reported a week: the other jobs see its misses as reported already
+        ctx.state = replace(loaded.state, reported=(reporting[-1]["week"], reporting[-1]["at"]))
+        outputs = [o if "reported" in o.state else job.compute(ctx) for job, o in zip(jobs, outputs, strict=True)]
     progress.phase("plan")
     if cache is not None and memo is not None and len(memo) != kept:
         cache.put_memo(version, template, memo)
@@ -274,16 +289,23 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     earlier = _kept_findings(loaded, set(names))  # open problems of the jobs not run now
     findings = sort_findings(fresh + earlier, wb)
     signed = loaded.state.signed
+    filled, reported = None, None
     for o in outputs:
         signed = o.state.get("signed", signed)
+        filled = o.state.get("filled", filled)
+        if "reported" in o.state:
+            reported = (o.state["reported"]["week"], o.state["reported"]["at"])
     key_columns = {t.title: t.key_col_numbers() for t in wb.tabs.values() if t.data is not None}
-    findings = state_findings(loaded) + findings
-    alerts = alert_plan(loaded, fresh, earlier)
+    findings = one_per_cell(state_findings(loaded) + findings)  # one clear note per cell
+    shown = {id(f) for f in findings}
+    alerts = alert_plan(loaded, [f for f in fresh if id(f) in shown], [f for f in earlier if id(f) in shown])
     result = plan(snapshot, findings, [f for o in outputs for f in o.fills], [t for o in outputs for t in o.tabs],
                   loaded.state, signed, loaded.now, layout_of(wb), key_columns, wb.owned_titles["state"],
                   state_header(template), problems_tab_builder(wb),
                   frozen={t.template.key for t in wb.tabs.values() if t.data is not None and not t.usable},
-                  prefix=note_prefix(catalogue), alerts=alerts.records)
+                  prefix=note_prefix(catalogue), filled=filled, reported=reported, alerts=alerts.records)
+    notes = [f for f in findings if not f.is_problem]
+    findings = [f for f in findings if f.is_problem]
     changes = result.changes
     duration = clock() - started
     if not changes.is_empty():
@@ -309,7 +331,8 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
         log.info("%s: %d API request(s), %d bytes down, %d bytes up", snapshot.source, traffic.requests,
                  traffic.bytes_down, traffic.bytes_up)
     return RunReport(names, snapshot.source, loaded.now, findings, changes, applied, dry_run, wb.rows_read(),
-                     clock() - started, weekly, daily, result.not_painted, loaded.settings, from_cache, traffic, alerts)
+                     clock() - started, weekly, daily, result.not_painted, loaded.settings, from_cache, traffic, alerts,
+                     notes)
 
 
 def alert_plan(loaded: Loaded, fresh: list[Finding], kept: list[Finding]) -> AlertPlan:

@@ -81,7 +81,9 @@ def evaluate(template: Template, tabs: dict[str, list[list[Any]]], now: datetime
     out: list[Finding] = []
     for job in get_jobs(list(jobs)):
         out.extend(job.compute(ctx).findings)
-    return with_messages(out, catalogue_for(template))  # the words, as the engine renders them
+    # the words, as the engine renders them; the problems only, as the engine reports them (not the
+    # "info" note on a value sheetsync filled in)
+    return with_messages([f for f in out if f.is_problem], catalogue_for(template))
 
 
 def codes_at(findings: list[Finding], tab: str | None = None) -> set[tuple[int, str, str]]:

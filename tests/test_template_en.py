@@ -246,7 +246,7 @@ def run_checks(tpl: Template, tabs: dict[str, list[list]]):
     loaded = load(snapshot_of(tabs), tpl, NOW)
     ctx = JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now)
     outputs = [job.compute(ctx) for job in get_jobs(["validate", "reconcile-stock"])]
-    findings = with_messages((f for o in outputs for f in o.findings), catalogue_for(tpl))
+    findings = with_messages((f for o in outputs for f in o.findings if f.is_problem), catalogue_for(tpl))
     return findings, [f for o in outputs for f in o.fills]
 
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from ..core.model import (MARK_FILL, AppendRows, ApplyResult, ChangeSet, FillValue, Paint, ReplaceTab, Snapshot,
-                          TabData, Unpaint, column_letter, row_keys)
+from ..core.model import (MARK_FILL, OWN_FILLS, AppendRows, ApplyResult, ChangeSet, FillValue, Paint, ReplaceTab,
+                          Snapshot, TabData, Unpaint, column_letter, row_keys)
 from ..errors import ConfigError
 from ..i18n import active, load_catalogue
 from .base import InitResult, Reason, TabLayout
@@ -60,6 +60,9 @@ NEW_SHEET_COLS = 20
 INIT_ROWS = 1000
 PIXELS_PER_CHAR = 8
 CF_COLOUR = "#" + MARK_FILL.lower()
+# every colour sheetsync draws (red, the amber of a warning, the info colour), one pair of
+# conditional formats per colour in use
+CF_COLOURS = {"#" + fill.lower(): fill for fill in OWN_FILLS}
 CF_RULES = ("containsBlanks", "notContainsBlanks")  # together: every cell in the ranges
 FIRST_DATA_ROW = 2
 _CellOp = Paint | Unpaint | FillValue
@@ -99,7 +102,7 @@ class _Sheet:
     width: int = 0  # real columns with content, notes column included
     height: int = 0  # rows with content
     cfs: list[dict[str, Any]] = field(default_factory=list)  # sheetsync's conditional formats
-    cf_cells: set[tuple[int, int]] = field(default_factory=set)
+    cf_cells: dict[tuple[int, int], str] = field(default_factory=dict)  # real (row, col) -> fill drawn
     drift: list[tuple[int, str]] = field(default_factory=list)  # (row, header) notes not drawn red
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # 1-based, inclusive
 
@@ -265,9 +268,11 @@ class FeishuBackend:
             for item in data.get("sheet_condition_formats") or []:
                 sheet, cf = ids.get(item.get("sheet_id")), item.get("condition_format") or {}
                 style = cf.get("style") or {}
-                if sheet and cf.get("rule_type") in CF_RULES and str(style.get("back_color", "")).lower() == CF_COLOUR:
+                colour = str(style.get("back_color", "")).lower()
+                if sheet and cf.get("rule_type") in CF_RULES and colour in CF_COLOURS:
                     sheet.cfs.append(cf)
-                    sheet.cf_cells |= cells_of(cf.get("ranges") or [])
+                    for cell in cells_of(cf.get("ranges") or []):
+                        sheet.cf_cells.setdefault(cell, CF_COLOURS[colour])
 
     def read(self) -> Snapshot:
         sheets = self._list_sheets()
@@ -298,8 +303,8 @@ class FeishuBackend:
                 entries, _other = parse_hint(row[h - 1] if h <= len(row) else None)
                 for name, note in entries.items():
                     col = header_cols.get(name)
-                    if col and (r, col) in sheet.cf_cells:  # drawn red where its note says
-                        fills[r, sheet.core(col)] = MARK_FILL
+                    if col and (r, col) in sheet.cf_cells:  # drawn red (or amber) where its note says
+                        fills[r, sheet.core(col)] = sheet.cf_cells[r, col]
                         notes[r, sheet.core(col)] = note
                     else:  # moved by a sort since it was drawn: re-drawn on the next write
                         sheet.drift.append((r, name))
@@ -416,6 +421,10 @@ class FeishuBackend:
         hints: dict[int, tuple[dict[str, str], str]] = {
             r: parse_hint(v) for (r, c), v in now.items() if c == hcol and r >= FIRST_DATA_ROW}
         entries = {r: dict(e) for r, (e, _other) in hints.items()}
+        real_cols = {str(v): sheet.real(c) for c, v in header_of.items() if v is not None}
+        # the colour of each note: as drawn (it moves with its row's notes), or as painted now
+        colours = {(r, name): sheet.cf_cells.get((r, real_cols.get(name, 0)), MARK_FILL)
+                   for r, es in entries.items() for name in es}
         painted: set[tuple[int, str]] = set()
         for op in ops:
             where = f"{column_letter(op.col)}{op.row}"
@@ -437,6 +446,7 @@ class FeishuBackend:
                 continue
             if isinstance(op, Paint):
                 entries.setdefault(row, {})[name] = op.note
+                colours[row, name] = op.fill
                 painted.add((row, name))
             elif isinstance(op, Unpaint):
                 entries.get(row, {}).pop(name, None)
@@ -458,32 +468,43 @@ class FeishuBackend:
         for r in changed:
             writes.put(sheet.sheet_id, r, hcol, [[format_hint(entries.get(r, {}), order) or None]])
         real_of = {name: sheet.real(c) for name, c in order.items()}
-        red = {(r, real_of[name]) for r, es in entries.items() for name in es if name in real_of}
-        if red != sheet.cf_cells or len(sheet.cfs) not in (0, len(CF_RULES)):
-            self._redraw(writes, sheet, red)
+        drawn = {(r, real_of[name]): colours.get((r, name), MARK_FILL)
+                 for r, es in entries.items() for name in es if name in real_of}
+        if drawn != sheet.cf_cells or not self._tidy(sheet):
+            self._redraw(writes, sheet, drawn)
         return skipped
 
     @staticmethod
-    def _redraw(writes: _Writes, sheet: _Sheet, red: set[tuple[int, int]]) -> None:
-        ranges = compact_ranges(sheet.sheet_id, red)
-        style = {"back_color": CF_COLOUR}
-        mine = {cf.get("rule_type"): cf for cf in sheet.cfs}
-        for extra in sheet.cfs[len(CF_RULES):] if len(mine) == len(sheet.cfs) else sheet.cfs:
-            writes.cf_delete.append({"sheet_id": sheet.sheet_id, "cf_id": extra["cf_id"]})
-        if len(mine) != len(sheet.cfs):
-            mine = {}
-        for rule in CF_RULES:
-            cf = mine.get(rule)
-            if not ranges:
-                if cf:
-                    writes.cf_delete.append({"sheet_id": sheet.sheet_id, "cf_id": cf["cf_id"]})
-                continue
-            body = {"ranges": ranges, "rule_type": rule, "style": style}
-            if cf:
-                writes.cf_update.append({"sheet_id": sheet.sheet_id,
-                                         "condition_format": {"cf_id": cf["cf_id"], **body}})
+    def _tidy(sheet: _Sheet) -> bool:
+        """sheetsync's formats are exactly one pair (CF_RULES) per colour drawn."""
+        keys = [(str((cf.get("style") or {}).get("back_color", "")).lower(), cf.get("rule_type")) for cf in sheet.cfs]
+        return len(set(keys)) == len(keys) and all((c, r) in keys for c, _ in keys for r in CF_RULES)
+
+    @staticmethod
+    def _redraw(writes: _Writes, sheet: _Sheet, drawn: dict[tuple[int, int], str]) -> None:
+        """One pair of conditional formats per colour: updated in place, created, or deleted."""
+        mine: dict[tuple[str, Any], dict[str, Any]] = {}
+        for seen in sheet.cfs:
+            key = (str((seen.get("style") or {}).get("back_color", "")).lower(), seen.get("rule_type"))
+            if key in mine:  # a second copy: not sheetsync's pair any more
+                writes.cf_delete.append({"sheet_id": sheet.sheet_id, "cf_id": seen["cf_id"]})
             else:
-                writes.cf_create.append({"sheet_id": sheet.sheet_id, "condition_format": body})
+                mine[key] = seen
+        for colour in CF_COLOURS:
+            cells = {cell for cell, fill in drawn.items() if "#" + fill.lower() == colour}
+            ranges = compact_ranges(sheet.sheet_id, cells) if cells else []
+            for rule in CF_RULES:
+                cf = mine.get((colour, rule))
+                if not ranges:
+                    if cf:
+                        writes.cf_delete.append({"sheet_id": sheet.sheet_id, "cf_id": cf["cf_id"]})
+                    continue
+                body = {"ranges": ranges, "rule_type": rule, "style": {"back_color": colour}}
+                if cf:
+                    writes.cf_update.append({"sheet_id": sheet.sheet_id,
+                                             "condition_format": {"cf_id": cf["cf_id"], **body}})
+                else:
+                    writes.cf_create.append({"sheet_id": sheet.sheet_id, "condition_format": body})
 
     # ---- job-owned tabs -----------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Iterable
 from xml.sax.saxutils import escape, unescape
 
-from ..core.model import (MARK_FILL, ChangeSet, FillValue, Paint, Snapshot, Unpaint, column_letter,
+from ..core.model import (OWN_FILLS, ChangeSet, FillValue, Paint, Snapshot, Unpaint, column_letter,
                           strip_note_prefix)
 from ..core.model import is_own_note as is_sheetsync_note
 from . import xlsx_package as pkg
@@ -719,7 +719,7 @@ def _paint(wb: Workbook, sheet: SheetXml, notes: Notes, row: int, col: int, op: 
         return Reason("backends.skipped.their_note", **_where(op, row, col), problem=_first_line(op.note))
     style = sheet.style(row, col)
     current = wb.styles.fill_of_style(style)
-    if current not in (None, MARK_FILL, op.fill) and not own_note:
+    if current not in (None, *OWN_FILLS, op.fill) and not own_note:
         return Reason("backends.skipped.their_fill", **_where(op, row, col), problem=_first_line(op.note))
     new_style = wb.styles.with_fill(style, wb.styles.solid_fill(op.fill))
     sheet.set_cell(row, col, cell_with_style(sheet.cell(row, col), _ref(row, col), new_style, sheet.p))
@@ -734,7 +734,7 @@ def _unpaint(wb: Workbook, sheet: SheetXml, notes: Notes, row: int, col: int, op
     The cell gets back the style it had before (font, border, number format...)."""
     own_note = notes.is_own((row, col))
     style = sheet.style(row, col)
-    own_fill = wb.styles.fill_of_style(style) == MARK_FILL
+    own_fill = wb.styles.fill_of_style(style) in OWN_FILLS  # red, amber or the note colour
     if not (own_note or own_fill):
         return Reason("backends.skipped.no_mark", **_where(op, row, col))
     if wb.styles.fill_of_style(style) is not None:

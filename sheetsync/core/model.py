@@ -21,6 +21,21 @@ from typing import Any, Iterable, Mapping, Sequence
 
 # The fill sheetsync paints on a cell with a problem (Excel's "bad" light red).
 MARK_FILL = "FFC7CE"
+# The fill of a warning: a deadline is near, the owner can still make it (Excel's "neutral" amber).
+WARN_FILL = "FFEB9C"
+# The fill of a value sheetsync filled in itself (a routed 负责人): a note says where it came from.
+INFO_FILL = "DDEBF7"
+# Every fill sheetsync paints; a cell showing one of them under sheetsync's note is sheetsync's.
+OWN_FILLS = (MARK_FILL, WARN_FILL, INFO_FILL)
+# Finding.severity -> the fill the planner paints.
+SEVERITY_FILLS = {"error": MARK_FILL, "warn": WARN_FILL, "info": INFO_FILL}
+SEVERITIES = tuple(SEVERITY_FILLS)
+# When several findings hit one cell, the note shows those of the highest priority only (one clear
+# note per cell): a cell that is wrong in itself (a value to fix, a column to fill) says what to
+# do; that a time limit ran out is the fallback; a note on a value sheetsync filled in is the least.
+PRIORITY_ACT = 20  # the default of every code (binding's parse and layout codes included)
+PRIORITY_TIME = 10  # a limit ran out or is about to (sla, due_before)
+PRIORITY_INFO = 0  # a value sheetsync filled in
 # Every note sheetsync writes starts with a prefix, so a person can tell it from their own notes.
 # Each language words it (findings.note_prefix: "【sheetsync】", "[sheetsync] "); this is zh-CN's.
 NOTE_PREFIX = "【sheetsync】"
@@ -197,9 +212,19 @@ class Finding:
     tab_id: str = ""  # template tab id ("promotions"); "" for a tab the template does not know
     column_id: str = ""  # template column id ("declared_stock"); "" for a whole-row/tab problem
     params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)  # message parameters
-    severity: str = "error"  # "warn": amber, a deadline is near; "error": red
-    deadline: datetime | None = None  # by when the owner must act (naive shop time)
-    owners: tuple[str, ...] = ()  # the people who must act on this row; () = the members of owner_role
+    # "error" (red: broken), "warn" (amber: a deadline is near) or "info" (a note on a value
+    # sheetsync filled in; not a problem: never listed in 问题清单 nor alerted)
+    severity: str = "error"
+    deadline: datetime | None = None  # by when the owner must act (naive shop time); set by time rules
+    # the people who must act on THIS row (the row's person column, e.g. 售后纠纷 负责人); () = the
+    # members of ``owner_role`` in 成员
+    owners: tuple[str, ...] = ()
+    priority: int = PRIORITY_ACT  # several findings on one cell: the highest priority is the note (rules.Emit)
+
+    @property
+    def is_problem(self) -> bool:
+        """Listed in 问题清单 and counted (an "info" note is not a problem)."""
+        return self.severity != "info"
 
     @property
     def cell_ref(self) -> str:

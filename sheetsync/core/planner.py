@@ -18,8 +18,8 @@ from typing import AbstractSet, Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
-from .model import (MARK_FILL, NOTE_PREFIX, AppendRows, is_own_note, ChangeSet, Finding, FillValue, Paint, ReplaceTab,
-                    Snapshot, Unpaint)
+from .model import (MARK_FILL, NOTE_PREFIX, OWN_FILLS, SEVERITY_FILLS, AppendRows, is_own_note, ChangeSet, Finding,
+                    FillValue, Paint, ReplaceTab, Snapshot, Unpaint)
 from .state import SINCE_FORMAT, Alert, Mark, MarkKey, Problem, ProblemKey, State, note_digest
 
 # the longest note a cell can hold (Excel's limit for cell text and comments)
@@ -67,14 +67,40 @@ class Layout:
         return (self.tab_id(f), f.row_key or f"@{f.row}", f.column_id or "@" + f.column, f.code)
 
 
-def desired_marks(findings: Iterable[Finding], prefix: str = NOTE_PREFIX
-                  ) -> dict[tuple[str, int, int], tuple[Finding, str]]:
-    """(tab title, row, col) -> (first finding, note) for every paintable finding."""
-    grouped: dict[tuple[str, int, int], list[Finding]] = {}
+def one_per_cell(findings: Iterable[Finding]) -> list[Finding]:
+    """One clear note per cell: where several painted findings hit one cell, only those of the
+    highest ``priority`` stay (a cell to fix says what to do; that a time limit ran out is the
+    fallback), so a note never says "resolved but no time" beside "still not resolved". The
+    others are dropped from 问题清单 too: they would contradict the note."""
+    findings = list(findings)
+    best: dict[tuple[str, int, int], int] = {}
     for f in findings:
         if f.paint and f.row > 0 and f.col > 0:
+            cell = (f.tab, f.row, f.col)
+            best[cell] = max(best.get(cell, f.priority), f.priority)
+    return [f for f in findings
+            if not (f.paint and f.row > 0 and f.col > 0) or f.priority >= best[(f.tab, f.row, f.col)]]
+
+
+def mark_fill(findings: Iterable[Finding]) -> str:
+    """Red if any finding of the cell is an error, amber if the worst is a warning, the info
+    colour for a note on a value sheetsync filled in."""
+    severities = {f.severity for f in findings}
+    for severity in ("error", "warn", "info"):
+        if severity in severities:
+            return SEVERITY_FILLS[severity]
+    return MARK_FILL
+
+
+def desired_marks(findings: Iterable[Finding], prefix: str = NOTE_PREFIX
+                  ) -> dict[tuple[str, int, int], tuple[Finding, str, str]]:
+    """(tab title, row, col) -> (first finding, note, fill) for every paintable finding, the
+    note made of the findings that win the cell (``one_per_cell``)."""
+    grouped: dict[tuple[str, int, int], list[Finding]] = {}
+    for f in one_per_cell(findings):
+        if f.paint and f.row > 0 and f.col > 0:
             grouped.setdefault((f.tab, f.row, f.col), []).append(f)
-    return {cell: (fs[0], mark_note((f.message for f in fs), prefix)) for cell, fs in grouped.items()}
+    return {cell: (fs[0], mark_note((f.message for f in fs), prefix), mark_fill(fs)) for cell, fs in grouped.items()}
 
 
 def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State, layout: Layout,
@@ -113,15 +139,15 @@ def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State, layout: 
             return True
         return trust_look and _looks_ours(fill, note)
 
-    for (tab, row, col), (f, note) in sorted(wanted.items(), key=lambda kv: kv[0]):
+    for (tab, row, col), (f, note, fill) in sorted(wanted.items(), key=lambda kv: kv[0]):
         data = snapshot.tabs.get(tab)
         cur_fill = data.fills.get((row, col)) if data else None
         cur_note = data.notes.get((row, col)) if data else None
         mine = ours(tab, col, cur_fill, cur_note)
         if mine or (cur_fill is None and not cur_note):
-            if not (mine and cur_note == note and cur_fill == MARK_FILL):
-                paints.append(Paint(tab, row, col, f.row_key, note))
-            marks[layout.mark_key(f)] = Mark.of(MARK_FILL, note)
+            if not (mine and cur_note == note and cur_fill == fill):  # a warning turning red is repainted
+                paints.append(Paint(tab, row, col, f.row_key, note, fill))
+            marks[layout.mark_key(f)] = Mark.of(fill, note)
         else:
             not_painted.add((tab, row, col))
     # every other cell showing one of sheetsync's marks: no row has that problem there now
@@ -138,7 +164,7 @@ def plan_marks(snapshot: Snapshot, findings: list[Finding], old: State, layout: 
 
 
 def _looks_ours(fill: str | None, note: str | None) -> bool:
-    return bool(note) and is_sheetsync_note(note) and fill == MARK_FILL
+    return bool(note) and is_sheetsync_note(note) and fill in OWN_FILLS
 
 
 def plan_problems(findings: list[Finding], old: State, now: datetime, layout: Layout) -> dict[ProblemKey, Problem]:
@@ -149,7 +175,8 @@ def plan_problems(findings: list[Finding], old: State, now: datetime, layout: La
         prev = old.problems.get(key)
         value = "" if f.value is None else str(f.value)
         out[key] = Problem(prev.since if prev else stamp, f.row, f.col, f.owner_role, f.job, f.paint, value,
-                           f.tab, f.column, dict(f.params), f.message)
+                           f.tab, f.column, dict(f.params), f.message, f.severity, f.owners,
+                           f.deadline.strftime(SINCE_FORMAT) if f.deadline else "", f.priority)
     return out
 
 
@@ -209,16 +236,21 @@ def plan(snapshot: Snapshot, findings: list[Finding], fills: list[FillValue], ta
          key_columns: dict[str, tuple[int, ...]], state_title: str, state_header: tuple[str, ...],
          problems_tab: Callable[[list[Finding], State, set[tuple[str, int, int]]], ReplaceTab],
          frozen: AbstractSet[str] = frozenset(), prefix: str = NOTE_PREFIX,
+         filled: Mapping[str, Any] | None = None, reported: tuple[str, str] | None = None,
          alerts: Mapping[ProblemKey, Alert] | None = None) -> Plan:
     """Everything but the run-log row. ``problems_tab(findings, state, not_painted)`` builds the
-    问题清单 ReplaceTab once the marks are known (it says which cells a person had marked).
-    ``alerts``: who was told about which problem (see core/alerts.py); None keeps the records of
-    the problems still open."""
+    问题清单 ReplaceTab once the marks are known (it says which cells a person had marked); it is
+    given the problems only (no "info" notes). ``filled`` / ``reported``: the state's values filled
+    in and last reported week, when a job changed them (None = as they were). ``alerts``: who was
+    told about which problem (see core/alerts.py); None keeps the records of the problems still open."""
+    findings = one_per_cell(findings)
     paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, layout, frozen, prefix)
     problems = plan_problems(findings, old, now, layout)
     kept = {k: a for k, a in (old.alerts if alerts is None else alerts).items() if k in problems}
-    state = State(marks=marks, problems=problems, signed=new_signed, alerts=kept)
-    all_tabs = [*tabs, problems_tab(findings, state, not_painted),
+    state = State(marks=marks, problems=problems, signed=new_signed, alerts=kept,
+                  filled=dict(old.filled if filled is None else filled),
+                  reported=old.reported if reported is None else reported)
+    all_tabs = [*tabs, problems_tab([f for f in findings if f.is_problem], state, not_painted),
                 ReplaceTab(state_title, state.rows(state_header), hidden=True, protected=True)]
     changes = ChangeSet(paints=paints, unpaints=unpaints, fills=list(fills),
                         tabs=[t for t in all_tabs if tab_differs(snapshot, t)], key_columns=key_columns)

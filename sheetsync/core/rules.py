@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import Duration, Finding, FillValue, Phrase
+from .model import PRIORITY_ACT, PRIORITY_INFO, PRIORITY_TIME, Duration, Finding, FillValue, Phrase
 from .settings import Settings
 from .worktime import WorkClock
 
@@ -58,6 +58,9 @@ class Rule:
     params: Mapping[str, Any] = field(default_factory=dict)  # column references already resolved to ids
     messages: Mapping[str, str] = field(default_factory=dict)  # outcome -> the template's own wording
     owner: str = ""
+    # column id of the row's person who must act (售后纠纷 负责人, 客服台账 客服); "" = the members of
+    # ``owner`` (or the tab's owner role) in 成员
+    owner_column: str = ""
 
     @property
     def spec(self) -> "RuleKind":
@@ -72,7 +75,7 @@ class Rule:
         return {e.outcome: e.code(self.code) for e in self.spec.emits}
 
     def columns_used(self) -> set[str]:
-        used = {self.column}
+        used = {self.column}  # the owner column is not needed: without it the role's members own it
         for cond in (*self.when, *self.unless, *(c for group in self.when_any for c in group)):
             used.add(cond.column)
         for p in self.spec.params:
@@ -107,15 +110,21 @@ class Param:
 @dataclass(frozen=True)
 class Emit:
     """One code a kind emits. ``outcome`` "" is the rule's own code; others are ``<code>.<outcome>``.
-    ``field`` is the rule field of workbook.toml that may reword the message ("" = catalogue only)."""
+    ``field`` is the rule field of workbook.toml that may reword the message ("" = catalogue only).
+    ``severity``: "error" (red), "warn" (amber: a deadline is near) or "info" (a note, not a
+    problem). ``priority``: which note wins on a cell several findings hit (model.PRIORITY_*)."""
 
     outcome: str
     placeholders: tuple[str, ...]
     field: str = "message"
     doc: str = ""
+    severity: str = "error"
+    priority: int = PRIORITY_ACT
 
     def code(self, rule_code: str) -> str:
         return f"{rule_code}.{self.outcome}" if self.outcome else rule_code
+
+
 
 
 @dataclass(frozen=True)
@@ -188,6 +197,11 @@ class RuleContext:
     # results of the TIMELESS_KINDS rules on this very content (tab id, rule code) -> result; kept
     # by the shell between runs on an unchanged workbook. None: compute everything.
     memo: dict[tuple[str, str], "RuleResult"] | None = None
+    # the last week 周报 reported: (its Monday, when the report was made); misses of that week and
+    # before are facts for the KPIs by then, not to-dos (see ``reported``)
+    reported: tuple[date, datetime] | None = None
+    # state: values sheetsync filled in, "tab id\x1frow key\x1fcolumn id" -> the value written
+    filled: dict[str, Any] = field(default_factory=dict)
 
     @property
     def template(self) -> "Template":
@@ -196,6 +210,19 @@ class RuleContext:
     def clock(self, kind: str) -> WorkClock:
         return self.settings.clock() if kind == "work" else WorkClock()
 
+    def reported_mask(self, moments: pd.Series) -> pd.Series:
+        """Rows whose moment lies in a week 周报 has already reported (and before the report)."""
+        if self.reported is None:
+            return pd.Series(False, index=moments.index)
+        monday, at = self.reported
+        end = pd.Timestamp(monday) + pd.Timedelta(days=7)
+        return (moments.notna() & (moments < end) & (moments <= pd.Timestamp(at))).fillna(False).astype(bool)
+
+    def warn_lead(self, limit: timedelta) -> timedelta:
+        """How long before a deadline the warning starts: 设置 预警提前比例 (percent of the limit)."""
+        share = min(max(int(getattr(self.settings, "warn_lead", 30)), 0), 100)
+        return timedelta(seconds=round(limit.total_seconds() * share / 100))
+
 
 @dataclass
 class RuleResult:
@@ -203,12 +230,14 @@ class RuleResult:
     fills: list[FillValue] = field(default_factory=list)
     signed: dict[str, dict[str, Any]] = field(default_factory=dict)
     signed_tabs: set[str] = field(default_factory=set)  # tabs whose signed records were re-evaluated
+    filled: dict[str, Any] = field(default_factory=dict)  # values sheetsync filled in (see filled_key)
 
     def extend(self, other: "RuleResult") -> None:
         self.findings.extend(other.findings)
         self.fills.extend(other.fills)
         self.signed.update(other.signed)
         self.signed_tabs |= other.signed_tabs
+        self.filled.update(other.filled)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,10 +390,29 @@ def _squash(text: Any) -> str:
 # emitting
 
 
-def found(tab: "BoundTab", rule: Rule, row: int, col_id: str, outcome: str = "", /, **params: Any) -> Finding:
-    """A finding of ``rule`` on one cell: the declared code of ``outcome`` and its parameters."""
-    f = tab.finding(row, col_id, rule.code_for(outcome), "", owner_role=rule.owner, job=rule.job)
-    return _with_params(f, params)
+def found(tab: "BoundTab", rule: Rule, row: int, col_id: str, outcome: str = "", /, *,
+          deadline: Any = None, **params: Any) -> Finding:
+    """A finding of ``rule`` on one cell: the declared code of ``outcome`` (its severity and
+    priority), its parameters, the row's owners (``Rule.owner_column``) and, for time rules, the
+    ``deadline`` by which the owner must act."""
+    emit = rule.spec.emit(outcome)
+    f = tab.finding(row, col_id, emit.code(rule.code), "", owner_role=rule.owner, job=rule.job)
+    due = plain(deadline)
+    if deadline is not None:
+        params["deadline"] = deadline
+    return replace(_with_params(f, params), severity=emit.severity, priority=emit.priority,
+                   owners=row_owners(tab, rule, row), deadline=due if isinstance(due, datetime) else None)
+
+
+def row_owners(tab: "BoundTab", rule: Rule, row: int) -> tuple[str, ...]:
+    """The person named in the row's owner column, () when there is none (then the role's members)."""
+    if not rule.owner_column or not tab.has(rule.owner_column):
+        return ()
+    value = tab.frame.at[row, rule.owner_column] if row in tab.frame.index else None
+    if not isinstance(value, str):
+        return ()
+    name = parsing.normalize_text(value)
+    return (name,) if name else ()
 
 
 def _with_params(f: Finding, params: Mapping[str, Any]) -> Finding:
@@ -394,6 +442,19 @@ _WHEN = Param("when", "conditions", doc="the rule applies to rows where all hold
 _WHEN_ANY = Param("when_any", "condition_groups", doc="... and at least one group holds")
 _UNLESS = Param("unless", "conditions", doc="the rule does not apply where all hold")
 _INVENTORY = Param("inventory", "tab", required=True, doc="the 库存 tab's id")
+_EXPLAINED_BY = Param("explained_by", "column",
+                      doc="a reason written here (备注) clears a miss in the past; the KPI still counts it")
+_SUBJECT = Param("subject", "column", doc="what a warning names: the row's customer, promotion...")
+_UNTIL = Param("until", "column", doc="a row whose `until` (结束时间) has passed is over: not checked any more")
+
+
+def _still_on(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> pd.Series:
+    """Rows not over yet (``until`` empty or still to come)."""
+    col = rule.params.get("until")
+    if not col:
+        return pd.Series(True, index=tab.frame.index)
+    until = _dt(tab, col)
+    return ~(until < pd.Timestamp(ctx.now)).fillna(False).astype(bool)
 
 
 @rule_kind("require_if", "`column` must be filled when `when` holds",
@@ -443,10 +504,13 @@ _OTHER = Param("other", "column", required=True, doc="the column compared with")
 _COMPARED = ("value", "other_value", "column", "other")
 
 
-def _compare(tab: "BoundTab", rule: Rule, bad: Callable[[pd.Series, pd.Series], pd.Series]) -> RuleResult:
+def _compare(tab: "BoundTab", rule: Rule, bad: Callable[[pd.Series, pd.Series], pd.Series],
+             keep: pd.Series | None = None) -> RuleResult:
     other = rule.params["other"]
     a, b = _dt(tab, rule.column), _dt(tab, other)
     mask = (a.notna() & b.notna() & bad(a, b)).fillna(False) & rule_scope(tab, rule)
+    if keep is not None:
+        mask &= keep
     return RuleResult([found(tab, rule, r, rule.column, value=va, other_value=vb, column=tab.header(rule.column),
                              other=tab.header(other)) for r, va, vb in _picked(mask, a, b)])
 
@@ -457,10 +521,12 @@ def k_after(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     return _compare(tab, rule, lambda a, b: a <= b)
 
 
-@rule_kind("not_after", "`column` not later than `other`", params=[_OTHER],
-           emits=[Emit("", _COMPARED, doc="`column` is later than `other`")])
+@rule_kind("not_after", "`column` not later than `other`", params=[_OTHER, _EXPLAINED_BY],
+           emits=[Emit("", _COMPARED, doc="`column` is later than `other`: a fact of the past, cleared by a reason "
+                                          "in `explained_by`, or once 周报 reported the week of `other`")])
 def k_not_after(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
-    return _compare(tab, rule, lambda a, b: a > b)
+    cleared = explained(tab, rule) | ctx.reported_mask(_dt(tab, rule.params["other"]))
+    return _compare(tab, rule, lambda a, b: a > b, ~cleared)
 
 
 @rule_kind("not_same", "`column` differs from `other` (nobody signs their own sheet)", params=[_OTHER],
@@ -475,10 +541,17 @@ def k_not_same(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
 @rule_kind("due_before", "`columns` filled once `start` is less than the 设置 lead time away",
            params=[Param("start", "column", required=True, doc="when it starts"),
                    Param("columns", "columns", required=True, doc="what must be filled by then"),
-                   Param("setting", "setting", required=True, doc="the 设置 lead time")],
-           emits=[Emit("", ("start", "limit", "missing"),
+                   Param("setting", "setting", required=True, doc="the 设置 lead time"),
+                   _EXPLAINED_BY, _SUBJECT],
+           emits=[Emit("", ("start", "limit", "missing", "deadline", "subject"),
                        doc="not filled in although `start` is less than the lead time away; `{missing}` "
-                           "are the headers still empty. The red goes on `column`, or on the first empty one")])
+                           "are the headers still empty. The red goes on `column`, or on the first empty one. "
+                           "Once `start` has passed it is a miss: cleared by a reason in `explained_by`, or "
+                           "once 周报 reported the week of `start`", priority=PRIORITY_TIME),
+                  Emit("due_soon", ("start", "limit", "missing", "deadline", "remaining", "subject"),
+                       field="due_soon_message",
+                       doc="amber: the same, while the deadline (`start` − the lead time) is less than 设置 "
+                           "`warn_lead` (percent of the lead time) away", severity="warn", priority=PRIORITY_TIME)])
 def k_due_before(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     lead: timedelta = _setting(ctx, rule)
     start = _dt(tab, rule.params["start"])
@@ -487,13 +560,23 @@ def k_due_before(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     missing_any = pd.Series(False, index=tab.frame.index)
     for c in cols:
         missing_any |= empty[c]
-    due = (start.notna() & (start - lead <= pd.Timestamp(ctx.now))).fillna(False)
+    now = pd.Timestamp(ctx.now)
+    deadline = start - lead
+    due = (start.notna() & (deadline <= now)).fillna(False)
+    warn = ctx.warn_lead(lead)
+    soon = (start.notna() & (deadline - warn <= now) & (deadline > now)).fillna(False) if warn else due & False
+    past = (start <= now).fillna(False).astype(bool)  # it started unsigned: a miss, no longer a to-do
+    cleared = past & (explained(tab, rule) | ctx.reported_mask(start))
+    scope = missing_any & rule_scope(tab, rule) & ~cleared
+    subject = _subject(tab, rule)
     res = RuleResult()
-    for row, s in _picked(due & missing_any & rule_scope(tab, rule), start):
-        missing = [c for c in cols if bool(empty[c].at[row])]
-        column = rule.column if rule.column in missing else missing[0]
-        res.findings.append(found(tab, rule, row, column, start=s, limit=_limit(lead),
-                                  missing=tuple(tab.header(c) for c in missing)))
+    for outcome, mask in (("", due), ("due_soon", soon)):
+        for row, s, d, who in _picked(mask.astype(bool) & scope, start, deadline, subject):
+            missing = [c for c in cols if bool(empty[c].at[row])]
+            column = rule.column if rule.column in missing else missing[0]
+            more: dict[str, Any] = {"remaining": Duration.of(d.to_pydatetime() - ctx.now)} if outcome else {}
+            res.findings.append(found(tab, rule, row, column, outcome, start=s, limit=_limit(lead), deadline=d,
+                                      missing=tuple(tab.header(c) for c in missing), subject=who, **more))
     return res
 
 
@@ -588,6 +671,30 @@ def sla_met(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> pd.Series:
     return (start.notna() & end.notna() & (elapsed <= pd.Timedelta(limit))).fillna(False).astype(bool)
 
 
+def sla_missed(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> pd.Series:
+    """Rows where the end came after the limit (the misses a reason is asked for)."""
+    limit: timedelta = _setting(ctx, rule)
+    start, end, elapsed, _ = sla_frames(tab, rule, ctx)
+    return (start.notna() & end.notna() & (end >= start) & (elapsed > pd.Timedelta(limit))).fillna(False).astype(bool)
+
+
+def explained(tab: "BoundTab", rule: Rule) -> pd.Series:
+    """Rows whose ``explained_by`` column (备注, 差错说明) holds a reason: a miss explained is not red."""
+    col = rule.params.get("explained_by")
+    if not col:
+        return pd.Series(False, index=tab.frame.index)
+    return ~empty_mask(tab, col)
+
+
+def _subject(tab: "BoundTab", rule: Rule) -> pd.Series:
+    col = rule.params.get("subject")
+    if not col:
+        return pd.Series(None, index=tab.frame.index, dtype=object)
+    return tab.raw[col]
+
+
+
+
 @rule_kind("sla", "`end − start` within a 设置 limit",
            params=[Param("start", "column", required=True, doc="when the clock starts"),
                    Param("end", "column", required=True, doc="when it stops"),
@@ -597,17 +704,29 @@ def sla_met(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> pd.Series:
                    Param("clock_setting", "setting",
                          doc="a 设置 row (工作时间 / 全天) that says how this limit counts; overrides `clock`"),
                    _WHEN,
-                   Param("overdue", "bool", doc="default true: also flag an empty `end` past the deadline")],
+                   Param("overdue", "bool", doc="default true: also flag an empty `end` past the deadline "
+                                                "(and warn before it)"),
+                   _EXPLAINED_BY, _SUBJECT],
            emits=[Emit("", ("actual", "limit", "start", "deadline"), field="late_message",
-                       doc="`end` came after the limit; `{actual}` is how long it took"),
-                  Emit("overdue", ("limit", "start", "deadline"), field="overdue_message",
-                       doc="`end` is empty and the deadline has passed"),
+                       doc="`end` came after the limit; `{actual}` is how long it took. Cleared by a reason "
+                           "in `explained_by`, or once 周报 reported the week of `start`",
+                       priority=PRIORITY_TIME),
+                  Emit("overdue", ("limit", "start", "deadline", "subject"), field="overdue_message",
+                       doc="`end` is empty and the deadline has passed. Cleared by filling `end`, or a reason "
+                           "in `explained_by`", priority=PRIORITY_TIME),
+                  Emit("due_soon", ("limit", "start", "deadline", "remaining", "subject"), field="due_soon_message",
+                       doc="amber: `end` is empty and the deadline is less than 设置 `warn_lead` (percent of "
+                           "the limit, working time like the limit) away; `{remaining}` is the time left",
+                       severity="warn", priority=PRIORITY_TIME),
                   Emit("before_start", ("column", "value", "start_column", "start"), field="",
                        doc="`end` is earlier than `start` (on the `end` column)")])
 def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     limit: timedelta = _setting(ctx, rule)
+    clock = ctx.clock(rule.params.get("clock", "work"))
     start, end, elapsed, deadline = sla_frames(tab, rule, ctx)
     scope = rule_scope(tab, rule)
+    reason = explained(tab, rule)
+    subject = _subject(tab, rule)
     has_both = start.notna() & end.notna()
     res = RuleResult()
     end_col, start_col = rule.params["end"], rule.params["start"]
@@ -616,16 +735,31 @@ def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
         res.findings.append(found(tab, rule, row, end_col, "before_start", column=tab.header(end_col), value=e,
                                   start_column=tab.header(start_col), start=s))
     late = (has_both & (end >= start) & (elapsed > pd.Timedelta(limit))).fillna(False) & scope
+    late &= ~reason & ~ctx.reported_mask(start)
     for row, s, took, due in _picked(late, start, elapsed, deadline):
         res.findings.append(found(tab, rule, row, rule.column, actual=Duration(took.total_seconds()),
                                   limit=_limit(limit), start=s, deadline=due))
     if rule.params.get("overdue", True):
-        overdue = (start.notna() & empty_mask(tab, end_col) & (deadline < pd.Timestamp(ctx.now)))
-        overdue = overdue.fillna(False).astype(bool) & scope
-        for row, s, due in _picked(overdue, start, deadline):
+        now = pd.Timestamp(ctx.now)
+        waiting = (start.notna() & empty_mask(tab, end_col)).fillna(False).astype(bool) & scope & ~reason
+        overdue = waiting & (deadline < now).fillna(False).astype(bool)
+        for row, s, due, who in _picked(overdue, start, deadline, subject):
             res.findings.append(found(tab, rule, row, rule.column, "overdue", limit=_limit(limit), start=s,
-                                      deadline=due))
+                                      deadline=due, subject=who))
+        lead = ctx.warn_lead(limit)
+        if lead:
+            warn_at = clock.deadline_series(start, limit - lead)
+            soon = waiting & (warn_at <= now).fillna(False).astype(bool) & (deadline >= now).fillna(False).astype(bool)
+            for row, s, due, who in _picked(soon, start, deadline, subject):
+                left = clock.elapsed(ctx.now, due.to_pydatetime())
+                res.findings.append(found(tab, rule, row, rule.column, "due_soon", limit=_limit(limit), start=s,
+                                          deadline=due, remaining=Duration.of(left), subject=who))
     return res
+
+
+def filled_key(tab_id: str, row_key: str, col_id: str) -> str:
+    """How the state remembers a value sheetsync filled in."""
+    return f"{tab_id}\x1f{row_key}\x1f{col_id}"
 
 
 @rule_kind("role", "`column` names a member with `role` in 成员",
@@ -634,7 +768,11 @@ def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
            emits=[Emit("", ("names", "value", "role"), doc="the cell names someone without the role "
                                                           "(or is empty, without `fill_empty`)"),
                   Emit("no_member", ("role",), field="",
-                       doc="nobody in 成员 has the role (on the 成员 tab, not painted)")])
+                       doc="nobody in 成员 has the role (on the 成员 tab, not painted)"),
+                  Emit("assigned", ("value", "role", "names"), field="",
+                       doc="a note (not a problem) on a cell `fill_empty` filled: sheetsync assigned it from "
+                           "成员. It goes when a person changes the value", severity="info",
+                       priority=PRIORITY_INFO)])
 def k_role(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     role = rule.params["role"]
     names = ctx.workbook.names_for_role(role)
@@ -655,7 +793,18 @@ def k_role(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     if rule.params.get("fill_empty"):  # routing: an empty cell gets the role's first member
         col = tab.col_index[rule.column]
         for row in _rows(empty):
-            res.fills.append(FillValue(tab.title, row, col, tab.keys[row], names[0]))
+            key = tab.keys[row]
+            res.fills.append(FillValue(tab.title, row, col, key, names[0]))
+            res.filled[filled_key(tab.template.key, key, rule.column)] = names[0]
+            note = found(tab, rule, row, rule.column, "assigned", value=names[0], role=role, names=tuple(names))
+            res.findings.append(replace(note, value=names[0]))  # as the cell will read once filled
+        # a value sheetsync filled in earlier keeps its note until a person changes it
+        for row, value in _picked(values.notna() & ~flagged & scope, values):
+            key = filled_key(tab.template.key, tab.keys[row], rule.column)
+            if key in ctx.filled and _folded(str(ctx.filled[key])) == value:
+                res.filled[key] = ctx.filled[key]
+                res.findings.append(found(tab, rule, row, rule.column, "assigned", value=ctx.filled[key],
+                                          role=role, names=tuple(names)))
     else:
         flagged |= empty
     for row in _rows(flagged):
@@ -732,13 +881,14 @@ _EXCLUDED = Param("excluded", "column", doc="SKUs listed here (不适用商品) 
 
 
 @rule_kind("stock_covers", "declared stock at most the 库存 of the SKUs",
-           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY, _EXCLUDED],
+           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY, _EXCLUDED,
+                   _UNTIL],
            emits=[Emit("", ("value", "actual", "skus"), doc="more is declared than the SKUs have in stock")])
 def k_stock_covers(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     inv = InventoryIndex.of(ctx.workbook.tab(rule.params["inventory"]))
     declared = pd.to_numeric(tab.frame[rule.column], errors="coerce")
     res = RuleResult()
-    for row in _rows(declared.notna() & rule_scope(tab, rule)):
+    for row in _rows(declared.notna() & rule_scope(tab, rule) & _still_on(tab, rule, ctx)):
         skus = promoted_skus(tab, rule, row)
         if not skus or any(s not in inv.stock or np.isnan(inv.stock[s]) for s in skus):
             continue  # unknown SKUs are their own finding
@@ -763,13 +913,14 @@ def k_sku_known(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
 
 
 @rule_kind("price_floor", "price at least the highest 最低价 of the SKUs",
-           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY, _EXCLUDED],
+           params=[Param("skus", "column", required=True, doc="the SKU list column"), _INVENTORY, _EXCLUDED,
+                   _UNTIL],
            emits=[Emit("", ("value", "sku", "floor"), doc="the price is below a SKU's 最低价")])
 def k_price_floor(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     inv = InventoryIndex.of(ctx.workbook.tab(rule.params["inventory"]))
     price = pd.to_numeric(tab.frame[rule.column], errors="coerce")
     res = RuleResult()
-    for row in _rows(price.notna() & rule_scope(tab, rule)):
+    for row in _rows(price.notna() & rule_scope(tab, rule) & _still_on(tab, rule, ctx)):
         floors = [(inv.floor[s], s) for s in promoted_skus(tab, rule, row) if s in inv.floor]
         if not floors:
             continue
@@ -814,8 +965,9 @@ def k_export_known(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
 # tab are all content): on an unchanged workbook their last result stands. The others read the
 # time of the run (SLA clocks, "overdue", lead times) or the back-office export, and a kind not
 # listed here is always recomputed.
-TIMELESS_KINDS = frozenset({"require_if", "forbid", "at_least", "after", "not_after", "not_same", "role",
-                            "choice_by", "stock_covers", "sku_known", "price_floor"})
+# (not_after, stock_covers and price_floor depend on the time: a reported week, a promotion that ended)
+TIMELESS_KINDS = frozenset({"require_if", "forbid", "at_least", "after", "not_same", "role", "choice_by",
+                            "sku_known"})
 
 
 def check_tab(tab: "BoundTab", ctx: RuleContext, *, job: str) -> RuleResult:
@@ -838,4 +990,21 @@ def check_tab(tab: "BoundTab", ctx: RuleContext, *, job: str) -> RuleResult:
             res.extend(ctx.memo[key])
             continue
         res.extend(KINDS[rule.kind].check(tab, rule, ctx))
+    return _owned_by_fills(tab, res)
+
+
+def _owned_by_fills(tab: "BoundTab", res: RuleResult) -> RuleResult:
+    """A row whose owner column is being filled this run (routing) belongs to the person filled in."""
+    if not res.fills:
+        return res
+    by_cell = {(f.row, f.col): str(f.value) for f in res.fills if f.tab == tab.title}
+    owner_col = {r.code: tab.col_index.get(r.owner_column, 0) for r in tab.template.rules if r.owner_column}
+    for i, f in enumerate(res.findings):
+        if f.owners or f.tab != tab.title:
+            continue
+        rule_code = next((c for c in sorted(owner_col, key=len, reverse=True)
+                          if f.code == c or f.code.startswith(c + ".")), None)
+        value = by_cell.get((f.row, owner_col[rule_code])) if rule_code else None
+        if value:
+            res.findings[i] = replace(f, owners=(value,))
     return res

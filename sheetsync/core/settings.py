@@ -41,6 +41,7 @@ class Settings:
     review_contact: timedelta = timedelta(hours=24)
     revisit: timedelta = timedelta(days=2)
     promo_sign_lead: timedelta = timedelta(hours=24)
+    warn_lead: int = 30  # percent of a time limit: the warning (amber) starts that long before the deadline
     min_samples: int = 2
     daily_time: time = time(22, 0)
     weekly_weekday: int = 6  # Sunday
@@ -98,6 +99,7 @@ SETTING_TYPES: Mapping[str, str] = {
     "return_followup_clock": "clock",
     "quality_alert_count": "count",
     "quality_window": "duration",
+    "warn_lead": "count",  # issue 9: percent of a limit
 }
 UNITS = ("seconds", "minutes", "hours", "days")
 

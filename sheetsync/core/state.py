@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
 
-from .model import TabData
+from .model import PRIORITY_ACT, TabData
 
 VERSION = "2"
-KINDS = ("meta", "mark", "problem", "signed", "alert")
+KINDS = ("meta", "mark", "problem", "signed", "alert", "filled", "reported")
 # A cell holds at most 32,767 characters (Excel, and so openpyxl and calamine); a state row is one
 # JSON cell, so every text kept in it is capped well below that.
 CELL_LIMIT = 32767
@@ -75,6 +75,10 @@ class Problem:
     column: str = ""
     params: Mapping[str, Any] = field(default_factory=dict, compare=False)
     message: str = ""  # the words as last rendered (a fallback; the edge renders code + params)
+    severity: str = "error"  # Finding.severity ("warn": amber, "info": a note, not a problem)
+    owners: tuple[str, ...] = ()  # Finding.owners: the row's people who must act
+    deadline: str = ""  # Finding.deadline, SINCE_FORMAT ("" = none)
+    priority: int = PRIORITY_ACT  # Finding.priority (which note wins a cell)
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,10 @@ class State:
     problems: dict[ProblemKey, Problem] = field(default_factory=dict)
     signed: dict[str, dict[str, Any]] = field(default_factory=dict)  # "tab id\x1frow key" -> record
     alerts: dict[ProblemKey, Alert] = field(default_factory=dict)  # problem key -> who was told when
+    # values sheetsync filled in (routing): "tab id\x1frow key\x1fcolumn id" -> the value written
+    filled: dict[str, Any] = field(default_factory=dict)
+    # the last week 周报 reported: (its Monday "YYYY-MM-DD", when it was made SINCE_FORMAT)
+    reported: tuple[str, str] | None = None
     # True when read from an existing state tab: then it is the authority on whose marks are whose.
     # Without one (first run, tab deleted) a mark is recognised by its prefix and colour.
     present: bool = field(default=False, compare=False)
@@ -126,18 +134,38 @@ class State:
             out.append(("problem", tab, key, col, code, p.since, _dump({
                 "row": p.row, "col": p.col, "owner_role": p.owner_role, "job": p.job, "paint": p.paint,
                 "value": _cap(p.value), "tab": _cap(p.tab), "column": _cap(p.column),
-                "params": _capped_params(p.params), "message": _cap(p.message)})))
+                "params": _capped_params(p.params), "message": _cap(p.message), **_extras(p)})))
         for skey, record in sorted(self.signed.items()):
             tab, _, key = skey.partition("\x1f")
             out.append(("signed", tab, key, "", "", "", _dump(record)))
         for (tab, key, col, code), a in sorted(self.alerts.items()):
             out.append(("alert", tab, key, col, code, a.told, _dump({
                 "to": [_cap(n) for n in a.to], "severity": a.severity, "since": a.since, "escalated": a.escalated})))
+        for fkey, value in sorted(self.filled.items()):
+            tab, key, col = (fkey.split("\x1f") + ["", ""])[:3]
+            out.append(("filled", tab, key, col, "", "", _dump({"value": value})))
+        if self.reported:
+            out.append(("reported", "", "", "", "", self.reported[1], _dump({"week": self.reported[0]})))
         return (tuple(header), *out)
 
 
 # ---------------------------------------------------------------------------------------------
 # writing
+
+
+def _extras(p: Problem) -> dict[str, Any]:
+    """What a problem adds to the row beyond the first format's fields: written only when it is
+    not the default, so an error with no owners or deadline keeps the row it always had."""
+    out: dict[str, Any] = {}
+    if p.severity != "error":
+        out["severity"] = p.severity
+    if p.owners:
+        out["owners"] = [_cap(o) for o in p.owners]
+    if p.deadline:
+        out["deadline"] = p.deadline
+    if p.priority != PRIORITY_ACT:
+        out["priority"] = p.priority
+    return out
 
 
 def _dump(data: Mapping[str, Any]) -> str:
@@ -227,6 +255,12 @@ def _int(value: Any) -> int:
     raise TypeError(f"not a position: {value!r}")
 
 
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("list expected")
+    return value
+
+
 def _str(value: Any) -> str:
     if value is None:
         return ""
@@ -311,7 +345,10 @@ def _read_row(state: State, cells: list[Any], legacy: bool, resolver: Resolver |
             state.problems[(tab, key, col, code)] = Problem(
                 since, _int(payload["row"]), _int(payload["col"]), _str(payload["owner_role"]), _str(payload["job"]),
                 paint, _str(payload.get("value", "")), _str(payload.get("tab", cells[1])),
-                _str(payload.get("column", cells[3] if legacy else "")), params, _str(payload.get("message", "")))
+                _str(payload.get("column", cells[3] if legacy else "")), params, _str(payload.get("message", "")),
+                _str(payload.get("severity", "error")) or "error",
+                tuple(_str(o) for o in _list(payload.get("owners", []))),
+                parse_since(payload.get("deadline")) or "", _int(payload.get("priority", PRIORITY_ACT)))
         elif kind == "alert":
             told = parse_since(when)
             to = payload.get("to", [])
@@ -322,6 +359,17 @@ def _read_row(state: State, cells: list[Any], legacy: bool, resolver: Resolver |
             since, escalated = (_optional_time(payload.get(name)) for name in ("since", "escalated"))
             state.alerts[(tab, key, col, code)] = Alert(
                 told, tuple(to), "warn" if payload.get("severity") == "warn" else "error", since, escalated)
+        elif kind == "filled":
+            value = payload["value"]
+            if isinstance(value, (dict, list)):
+                raise TypeError("value")
+            state.filled[f"{tab}\x1f{key}\x1f{col}"] = value
+        elif kind == "reported":
+            at, week = parse_since(when), payload["week"]
+            if at is None or not isinstance(week, str):
+                raise _Bad("since")
+            datetime.strptime(week, "%Y-%m-%d")
+            state.reported = (week, at)
         else:
             if not (isinstance(payload.get("signature"), str) and isinstance(payload.get("values"), dict)
                     and isinstance(payload.get("shown", {}), dict)):

@@ -25,7 +25,7 @@ TAB_ROLES = ("data", "members", "settings", "inventory")
 SETTING_FIELDS = {f.name for f in fields(Settings)} - {"findings"}
 
 # fields every rule may have, whatever its kind
-RULE_FIELDS = ("kind", "code", "column", "job", "owner")
+RULE_FIELDS = ("kind", "code", "column", "job", "owner", "owner_column")
 # cross-tab rules belong to reconcile-stock; everything else to validate
 JOBS = ("validate", "reconcile-stock")
 
@@ -375,6 +375,9 @@ class _TemplateReader:
             if p.required and p.name not in spec:
                 raise fail("missing_param", kind=kind.name, param=p.name, type=p.type)
         column = self._rule_column(tab, spec["column"], "column", fail)
+        owner_column = ""
+        if "owner_column" in spec:
+            owner_column = self._rule_column(tab, spec["owner_column"], "owner_column", fail)
         params: dict[str, Any] = {}
         conditions: dict[str, Any] = {}
         for p in kind.params:
@@ -391,7 +394,7 @@ class _TemplateReader:
                     raise fail("bad_message", param=name)
                 messages[outcome] = spec[name]
         return Rule(kind.name, code, column, job, conditions.get("when", ()), conditions.get("when_any", ()),
-                    conditions.get("unless", ()), params, messages, str(spec.get("owner", "")))
+                    conditions.get("unless", ()), params, messages, str(spec.get("owner", "")), owner_column)
 
     def _rule_column(self, tab: TabTemplate, ref: Any, param: str, fail: Any) -> str:
         try:

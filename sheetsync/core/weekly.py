@@ -19,6 +19,7 @@ from .model import ChartSpec, Kpi, ReplaceTab, TabData, WeeklyReport, WeekSummar
 from .rules import RuleContext, all_of, sla_met
 from .rules_orders import problems
 from .settings import Settings
+from .state import SINCE_FORMAT
 from .template import Template
 
 
@@ -285,7 +286,17 @@ def weekly_summary(ctx: JobContext) -> JobOutput:
     existing = ctx.workbook.snapshot.tabs.get(title)
     weeks, kept = summaries(ctx, existing)
     report = WeeklyReport(ctx.settings.shop_name, weeks[-1], tuple(weeks), (), recipients(ctx), ctx.now)
-    return JobOutput(tabs=[weekly_tab(title, ctx.workbook.template, weeks, kept)], weekly=report)
+    return JobOutput(tabs=[weekly_tab(title, ctx.workbook.template, weeks, kept)], weekly=report,
+                     state=reported_state(ctx, weeks[-1].week_start))
+
+
+def reported_state(ctx: JobContext, monday: date) -> dict[str, dict[str, Any]]:
+    """Remember the week 周报 has now reported (never going back to an earlier one): its misses
+    are facts for the KPIs from now on, and leave 问题清单 unless someone can still act on them."""
+    week = monday.isoformat()
+    if ctx.state.reported and ctx.state.reported[0] >= week:
+        return {}
+    return {"reported": {"week": week, "at": ctx.now.strftime(SINCE_FORMAT)}}
 
 
 def with_problems(report: WeeklyReport, problems) -> WeeklyReport:

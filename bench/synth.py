@@ -147,7 +147,8 @@ def _inquiry(rng: random.Random, i: int, day: date, defect: str | None, now: dat
         "问题摘要": rng.choice(SUMMARIES[qtype]),
         "客服": rng.choice(AGENTS),
         "是否成交": rng.choice(("是", "否", "否", "Y", None)),
-        "备注": "已发标准话术" if rng.random() < 0.1 else None,
+        # a remark on a late or unanswered row would explain the miss (not red any more)
+        "备注": "已发标准话术" if rng.random() < 0.1 and defect not in ("late", "overdue") else None,
     }
     if defect == "late":
         answered = asked + timedelta(minutes=rng.randint(15, 90))

@@ -110,6 +110,7 @@ class Breakdown:
     date: str
     by: str
     when: tuple[Condition, ...] = ()
+    missed: str = ""  # an sla rule code: only the rows that missed it (周报 lists the reasons given)
 
 
 @dataclass(frozen=True)
@@ -565,9 +566,12 @@ class _TemplateReader:
             if needed not in spec:
                 raise self.error("missing_key", where, key=needed)
         tab = self._tab_ref(where, spec["tab"], tabs)
+        missed = str(spec.get("missed", ""))
+        if missed and not any(r.code == missed and r.kind == "sla" for r in tab.rules):
+            raise self.error("unknown_sla", where, tab=tab.title, sla=missed)
         return Breakdown(spec["label"], tab.key, self._col_ref(tab, where, "date", spec["date"]),
                          self._col_ref(tab, where, "by", spec["by"]),
-                         self._conditions(tab, where, spec.get("when")))
+                         self._conditions(tab, where, spec.get("when")), missed)
 
     def _tab_ref(self, where: str, ref: str, tabs: dict[str, TabTemplate]) -> TabTemplate:
         if ref in tabs:

@@ -16,7 +16,7 @@ import pandas as pd
 from . import parsing
 from .job import JobContext, JobOutput
 from .model import ChartSpec, Kpi, ReplaceTab, TabData, WeeklyReport, WeekSummary
-from .rules import RuleContext, all_of, sla_met
+from .rules import RuleContext, all_of, sla_met, sla_missed
 from .rules_orders import problems
 from .settings import Settings
 from .state import SINCE_FORMAT
@@ -108,6 +108,12 @@ def breakdown_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tu
         if tab.usable and not tab.frame.empty and tab.has(bd.date, bd.by, *(c.column for c in bd.when)):
             in_week = (_week_index(tab.frame[bd.date]) == pd.Timestamp(monday)).fillna(False)
             mask = in_week & all_of(tab, bd.when)
+            if bd.missed:  # the reasons people gave for the misses (late replies explained in 备注)
+                _t, rule = tpl.rule(bd.missed)
+                if not tab.has(*rule.columns_used()):
+                    out.append((bd.label, counts))
+                    continue
+                mask &= sla_missed(tab, rule, RuleContext(wb, ctx.settings, ctx.now))
             labels = _labels(tab.frame.loc[mask.to_numpy(), bd.by])
             labels = labels[labels != ""]
             counts = tuple((str(k), int(v)) for k, v in labels.value_counts().sort_index().items())

@@ -212,7 +212,8 @@ def test_promotion_cases_break_their_rule(name, broken):
 def test_clean_promotions_fit_stock_and_price_floor():
     book = demo_rows(NOW)
     inv = inventory(book)
-    deliberate = {where for tab, _rule, where in DEMO_CASES if tab == "推广确认单"}
+    # the cases, and the clean cases that are white because they are explained or over
+    deliberate = {where for tab, _rule, where in DEMO_CASES + DEMO_CLEAN_CASES if tab == "推广确认单"}
     for p in records(book["推广确认单"]):
         if p["活动名称"] in deliberate:
             continue
@@ -310,8 +311,8 @@ def test_demo_log_covers_two_weeks_and_nothing_is_answered_in_the_future(now):
 
 def test_clean_inquiries_are_answered_within_ten_working_minutes():
     book = demo_rows(NOW)
-    deliberate = {where for tab, _rule, where in DEMO_CASES if tab == "客服台账"}
-    clean = [r for r in records(book["客服台账"]) if r["客户"] not in deliberate]
+    deliberate = {where for tab, _rule, where in DEMO_CASES + DEMO_CLEAN_CASES if tab == "客服台账"}
+    clean = [r for r in records(book["客服台账"]) if r["客户"] not in deliberate or r["客户"] == "小鹿不迷路"]
     assert len(clean) > 100
     for r in clean:
         assert work_minutes(when(r["咨询时间"]), when(r["首次响应时间"])) <= 10, r
@@ -426,7 +427,7 @@ def run_jobs(book: dict[str, list[list[Any]]], now: datetime, jobs: tuple[str, .
     out = JobOutput()
     for job in get_jobs(list(jobs)):
         result = job.compute(ctx)
-        out.findings += result.findings
+        out.findings += [f for f in result.findings if f.is_problem]  # as the engine reports them
         out.fills += result.fills
         out.weekly = out.weekly or result.weekly
     out.findings = with_messages(out.findings, catalogue_for(loaded.workbook.template))  # as the engine words them
@@ -445,7 +446,8 @@ def test_checks_flag_exactly_the_demo_cases(now):
     out = run_jobs(book, now, ("validate", "reconcile-stock"))
     routed = sheet_rows(book, [("售后纠纷", "", ROUTED)])
     expected = sheet_rows(book, DEMO_CASES) - routed
-    assert {(f.tab, f.row) for f in out.findings} == expected
+    # red exactly there (amber warnings come and go with the hour of the demo)
+    assert {(f.tab, f.row) for f in out.findings if f.severity == "error"} == expected
     assert not expected & sheet_rows(book, DEMO_CLEAN_CASES)
     handler_col = SPEC_HEADERS["售后纠纷"].index("负责人") + 1
     channel_col = SPEC_HEADERS["订单"].index("物流渠道") + 1
@@ -463,9 +465,12 @@ def test_oversell_note_names_the_real_stock_count():
 
 
 def test_seed_week_only_flags_the_two_late_answers_and_gives_the_meeting_kpis():
+    """Both late answers say why in 备注 (吃饭时没看到消息): not red, still late in the KPI, and the
+    reason is in 周报."""
     now = datetime.combine(WEEK + timedelta(days=6), time(20, 0))
     out = run_jobs(seed_week_rows(WEEK), now, ("validate", "reconcile-stock", "weekly-summary"))
-    assert [(f.tab, f.code) for f in out.findings] == [("客服台账", "cs.first_response")] * 2
+    assert [(f.tab, f.code) for f in out.findings] == []
+    assert dict(out.weekly.week.breakdowns)["超时回复原因"] == (("吃饭时没看到消息", 2),)
     kpis = {k.label: (k.numerator, k.denominator) for k in out.weekly.week.kpis[:4]}
     assert kpis == {"选品合格率": (9, 10), "推广准确率": (1, 2), "客服响应率": (84, 86), "售后解决率": (6, 6)}
     assert out.weekly.week.kpi("selection_pass").change_points == 20.0
@@ -515,7 +520,7 @@ def test_english_demo_cases_are_where_the_red_is():
     out = run_jobs(book, NOW, ("validate", "reconcile-stock"), "en")
     routed = sheet_rows(book, [("After-sales disputes", "", ROUTED)])
     expected = sheet_rows(book, demo_cases("en")) - routed
-    assert {(f.tab, f.row) for f in out.findings} == expected
+    assert {(f.tab, f.row) for f in out.findings if f.severity == "error"} == expected
     assert not expected & sheet_rows(book, demo_clean_cases("en"))
     (row,) = sheet_rows(book, [("Promotions", "", oversell_promotion("en"))])
     (oversell,) = [f for f in out.findings if (f.tab, f.row) == row]
@@ -547,7 +552,8 @@ def test_english_demo_is_typed_as_messily_as_the_chinese_one(form, matches):
 def test_english_seed_week_gives_the_meeting_kpis():
     now = datetime.combine(WEEK + timedelta(days=6), time(20, 0))
     out = run_jobs(seed_week_rows(WEEK, "en"), now, ("validate", "reconcile-stock", "weekly-summary"), "en")
-    assert [(f.tab_id, f.code) for f in out.findings] == [("cs_log", "cs.first_response")] * 2
+    assert [(f.tab_id, f.code) for f in out.findings] == []  # both late answers explained in Remarks
+    assert sum(n for _r, n in dict(out.weekly.week.breakdowns)["Reasons for late replies"]) == 2
     kpis = {k.label: (k.numerator, k.denominator) for k in out.weekly.week.kpis[:4]}
     assert kpis == {"Product pass rate": (9, 10), "Promotion accuracy": (1, 2), "CS response rate": (84, 86),
                     "Dispute resolution rate": (6, 6)}

@@ -712,8 +712,8 @@ def _subject(tab: "BoundTab", rule: Rule) -> pd.Series:
                            "in `explained_by`, or once 周报 reported the week of `start`",
                        priority=PRIORITY_TIME),
                   Emit("overdue", ("limit", "start", "deadline", "subject"), field="overdue_message",
-                       doc="`end` is empty and the deadline has passed. Cleared by filling `end`, or a reason "
-                           "in `explained_by`", priority=PRIORITY_TIME),
+                       doc="`end` is empty and the deadline has passed: still a to-do, cleared by filling "
+                           "`end`", priority=PRIORITY_TIME),
                   Emit("due_soon", ("limit", "start", "deadline", "remaining", "subject"), field="due_soon_message",
                        doc="amber: `end` is empty and the deadline is less than 设置 `warn_lead` (percent of "
                            "the limit, working time like the limit) away; `{remaining}` is the time left",
@@ -741,7 +741,8 @@ def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
                                   limit=_limit(limit), start=s, deadline=due))
     if rule.params.get("overdue", True):
         now = pd.Timestamp(ctx.now)
-        waiting = (start.notna() & empty_mask(tab, end_col)).fillna(False).astype(bool) & scope & ~reason
+        # still waiting is a to-do whatever 备注 says ("等快递回复"): only filling `end` clears it
+        waiting = (start.notna() & empty_mask(tab, end_col)).fillna(False).astype(bool) & scope
         overdue = waiting & (deadline < now).fillna(False).astype(bool)
         for row, s, due, who in _picked(overdue, start, deadline, subject):
             res.findings.append(found(tab, rule, row, rule.column, "overdue", limit=_limit(limit), start=s,

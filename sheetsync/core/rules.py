@@ -211,11 +211,14 @@ class RuleContext:
         return self.settings.clock() if kind == "work" else WorkClock()
 
     def reported_mask(self, moments: pd.Series) -> pd.Series:
-        """Rows whose moment lies in a week 周报 has already reported (and before the report)."""
+        """Rows whose moment lies in a week 周报 has already reported (and before the report), once
+        that week is over: from then on its misses are facts for the KPIs, not to-dos."""
         if self.reported is None:
             return pd.Series(False, index=moments.index)
         monday, at = self.reported
         end = pd.Timestamp(monday) + pd.Timedelta(days=7)
+        if pd.Timestamp(self.now) < end:
+            return pd.Series(False, index=moments.index)
         return (moments.notna() & (moments < end) & (moments <= pd.Timestamp(at))).fillna(False).astype(bool)
 
     def warn_lead(self, limit: timedelta) -> timedelta:

@@ -16,7 +16,7 @@ million clean rows cost a handful of numpy operations per rule.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
@@ -403,8 +403,13 @@ def found(tab: "BoundTab", rule: Rule, row: int, col_id: str, outcome: str = "",
     due = plain(deadline)
     if deadline is not None:
         params["deadline"] = deadline
-    return replace(_with_params(f, params), severity=emit.severity, priority=emit.priority,
-                   owners=row_owners(tab, rule, row), deadline=due if isinstance(due, datetime) else None)
+    f = _with_params(f, params)
+    # set in place, like the params (a finding nobody else holds yet): no copy per finding
+    due = due if isinstance(due, datetime) else None
+    for name, value in (("severity", emit.severity), ("priority", emit.priority),
+                        ("owners", row_owners(tab, rule, row)), ("deadline", due)):
+        object.__setattr__(f, name, value)
+    return f
 
 
 def row_owners(tab: "BoundTab", rule: Rule, row: int) -> tuple[str, ...]:

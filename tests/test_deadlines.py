@@ -158,3 +158,18 @@ def test_the_warning_reads_in_english_too(lang, expected):
     tabs[title].append(row_for(en, "cs_log", customer="Orange", type="product question", asked_at=at(10)))
     [warn] = [f for f in evaluate(en, tabs, at(10, 7)) if f.code == "cs.first_response.due_soon"]
     assert warn.message == expected
+
+
+def test_a_mistyped_owner_column_is_one_clear_template_error(tmp_path):
+    from sheetsync.errors import TemplateError
+    from sheetsync.i18n import load_catalogue
+    from sheetsync.paths import templates_dir
+    from sheetsync.templates import load_template
+
+    source = (templates_dir() / "zh-CN" / "workbook.toml").read_text(encoding="utf-8")
+    path = tmp_path / "shop.toml"
+    path.write_text(source.replace('owner_column = "handler"', 'owner_column = "负责任"', 1), encoding="utf-8")
+    with pytest.raises(TemplateError) as err:
+        load_template(path)
+    text = err.value.render(load_catalogue("zh-CN"))
+    assert "shop.toml" in text and "owner_column 引用了不存在的列「负责任」(最像的: 负责人" in text

@@ -92,6 +92,7 @@ SETTING_TYPES: Mapping[str, str] = {
     "check_interval": "duration",
     "escalate_after": "duration",
     "alert_off_hours": "bool",
+    "warn_lead": "count",  # issue 9: percent of a limit
     # --- issue 11
     "ship_limit": "duration",
     "ship_clock": "clock",
@@ -99,7 +100,6 @@ SETTING_TYPES: Mapping[str, str] = {
     "return_followup_clock": "clock",
     "quality_alert_count": "count",
     "quality_window": "duration",
-    "warn_lead": "count",  # issue 9: percent of a limit
 }
 UNITS = ("seconds", "minutes", "hours", "days")
 

@@ -168,8 +168,18 @@ def test_a_mistyped_owner_column_is_one_clear_template_error(tmp_path):
 
     source = (templates_dir() / "zh-CN" / "workbook.toml").read_text(encoding="utf-8")
     path = tmp_path / "shop.toml"
-    path.write_text(source.replace('owner_column = "handler"', 'owner_column = "负责任"', 1), encoding="utf-8")
+    path.write_text(source.replace('owner_column = "负责人"', 'owner_column = "负责任"', 1), encoding="utf-8")
     with pytest.raises(TemplateError) as err:
         load_template(path)
     text = err.value.render(load_catalogue("zh-CN"))
     assert "shop.toml" in text and "owner_column 引用了不存在的列「负责任」(最像的: 负责人" in text
+
+
+def test_the_weekly_problem_list_names_the_person_on_the_row(template, write_xlsx):
+    from sheetsync.backends.xlsx import XlsxBackend
+
+    path = write_xlsx(dispute_rows(template))
+    run(XlsxBackend(path), get_jobs(["validate"]), now=at(10, 1))  # 负责人 filled with the 选品 person
+    report = run(XlsxBackend(path), get_jobs(["validate", "weekly-summary"]), now=at(11, 30))
+    [problem] = [p for p in report.weekly.problems if p.code == "dispute.qc_verify.due_soon"]
+    assert problem.owner == "周一军" and problem.owner_role == "选品"

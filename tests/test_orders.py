@@ -13,6 +13,7 @@ from sheetsync.core.job import JobContext
 from sheetsync.core.layout import layouts
 from sheetsync.core.weekly import weekly_summary
 from sheetsync.engine import load
+from sheetsync.i18n.findings import catalogue_for, with_messages
 
 D = datetime
 
@@ -177,6 +178,37 @@ def test_empty_channel_is_filled_with_the_class_that_fits(template):
     fills = [(f.tab, f.row, f.value) for f in out.fills if f.tab == "订单"]
     assert fills == [("订单", 2, "挂号小包 / E邮宝 / 无忧标准")]  # the second order says too little to tell
     assert not [f for f in out.findings if f.code == "order.channel"]
+    [note] = with_messages([f for f in out.findings if f.code == "order.channel.filled"], catalogue_for(template))
+    assert (note.row, note.severity, note.value) == (2, "info", "挂号小包 / E邮宝 / 无忧标准")
+    assert "按申报价值、尺寸和重量填上了这一类渠道: 「挂号小包」 / 「E邮宝」 / 「无忧标准」" in note.message
+
+
+def test_a_filled_channel_keeps_its_note_until_a_person_writes_the_channel(template, write_xlsx):
+    from sheetsync.app import run_jobs
+    from sheetsync.config import Config
+    from sheetsync.backends.xlsx import XlsxBackend
+
+    path = write_xlsx(shop(template, orders=[_order(1, BANDS[1][1], None)]))
+    config = Config(workbook=path, state_dir=path.parent / "state")
+    run_jobs(config, ["validate"], now=NOW)
+    value, fill, note = _cell(XlsxBackend(path), "订单", 2, "物流渠道")
+    assert value == "挂号小包 / E邮宝 / 无忧标准" and note and "后台比价后改成最便宜的那一家" in note
+    run_jobs(config, ["validate"], now=NOW + timedelta(minutes=5))
+    assert _cell(XlsxBackend(path), "订单", 2, "物流渠道")[2] == note  # unchanged: the note stays
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    col = [c.value for c in wb["订单"][1]].index("物流渠道") + 1
+    wb["订单"].cell(2, col).value = "E邮宝"  # the person picked the cheapest
+    wb.save(path)
+    run_jobs(config, ["validate"], now=NOW + timedelta(minutes=10))
+    assert _cell(XlsxBackend(path), "订单", 2, "物流渠道") == ("E邮宝", None, None)
+
+
+def _cell(backend, title, row, header):
+    data = backend.read().tabs[title]
+    col = data.rows[0].index(header) + 1
+    return data.cell(row, col), data.fills.get((row, col)), data.notes.get((row, col))
 
 
 # -- optional tabs, init ---------------------------------------------------------------------------

@@ -18,16 +18,16 @@ parameters, never words; the words are in ``messages/findings.toml``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import pandas as pd
 
 from . import parsing
-from .model import FillValue, Finding
-from .rules import (Emit, Param, Rule, RuleContext, RuleResult, _rows, _skus, _squash, all_of, empty_mask, found,
-                    plain, promoted_skus, rule_kind, rule_scope)
+from .model import PRIORITY_INFO, FillValue, Finding
+from .rules import (Emit, Param, Rule, RuleContext, RuleResult, _rows, _skus, _squash, all_of, empty_mask, filled_key,
+                    found, plain, promoted_skus, rule_kind, rule_scope)
 
 if TYPE_CHECKING:
     from .binding import BoundTab, BoundWorkbook
@@ -121,7 +121,10 @@ def fitting_band(parcel: _Parcel, bands: Iterable[Band]) -> Band | None:
                    _WHEN],
            emits=[Emit("", ("value", "band", "expected", "declared", "currency", "weight", "side", "girth"),
                        doc="the channel is not one of the fitting band's; `{band}` is its name, `{expected}` its "
-                           "channels")])
+                           "channels"),
+                  Emit("filled", ("value", "band", "expected"), field="",
+                       doc="a note (not a problem) on a cell `fill_empty` filled with the fitting class; it goes "
+                           "when a person writes the channel chosen", severity="info", priority=PRIORITY_INFO)])
 def k_band_fit(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     p = rule.params
     bands: tuple[Band, ...] = p["bands"]
@@ -145,14 +148,23 @@ def k_band_fit(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
         band = fitting_band(parcel, bands)
         if band is None:
             continue
+        key = filled_key(tab.template.key, tab.keys[row], rule.column)
         if bool(empty.at[row]):
             if p.get("fill_empty"):
                 res.fills.append(FillValue(tab.title, row, tab.col_index[rule.column], tab.keys[row], band.name))
+                res.filled[key] = band.name
+                note = found(tab, rule, row, rule.column, "filled", value=band.name, band=band.name,
+                             expected=band.channels)
+                res.findings.append(replace(note, value=band.name))  # as the cell will read once filled
             continue
         value = tab.frame.at[row, rule.column]
         if not isinstance(value, str):
             continue
         if aliases.get(_squash(value), _squash(value)) in {_squash(x) for x in (band.name, *band.channels)}:
+            if key in ctx.filled and _squash(str(ctx.filled[key])) == _squash(value):  # still what sheetsync wrote
+                res.filled[key] = ctx.filled[key]
+                res.findings.append(found(tab, rule, row, rule.column, "filled", value=value, band=band.name,
+                                          expected=band.channels))
             continue
         res.findings.append(found(tab, rule, row, rule.column, value=tab.raw_value(row, rule.column), band=band.name,
                                   expected=band.channels, declared=amount, currency=currency or "",

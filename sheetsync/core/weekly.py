@@ -96,7 +96,7 @@ def _labels(values: pd.Series) -> pd.Series:
         forms = {v: parsing.normalize_text(v) for v in pd.unique(present)}
     except TypeError:  # unhashable cells: one by one
         return values.map(lambda v: parsing.normalize_text(v) if v is not None and not pd.isna(v) else "")
-    return values.map(forms).fillna("")
+    return values.map(forms).astype(object).fillna("")
 
 
 def breakdown_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:

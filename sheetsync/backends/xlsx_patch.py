@@ -45,6 +45,8 @@ CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.work
 CONTENT_TYPES = "[Content_Types].xml"
 # control characters XML 1.0 cannot hold (Excel refuses them too)
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ROW_REF = re.compile(rb'\sr="(\d+)"')
+_CELL_COL = re.compile(rb'\sr="([A-Z]{1,3})\d+"')
 
 
 class PatchError(Exception):
@@ -160,6 +162,7 @@ class SheetXml:
         self._rows: list[int] | None = None
         self._starts: list[int] = []
         self.edits: dict[int, bytes] = {}  # row number -> its new XML
+        self._parsed: dict[int, tuple[bytes, list[tuple[int, int, int, bytes]]]] = {}  # row -> (XML, its cells)
         self.changed = False
 
     def _index(self) -> None:
@@ -169,7 +172,7 @@ class SheetXml:
         starts: list[int] = []
         last = 0
         for m in self._row_re.finditer(self.xml, self.data_start, self.data_end):
-            r = re.search(rb'\sr="(\d+)"', m[1])
+            r = _ROW_REF.search(m[1])
             if r is None or not rows and not self._cells_have_refs(m.end()):
                 self._add_references()  # a writer that leaves references out: number them once
                 return self._index()
@@ -246,12 +249,22 @@ class SheetXml:
 
     # -- cells ----------------------------------------------------------------------------------
 
+    def _row_cells(self, row: int) -> tuple[bytes, list[tuple[int, int, int, bytes]]] | None:
+        """A row's XML and its cells, parsed once until the row changes."""
+        cached = self._parsed.get(row)
+        if cached is None:
+            xml = self.row_xml(row)
+            if xml is None:
+                return None
+            cached = self._parsed[row] = (xml, self._cells(xml))
+        return cached
+
     def _cells(self, row_xml: bytes) -> list[tuple[int, int, int, bytes]]:
         """(col, start, end, start-tag attributes) of every cell in a row's XML."""
         out = []
         head_end = row_xml.find(b">") + 1
         for m in self._cell_re.finditer(row_xml, head_end):
-            ref = re.search(rb'\sr="([A-Z]{1,3})\d+"', m[1])
+            ref = _CELL_COL.search(m[1])
             if ref is None:
                 raise PatchError("cells without references")
             if m[2]:
@@ -262,10 +275,11 @@ class SheetXml:
         return out
 
     def cell(self, row: int, col: int) -> bytes | None:
-        xml = self.row_xml(row)
-        if xml is None:
+        parsed = self._row_cells(row)
+        if parsed is None:
             return None
-        for c, start, end, _attrs in self._cells(xml):
+        xml, cells = parsed
+        for c, start, end, _attrs in cells:
             if c == col:
                 return xml[start:end]
         return None
@@ -280,14 +294,17 @@ class SheetXml:
     def set_cell(self, row: int, col: int, new: bytes | None) -> None:
         """Replace (or add, or with None remove) the cell at (row, col)."""
         self.changed = True
-        xml = self.row_xml(row)
-        if xml is None:
+        parsed = self._row_cells(row)
+        if parsed is None:
             if new is None:
                 return
             xml = b'<%srow r="%d">' % (self.p, row) + b"</%srow>" % self.p
+            cells: list[tuple[int, int, int, bytes]] = []
+        else:
+            xml, cells = parsed
         if xml.endswith(b"/>"):
             xml = xml[:-2].rstrip() + b">" + b"</%srow>" % self.p
-        cells = self._cells(xml)
+            cells = self._cells(xml)
         for c, start, end, _attrs in cells:
             if c == col:
                 xml = xml[:start] + (new or b"") + xml[end:]
@@ -301,6 +318,7 @@ class SheetXml:
                 end = xml.rfind(b"</")
                 xml = xml[:end] + new + xml[end:]
         self.edits[row] = _with_spans(xml, col)
+        self._parsed.pop(row, None)
 
     def to_bytes(self) -> bytes:
         if not self.edits:

@@ -22,6 +22,7 @@ _CENTRAL_SIG = b"PK\x01\x02"
 _END_SIG = b"PK\x05\x06"
 _DESCRIPTOR_SIG = b"PK\x07\x08"
 _UTF8 = 0x800
+_BIG = 1 << 20
 _DOS_1980 = (0, (1 << 5) | 1)  # (time, date) of 1980-01-01 00:00, what Excel stamps on every part
 
 
@@ -136,8 +137,10 @@ def _central(info: zipfile.ZipInfo, offset: int) -> bytes:
 
 
 def _write_new(out: io.BytesIO, name: str, content: bytes, offset: int, like: zipfile.ZipInfo | None) -> bytes:
-    """Write a member compressed (deflate), return its central directory record."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    """Write a member compressed (deflate), return its central directory record. A big part
+    (a sheet of many rows) is compressed quickly rather than tightly: it is written again at
+    every change of one of its cells."""
+    compressor = zlib.compressobj(1 if len(content) > _BIG else 6, zlib.DEFLATED, -15)
     packed = compressor.compress(content) + compressor.flush()
     crc = zlib.crc32(content)
     try:

@@ -19,7 +19,6 @@ from sheetsync.config import Config
 from sheetsync.core.alerts import Member, plan_alerts
 from sheetsync.delivery.bots import WECOM_TEXT_BYTES, bot_request
 from sheetsync.core.model import Finding
-from sheetsync.core.rules import KINDS
 from sheetsync.core.settings import Settings
 from sheetsync.core.state import Alert
 from conftest import MEMBERS, base_tabs, row_for
@@ -27,9 +26,6 @@ from test_bots import BotServer, SECRETS
 from test_email_smtp import cert_files, smtp_server  # noqa: F401  (fixtures)
 
 DAY = datetime(2026, 11, 23)  # a Monday
-# warnings before a deadline (the sla kind's due_soon outcome, with Finding.deadline) come with the rules
-WARNINGS = "due_soon" in {e.outcome for e in KINDS["sla"].emits}
-needs_warnings = pytest.mark.skipif(not WARNINGS, reason="the sla rule kind has no due_soon (warning) outcome yet")
 MOBILES = {"童欣": "13800000003", "王店长": 13900000005}  # a number typed as a number reads as digits
 CHECKS = ["validate", "reconcile-stock"]
 
@@ -73,7 +69,6 @@ def wecom_texts(bots: BotServer) -> list[dict]:
     return [r["body"] for r in bots.requests if r["channel"] == "wecom"]
 
 
-@needs_warnings
 def test_an_unanswered_inquiry_warns_then_breaches_then_escalates_once_each(template, write_xlsx, bots):
     config = config_for(write_xlsx(shop_tabs(template, ORANGE)), wecom(bots))
     check(config, at("10:07"))
@@ -195,7 +190,6 @@ def test_dingtalk_mentions_the_mobile_and_feishu_the_email(template, write_xlsx,
     assert content.startswith("<at email=xin@example.com></at> 请处理:") and "一只橙子" in content
 
 
-@needs_warnings
 def test_the_owner_gets_an_email_at_their_address(template, write_xlsx, smtp_server):  # noqa: F811
     inbox, port = smtp_server("none")
     delivery = {"smtp": {"host": "127.0.0.1", "port": port, "security": "none", "from": "shop@example.com"}}
@@ -339,7 +333,6 @@ def test_the_mobile_column_is_found_by_its_alias(template):
     assert members_of(wb) == [Member("童欣", "客服", "xin@example.com", "13800000003")]
 
 
-@needs_warnings
 def test_a_quality_dispute_warns_the_selection_person_not_customer_service(template, write_xlsx, bots):
     tabs = shop_tabs(template)
     tabs["成员"][1][3] = "13800000001"  # 周一军, 选品

@@ -49,7 +49,7 @@ def test_waiting_customers_first_then_unresolved_then_tomorrows_deadlines(templa
     if lang_check == "text":
         body = em.get_body(("plain",)).get_content()
         heads = ["还在等首次回复 (2)", "- 昨天的客户", "- 晚来的客户", "未解决 (1)", "- 退货的客户", "明天到期 (1)",
-                 "- 「售后纠纷」第2行 (DD-778 · 王女士): 解决时间 11:00 前 · "]
+                 "- 「售后纠纷」第2行 (DD-778 · 王女士): 解决时间 11:00 前 · 莉莉"]
     elif lang_check == "html":
         body = em.get_body(("html",)).get_content()
         heads = ["还在等首次回复 (2)", "昨天的客户", "晚来的客户", "未解决 (1)", "退货的客户", "明天到期 (1)", "DD-778"]

@@ -380,3 +380,27 @@ def test_the_selection_lead_is_alerted_once_about_a_sku_with_two_quality_dispute
     sku_col = [c.value for c in sheet[1]].index("SKU") + 1
     note = sheet.cell(3, sku_col).comment
     assert note is not None and "近30天 2 起质量问题: 镶嵌松动 — 选品时重点查镶嵌牢固" in note.text
+
+
+def test_a_weekly_summary_of_many_weeks_reads_the_feedback_sources_once(template):
+    """周报 covers every week with data; the SKUs with the most problems of each week come from one
+    read of the feedback sources, sliced by date — not one read per week (counted, never timed)."""
+    from sheetsync.core import rules_orders
+
+    disputes = [dict(order=f"W{i}", received_at=D(2026, 9, 7, 10) + timedelta(days=7 * i), category="质量问题",
+                     description="镶嵌松动", sku="LGD-R-100" if i % 2 else "LGD-E-050",
+                     first_reply_at=D(2026, 9, 7, 10, 5) + timedelta(days=7 * i), handler="周一军",
+                     verified_at=D(2026, 9, 7, 11) + timedelta(days=7 * i), solution="补发+10元券",
+                     resolved_at=D(2026, 9, 7, 15) + timedelta(days=7 * i), status="已解决") for i in range(11)]
+    loaded = load(snapshot_of(shop(template, disputes=disputes)), template, SUNDAY_EVENING)
+    rules_orders.FEEDBACK_READS.reset()
+    out = weekly_summary(JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now))
+    assert rules_orders.FEEDBACK_READS.count == 1
+    header, *weeks = out.tabs[0].rows
+    top = header.index("问题最多的SKU(近30天)") if "问题最多的SKU(近30天)" in header else None
+    assert top is not None, header
+    assert len(weeks) >= 11
+    # the week of 11-16..11-22 counts the 30 days up to its end (from 10-24): 10-26, 11-02, 11-09, 11-16
+    assert weeks[-1][top] == "LGD-E-050 2 (质量问题 2)、LGD-R-100 2 (质量问题 2)"
+    # and the week of 09-07 only its own dispute
+    assert weeks[0][top] == "LGD-E-050 1 (质量问题 1)"

@@ -17,6 +17,8 @@ parameters, never words; the words are in ``messages/findings.toml``.
 
 from __future__ import annotations
 
+import bisect
+
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -26,8 +28,8 @@ import pandas as pd
 
 from . import parsing
 from .model import PRIORITY_INFO, FillValue, Finding
-from .rules import (Emit, Param, Rule, RuleContext, RuleResult, _rows, _skus, _squash, all_of, empty_mask, filled_key,
-                    found, plain, promoted_skus, rule_kind, rule_scope)
+from .rules import (Emit, MaskCounter, Param, Rule, RuleContext, RuleResult, _rows, _skus, _squash, all_of,
+                    empty_mask, filled_key, found, plain, promoted_skus, rule_kind, rule_scope)
 
 if TYPE_CHECKING:
     from .binding import BoundTab, BoundWorkbook
@@ -300,6 +302,22 @@ def _text(value: Any) -> str:
     return parsing.normalize_text(value) if value is not None else ""
 
 
+def _texts(values: pd.Series, *, upper: bool = False) -> list[str]:
+    """``_text`` of every cell of a column (upper-cased for SKUs), worked out once per distinct
+    value: a log of a hundred thousand rows names a few hundred SKUs and reasons."""
+    seen: dict[Any, str] = {}
+    out: list[str] = []
+    for value in values.tolist():
+        try:
+            text = seen[value]
+        except KeyError:
+            text = seen[value] = _text(value).upper() if upper else _text(value)
+        except TypeError:  # an unhashable cell (a SKU list): worked out on its own
+            text = _text(value).upper() if upper else _text(value)
+        out.append(text)
+    return out
+
+
 def order_skus(wb: "BoundWorkbook", feedback: "Feedback") -> dict[str, str]:
     """订单号 -> SKU (upper) from the orders tab."""
     if not feedback.orders or feedback.orders not in wb.tabs:
@@ -308,15 +326,22 @@ def order_skus(wb: "BoundWorkbook", feedback: "Feedback") -> dict[str, str]:
     if not orders.usable or orders.frame.empty or not orders.has("order", "sku"):
         return {}
     out: dict[str, str] = {}
-    for order, sku in zip(orders.frame["order"].tolist(), orders.frame["sku"].tolist(), strict=True):
-        if _text(order) and _text(sku):
-            out.setdefault(_text(order), _text(sku).upper())
+    for order, sku in zip(_texts(orders.frame["order"]), _texts(orders.frame["sku"], upper=True), strict=True):
+        if order and sku:
+            out.setdefault(order, sku)
     return out
+
+
+# how often the feedback sources were read (``problems``): once per job however many weeks 周报
+# covers — a test counts it (work, never seconds)
+FEEDBACK_READS = MaskCounter()
 
 
 def problems(wb: "BoundWorkbook", feedback: "Feedback", since: datetime, until: datetime) -> list[Problem]:
     """Every row of the feedback sources dated in (since, until], with its SKU (its own SKU column,
-    else its order joined to the orders tab)."""
+    else its order joined to the orders tab), oldest first. Column by column: only the rows inside
+    the span are turned into Python values."""
+    FEEDBACK_READS.count += 1
     by_order = order_skus(wb, feedback)
     out: list[Problem] = []
     for src in feedback.sources:
@@ -324,19 +349,32 @@ def problems(wb: "BoundWorkbook", feedback: "Feedback", since: datetime, until: 
         if tab is None or not tab.usable or tab.frame.empty or not tab.has(src.date, src.by):
             continue
         when = pd.to_datetime(tab.frame[src.date], errors="coerce")
-        inside = ((when > pd.Timestamp(since)) & (when <= pd.Timestamp(until))).fillna(False).astype(bool)
-        quality = (all_of(tab, src.quality) if src.quality and tab.has(*(c.column for c in src.quality))
-                   else pd.Series(False, index=tab.frame.index))
-        for row in _rows(inside):
-            sku = _text(tab.frame.at[row, src.sku]).upper() if src.sku and tab.has(src.sku) else ""
-            if not sku and src.order and tab.has(src.order):
-                sku = by_order.get(_text(tab.frame.at[row, src.order]), "")
-            detail_col = src.detail if src.detail and tab.has(src.detail) else src.by
-            out.append(Problem(src.label, when.at[row].to_pydatetime(), sku, _text(tab.frame.at[row, src.by]),
-                               _text(tab.frame.at[row, detail_col]) or _text(tab.frame.at[row, src.by]),
-                               bool(quality.at[row]) and bool(src.quality)))
+        inside = ((when > pd.Timestamp(since)) & (when <= pd.Timestamp(until))).fillna(False).to_numpy(dtype=bool)
+        n = int(inside.sum())
+        if not n:
+            continue
+        frame = tab.frame[inside]
+        if src.quality and tab.has(*(c.column for c in src.quality)):
+            quality = all_of(tab, src.quality).to_numpy(dtype=bool)[inside].tolist()
+        else:
+            quality = [False] * n
+        skus = _texts(frame[src.sku], upper=True) if src.sku and tab.has(src.sku) else [""] * n
+        orders = _texts(frame[src.order]) if src.order and tab.has(src.order) else [""] * n
+        by = _texts(frame[src.by])
+        detail_col = src.detail if src.detail and tab.has(src.detail) else src.by
+        details = by if detail_col == src.by else _texts(frame[detail_col])
+        for at, sku, order, reason, detail, q in zip(when[inside].tolist(), skus, orders, by, details, quality,
+                                                     strict=True):
+            out.append(Problem(src.label, at.to_pydatetime(), sku or by_order.get(order, ""), reason,
+                               detail or reason, q and bool(src.quality)))
     out.sort(key=lambda p: p.at)
     return out
+
+
+def problems_between(found: list[Problem], since: datetime, until: datetime) -> list[Problem]:
+    """The problems of ``found`` (oldest first, as ``problems`` gives them) dated in (since, until]."""
+    ats = [p.at for p in found]
+    return found[bisect.bisect_right(ats, since):bisect.bisect_right(ats, until)]
 
 
 def suppliers(sel: "BoundTab") -> dict[str, str]:
@@ -345,9 +383,8 @@ def suppliers(sel: "BoundTab") -> dict[str, str]:
         return {}
     dates = pd.to_datetime(sel.frame["date"], errors="coerce")
     latest: dict[str, tuple[Any, str]] = {}
-    for row in sel.frame.index:
-        sku, supplier, day = (_text(sel.frame.at[row, "sku"]).upper(), _text(sel.frame.at[row, "supplier"]),
-                              dates.at[row])
+    for sku, supplier, day in zip(_texts(sel.frame["sku"], upper=True), _texts(sel.frame["supplier"]),
+                                  dates.tolist(), strict=True):
         if sku and supplier and not pd.isna(day) and (sku not in latest or day >= latest[sku][0]):
             latest[sku] = (day, supplier)
     return {sku: supplier for sku, (_d, supplier) in latest.items()}

@@ -16,8 +16,8 @@ import pandas as pd
 from . import parsing
 from .job import JobContext, JobOutput
 from .model import ChartSpec, Kpi, ReplaceTab, TabData, WeeklyReport, WeekSummary
-from .rules import RuleContext, all_of, sla_met, sla_missed
-from .rules_orders import problems
+from .rules import RuleContext, all_of, by_distinct, sla_met, sla_missed
+from .rules_orders import Problem, problems, problems_between
 from .settings import Settings
 from .state import SINCE_FORMAT
 from .template import Template
@@ -178,17 +178,26 @@ def _count(value: Any) -> float | None:
 # -- problems fed back to selection (issue 11) ----------------------------------------------------
 
 
-def feedback_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tuple[str, int | str], ...]], ...]:
+def _feedback_span(monday: date, settings: Settings) -> tuple[datetime, datetime]:
+    """The ``quality_window`` days up to the end of the week of ``monday``."""
+    until = datetime.combine(monday + timedelta(days=7), datetime.min.time())
+    return until - settings.quality_window, until
+
+
+def feedback_counts(ctx: JobContext, monday: date, found: list[Problem] | None = None
+                    ) -> tuple[tuple[str, tuple[tuple[str, int | str], ...]], ...]:
     """The 周报's feedback columns for the ``quality_window`` days up to the week's end: the SKUs
-    with the most problems (with their reasons) and each 供应商's selection pass rate."""
+    with the most problems (with their reasons) and each 供应商's selection pass rate. ``found``:
+    the problems of every reported week, read once (``problems``), oldest first."""
     tpl = ctx.workbook.template
     fb = tpl.feedback
-    until = datetime.combine(monday + timedelta(days=7), datetime.min.time())
-    since = until - ctx.settings.quality_window
+    since, until = _feedback_span(monday, ctx.settings)
     out: list[tuple[str, tuple[tuple[str, int | str], ...]]] = []
     if fb.top_label:
         per_sku: dict[str, dict[str, int]] = {}
-        for p in problems(ctx.workbook, fb, since, until):
+        week = (problems_between(found, since, until) if found is not None
+                else problems(ctx.workbook, fb, since, until))
+        for p in week:
             if p.sku:
                 reasons = per_sku.setdefault(p.sku, {})
                 reasons[p.by or p.source] = reasons.get(p.by or p.source, 0) + 1
@@ -213,11 +222,12 @@ def supplier_pass(ctx: JobContext, since: datetime, until: datetime) -> tuple[tu
     inside = ((when >= pd.Timestamp(since)) & (when < pd.Timestamp(until))).fillna(False).astype(bool)
     passed = all_of(sel, fb.selection_pass) if fb.selection_pass else pd.Series(False, index=sel.frame.index)
     tally: dict[str, list[int]] = {}
-    for row in sel.frame.index[inside.to_numpy()]:
-        name = sel.frame.at[row, "supplier"]
-        if isinstance(name, str) and name.strip():
-            t = tally.setdefault(parsing.normalize_text(name), [0, 0])
-            t[0] += int(bool(passed.at[row]))
+    flags = inside.to_numpy(dtype=bool)
+    names = by_distinct(sel.frame["supplier"][flags], parsing.normalize_text).tolist()
+    for name, ok in zip(names, passed.to_numpy(dtype=bool)[flags].tolist(), strict=True):
+        if isinstance(name, str) and name:
+            t = tally.setdefault(name, [0, 0])
+            t[0] += int(ok)
             t[1] += 1
     rows = sorted(tally.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0]))
     return tuple((name, f"{round(100 * p / n, 1):g}% ({p}/{n})") for name, (p, n) in rows)
@@ -231,6 +241,10 @@ def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSumma
     kept = {w: r for w, r in _existing_weeks(existing, weekly_header(tpl), tpl).items() if w not in weeks}
     result: list[WeekSummary] = []
     by_week: dict[date, WeekSummary] = {}
+    found = None
+    if tpl.feedback.top_label and weeks:  # read once for every week, then sliced by date
+        found = problems(ctx.workbook, tpl.feedback, _feedback_span(weeks[0], ctx.settings)[0],
+                         _feedback_span(weeks[-1], ctx.settings)[1])
     for monday in weeks:
         kpis = []
         for k in tpl.kpis:
@@ -244,7 +258,7 @@ def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSumma
                     _count(kept[prev_week].get(k.label))
             kpis.append(Kpi(k.key, k.label, num, den, previous, k.unit))
         summary = WeekSummary(monday, monday + timedelta(days=6), tuple(kpis),
-                              breakdown_counts(ctx, monday) + feedback_counts(ctx, monday))
+                              breakdown_counts(ctx, monday) + feedback_counts(ctx, monday, found))
         by_week[monday] = summary
         result.append(summary)
     return result, kept

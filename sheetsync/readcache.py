@@ -24,9 +24,11 @@ role, choice, cross-tab stock ...) give the same result on the same content; the
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import pickle
+import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -39,8 +41,9 @@ from .core.template import Template
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 _MAGIC = b"sheetsync-read-cache\n"
+_SIGNATURE = 32  # bytes of HMAC-SHA256 after the magic line
 FILE_NAME = "read.pickle"
 MEMO_FILE = "rules.pickle"
 
@@ -83,14 +86,56 @@ def content_version(backend: Any) -> str | None:
     return None
 
 
+def key_path() -> Path:
+    """Where this user's signing key lives."""
+    named = os.environ.get("SHEETSYNC_CACHE_KEY")
+    if named:
+        return Path(named)
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "sheetsync" / "cache.key"
+
+
+def user_key(path: Path | None = None) -> bytes | None:
+    """This user's signing key, made (mode 600) on first use; None when it cannot be read or made,
+    or when others may read it (then no cache is kept)."""
+    path = path or key_path()
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            log.info("cache key %s can be read by others: no read cache", path)
+            return None
+        key = path.read_bytes()
+    except OSError as exc:
+        log.info("no cache key (%s): no read cache", exc)
+        return None
+    return key if len(key) >= 16 else None
+
+
 class ReadCache:
     """One entry: the last read. ``hits`` / ``misses`` count what this object served (tests
-    and the run log read them)."""
+    and the run log read them). ``key`` signs the files (default: this user's key)."""
 
-    def __init__(self, folder: Path | str):
+    def __init__(self, folder: Path | str, key: bytes | None = None):
         self.folder = Path(folder)
+        self.key = key if key is not None else user_key()
         self.hits = 0
         self.misses = 0
+
+    def _load(self, path: Path) -> Any:
+        """What ``_write`` stored at ``path``, once its signature checks out."""
+        if self.key is None:
+            raise ValueError("no cache key")
+        data = path.read_bytes()
+        if not data.startswith(_MAGIC):
+            raise ValueError("not a sheetsync cache file")
+        signature, body = data[len(_MAGIC):len(_MAGIC) + _SIGNATURE], data[len(_MAGIC) + _SIGNATURE:]
+        if not hmac.compare_digest(signature, hmac.new(self.key, body, hashlib.sha256).digest()):
+            raise ValueError("signature does not match (not written by this user)")
+        return pickle.loads(body)
 
     @property
     def path(self) -> Path:
@@ -105,10 +150,7 @@ class ReadCache:
         if version is None:
             return None
         try:
-            with self.path.open("rb") as fh:
-                if fh.read(len(_MAGIC)) != _MAGIC:
-                    raise ValueError("not a sheetsync cache file")
-                key, payload = pickle.load(fh)
+            key, payload = self._load(self.path)
             if key != self._key(version, template):
                 self.misses += 1
                 return None
@@ -140,10 +182,7 @@ class ReadCache:
         if version is None:
             return None
         try:
-            with self.memo_path.open("rb") as fh:
-                if fh.read(len(_MAGIC)) != _MAGIC:
-                    raise ValueError("not a sheetsync cache file")
-                key, memo = pickle.load(fh)
+            key, memo = self._load(self.memo_path)
             if key != self._key(version, template) or not isinstance(memo, dict):
                 return None
             return memo
@@ -159,12 +198,14 @@ class ReadCache:
         self._write(self.memo_path, (self._key(version, template), memo))
 
     def _write(self, path: Path, payload: Any) -> None:
+        if self.key is None:
+            return
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
+            body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
             self.folder.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as fh:
-                fh.write(_MAGIC)
-                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.write(_MAGIC + hmac.new(self.key, body, hashlib.sha256).digest() + body)
             os.replace(tmp, path)
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs a re-read, no more
             log.info("read cache %s not written: %s", path, exc)

@@ -31,6 +31,12 @@ MEMBERS = [
 
 
 @pytest.fixture(autouse=True)
+def _cache_key(tmp_path_factory, monkeypatch):
+    """The read cache's signing key lives in a folder of the test run, never in the home folder."""
+    monkeypatch.setenv("SHEETSYNC_CACHE_KEY", str(tmp_path_factory.getbasetemp() / "cache.key"))
+
+
+@pytest.fixture(autouse=True)
 def _edge_language():
     """A command run with --template en switches the process's language; the next test starts
     in the language it found."""

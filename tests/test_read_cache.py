@@ -131,3 +131,46 @@ def test_damaged_rule_results_are_computed_again(workbook, tmp_path):
     (tmp_path / "cache" / "rules.pickle").write_bytes(b"sheetsync-read-cache\n\x80garbage")
     third = do_run(workbook, cache)
     assert third.from_cache and codes(third) == codes(second)
+
+
+class _Planted:
+    """What someone with write access to a shared drive could leave in the records folder: a
+    pickle that runs a command when it is loaded."""
+
+    def __init__(self, witness):
+        self.witness = str(witness)
+
+    def __reduce__(self):
+        return (open, (self.witness, "w"))
+
+
+@pytest.mark.parametrize("signature", [b"\x00" * 32, b"copied from another cache file...."[:32]])
+def test_a_planted_cache_file_is_never_unpickled(workbook, tmp_path, signature):
+    import pickle
+
+    cache = ReadCache(tmp_path / "cache")
+    second = settled(workbook, cache)
+    witness = tmp_path / "planted-code-ran"
+    (tmp_path / "cache" / FILE_NAME).write_bytes(b"sheetsync-read-cache\n" + signature
+                                                 + pickle.dumps(_Planted(witness)))
+    report = do_run(workbook, cache)
+    assert not witness.exists()  # the file was refused before anything in it was loaded
+    assert not report.from_cache and codes(report) == codes(second)
+
+
+def test_a_cache_signed_by_another_user_is_a_miss(workbook, tmp_path):
+    mine = ReadCache(tmp_path / "cache")
+    settled(workbook, mine)
+    theirs = ReadCache(tmp_path / "cache", key=b"someone else's key, 32 bytes...")
+    assert not do_run(workbook, theirs).from_cache
+
+
+def test_no_key_means_no_cache_never_a_failure(workbook, tmp_path, monkeypatch):
+    key = tmp_path / "open.key"
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o644)  # readable by others: not a secret, so not used
+    monkeypatch.setenv("SHEETSYNC_CACHE_KEY", str(key))
+    cache = ReadCache(tmp_path / "cache")
+    assert cache.key is None
+    settled(workbook, cache)
+    assert not do_run(workbook, cache).from_cache and not (tmp_path / "cache" / FILE_NAME).exists()

@@ -23,8 +23,12 @@ def settings(*rows, header=("项目", "值", "说明"), template=ZH, key_col=1, 
 
 
 def test_defaults_when_empty():
+    from dataclasses import replace
+
+    from sheetsync.core.settings import WORD_SETTINGS
+
     s = settings()
-    assert s == Settings() and s.findings == ()
+    assert replace(s, **{k: getattr(Settings(), k) for k in WORD_SETTINGS}) == Settings() and s.findings == ()
     assert s.work_start is None  # no working hours: the clocks run round the clock
 
 

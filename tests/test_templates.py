@@ -22,10 +22,11 @@ def test_shipped_templates_load(name):
 
 def test_every_spec_tab_and_kpi_is_in_the_default_template(template):
     titles = [t.title for t in template.tabs.values()]
-    assert titles == ["成员", "设置", "选品检查表", "推广确认单", "库存", "客服台账", "售后纠纷", "中差评", "订单", "退货"]
+    assert titles == ["成员", "设置", "选品检查表", "推广确认单", "库存", "客服台账", "售后纠纷", "中差评", "订单", "退货",
+                      "排班", "话术"]
     assert [k.label for k in template.kpis] == ["选品合格率", "推广准确率", "客服响应率", "售后解决率", "退货率", "询单转化率",
                                                 "售后纠纷数", "差评挽回率"]
-    assert [o.title for o in template.owned.values()] == ["周报", "问题清单", "运行记录", "_sheetsync"]
+    assert [o.title for o in template.owned.values()] == ["周报", "问题清单", "运行记录", "_sheetsync", "客服绩效"]
 
 
 @pytest.fixture
@@ -84,11 +85,15 @@ def test_unknown_template_name_lists_the_available_ones():
 
 @pytest.mark.parametrize("name", ["zh-CN", "en"])
 def test_every_setting_is_declared_and_its_defaults_are_the_typed_ones(name):
-    from sheetsync.core.settings import SETTING_TYPES, Settings, settings_from_rows
+    from dataclasses import replace
+
+    from sheetsync.core.settings import SETTING_TYPES, WORD_SETTINGS, Settings, settings_from_rows
 
     tpl = load_template(name)
     assert [(s.id, s.type) for s in tpl.settings] == list(SETTING_TYPES.items())
-    assert settings_from_rows([], specs=tpl.settings) == Settings()
+    worded = settings_from_rows([], specs=tpl.settings)
+    assert replace(worded, **{k: getattr(Settings(), k) for k in WORD_SETTINGS}) == Settings()
+    assert all(getattr(worded, k) for k in WORD_SETTINGS)  # each language words them
     assert all(s.help and s.name for s in tpl.settings)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from .cs_rules import attribute_on_duty
 from .job import JobContext, JobOutput
 from .rules import RuleContext, RuleResult, check_tab
 from .state import SINCE_FORMAT, State
@@ -36,7 +37,8 @@ def _run(ctx: JobContext, job: str) -> RuleResult:
 def validate(ctx: JobContext) -> JobOutput:
     """Layout and parse problems, settings typos, and every `validate` rule."""
     result = _run(ctx, "validate")
-    findings = [*ctx.workbook.all_findings(), *ctx.settings.findings, *result.findings]
+    findings = [*ctx.workbook.all_findings(), *ctx.settings.findings,
+                *attribute_on_duty(result.findings, _rule_context(ctx))]
     # a tab that could not be checked this time (a header renamed) keeps what it remembered
     signed = {k: v for k, v in ctx.state.signed.items() if k.partition("\x1f")[0] not in result.signed_tabs}
     signed.update(result.signed)

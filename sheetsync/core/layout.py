@@ -34,6 +34,8 @@ def layouts(template: Template) -> list[TabLayout]:
     out: list[TabLayout] = []
     for tab in template.tabs.values():
         rows: tuple[tuple, ...] = settings_rows(template) if tab.role == "settings" else ()
+        if tab.starter:  # a template's starter rows (the reply book's first replies)
+            rows = tuple(tuple(r.get(c.id) for c in tab.columns) for r in tab.starter)
         out.append(TabLayout(tab.title, tuple(_column(c, template) for c in tab.columns), rows=rows))
     owned = template.owned
     out.append(TabLayout(owned["weekly"].title, tuple(ColumnLayout(h, 12) for h in weekly_header(template)),
@@ -42,6 +44,9 @@ def layouts(template: Template) -> list[TabLayout]:
                          job_owned=True))
     out.append(TabLayout(owned["runlog"].title, tuple(ColumnLayout(h, 12) for h in owned["runlog"].header),
                          job_owned=True))
+    if "scorecard" in owned:
+        out.append(TabLayout(owned["scorecard"].title, tuple(ColumnLayout(h, 12) for h in owned["scorecard"].header),
+                             job_owned=True))
     out.append(TabLayout(owned["state"].title, tuple(ColumnLayout(h, 12) for h in owned["state"].header),
                          job_owned=True, hidden=True))
     return out

@@ -58,6 +58,20 @@ class Settings:
     return_followup_clock: str = "calendar"
     quality_alert_count: int = 2  # quality problems of one SKU / supplier within quality_window
     quality_window: timedelta = timedelta(days=30)
+    # customer service (the shop's reward rule, the monthly scorecard, policy facts)
+    cs_reward_limit: timedelta = timedelta(seconds=15)
+    cs_reward_share: float = 0.95
+    cs_conversion_target: float = 0.55
+    cs_conversion_types: tuple[str, ...] = ()
+    cs_reward_max_complaints: int = 0
+    cs_reward_bonus: float = 0.20
+    cs_penalty_complaints: int = 3
+    cs_penalty: float = 0.10
+    cs_complaint_reasons: tuple[str, ...] = ()
+    cs_scorecard_day: int = 1
+    cs_scorecard_time: time = time(9, 0)
+    return_shipping: str = ""
+    delivery_days: str = ""
     findings: tuple[Finding, ...] = field(default=(), compare=False)
 
     @property
@@ -100,8 +114,24 @@ SETTING_TYPES: Mapping[str, str] = {
     "return_followup_clock": "clock",
     "quality_alert_count": "count",
     "quality_window": "duration",
+    "return_shipping": "text",
+    "delivery_days": "text",
+    "cs_reward_limit": "duration",
+    "cs_reward_share": "percent",
+    "cs_conversion_target": "percent",
+    "cs_conversion_types": "text_list",
+    "cs_reward_max_complaints": "count",
+    "cs_reward_bonus": "percent",
+    "cs_penalty_complaints": "count",
+    "cs_penalty": "percent",
+    "cs_complaint_reasons": "text_list",
+    "cs_scorecard_day": "day_of_month",
+    "cs_scorecard_time": "time",
 }
 UNITS = ("seconds", "minutes", "hours", "days")
+# Settings whose default is words of the template's language (question types, review reasons): the
+# template's default is the only one; Settings() leaves them empty.
+WORD_SETTINGS = ("cs_conversion_types", "cs_complaint_reasons")
 
 
 @dataclass(frozen=True)
@@ -180,6 +210,18 @@ def convert(spec: SettingSpec, raw: Any, year: int) -> Any:
             return flag
         if kind == "clock":
             return parse_clock(raw)
+        if kind == "percent":
+            return _percent(raw)
+        if kind == "text_list":
+            return tuple(parsing.normalize_text(x) for x in parsing.split_list(raw))
+        if kind == "day_of_month":
+            try:
+                n = parsing.parse_int(raw)
+            except parsing.CellParseError:
+                n = None
+            if n is None or not 1 <= n <= 28:
+                raise BadSetting("day_of_month")
+            return n
         if kind == "emails":
             items = parsing.split_list(raw)
             bad = tuple(x for x in items if "@" not in x)
@@ -205,6 +247,16 @@ def parse_clock(raw: Any) -> str:
     if found is None:
         raise BadSetting("clock")
     return found
+def _percent(raw: Any) -> float:
+    """'55%', '55' or '0.55' -> 0.55 (a number above 1 is in percent)."""
+    typed = parsing.normalize_text(raw) if isinstance(raw, str) else ""
+    try:
+        n = parsing.parse_number(typed.rstrip("%").strip() if typed else raw)
+    except parsing.CellParseError:
+        n = None
+    if n is None or n < 0 or n > 100:
+        raise BadSetting("percent")
+    return n / 100 if n > 1 or typed.endswith("%") else float(n)
 
 
 def _limit(raw: Any, unit: str) -> timedelta:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from ..errors import TemplateError
 from .parsing import header_form, normalize_text
+from . import cs_rules  # noqa: F401  (declares the customer-service rule kinds)
 from .rules import CONDITION_PARAMS, KINDS, Condition, Param, Rule, RuleKind
 from .rules_orders import BAND_LIMITS, Band  # also registers the kinds of rules_orders
 from .settings import Settings, SettingSpec, read_specs
@@ -28,6 +29,8 @@ SETTING_FIELDS = {f.name for f in fields(Settings)} - {"findings"}
 RULE_FIELDS = ("kind", "code", "column", "job", "owner", "owner_column")
 # cross-tab rules belong to reconcile-stock; everything else to validate
 JOBS = ("validate", "reconcile-stock")
+# job-owned tabs a template may declare in [owned.<key>] besides the four every template has
+OPTIONAL_OWNED = ("scorecard",)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class TabTemplate:
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = ()
     optional: bool = False  # a workbook without this tab is fine (no tab.missing); `init` still lays it out
+    starter: tuple[Mapping[str, Any], ...] = ()  # rows `init` writes into a new tab: column id -> value
 
     def column(self, ref: str) -> Column:
         """Find a column by id or header name (forgiving); KeyError when unknown."""
@@ -82,6 +86,7 @@ class OwnedTab:
     title: str
     aliases: tuple[str, ...] = ()
     header: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)  # other words the job writes in it ("全店")
 
     def title_forms(self) -> set[str]:
         return {_norm_header(t) for t in (self.title, *self.aliases)}
@@ -254,6 +259,13 @@ class _TemplateReader:
             if not spec or "title" not in spec:
                 raise self.error("owned_title", f"[owned.{key}]")
             owned[key] = OwnedTab(key, spec["title"], tuple(spec.get("aliases", ())), tuple(spec.get("header", ())))
+        for key in OPTIONAL_OWNED:  # job-owned tabs of later features: a template may leave them out
+            spec = self.data.get("owned", {}).get(key)
+            if spec:
+                if "title" not in spec:
+                    raise self.error("owned_title", f"[owned.{key}]")
+                owned[key] = OwnedTab(key, spec["title"], tuple(spec.get("aliases", ())),
+                                      tuple(spec.get("header", ())), dict(spec.get("labels", {})))
         kpis = tuple(self._kpi(i, spec, tabs) for i, spec in enumerate(self.data.get("kpis", [])))
         breakdowns = tuple(self._breakdown(i, spec, tabs) for i, spec in enumerate(self.data.get("breakdowns", [])))
         weekly_columns = dict(self.data.get("weekly_columns", {}))
@@ -296,7 +308,11 @@ class _TemplateReader:
         optional = spec.get("optional", False)
         if not isinstance(optional, bool) or (optional and role != "data"):
             raise self.error("tab.bad_optional", where)
-        return TabTemplate(key, shell.title, shell.aliases, role, shell.owner, key_columns, columns, rules, optional)
+        starter = []
+        for row in spec.get("starter", []):
+            starter.append({self._col_ref(shell, f"{where} starter", "starter", k): v for k, v in row.items()})
+        return TabTemplate(key, shell.title, shell.aliases, role, shell.owner, key_columns, columns, rules, optional,
+                           tuple(starter))
 
     def _column(self, where: str, spec: dict[str, Any]) -> Column:
         for needed in ("id", "name"):
@@ -463,6 +479,10 @@ class _TemplateReader:
             return {str(k): float(v) for k, v in value.items()}
         if p.type == "bands":
             return self._bands(value, p, fail)
+        if p.type == "phrase_map":
+            if not isinstance(value, dict) or not value or not all(isinstance(v, str) and v for v in value.values()):
+                raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+            return {str(k): str(v) for k, v in value.items()}
         raise AssertionError(f"parameter type {p.type!r} of {kind.name} has no check")  # pragma: no cover
 
     def _bands(self, value: Any, p: Param, fail: Any) -> tuple[Band, ...]:

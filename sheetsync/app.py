@@ -32,6 +32,7 @@ from .core.settings import Settings
 from .templates import load_template
 from .delivery import DeliveryConfig, Outbox, render_alert, render_daily, render_weekly
 from .delivery.errors import channel_label
+from .delivery.scorecard import render_scorecard
 from .demo import demo_rows
 from .progress import Progress
 from .readcache import ReadCache
@@ -354,7 +355,8 @@ def deliver(outcome: RunOutcome, delivery: DeliveryConfig, root: Path, *, send: 
     outbox = Outbox(delivery, os.environ, clock=lambda: now, root=root)
     lines = outcome.messages
     rendered = ([render_weekly(report.weekly)] if report.weekly is not None else []) + \
-               ([render_daily(report.daily)] if report.daily is not None else [])
+               ([render_daily(report.daily)] if report.daily is not None else []) + \
+               (render_scorecard(report.scorecard) if report.scorecard is not None else [])
     alerts = report.alerts
     if alerts is not None:
         shop = report.settings.shop_name if report.settings is not None else ""
@@ -392,6 +394,8 @@ def trigger_text(trigger: Trigger) -> str:
         return t("cli.trigger.beat", minutes=trigger.minutes, off=trigger.off_minutes)
     if trigger.kind == "daily":
         return t("cli.trigger.daily", at=trigger.at)
+    if trigger.kind == "monthly":
+        return t("cli.trigger.monthly", day=trigger.day, at=trigger.at)
     weekdays = active().raw("fmt.weekdays")
     return t("cli.trigger.weekly", weekday=weekdays[trigger.weekday or 0], at=trigger.at)
 

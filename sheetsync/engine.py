@@ -29,6 +29,7 @@ from .core.binding import BoundWorkbook, bind
 from .progress import Quiet
 from .readcache import CachedRead, ReadCache, content_version
 from .core.alerts import AlertPlan, members_of, plan_alerts, row_labels
+from .i18n.cells import worded_tab
 from .i18n.findings import catalogue_for, note_prefix, with_messages
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class RunReport:
     # notes that are not problems (severity "info": a value sheetsync filled in); ``findings`` are
     # the problems only
     notes: list[Finding] = field(default_factory=list)
+    scorecard: Any = None  # core.scorecard.ScorecardReport (the cs-scorecard job)
 
     @property
     def problems(self) -> int:
@@ -299,7 +301,8 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     findings = one_per_cell(state_findings(loaded) + findings)  # one clear note per cell
     shown = {id(f) for f in findings}
     alerts = alert_plan(loaded, [f for f in fresh if id(f) in shown], [f for f in earlier if id(f) in shown])
-    result = plan(snapshot, findings, [f for o in outputs for f in o.fills], [t for o in outputs for t in o.tabs],
+    owned_tabs = [worded_tab(t, catalogue) for o in outputs for t in o.tabs]
+    result = plan(snapshot, findings, [f for o in outputs for f in o.fills], owned_tabs,
                   loaded.state, signed, loaded.now, layout_of(wb), key_columns, wb.owned_titles["state"],
                   state_header(template), problems_tab_builder(wb),
                   frozen={t.template.key for t in wb.tabs.values() if t.data is not None and not t.usable},
@@ -317,6 +320,7 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     if weekly is not None:
         weekly = with_problems(weekly, open_problems(findings, result.state, wb))
     daily = next((o.daily for o in outputs if o.daily), None)
+    scorecard = next((o.scorecard for o in outputs if o.scorecard), None)
     applied = None
     if dry_run:
         log.info("dry run: %d change(s) not written", changes.count())
@@ -332,7 +336,7 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
                  traffic.bytes_down, traffic.bytes_up)
     return RunReport(names, snapshot.source, loaded.now, findings, changes, applied, dry_run, wb.rows_read(),
                      clock() - started, weekly, daily, result.not_painted, loaded.settings, from_cache, traffic, alerts,
-                     notes)
+                     notes, scorecard=scorecard)
 
 
 def alert_plan(loaded: Loaded, fresh: list[Finding], kept: list[Finding]) -> AlertPlan:

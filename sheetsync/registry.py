@@ -10,7 +10,7 @@ from .core.job import Job
 from .paths import jobs_dir
 
 # the order jobs run in when several are asked for: checks first, reports after
-ORDER = ("validate", "reconcile-stock", "weekly-summary", "daily-digest")
+ORDER = ("validate", "reconcile-stock", "weekly-summary", "daily-digest", "cs-scorecard")
 # what `sheetsync run` runs when no job is named
 DEFAULT_RUN = ("validate", "reconcile-stock", "weekly-summary")
 

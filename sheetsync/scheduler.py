@@ -107,6 +107,16 @@ def next_run(trigger: Trigger, after: datetime, tz: tzinfo) -> datetime:
         raise ConfigError("cli.trigger.no_time", kind=trigger.kind)
     if trigger.kind == "daily":
         days = range(0, 2)
+    elif trigger.kind == "monthly":
+        if trigger.day is None or not 1 <= trigger.day <= 28:
+            raise ConfigError("cli.trigger.bad_day", day=repr(trigger.day))
+        first = today.replace(day=1)
+        for month in range(3):
+            year, index = divmod(first.month - 1 + month, 12)
+            candidate = _at(date(first.year + year, index + 1, trigger.day), trigger.at, tz)
+            if candidate > after_utc:
+                return candidate.astimezone(tz)
+        raise AssertionError("a monthly slot always exists within two months")
     elif trigger.kind == "weekly":
         if trigger.weekday is None or not 0 <= trigger.weekday <= 6:
             raise ConfigError("cli.trigger.bad_weekday", weekday=repr(trigger.weekday))
@@ -117,7 +127,7 @@ def next_run(trigger: Trigger, after: datetime, tz: tzinfo) -> datetime:
         candidate = _at(today + timedelta(days=offset), trigger.at, tz)
         if candidate > after_utc:
             return candidate.astimezone(tz)
-    raise AssertionError("a daily or weekly slot always exists within 8 days")
+    raise AssertionError("a daily or weekly slot always exists within 8 days")  # pragma: no cover
 
 
 def _every(minutes: int, after_utc: datetime, today: date, tz: tzinfo) -> datetime:

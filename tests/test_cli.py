@@ -51,11 +51,11 @@ def test_check_json(demo, capsys):
 def test_check_on_a_clean_new_workbook_exits_0(tmp_path, capsys):
     path = tmp_path / "shop.xlsx"
     assert main(["init", "--workbook", str(path)]) == 0
-    assert "已创建 14 张表" in capsys.readouterr().out
+    assert "已创建 17 张表" in capsys.readouterr().out
     assert main(["check", "--workbook", str(path), "--now", NOW]) == 0
     assert "没有发现问题" in capsys.readouterr().out
     assert main(["init", "--workbook", str(path)]) == 0
-    assert "已有的 14 张表保持不变" in capsys.readouterr().out
+    assert "已有的 17 张表保持不变" in capsys.readouterr().out
 
 
 def test_run_dry_run_prints_changes_and_writes_nothing(demo, capsys):
@@ -81,9 +81,11 @@ def test_jobs_lists_next_runs(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["jobs", "--now", "2026-11-22T19:00:00+08:00"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out] == ["validate", "reconcile-stock", "weekly-summary", "daily-digest"]
-    assert "每 2 分钟" in out[0] and "下次 2026-11-22 19:02" in out[0]  # no workbook: round the clock, 检查间隔 2
+    assert [line.split()[0] for line in out] == ["validate", "reconcile-stock", "weekly-summary", "daily-digest",
+                                                     "cs-scorecard"]
+    assert "下次 2026-11-22 19:15" in out[0]
     assert "每周日 20:00" in out[2] and "下次 2026-11-22 20:00" in out[2]
+    assert "每月1日 09:00" in out[4] and "下次 2026-12-01 09:00" in out[4]
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -131,7 +133,7 @@ def test_google_spreadsheet_from_the_command_line(tmp_path, monkeypatch, capsys)
         monkeypatch.setenv("SHEETSYNC_GOOGLE_ENDPOINT", fake.endpoint)
         url = f"https://docs.google.com/spreadsheets/d/{fake.spreadsheet_id}/edit#gid=0"
         assert main(["init", "--spreadsheet", url]) == 0
-        assert "已创建 14 张表" in capsys.readouterr().out
+        assert "已创建 17 张表" in capsys.readouterr().out
         assert fake.tab("Sheet1").rows == [["随便写的"]]  # a tab that was there is left alone
         assert main(["check", "--spreadsheet", url, "--now", NOW]) == 0
         fake.model.set_value("客服台账", 2, 2, "王女士")

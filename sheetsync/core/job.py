@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 class Trigger:
     """When a job runs, in shop time. kind: 'every' (every ``minutes``), 'daily' (at ``at``),
     'weekly' (on ``weekday`` 0=Monday at ``at``), 'beat' (every ``minutes`` from ``at`` to
-    ``until`` — the working hours —, every ``off_minutes`` outside them, and at each opening)."""
+    ``until`` — the working hours —, every ``off_minutes`` outside them, and at each opening),
+    'monthly' (on ``day`` 1..28 at ``at``)."""
 
     kind: str
     minutes: int = 0
@@ -30,6 +31,7 @@ class Trigger:
     weekday: int | None = None
     off_minutes: int = 0
     until: time | None = None
+    day: int | None = None
 
     @classmethod
     def every(cls, minutes: int) -> "Trigger":
@@ -42,6 +44,10 @@ class Trigger:
     @classmethod
     def weekly(cls, weekday: int, at: time) -> "Trigger":
         return cls("weekly", at=at, weekday=weekday)
+
+    @classmethod
+    def monthly(cls, day: int, at: time) -> "Trigger":
+        return cls("monthly", at=at, day=day)
 
     @classmethod
     def beat(cls, minutes: int, off_minutes: int, start: time | None, end: time | None) -> "Trigger":
@@ -80,6 +86,7 @@ class JobOutput:
     tabs: list[ReplaceTab] = field(default_factory=list)
     weekly: WeeklyReport | None = None
     daily: DailyDigest | None = None
+    scorecard: Any = None  # core.scorecard.ScorecardReport (the cs-scorecard job)
     # state entries this job wants remembered: kind -> {key: json-able value}
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
 

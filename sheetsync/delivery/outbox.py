@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 
 # A message still unsent after this long is no news any more: when delivery is finally set up
 # (or a long outage ends), it goes to expired/ instead of flooding the team with old digests.
-STALE_AFTER = {"daily": timedelta(days=2), "weekly": timedelta(days=8), "alert": timedelta(days=1)}
+STALE_AFTER = {"daily": timedelta(days=2), "weekly": timedelta(days=8), "alert": timedelta(days=1),
+               "scorecard": timedelta(days=20)}
 _SUFFIXES = (".json", ".eml", ".html")  # the manifest moves first: it is what marks an item sent
 
 
@@ -226,6 +227,8 @@ class Outbox:
         manifest = json.loads(self.path(key, ".json").read_text(encoding="utf-8"))
         em = BytesParser(policy=policy.default).parsebytes(self.path(key, ".eml").read_bytes())
         targets = [c for c in self.channels() if c not in manifest["delivered"]]
+        if not manifest.get("bot", {}).get("markdown"):  # a personal message (one agent's scorecard): e-mail only
+            targets = [c for c in targets if c == "email"]
         if "email" in targets and not recipients_of(em):
             self._log(logging.WARNING, "delivery.outbox.no_recipients", key=key)
             targets.remove("email")

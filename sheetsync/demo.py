@@ -154,7 +154,8 @@ class _Shop:
 
     def settings(self, work_hours: str) -> list[list[Any]]:
         """The template's 设置 rows as ``init`` writes them, with the shop's name and hours."""
-        values = {"shop_name": self.data["shop"]["name"], "work_hours": work_hours}
+        values = {"shop_name": self.data["shop"]["name"], "work_hours": work_hours,
+                  "return_shipping": self.data["shop"].get("return_shipping", "")}
         tab = next(t for t in self.template.tabs.values() if t.role == "settings")
         layout = next(lay for lay in layouts(self.template) if lay.title == tab.title)
         column_ids = [c.id for c in tab.columns]
@@ -226,6 +227,7 @@ def demo_rows(now: datetime, template: TemplateLike = None) -> dict[str, list[li
         "reviews": shop.table("reviews", _demo_reviews(shop)),
         "orders": shop.table("orders", _demo_rows_of(shop, "orders", _ORDER_COLUMNS)),
         "returns": shop.table("returns", _demo_rows_of(shop, "returns", _RETURN_COLUMNS)),
+        **_demo_cs_team(shop),
     }
     return {shop.title(tab): rows for tab, rows in tabs.items()}
 
@@ -245,6 +247,26 @@ def _demo_rows_of(shop: _Shop, tab: str, columns: tuple[str, ...]) -> list[dict[
 
     return [{col: value(col, v) for col, v in zip(columns, row, strict=True)}
             for row in shop.data["demo"].get(tab, {}).get("rows", [])]
+
+
+def _demo_cs_team(shop: _Shop) -> dict[str, list[list[Any]]]:
+    """排班 (the agent's shifts over the demo's days and tomorrow, lunch left as a gap) and 话术
+    (the shop's standard replies), for templates that have those tabs."""
+    out: dict[str, list[list[Any]]] = {}
+    data = shop.data["demo"].get("shifts")
+    if "shifts" in shop.template.tabs and data:
+        records: list[dict[str, Any] | None] = []
+        for back in range(int(data["days"]), -2, -1):  # ... up to tomorrow
+            day = shop.today - timedelta(days=back)
+            for start, end in data["shifts"]:
+                records.append({"date": day, "agent": shop.value(data["agent"]), "start": start, "end": end})
+        out["shifts"] = shop.table("shifts", records)
+    book = shop.data["demo"].get("replies")
+    if "replies" in shop.template.tabs and book:
+        types = shop.data["demo"]["cs_log"]["types"]
+        out["replies"] = shop.table("replies", [{"type": types[t], "scene": scene, "language": language, "reply": reply}
+                                               for t, scene, language, reply in book["rows"]])
+    return out
 
 
 def demo_cases(template: TemplateLike = None) -> list[tuple[str, str, str]]:
@@ -478,6 +500,7 @@ def seed_week_rows(week_start: date, template: TemplateLike = None) -> dict[str,
         "reviews": shop.table("reviews", _seed_reviews(shop, previous, 50) + _seed_reviews(shop, week_start, 51)),
         "orders": shop.table("orders", []),
         "returns": shop.table("returns", []),
+        **{key: shop.table(key, []) for key in ("shifts", "replies") if key in shop.template.tabs},  # left empty
     }
     return {shop.title(tab): rows for tab, rows in tabs.items()}
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+from typing import Any
 
 import pandas as pd
 
 from .alerts import row_label
 from .job import JobContext, JobOutput
 from .model import DailyDigest, DueItem, UnresolvedInquiry
+from .parsing import normalize_text
+from .roster import Roster
 from .rules import RuleContext, empty_mask, plain, rule_scope, sla_frames, sla_met
 from .weekly import recipients
 
@@ -74,7 +78,7 @@ def daily_digest(ctx: JobContext) -> JobOutput:
     digest = DailyDigest(ctx.settings.shop_name, day, int(on_day.sum()), in_time, deals, by_type,
                          tuple(unresolved), recipients(ctx), ctx.now, tuple(waiting),
                          due_on(day + timedelta(days=1), ctx))
-    return JobOutput(daily=digest)
+    return JobOutput(daily=with_cs_team(digest, ctx))
 
 
 def due_on(day, ctx: JobContext) -> tuple[DueItem, ...]:
@@ -119,3 +123,33 @@ def _owner_of(tab, rule, row: int) -> str:
     if not col or not tab.has(col):
         return ""
     return _text(tab.frame.at[row, col])
+
+
+TOP_TYPES = 3  # the digest shows the standard reply of this many most asked question types
+
+
+def with_cs_team(digest: DailyDigest, ctx: JobContext) -> DailyDigest:
+    """The digest with tomorrow's 排班 gaps (none while 排班 is empty) and, for the day's most
+    asked question types, their standard reply from 话术."""
+    s = ctx.settings
+    roster = Roster.of_workbook(ctx.workbook)
+    tomorrow = digest.day + timedelta(days=1)
+    gaps: tuple[tuple[Any, Any], ...] = ()
+    if roster.known and tomorrow not in s.rest_days:
+        gaps = tuple((a.time(), "24:00" if b.time() == time(0) else b.time())
+                     for a, b in roster.gaps(tomorrow, s.work_start, s.work_end))
+    book = ctx.workbook.tabs.get("replies")
+    replies: list[tuple[str, str]] = []
+    if book is not None and book.usable and book.has("type", "reply"):
+        first: dict[str, str] = {}
+        for t, r in zip(book.frame["type"], book.frame["reply"], strict=True):
+            if isinstance(t, str) and isinstance(r, str) and r.strip():
+                first.setdefault(_fold(t), r.strip())
+        for label, _n in digest.by_type:
+            if _fold(label) in first and len(replies) < TOP_TYPES:
+                replies.append((label, first[_fold(label)]))
+    return replace(digest, duty_gaps=gaps, replies=tuple(replies))
+
+
+def _fold(value: str) -> str:
+    return normalize_text(value).replace(" ", "").lower()

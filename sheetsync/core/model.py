@@ -465,3 +465,7 @@ class DailyDigest:
     generated_at: Any
     waiting: tuple[UnresolvedInquiry, ...] = ()  # asked, no first reply yet: listed first, oldest first
     due_tomorrow: tuple[DueItem, ...] = ()  # deadlines of the next day, earliest first
+    # 排班: the stretches of tomorrow's working hours nobody is on duty, as (start, end) clock times
+    duty_gaps: tuple[tuple[Any, Any], ...] = ()
+    # 话术: (question type, standard reply) for the day's most asked types that have one
+    replies: tuple[tuple[str, str], ...] = ()

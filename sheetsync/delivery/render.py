@@ -414,6 +414,7 @@ def daily_bot_markdown(digest: DailyDigest, listed: int = 5, language: Catalogue
             lines.append("  - " + _due_text(d, cat, escape=True))
         if len(digest.due_tomorrow) > listed:
             lines.append(cat.text("delivery.daily.bot_due_more", count=len(digest.due_tomorrow) - listed))
+    lines += [md_escape(cat.text("delivery.cs.gap", start=a, end=b), 80, cat) for a, b in digest.duty_gaps]
     return "\n".join(lines)
 
 
@@ -451,6 +452,8 @@ def render_daily(digest: DailyDigest, language: Catalogue | str | None = None) -
         ],
         "due": [_due_text(d, cat) for d in digest.due_tomorrow],
         "generated_at": fmt_when(digest.generated_at, cat),
+        "duty_gaps": [cat.text("delivery.cs.gap", start=a, end=b) for a, b in digest.duty_gaps],
+        "replies": [{"type": t, "reply": r} for t, r in digest.replies],
     }
     text, html = _render("email_daily", context, cat)
     title = cat.text("delivery.daily.bot_title", prefix=_shop_prefix(digest.shop, cat, escape=True),

@@ -23,6 +23,7 @@ from .rules import (KINDS, Emit, Param, Rule, RuleContext, RuleResult, _WHEN, _p
 
 if TYPE_CHECKING:
     from .binding import BoundTab
+    from .template import Column
 
 _ROSTER = Param("roster", "tab", required=True, doc="the 排班 tab's id")
 
@@ -189,9 +190,10 @@ def k_has_reply(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     res = RuleResult()
     if book is None or not book.usable or book.frame.empty or not book.has("type"):
         return res  # no reply book (or an empty one): nothing to compare with
-    known = {_fold(v) for v in book.frame["type"].dropna() if isinstance(v, str)}
+    column = tab.template.column(rule.column)
+    known = {reply_type(v, column) for v in book.frame["type"].dropna() if isinstance(v, str)}
     if book.has("reply"):
-        known = {_fold(t) for t, r in zip(book.frame["type"], book.frame["reply"], strict=True)
+        known = {reply_type(t, column) for t, r in zip(book.frame["type"], book.frame["reply"], strict=True)
                  if isinstance(t, str) and isinstance(r, str) and r.strip()}
     seen: set[str] = set()
     for row, value in _picked(~empty_mask(tab, rule.column) & rule_scope(tab, rule), tab.frame[rule.column]):
@@ -207,14 +209,30 @@ def _fold(value: Any) -> str:
     return parsing.normalize_text(value).replace(" ", "").lower()
 
 
+def reply_type(value: Any, column: "Column | None") -> str:
+    """A 话术 问题类型 in the comparison form of 客服台账's 问题类型: the choice it means when the
+    column is a dropdown (产品咨询 and 'product question' are one type), else the text itself."""
+    if column is not None and column.type == "choice":
+        try:
+            value = parsing.match_choice(value, column.choices, column.choice_aliases) or value
+        except parsing.CellParseError:
+            pass
+    return _fold(value)
+
+
 # -- policy facts --------------------------------------------------------------------------------
 
 
-def _stated(text: str, says: dict[str, str], scope: str) -> list[tuple[str, str]]:
+def _in_scope(text: str, scope: tuple[str, ...]) -> bool:
+    folded = _fold(text)
+    return not scope or any(_fold(s) in folded for s in scope)
+
+
+def _stated(text: str, says: dict[str, str], scope: tuple[str, ...]) -> list[tuple[str, str]]:
     """(phrase, what it states) for each phrase of ``says`` in ``text``, longest phrases first so
     '需客户承担' is not also read as a shorter phrase inside it; nothing outside ``scope``."""
     folded = _fold(text)
-    if scope and _fold(scope) not in folded:
+    if not _in_scope(text, scope):
         return []
     out = []
     taken: list[tuple[int, int]] = []
@@ -239,7 +257,8 @@ def _setting_name(ctx: RuleContext, setting: str) -> str:
            params=[Param("setting", "setting", required=True, doc="the 设置 fact (empty = not checked)"),
                    Param("says", "phrase_map", required=True,
                          doc="phrase in the text -> the value of the fact it states"),
-                   Param("scope", "text", doc="only texts containing this phrase are about the fact (e.g. 7天无理由)"),
+                   Param("scope", "texts", doc="only texts containing one of these phrases are about the fact "
+                                                "(e.g. 7天无理由)"),
                    _WHEN],
            emits=[Emit("", ("stated", "meaning", "setting", "expected"),
                        doc="the text states `{meaning}` (`{stated}`) but 设置 `{setting}` is `{expected}`")])
@@ -248,9 +267,11 @@ def k_states_policy(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult
     res = RuleResult()
     if not expected:
         return res
-    says, scope = rule.params["says"], rule.params.get("scope", "")
+    says, scope = rule.params["says"], rule.params.get("scope", ())
+    # the 设置 value as typed may be any phrase of the table (买家承担 / buyer pays): compare meanings
+    meant = _fold(next((m for _p, m in _stated(expected, says, ())), expected))
     values = by_distinct(tab.frame[rule.column],
-                         lambda v: [(p, m) for p, m in _stated(v, says, scope) if _fold(m) != _fold(expected)] or None)
+                         lambda v: [(p, m) for p, m in _stated(v, says, scope) if _fold(m) != meant] or None)
     mask = values.notna() & rule_scope(tab, rule)
     name = _setting_name(ctx, rule.params["setting"])
     for row, wrong in _picked(mask, values):
@@ -263,8 +284,9 @@ def k_states_policy(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult
 _RANGE = r"(\d+)(?:\s*(?:-|~|到|至|to)\s*(\d+))?\s*"
 
 
-def _day_range(text: str, unit: str) -> tuple[int, int] | None:
-    match = re.search(_RANGE + re.escape(parsing.normalize_text(unit).lower()), parsing.normalize_text(text).lower())
+def _day_range(text: str, units: tuple[str, ...]) -> tuple[int, int] | None:
+    words = "|".join(re.escape(parsing.normalize_text(u).lower()) for u in units)
+    match = re.search(_RANGE + f"(?:{words})", parsing.normalize_text(text).lower())
     if not match:
         return None
     low = int(match[1])
@@ -273,21 +295,21 @@ def _day_range(text: str, unit: str) -> tuple[int, int] | None:
 
 @rule_kind("states_days", "a number of days `column` states (8-25天) agrees with the 设置 value",
            params=[Param("setting", "setting", required=True, doc="the 设置 fact, e.g. 8-25天 (empty = not checked)"),
-                   Param("unit", "text", required=True, doc="the word after the number: 天 / days"),
-                   Param("scope", "text", doc="only texts containing this phrase state the fact"),
+                   Param("unit", "texts", required=True, doc="the word after the number: 天 / days"),
+                   Param("scope", "texts", doc="only texts containing one of these phrases state the fact"),
                    _WHEN],
            emits=[Emit("", ("stated", "setting", "expected"),
                        doc="the text states `{stated}` but 设置 `{setting}` is `{expected}`")])
 def k_states_days(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     expected = parsing.normalize_text(getattr(ctx.settings, rule.params["setting"]))
-    unit, scope = rule.params["unit"], rule.params.get("scope", "")
+    unit, scope = rule.params["unit"], rule.params.get("scope", ())
     want = _day_range(expected, unit) if expected else None
     res = RuleResult()
     if want is None:
         return res
 
     def stated(text: str) -> str | None:
-        if scope and _fold(scope) not in _fold(text):
+        if not _in_scope(text, scope):
             return None
         got = _day_range(text, unit)
         if got is None or got == want:

@@ -10,8 +10,8 @@ import pandas as pd
 
 from .alerts import row_label
 from .job import JobContext, JobOutput
+from .cs_rules import reply_type
 from .model import DailyDigest, DueItem, UnresolvedInquiry
-from .parsing import normalize_text
 from .roster import Roster
 from .rules import RuleContext, empty_mask, plain, rule_scope, sla_frames, sla_met
 from .weekly import recipients
@@ -140,16 +140,14 @@ def with_cs_team(digest: DailyDigest, ctx: JobContext) -> DailyDigest:
                      for a, b in roster.gaps(tomorrow, s.work_start, s.work_end))
     book = ctx.workbook.tabs.get("replies")
     replies: list[tuple[str, str]] = []
+    log = ctx.workbook.tabs.get("cs_log")
+    column = log.template.column("type") if log is not None and log.has("type") else None
     if book is not None and book.usable and book.has("type", "reply"):
         first: dict[str, str] = {}
         for t, r in zip(book.frame["type"], book.frame["reply"], strict=True):
             if isinstance(t, str) and isinstance(r, str) and r.strip():
-                first.setdefault(_fold(t), r.strip())
+                first.setdefault(reply_type(t, column), r.strip())
         for label, _n in digest.by_type:
-            if _fold(label) in first and len(replies) < TOP_TYPES:
-                replies.append((label, first[_fold(label)]))
+            if reply_type(label, column) in first and len(replies) < TOP_TYPES:
+                replies.append((label, first[reply_type(label, column)]))
     return replace(digest, duty_gaps=gaps, replies=tuple(replies))
-
-
-def _fold(value: str) -> str:
-    return normalize_text(value).replace(" ", "").lower()

@@ -94,7 +94,7 @@ class Rule:
 
 # parameter types the template reader knows how to check (their words: core.rule.type.* in the catalogue)
 PARAM_TYPES = ("column", "columns", "setting", "conditions", "condition_groups", "text", "bool", "enum", "tab",
-               "choice_map", "alias_map", "bands", "number_map", "phrase_map")
+               "choice_map", "alias_map", "bands", "number_map", "phrase_map", "texts")
 CONDITION_PARAMS = ("when", "when_any", "unless")
 
 

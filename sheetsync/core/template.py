@@ -479,6 +479,11 @@ class _TemplateReader:
             return {str(k): float(v) for k, v in value.items()}
         if p.type == "bands":
             return self._bands(value, p, fail)
+        if p.type == "texts":  # one text or a list of them (the same thing said in each language)
+            items = [value] if isinstance(value, str) else value
+            if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
+                raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))
+            return tuple(items)
         if p.type == "phrase_map":
             if not isinstance(value, dict) or not value or not all(isinstance(v, str) and v for v in value.values()):
                 raise fail("bad_param", param=p.name, type=p.type, expected=TemplateError(f"core.rule.type.{p.type}"))

@@ -77,9 +77,11 @@ def smtp():
     controller.stop()
 
 
-def _config(path, port=None):
-    delivery = {"smtp": {"host": "127.0.0.1", "port": port, "security": "none", "from": "小店 <shop@example.com>",
-                         "timeout": 5}} if port else {}
+def _config(path, port=None, bot_url=None):
+    delivery: dict = {"smtp": {"host": "127.0.0.1", "port": port, "security": "none", "from": "小店 <shop@example.com>",
+                               "timeout": 5}} if port else {}
+    if bot_url:
+        delivery["wecom"] = {"webhook": bot_url}
     return Config(backend="xlsx", workbook=path, template="zh-CN", delivery=delivery,
                   delivery_settings=DeliveryConfig.from_mapping(delivery, {}), state_dir=path.parent / "state")
 
@@ -90,10 +92,17 @@ def _table(path, title="客服绩效"):
 
 
 def test_three_agents_get_reward_penalty_and_none_as_a_hand_count_gives(template, write_xlsx, smtp):
+    from test_bots import BotServer
+
     inbox, port = smtp
     path = write_xlsx(month_of_three_agents(template))
-    outcome = run_jobs(_config(path, port), ["cs-scorecard"], now=RUN_AT)
+    group = BotServer()
+    try:
+        outcome = run_jobs(_config(path, port, group.url("wecom")), ["cs-scorecard"], now=RUN_AT)
+    finally:
+        group.close()
     assert not outcome.failures
+    assert group.requests == []  # pay is personal: nothing goes to the group chat
     header, rows = _table(path)
     assert header[:3] == ["月份", "客服", "接待数"]
     by_agent = {r[1]: dict(zip(header, r, strict=False)) for r in rows}
@@ -202,3 +211,22 @@ def test_the_english_scorecard_is_in_english(tmp_path):
     assert xin["Reason"] == "first response within 15 s: 75% < 95%, conversion 100% >= 55%, 0 complaints -> none"
     cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
     assert not [v for r in [header, *rows] for v in r if isinstance(v, str) and cjk.search(v)]
+
+
+def test_an_empty_agent_counts_for_the_agent_on_duty_and_a_gap_is_nobodys(template):
+    from conftest import snapshot_of
+    from sheetsync.core.job import JobContext
+    from sheetsync.core.scorecard import cs_scorecard
+    from sheetsync.engine import load
+
+    tabs = base_tabs(template)
+    tabs["排班"] = [["日期", "客服", "开始", "结束"], ["2026-11-05", "童欣", "09:00", "12:00"],
+                  ["2026-11-05", "付真真", "13:00", "18:00"]]
+    tabs["客服台账"] += [_cs(template, None, D(2026, 11, 5, 10), 8), _cs(template, None, D(2026, 11, 5, 12, 30), 30),
+                       _cs(template, None, D(2026, 11, 5, 14), 12)]
+    loaded = load(snapshot_of(tabs), template, RUN_AT)
+    out = cs_scorecard(JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now, {}))
+    report = out.scorecard
+    assert [(a.agent, a.inquiries, a.result) for a in report.agents] == [("童欣", 1, "none"), ("付真真", 1, "none"),
+                                                                        ("无人值班", 1, "")]
+    assert report.total.inquiries == 3

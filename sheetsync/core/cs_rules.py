@@ -151,11 +151,11 @@ def attribute_on_duty(findings: list[Finding], ctx: RuleContext) -> list[Finding
         sla = _sla_rule(ctx, code)
         answered = sla.params.get("end") if sla is not None else None
         managers = _manager_names(ctx)
+        no_agent = empty_mask(tab, rule.params["agent"])  # once per rule, not per finding
         for i, f in enumerate(out):
             if f.tab_id != tab.template.key or not (f.code == code or f.code.startswith(code + ".")):
                 continue
-            if getattr(f, "owners", ()) or f.row not in tab.frame.index or not bool(
-                    empty_mask(tab, rule.params["agent"]).at[f.row]):
+            if getattr(f, "owners", ()) or f.row not in tab.frame.index or not bool(no_agent.at[f.row]):
                 continue
             asked = pd.to_datetime(tab.frame.at[f.row, rule.params["at"]], errors="coerce")
             if pd.isna(asked):

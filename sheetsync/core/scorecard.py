@@ -63,7 +63,6 @@ class ScorecardReport:
     total: AgentScore
     recipients: tuple[str, ...]  # the manager(s): the whole table
     generated_at: Any
-    rule: dict[str, Any] = field(default_factory=dict)  # the 设置 the rule used (for the e-mail)
 
 
 def month_start(day: date) -> date:

@@ -227,7 +227,7 @@ class Outbox:
         manifest = json.loads(self.path(key, ".json").read_text(encoding="utf-8"))
         em = BytesParser(policy=policy.default).parsebytes(self.path(key, ".eml").read_bytes())
         targets = [c for c in self.channels() if c not in manifest["delivered"]]
-        if not manifest.get("bot", {}).get("markdown"):  # a personal message (one agent's scorecard): e-mail only
+        if not manifest.get("bot", {}).get("markdown"):  # no bot text (the scorecard: pay is personal): e-mail only
             targets = [c for c in targets if c == "email"]
         if "email" in targets and not recipients_of(em):
             self._log(logging.WARNING, "delivery.outbox.no_recipients", key=key)

@@ -8,7 +8,6 @@ rerun of the month replaces a pending message and never sends a sent one again.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from typing import Any
 
 from ..core.model import Duration
@@ -16,7 +15,7 @@ from ..core.scorecard import AgentScore, ScorecardReport
 from ..i18n import Catalogue
 from ..i18n.cells import cell_text
 from .render import (RenderedMessage, _cut, _date_params, _render, _shop_prefix, catalogue_of, clean_header, fmt_pct,
-                     fmt_when, md_escape)
+                     fmt_when)
 
 
 def _month(report: ScorecardReport, cat: Catalogue) -> str:
@@ -52,16 +51,15 @@ def _message(report: ScorecardReport, cat: Catalogue, key: str, subject: str, ro
                "generated_at": fmt_when(report.generated_at, cat)}
     text, html = _render("email_scorecard", context, cat)
     title = cat.text("delivery.scorecard.bot_title", prefix=_shop_prefix(report.shop, cat, escape=True), month=month)
-    bot = "\n".join(cat.text("delivery.scorecard.bot_line", agent=md_escape(r["agent"], 16, cat), result=r["result"],
-                             inquiries=r["inquiries"], conversion=r["conversion"]) for r in rows if not r["is_shop"])
+    # pay is personal: the scorecard goes by e-mail only, never to the team's group chat (no bot text)
     return RenderedMessage(key=key, kind="scorecard", message_id=_message_id(report, key), subject=subject,
                            text=text, html=html, images=(), recipients=recipients, bot_title=_cut(title, 80),
-                           bot_markdown=bot)
+                           bot_markdown="")
 
 
 def render_scorecard(report: ScorecardReport, language: Catalogue | str | None = None) -> list[RenderedMessage]:
     """The manager's message (every agent, the shop row last), then one per agent with an e-mail
-    address in 成员, holding that agent's row only. Bot channels get the manager's message only."""
+    address in 成员, holding that agent's row only. E-mail only: group bots get none of them."""
     cat = catalogue_of(language)
     prefix = _shop_prefix(report.shop, cat)
     month = _month(report, cat)
@@ -75,6 +73,5 @@ def render_scorecard(report: ScorecardReport, language: Catalogue | str | None =
         row = _row(a, cat)
         subject = clean_header(cat.text("delivery.scorecard.subject_agent", prefix=prefix, month=month,
                                         result=row["result"]))
-        msg = _message(report, cat, _key(report, a.agent), subject, [row], (a.email,), personal=True)
-        out.append(replace(msg, bot_markdown=""))  # one person's pay: never to the group chat
+        out.append(_message(report, cat, _key(report, a.agent), subject, [row], (a.email,), personal=True))
     return out

@@ -312,7 +312,7 @@ def test_init_check_run_from_sheetsync_toml(tmp_path, monkeypatch, capsys):
             f'app_id = "{fake.app_id}"\napp_secret_env = "SHOP_FEISHU_SECRET"\ndomain = "{fake.domain}"\n',
             encoding="utf-8")
         assert main(["init"]) == 0
-        assert "已创建 14 张表" in capsys.readouterr().out
+        assert "已创建 17 张表" in capsys.readouterr().out
         assert fake.model.rows_of("Sheet1") == [["随便写的"]]  # a tab that was there is left alone
         assert main(["check", "--now", "2026-11-22 20:00"]) == 0
         fake.model.set_value("客服台账", 2, 2, "王女士")

@@ -16,9 +16,9 @@ from typing import Any, Mapping
 
 from ..errors import TemplateError
 from .parsing import header_form, normalize_text
-from . import cs_rules  # noqa: F401  (declares the customer-service rule kinds)
 from .rules import CONDITION_PARAMS, KINDS, Condition, Param, Rule, RuleKind
 from .rules_orders import BAND_LIMITS, Band  # also registers the kinds of rules_orders
+from . import cs_rules  # noqa: F401  (declares the customer-service rule kinds, after the others)
 from .settings import Settings, SettingSpec, read_specs
 
 COLUMN_TYPES = ("text", "date", "datetime", "int", "number", "choice", "bool", "sku_list", "email")

@@ -83,7 +83,7 @@ def test_jobs_lists_next_runs(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out] == ["validate", "reconcile-stock", "weekly-summary", "daily-digest",
                                                      "cs-scorecard"]
-    assert "下次 2026-11-22 19:15" in out[0]
+    assert "每 2 分钟" in out[0] and "下次 2026-11-22 19:02" in out[0]  # no workbook: round the clock, 检查间隔 2
     assert "每周日 20:00" in out[2] and "下次 2026-11-22 20:00" in out[2]
     assert "每月1日 09:00" in out[4] and "下次 2026-12-01 09:00" in out[4]
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 import pandas as pd
 
 from . import parsing
-from .model import Finding
+from .model import PRIORITY_TIME, Finding
 from .roster import Roster, shift_time
 from .rules import (KINDS, Emit, Param, Rule, RuleContext, RuleResult, _WHEN, _picked, _raw, _rows, by_distinct,
-                    empty_mask, found, rule_kind, rule_scope, sla_frames)
+                    empty_mask, found, rule_kind, rule_scope)
 
 if TYPE_CHECKING:
     from .binding import BoundTab
@@ -40,10 +40,7 @@ def _manager_names(ctx: RuleContext) -> tuple[str, ...]:
 
 def _with_owners(f: Finding, owners: tuple[str, ...], owner_role: str = "") -> Finding:
     """The finding routed to ``owners`` (the people who must act on this row)."""
-    changes: dict[str, Any] = {"owner_role": owner_role} if owner_role else {}
-    if hasattr(f, "owners"):
-        changes["owners"] = owners
-    return replace(f, **changes) if changes else f
+    return replace(f, owners=owners, owner_role=owner_role or f.owner_role)
 
 
 def _sla_rule(ctx: RuleContext, code: str) -> Rule | None:
@@ -69,7 +66,7 @@ def k_shift_time(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
 
 
 @rule_kind("duty_gaps", "tomorrow's working hours are covered by 排班 shifts (nothing is said while 排班 is empty)",
-           emits=[Emit("", ("day", "start", "end"),
+           emits=[Emit("", ("day", "start", "end"), severity="warn",
                        doc="nobody is on duty tomorrow from `{start}` to `{end}`: a warning to the manager, listed "
                            "(not painted), in the daily digest and alerted")])
 def k_duty_gaps(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
@@ -85,11 +82,8 @@ def k_duty_gaps(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
         f = Finding(tab.title, 0, "", 0, None, rule.code_for(), "", row_key=f"@{start:%Y-%m-%d %H:%M}",
                     owner_role=ctx.template.manager_role, job=rule.job, paint=False, tab_id=tab.template.key,
                     params={"tab": tab.title, "day": tomorrow, "start": start.time(), "end": _end_time(end)})
-        f = _with_owners(f, owners)
-        if hasattr(f, "severity"):  # a warning: the manager can still arrange a shift
-            warn: dict[str, Any] = {"severity": "warn", "deadline": start}
-            f = replace(f, **warn)
-        res.findings.append(f)
+        # a warning: the manager can still arrange a shift before it starts
+        res.findings.append(replace(_with_owners(f, owners), severity="warn", deadline=start))
     return res
 
 
@@ -105,8 +99,10 @@ def _end_time(end: datetime) -> Any:
                    _ROSTER,
                    Param("sla", "text", required=True,
                          doc="the code of the `sla` rule whose late rows are attributed")],
-           emits=[Emit("", ("agents", "at"), doc="the reply was late; `{agents}` were on duty when the customer asked"),
-                  Emit("nobody", ("at", "manager"),
+           emits=[Emit("", ("agents", "at"), priority=PRIORITY_TIME,
+                       doc="the reply was late (the `sla` rule's late or overdue finding); `{agents}` were on duty "
+                           "when the customer asked. Goes with that finding: same cell, same way out"),
+                  Emit("nobody", ("at", "manager"), priority=PRIORITY_TIME,
                        doc="the reply was late and nobody was on duty (无人值班): the manager's, not an agent's")])
 def k_on_duty(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     res = RuleResult()
@@ -114,13 +110,14 @@ def k_on_duty(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     sla = _sla_rule(ctx, rule.params["sla"])
     if not roster.known or sla is None or not tab.has(*sla.columns_used()):
         return res
-    at_col, agent_col = rule.params["at"], rule.params["agent"]
-    start, end, elapsed, deadline = sla_frames(tab, sla, ctx)
-    limit = pd.Timedelta(getattr(ctx.settings, sla.params["setting"]))
-    late = (start.notna() & end.notna() & (end >= start) & (elapsed > limit)).fillna(False).astype(bool)
-    overdue = (start.notna() & end.isna() & (deadline < pd.Timestamp(ctx.now))).fillna(False).astype(bool)
-    at = pd.to_datetime(tab.frame[at_col], errors="coerce")
-    mask = (late | overdue) & rule_scope(tab, sla) & empty_mask(tab, agent_col) & at.notna()
+    # the rows the sla rule itself reports late or overdue (a miss explained in 备注 is not reported)
+    late_codes = {sla.code_for(""), sla.code_for("overdue")}
+    late_rows = sorted({f.row for f in KINDS[sla.kind].check(tab, sla, ctx).findings if f.code in late_codes})
+    if not late_rows:
+        return res
+    mask = pd.Series(tab.frame.index.isin(late_rows), index=tab.frame.index)
+    at = pd.to_datetime(tab.frame[rule.params["at"]], errors="coerce")
+    mask &= empty_mask(tab, rule.params["agent"]) & at.notna()
     managers = _manager_names(ctx)
     for row, moment in _picked(mask, at):
         when = moment.to_pydatetime()
@@ -155,7 +152,7 @@ def attribute_on_duty(findings: list[Finding], ctx: RuleContext) -> list[Finding
         for i, f in enumerate(out):
             if f.tab_id != tab.template.key or not (f.code == code or f.code.startswith(code + ".")):
                 continue
-            if getattr(f, "owners", ()) or f.row not in tab.frame.index or not bool(no_agent.at[f.row]):
+            if f.owners or f.row not in tab.frame.index or not bool(no_agent.at[f.row]):
                 continue
             asked = pd.to_datetime(tab.frame.at[f.row, rule.params["at"]], errors="coerce")
             if pd.isna(asked):

@@ -260,6 +260,9 @@ def _demo_cs_team(shop: _Shop) -> dict[str, list[list[Any]]]:
             day = shop.today - timedelta(days=back)
             for start, end in data["shifts"]:
                 records.append({"date": day, "agent": shop.value(data["agent"]), "start": start, "end": end})
+        for back, start, end in data.get("extra", []):
+            records.append({"date": shop.today - timedelta(days=back), "agent": shop.value(data["agent"]),
+                            "start": start, "end": end})
         out["shifts"] = shop.table("shifts", records)
     book = shop.data["demo"].get("replies")
     if "replies" in shop.template.tabs and book:

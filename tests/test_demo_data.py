@@ -174,11 +174,7 @@ def test_seed_week_is_deterministic():
 @pytest.mark.parametrize("tab, rule, where", DEMO_CASES + DEMO_CLEAN_CASES)
 def test_each_listed_case_names_a_row_that_exists(tab, rule, where):
     assert rule
-    book = demo_rows(NOW)
-    if where == "":  # about the whole tab (tomorrow's gap in 排班): the tab has rows
-        assert len(book[tab]) > 1
-        return
-    assert find(book, tab, where), f"{tab}: no row with {where!r} ({rule})"
+    assert find(demo_rows(NOW), tab, where), f"{tab}: no row with {where!r} ({rule})"
 
 
 def test_every_data_tab_has_a_deliberate_mistake():
@@ -441,11 +437,9 @@ def run_jobs(book: dict[str, list[list[Any]]], now: datetime, jobs: tuple[str, .
 
 
 def sheet_rows(book: dict[str, list[list[Any]]], cases: list[tuple[str, str, str]]) -> set[tuple[str, int]]:
-    """(tab, sheet row) of every row a case list points at (sheet row 1 is the header); a case
-    with no row (where = "") is about the whole tab: row 0."""
+    """(tab, sheet row) of every row a case list points at (sheet row 1 is the header)."""
     return {(tab, i) for tab, _rule, where in cases
-            for i, row in ([(0, [""])] if where == "" else enumerate(book[tab], start=1))
-            if any(text(v) == where for v in row)}
+            for i, row in enumerate(book[tab], start=1) if any(text(v) == where for v in row)}
 
 
 @pytest.mark.parametrize("now", NOWS, ids=lambda n: n.strftime("%m%d-%H%M"))
@@ -610,3 +604,10 @@ def test_sheetsync_demo_writes_the_shop_of_the_template_language(tmp_path, capsy
     if template == "en":
         parts = [part.get_content() for part in em.walk() if part.get_content_maintype() == "text"]
         assert not [p for p in parts if CJK.search(p)]
+
+
+def test_the_demo_warns_of_tomorrows_lunch_gap_in_the_shifts():
+    out = run_jobs(demo_rows(NOW), NOW, ("validate",))
+    gaps = [f for f in out.findings if f.code == "shifts.gap"]
+    assert [(f.tab, f.row, f.severity) for f in gaps] == [("排班", 0, "warn")]
+    assert gaps[0].message.startswith("明天 12:00–13:00 没有客服值班")

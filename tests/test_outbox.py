@@ -201,8 +201,8 @@ def test_run_with_the_english_template_writes_and_sends_no_cjk(tmp_path, capsys,
         "[Sparkle Lab Diamonds] Weekly report Nov 16–Nov 22: Product pass rate 90% (+15 pts)\n")
     # 41 before issue 9's clearing: a late reply explained in Remarks, a promotion explained, one that is
     # over, and the overdue note a "resolved without time" wins over
-    # + the reply book's shipping contradiction and tomorrow's shift gap (issue 10)
-    assert "Open problems (39)" in files["weekly-2026-11-16.eml"]
+    # + the reply book's shipping contradiction, tomorrow's shift gap and a shift start nobody can read (issue 10)
+    assert "Open problems (40)" in files["weekly-2026-11-16.eml"]
     assert "Customer service digest 2026-11-21" in files["daily-2026-11-21.eml"]
     bodies = [json.dumps(r["body"], ensure_ascii=False) for r in bots.requests]
     alerts = [b for b in bodies if "thing(s) to do" in b]  # each owner's alerts, as well as the two reports

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -20,6 +20,8 @@ from sheetsync.templates import load_template
 from sheetsync.i18n.findings import catalogue_for, with_messages
 
 NOW = datetime(2026, 11, 22, 20, 0)  # Sunday evening, shop time (Asia/Shanghai)
+SEED_WEEK = date(2026, 11, 16)  # the Monday of the seed week
+D = datetime
 
 MEMBERS = [
     ["周一军", "选品", "yijun@example.com"],
@@ -95,6 +97,39 @@ def evaluate(template: Template, tabs: dict[str, list[list[Any]]], now: datetime
 def codes_at(findings: list[Finding], tab: str | None = None) -> set[tuple[int, str, str]]:
     """{(row, column header, code)} — what a test usually asserts on."""
     return {(f.row, f.column, f.code) for f in findings if tab is None or f.tab == tab}
+
+
+def shop_rows(template: Template) -> dict[str, list[list[Any]]]:
+    """A small shop: a promotion declaring more stock than there is, a formula typed into a
+    summary, an unresolved inquiry, a dispute answered in time."""
+    tabs = base_tabs(template)
+    tabs["库存"] += [row_for(template, "inventory", sku="LGD-S-300D", product="3克拉裸石", stock=3, min_price=100),
+                   row_for(template, "inventory", sku="LGD-R-030", product="戒指", stock=10, min_price=100)]
+    tabs["推广确认单"] += [
+        row_for(template, "promotions", name="双十一预热款", start=D(2026, 11, 30), end=D(2026, 12, 1),
+                skus="LGD-S-300D", declared_stock=5, author="周深", signer="莉莉", signed_at=D(2026, 11, 20)),
+        row_for(template, "promotions", name="周末戒指", start=D(2026, 11, 30), end=D(2026, 12, 1),
+                skus="LGD-R-030", declared_stock=4, price=199, author="周深", signer="莉莉",
+                signed_at=D(2026, 11, 20)),
+    ]
+    tabs["客服台账"] += [
+        row_for(template, "cs_log", customer="王女士", type="产品咨询", asked_at=D(2026, 11, 22, 10),
+                answered_at=D(2026, 11, 22, 10, 2), resolved="否", summary='=IMPORTXML("http://x","//a")'),
+        row_for(template, "cs_log", customer="李先生", type="产品咨询", asked_at=D(2026, 11, 22, 11),
+                answered_at=D(2026, 11, 22, 11, 2), resolved="是"),
+    ]
+    tabs["售后纠纷"] += [
+        row_for(template, "disputes", order="TB1001", received_at=D(2026, 11, 22, 9), category="物流问题",
+                first_reply_at=D(2026, 11, 22, 9, 5)),
+    ]
+    return tabs
+
+
+def seed_week(template: Template) -> dict[str, list[list[Any]]]:
+    """The seed week of the product brief, the week starting SEED_WEEK."""
+    from sheetsync.demo import seed_week_rows
+
+    return seed_week_rows(SEED_WEEK)
 
 
 @pytest.fixture
@@ -293,3 +328,96 @@ def make_shop(request, write_xlsx):
         return GoogleShop(stack.enter_context(start_fake_sheets(tabs)))
 
     return _make
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    """The test reads the default (zh-CN) messages, whatever an earlier test set; the language
+    it found is back afterwards. A module takes it with
+    ``pytestmark = pytest.mark.usefixtures("chinese")``."""
+    before = active()
+    set_language("zh-CN")
+    yield
+    set_language(before)
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no sheetsync.toml of the repository is picked up
+    return tmp_path
+
+
+@pytest.fixture
+def bots():
+    """The group bots (WeCom, DingTalk, Feishu) on one loopback port."""
+    from helpers_bots import BotServer
+
+    server = BotServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def cert_files(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 / localhost."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(dt.datetime(2020, 1, 1)).not_valid_after(dt.datetime(2099, 1, 1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture
+def smtp_server(cert_files):
+    """Start a loopback server: smtp_server(security, mechanism) -> (inbox, port). mechanism
+    None = no AUTH offered; 'PLAIN' / 'LOGIN' = only that one offered."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from helpers_smtp import Inbox, check_password, free_port
+
+    started = []
+
+    def start(security: str, mechanism: str | None = None, port: int | None = None):
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(*cert_files)
+        kwargs = {}
+        if security == "starttls":
+            kwargs.update(tls_context=ctx, require_starttls=True)
+        elif security == "ssl":
+            kwargs.update(ssl_context=ctx)
+        if mechanism:
+            kwargs.update(authenticator=check_password, auth_required=True,
+                          auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN") if m != mechanism])
+            if security == "ssl":
+                # the whole session is encrypted, but aiosmtpd only counts STARTTLS as TLS
+                kwargs.update(auth_require_tls=False)
+        inbox = Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port or free_port(), **kwargs)
+        controller.start()
+        started.append(controller)
+        return inbox, controller.port
+
+    yield start
+    for controller in started:
+        controller.stop()

@@ -8,26 +8,22 @@ import json
 from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
-from sheetsync.app import run_jobs
-from sheetsync.config import Config
 from sheetsync.core.alerts import Member, plan_alerts
 from sheetsync.delivery.bots import WECOM_TEXT_BYTES, bot_request
 from sheetsync.core.model import Finding
 from sheetsync.core.settings import Settings
 from sheetsync.core.state import Alert
 from conftest import MEMBERS, base_tabs, row_for
-from test_bots import BotServer, SECRETS
-from test_email_smtp import cert_files, smtp_server  # noqa: F401  (fixtures)
+from helpers_alerts import check, config_for, wecom
+from helpers_bots import SECRETS, BotServer
 
 DAY = datetime(2026, 11, 23)  # a Monday
 MOBILES = {"童欣": "13800000003", "王店长": 13900000005}  # a number typed as a number reads as digits
-CHECKS = ["validate", "reconcile-stock"]
 
 
 def at(hhmm: str, day: datetime = DAY) -> datetime:
@@ -44,25 +40,6 @@ def shop_tabs(template, *cs_rows, reviews=(), hours="09:00-23:00", **settings):
 
 
 ORANGE = dict(customer="一只橙子", type="产品咨询", summary="戒指尺寸", asked_at=at("10:00"), agent="童欣")
-
-
-@pytest.fixture
-def bots():
-    server = BotServer()
-    yield server
-    server.close()
-
-
-def wecom(bots: BotServer) -> dict:
-    return {"wecom": {"webhook": bots.url("wecom")}}
-
-
-def config_for(path: Path, delivery: dict) -> Config:
-    return Config(workbook=path, delivery=delivery, state_dir=path.parent / "state")
-
-
-def check(config: Config, now: datetime):
-    return run_jobs(config, CHECKS, now=now)
 
 
 def wecom_texts(bots: BotServer) -> list[dict]:

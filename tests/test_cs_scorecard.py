@@ -17,7 +17,8 @@ from sheetsync.core.scorecard import p90_seconds, median_seconds, report_month
 from sheetsync.core.settings import Settings
 from sheetsync.delivery import DeliveryConfig
 from sheetsync.scheduler import next_run
-from test_email_smtp import Inbox, free_port
+from helpers_bots import BotServer
+from helpers_smtp import Inbox, free_port
 
 D = datetime
 RUN_AT = D(2026, 12, 1, 9, 30)  # the scorecard for November
@@ -92,8 +93,6 @@ def _table(path, title="客服绩效"):
 
 
 def test_three_agents_get_reward_penalty_and_none_as_a_hand_count_gives(template, write_xlsx, smtp):
-    from test_bots import BotServer
-
     inbox, port = smtp
     path = write_xlsx(month_of_three_agents(template))
     group = BotServer()

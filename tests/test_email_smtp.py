@@ -4,107 +4,16 @@ with AUTH PLAIN / LOGIN, parsed back from the bytes the server received."""
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import logging
-import socket
-import ssl
-from email import policy
-from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from sheetsync.errors import DeliveryError
 from sheetsync.delivery import DeliveryConfig, Outbox, render_weekly
-from test_notify_render import CJK, english, seed_report
+from helpers_reports import CJK, english, seed_report
+from helpers_smtp import PASSWORD, USER, free_port
 
-PASSWORD = "s3cret-Auth-code-42"
-USER = "shop@example.com"
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def cert_files(tmp_path_factory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 / localhost."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(dt.datetime(2020, 1, 1)).not_valid_after(dt.datetime(2099, 1, 1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """aiosmtpd handler keeping every envelope it accepts."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def parsed(self, i: int = -1):
-        return BytesParser(policy=policy.default).parsebytes(self.envelopes[i].content)
-
-
-def check_password(server, session, envelope, mechanism, auth_data):
-    ok = auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
-    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
-
-
-@pytest.fixture
-def smtp_server(cert_files):
-    """Start a loopback server: smtp_server(security, mechanism) -> (inbox, port). mechanism
-    None = no AUTH offered; 'PLAIN' / 'LOGIN' = only that one offered."""
-    started = []
-
-    def start(security: str, mechanism: str | None = None, port: int | None = None):
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(*cert_files)
-        kwargs = {}
-        if security == "starttls":
-            kwargs.update(tls_context=ctx, require_starttls=True)
-        elif security == "ssl":
-            kwargs.update(ssl_context=ctx)
-        if mechanism:
-            kwargs.update(authenticator=check_password, auth_required=True,
-                          auth_exclude_mechanism=[m for m in ("PLAIN", "LOGIN") if m != mechanism])
-            if security == "ssl":
-                # the whole session is encrypted, but aiosmtpd only counts STARTTLS as TLS
-                kwargs.update(auth_require_tls=False)
-        inbox = Inbox()
-        controller = Controller(inbox, hostname="127.0.0.1", port=port or free_port(), **kwargs)
-        controller.start()
-        started.append(controller)
-        return inbox, controller.port
-
-    yield start
-    for controller in started:
-        controller.stop()
 
 
 def smtp_config(port: int, security: str, cert_files, username: str | None) -> DeliveryConfig:

@@ -9,36 +9,12 @@ import pytest
 
 from sheetsync.i18n import describe_changes, load_catalogue
 
-from conftest import NOW, base_tabs, row_for
+from conftest import NOW, row_for, shop_rows
 from sheetsync.engine import run
 from sheetsync.core.model import MARK_FILL, NOTE_PREFIX
 from sheetsync.registry import get_jobs
 
 D = datetime
-
-
-def shop_rows(template):
-    tabs = base_tabs(template)
-    tabs["库存"] += [row_for(template, "inventory", sku="LGD-S-300D", product="3克拉裸石", stock=3, min_price=100),
-                   row_for(template, "inventory", sku="LGD-R-030", product="戒指", stock=10, min_price=100)]
-    tabs["推广确认单"] += [
-        row_for(template, "promotions", name="双十一预热款", start=D(2026, 11, 30), end=D(2026, 12, 1),
-                skus="LGD-S-300D", declared_stock=5, author="周深", signer="莉莉", signed_at=D(2026, 11, 20)),
-        row_for(template, "promotions", name="周末戒指", start=D(2026, 11, 30), end=D(2026, 12, 1),
-                skus="LGD-R-030", declared_stock=4, price=199, author="周深", signer="莉莉",
-                signed_at=D(2026, 11, 20)),
-    ]
-    tabs["客服台账"] += [
-        row_for(template, "cs_log", customer="王女士", type="产品咨询", asked_at=D(2026, 11, 22, 10),
-                answered_at=D(2026, 11, 22, 10, 2), resolved="否", summary='=IMPORTXML("http://x","//a")'),
-        row_for(template, "cs_log", customer="李先生", type="产品咨询", asked_at=D(2026, 11, 22, 11),
-                answered_at=D(2026, 11, 22, 11, 2), resolved="是"),
-    ]
-    tabs["售后纠纷"] += [
-        row_for(template, "disputes", order="TB1001", received_at=D(2026, 11, 22, 9), category="物流问题",
-                first_reply_at=D(2026, 11, 22, 9, 5)),
-    ]
-    return tabs
 
 
 def do_run(shop, now=NOW, jobs=None, **kw):

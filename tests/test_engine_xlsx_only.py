@@ -8,12 +8,11 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from conftest import NOW
+from conftest import NOW, shop_rows
 from sheetsync.backends.xlsx import XlsxBackend
 from sheetsync.engine import run
 from sheetsync.errors import WorkbookBusyError
 from sheetsync.registry import get_jobs
-from test_engine import shop_rows
 
 D = datetime
 

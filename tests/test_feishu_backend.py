@@ -8,23 +8,18 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import NOW, base_tabs, row_for
+from conftest import NOW, base_tabs, row_for, seed_week
 from fake_feishu import LOST, Failure, start_fake_feishu
 from sheetsync.backends.feishu import FeishuBackend, parse_spreadsheet_token
 from sheetsync.core.layout import layouts_with_rows
 from sheetsync.core.model import MARK_FILL, ChangeSet, ReplaceTab
 from sheetsync.engine import run
 from sheetsync.errors import BackendError, ConfigError
-from sheetsync.i18n import set_language
 from sheetsync.registry import get_jobs
 
 D = datetime
 READS = ["sheets.query", "values_batch_get", "values_batch_get"]
-
-
-@pytest.fixture(autouse=True)
-def chinese():
-    set_language("zh-CN")
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 def shop_tabs(template):
@@ -400,8 +395,6 @@ def test_merged_header_cells_are_read(fake):
 def test_the_weekly_summary_is_mailed_from_a_feishu_sheet_and_schedule_runs_on_it(tmp_path, monkeypatch, capsys):
     """Delivery does not care where the sheet is: the seed week on Feishu leaves the 周报 e-mail
     in the outbox, and `schedule --once` runs the due jobs on the same sheet."""
-    from test_weekly import seed_week
-
     from sheetsync.cli import main
     from sheetsync.templates import load_template
 

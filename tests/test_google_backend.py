@@ -19,7 +19,7 @@ from sheetsync.backends.base import ColumnLayout, TabLayout
 from sheetsync.backends.google import GoogleBackend, parse_spreadsheet_id
 from sheetsync.backends.google_transport import BACKOFF_MAX, load_key, make_credentials
 from sheetsync.errors import BackendError, ConfigError
-from sheetsync.i18n import active, set_language
+from sheetsync.i18n import set_language
 from sheetsync.core.model import CellError as ReadError  # what the backend reads (fake_sheets: what it serves)
 from sheetsync.core.model import (MARK_FILL, AppendRows, ChangeSet, ChartSpec, FillValue, Paint, ReplaceTab, Unpaint,
                              row_keys)
@@ -49,15 +49,7 @@ def row_of(fake, order: str, tab: str = TAB) -> int:
 
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
-
-
-@pytest.fixture(autouse=True)
-def chinese():
-    """These tests read the default (zh-CN) messages, whatever an earlier test set."""
-    before = active()
-    set_language("zh-CN")
-    yield
-    set_language(before)
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture

@@ -12,19 +12,11 @@ from conftest import NOW, base_tabs, row_for
 from fake_sheets import start_fake_sheets
 from sheetsync.app import RunOutcome
 from sheetsync.engine import run
-from sheetsync.i18n import active, set_language
 from sheetsync.registry import get_jobs
 
 D = datetime
 MARK_FIELDS = "userEnteredFormat.backgroundColorStyle,note"
-
-
-@pytest.fixture(autouse=True)
-def chinese():
-    before = active()
-    set_language("zh-CN")
-    yield
-    set_language(before)
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 def late_answers(template, n: int, start: int = 0) -> list[list]:

@@ -23,7 +23,6 @@ from fake_sheets import DROP, LOST, Failure, start_fake_sheets
 from sheetsync.core.model import MARK_FILL, NOTE_PREFIX
 from sheetsync.engine import run
 from sheetsync.errors import SheetsyncError
-from sheetsync.i18n import active, set_language
 from sheetsync.registry import get_jobs
 
 CS = "客服台账"
@@ -31,14 +30,7 @@ ANSWERED = 6  # 首次响应时间, where a late first reply is painted
 ASKED = 5  # 咨询时间 (part of the row key)
 FIRST_READ, CONFIRM, WRITE = 1, 2, 3
 D = datetime
-
-
-@pytest.fixture(autouse=True)
-def chinese():
-    before = active()
-    set_language("zh-CN")
-    yield
-    set_language(before)
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 def cs_row(template, i: int, late: bool) -> list:

@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from conftest import NOW, base_tabs, evaluate, row_for, snapshot_of
+from helpers_alerts import check, config_for, wecom
+from helpers_bots import BotServer
 from sheetsync.core.job import JobContext
 from sheetsync.core.layout import layouts
 from sheetsync.core.weekly import weekly_summary
@@ -354,9 +356,6 @@ def test_supplier_pass_rate_in_the_weekly_tab(template):
 def test_the_selection_lead_is_alerted_once_about_a_sku_with_two_quality_disputes(template, write_xlsx):
     """A real run on an .xlsx file, the WeCom bot on loopback: 周一军 (选品) is told once, however
     often the workbook is checked, and the SKU's next selection row carries the note."""
-    from test_alerts import check, config_for, wecom
-    from test_bots import BotServer
-
     tabs = shop(template, {"工作时间": "09:00-23:00"},
                 orders=[dict(order="Q1", ordered_at=D(2026, 11, 1, 10), sku="LGD-R-100", shipped_at=D(2026, 11, 1, 12))],
                 disputes=_quality_disputes(),

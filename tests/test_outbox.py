@@ -22,15 +22,8 @@ from sheetsync.delivery import DeliveryConfig, Outbox, render_daily, render_week
 from sheetsync.demo import demo_rows
 from sheetsync.i18n import active, load_catalogue, set_language
 from sheetsync.locks import file_lock
-from test_bots import ENV, NOW, BotServer, bot_config
-from test_notify_render import CJK, seed_digest, seed_report
-
-
-@pytest.fixture
-def bots():
-    server = BotServer()
-    yield server
-    server.close()
+from helpers_bots import ENV, NOW, bot_config
+from helpers_reports import CJK, seed_digest, seed_report
 
 
 def files_in(folder: Path) -> list[str]:

@@ -7,11 +7,9 @@ import logging
 
 import pytest
 
-from conftest import NOW
+from conftest import NOW, shop_rows
 from sheetsync import app
-from sheetsync.i18n import active, set_language
 from sheetsync.progress import Progress
-from test_engine import shop_rows
 
 
 class Terminal(io.StringIO):
@@ -21,12 +19,7 @@ class Terminal(io.StringIO):
         return True
 
 
-@pytest.fixture(autouse=True)
-def chinese():
-    before = active()
-    set_language("zh-CN")
-    yield
-    set_language(before)
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture

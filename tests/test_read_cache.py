@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 import openpyxl
 import pytest
 
-from conftest import NOW, row_for
+from conftest import NOW, row_for, shop_rows
 from sheetsync.backends.xlsx import XlsxBackend
 from sheetsync.engine import run
 from sheetsync.readcache import FILE_NAME, ReadCache
 from sheetsync.registry import get_jobs
 from sheetsync.templates import load_template
-from test_engine import shop_rows
 
 D = datetime
 

@@ -6,20 +6,14 @@ from datetime import date, datetime
 
 import pytest
 
-from conftest import snapshot_of
+from conftest import SEED_WEEK, seed_week, snapshot_of
 from sheetsync.engine import load
 from sheetsync.core.job import JobContext
 from sheetsync.core.model import TabData
 from sheetsync.core.weekly import report_week, weekly_header, weekly_summary
 
-WEEK = date(2026, 11, 16)  # Monday
+WEEK = SEED_WEEK  # Monday
 SUNDAY_EVENING = datetime(2026, 11, 22, 20, 0)
-
-
-def seed_week(template):
-    from sheetsync.demo import seed_week_rows
-
-    return seed_week_rows(WEEK)
 
 
 def summary_output(template, rows, now=SUNDAY_EVENING, existing: TabData | None = None):

@@ -20,25 +20,11 @@ from sheetsync.backends.xlsx import XlsxBackend
 from sheetsync.cli import main
 from sheetsync.core.model import CellError, ChangeSet, Paint
 from sheetsync.errors import BackendError
-from sheetsync.i18n import active, load_catalogue, set_language
+from sheetsync.i18n import load_catalogue
 
 NOW = "2026-11-22T20:00:00+08:00"
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
-
-
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    """These tests read the default (zh-CN) messages, whatever an earlier test set."""
-    before = active()
-    set_language("zh-CN")
-    yield
-    set_language(before)
-
-
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no sheetsync.toml of the repository is picked up
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

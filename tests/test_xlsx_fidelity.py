@@ -15,7 +15,6 @@ import subprocess
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 import openpyxl
 import pytest
@@ -26,12 +25,12 @@ from sheetsync.backends.xlsx import XlsxBackend
 from sheetsync.cli import main
 from sheetsync.core.model import MARK_FILL, NOTE_PREFIX, ChangeSet, Paint
 from sheetsync.demo import demo_rows
-from sheetsync.i18n import active, set_language
 from sheetsync.templates import load_template
 
 NOW = datetime(2026, 11, 22, 20, 0)
 # openpyxl, reading the result back, says it does not keep x14 conditional formats (sheetsync does)
-pytestmark = pytest.mark.filterwarnings("ignore:Conditional Formatting extension:UserWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore:Conditional Formatting extension:UserWarning"),
+              pytest.mark.usefixtures("chinese")]
 IMAGE_ID = "ID_8F3A1C0B5E2D4F6A9B7C1D2E3F4A5B6C"
 # the parts people made, which must come out unchanged
 KEPT = [
@@ -60,20 +59,6 @@ def kept_parts(book: ExcelBook) -> list[str]:
     touches a tab it has no business with)."""
     disputes = [s.title for s in book.sheets].index("售后纠纷") + 1
     return [*KEPT, f"xl/threadedComments/threadedComment{disputes}.xml", sheet_member("销售汇总", book)]
-
-
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    before = active()
-    set_language("zh-CN")
-    yield
-    set_language(before)
-
-
-@pytest.fixture
-def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # no sheetsync.toml of the repository is picked up
-    return tmp_path
 
 
 def shop_book() -> ExcelBook:

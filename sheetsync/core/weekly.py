@@ -1,4 +1,4 @@
-"""The weekly-summary job: the four KPIs per Monday–Sunday week, the 周报 tab and its chart.
+"""The weekly-summary job: the KPIs of the template per Monday–Sunday week, the 周报 tab and its chart.
 
 Weeks are computed from the data itself, so re-running for a week replaces that week's row. Rows
 already in 周报 for weeks that no longer have data (old log rows archived away) are kept as they

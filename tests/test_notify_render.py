@@ -230,14 +230,16 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
 
 
 def test_weekly_has_inline_trend_chart_referenced_by_cid():
-    msg = render_weekly(seed_report(history_weeks=6))
+    report = seed_report(history_weeks=6)
+    msg = render_weekly(report)
     assert len(msg.images) == 1
     image = msg.images[0]
     assert cells(msg.html).images == [f"cid:{image.cid}"]
     width, height, rows = decode_png(image.data)
     assert (width, height) == (1120, 440)
     pixels = b"".join(rows)
-    for color in SERIES_COLORS:
+    rates = [k for k in report.week.kpis if k.unit == "rate"]
+    for color in SERIES_COLORS[:len(rates)]:
         assert bytes(hex_rgb(color)) in pixels  # every KPI line is drawn
     for label in LABELS.values():
         assert label in msg.html  # legend in the HTML
@@ -358,3 +360,37 @@ def test_every_language_has_the_same_delivery_keys_and_a_lookalike_per_markdown_
     for cat in (zh, en):
         assert len(cat.raw("delivery.fmt.md_lookalikes")) == 15 and len(cat.raw("delivery.fmt.months")) == 12
     assert not [k for k in keys if CJK.findall(str(en.raw(k)))]
+
+
+@pytest.mark.parametrize("better, previous, now, color", [
+    ("higher", 0.8, 0.9, "#15803D"), ("higher", 0.9, 0.8, "#B91C1C"),
+    ("lower", 4, 10, "#B91C1C"), ("lower", 12, 6, "#15803D")])
+def test_a_rise_is_green_unless_lower_is_better(better, previous, now, color):
+    """售后纠纷数 up from 4 to 10 is bad news (red), 选品合格率 up is good news (green)."""
+    from sheetsync.core.model import Kpi
+    from sheetsync.delivery.render import change_color
+
+    kpi = (Kpi("dispute_count", "售后纠纷数", int(now), 0, previous, "count", better) if better == "lower"
+           else Kpi("selection_pass", "选品合格率", int(now * 10), 10, previous, "rate", better))
+    assert change_color(kpi) == color
+
+
+def test_the_templates_say_returns_and_disputes_are_better_lower(template):
+    from sheetsync.templates import load_template
+
+    for tpl in (template, load_template("en")):
+        better = {k.key: k.better for k in tpl.kpis}
+        assert better["return_rate"] == better["dispute_count"] == "lower"
+        assert better["selection_pass"] == "higher"
+
+
+def test_eight_rate_lines_are_all_drawn_in_eight_colours():
+    """The template has eight KPIs; a chart that had four colours silently left out lines 5 and on."""
+    from sheetsync.delivery.chart import trend_chart_png
+
+    series = [[0.1 * k + 0.05, 0.1 * k + 0.1] for k in range(8)]
+    _w, _h, rows = decode_png(trend_chart_png(["11/16", "11/23"], series))
+    pixels = b"".join(rows)
+    assert len(set(SERIES_COLORS)) >= 8
+    for color in SERIES_COLORS[:8]:
+        assert bytes(hex_rgb(color)) in pixels

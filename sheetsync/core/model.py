@@ -377,6 +377,7 @@ class Kpi:
     denominator: int
     previous: float | None = None  # last week's value (0..1, or a count), None if unknown
     unit: str = "rate"  # "rate": numerator / denominator; "count": the number of rows (售后纠纷数)
+    better: str = "higher"  # "lower": a rise is bad news (退货率, 售后纠纷数)
 
     @property
     def value(self) -> float | None:

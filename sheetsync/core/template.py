@@ -106,6 +106,7 @@ class Kpi:
     num_date: str = ""  # their date column
     exclude: tuple[Condition, ...] = ()  # rows of `tab` matching all of these are not counted
     unit: str = "rate"  # "rate" (numerator / denominator) | "count" (rows of the week)
+    better: str = "higher"  # "higher" | "lower" (退货率, 售后纠纷数): which way of a change is good news
 
 
 @dataclass(frozen=True)
@@ -526,6 +527,9 @@ class _TemplateReader:
         unit = spec.get("unit", "rate")
         if unit not in ("rate", "count"):
             raise self.error("kpi_unit", where, unit=str(unit))
+        better = spec.get("better", "higher")
+        if better not in ("higher", "lower"):
+            raise self.error("kpi_better", where, better=str(better))
         num = spec.get("numerator", {})
         if unit == "rate" and not num:
             raise self.error("missing_key", where, key="numerator")
@@ -538,7 +542,7 @@ class _TemplateReader:
             num_tab, num_date = other.key, self._col_ref(other, where, "date", num["date"])
             when = self._conditions(other, where, num.get("when"))
             return Kpi(spec["key"], spec["label"], tab.key, date, when, "", spec.get("count_label", ""), num_tab,
-                       num_date, exclude, unit)
+                       num_date, exclude, unit, better)
         sla = num.get("sla", "")
         if sla and not any(r.code == sla and r.kind == "sla" for r in tab.rules):
             raise self.error("unknown_sla", where, tab=tab.title, sla=sla)
@@ -546,7 +550,7 @@ class _TemplateReader:
         if unit == "rate" and not sla and not when:
             raise self.error("numerator", where)
         return Kpi(spec["key"], spec["label"], tab.key, date, when, sla, spec.get("count_label", ""), "", "",
-                   exclude, unit)
+                   exclude, unit, better)
 
     # -- problems fed back to selection (issue 11) ---------------------------------------------
 

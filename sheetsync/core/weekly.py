@@ -256,7 +256,7 @@ def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSumma
             elif prev_week in kept:
                 previous = _ratio(kept[prev_week].get(k.label)) if k.unit == "rate" else \
                     _count(kept[prev_week].get(k.label))
-            kpis.append(Kpi(k.key, k.label, num, den, previous, k.unit))
+            kpis.append(Kpi(k.key, k.label, num, den, previous, k.unit, k.better))
         summary = WeekSummary(monday, monday + timedelta(days=6), tuple(kpis),
                               breakdown_counts(ctx, monday) + feedback_counts(ctx, monday, found))
         by_week[monday] = summary

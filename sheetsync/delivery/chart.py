@@ -20,7 +20,8 @@ from typing import Sequence
 RGB = tuple[int, int, int]
 
 # one colour per KPI, in WeekSummary.kpis order; the HTML legend uses the same hex values
-SERIES_COLORS: tuple[str, ...] = ("#2563EB", "#EA580C", "#7C3AED", "#0D9488")
+SERIES_COLORS: tuple[str, ...] = ("#2563EB", "#EA580C", "#7C3AED", "#0D9488",
+                                  "#DB2777", "#65A30D", "#0891B2", "#A16207")
 
 _BACKGROUND: RGB = (255, 255, 255)
 _GRID: RGB = (229, 231, 235)
@@ -147,8 +148,8 @@ def trend_chart_png(
             x = round(x_of(i)) - text_width(label, font) // 2
             canvas.text(x, top + plot_h + 4 * scale, label, font, _AXIS_TEXT)
 
-    for values, color in zip(series, colors, strict=False):  # extra series have no colour: not drawn
-        rgb = hex_rgb(color)
+    for k, values in enumerate(series):  # more series than colours: the colours repeat, no line is left out
+        rgb = hex_rgb(colors[k % len(colors)])
         points = [(x_of(i), y_of(v)) if v is not None else None for i, v in enumerate(values)]
         for a, b in zip(points, points[1:], strict=False):
             if a is not None and b is not None:

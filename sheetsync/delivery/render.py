@@ -153,7 +153,8 @@ def change_color(kpi: Kpi) -> str:
     points = kpi.change_points
     if not points:
         return FLAT_COLOR
-    return UP_COLOR if points > 0 else DOWN_COLOR
+    good = points > 0 if kpi.better != "lower" else points < 0
+    return UP_COLOR if good else DOWN_COLOR
 
 
 def _date_params(cat: Catalogue, value: date | datetime) -> dict[str, Any]:

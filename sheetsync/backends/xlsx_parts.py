@@ -24,6 +24,7 @@ from typing import Iterable, Iterator
 from xml.etree import ElementTree as ET
 
 from .base import Reason
+from .xlsx_package import attr as _attr, local as _local
 
 # Sheet-level extensions openpyxl drops on load ("... extension is not supported and will be
 # removed"). Only those whose loss removes something a person made are listed; ignored-error
@@ -114,18 +115,6 @@ class _Rel:
     id: str
     type: str  # last segment of the relationship type URI: "drawing", "chart", "image"...
     target: str  # zip member name, resolved against the source part
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _attr(element: ET.Element, local_name: str) -> str | None:
-    """Attribute by local name whatever its namespace (r:id, r:embed)."""
-    for key, value in element.attrib.items():
-        if _local(key) == local_name:
-            return value
-    return None
 
 
 class _Package:

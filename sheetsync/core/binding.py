@@ -44,6 +44,8 @@ class BoundTab:
     spare_headers: list[str] = field(default_factory=list)  # header cells that match no template column
     _raw_arrays: dict[str, Any] = field(default_factory=dict, repr=False)
     _positions: dict[int, int] = field(default_factory=dict, repr=False)
+    # what rules derive from the parsed columns once per run (owner names by row), by a key of theirs
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def title(self) -> str:

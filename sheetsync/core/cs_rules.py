@@ -112,7 +112,7 @@ def k_on_duty(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
         return res
     # the rows the sla rule itself reports late or overdue (a miss explained in 备注 is not reported)
     late_codes = {sla.code_for(""), sla.code_for("overdue")}
-    late_rows = sorted({f.row for f in KINDS[sla.kind].check(tab, sla, ctx).findings if f.code in late_codes})
+    late_rows = sorted({f.row for f in ctx.result(tab, sla).findings if f.code in late_codes})
     if not late_rows:
         return res
     mask = pd.Series(tab.frame.index.isin(late_rows), index=tab.frame.index)
@@ -120,7 +120,7 @@ def k_on_duty(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     mask &= empty_mask(tab, rule.params["agent"]) & at.notna()
     managers = _manager_names(ctx)
     for row, moment in _picked(mask, at):
-        when = moment.to_pydatetime()
+        when = moment
         agents = roster.on_duty(when)
         if agents:
             f = found(tab, rule, row, rule.column, agents=agents, at=when)
@@ -193,8 +193,9 @@ def k_has_reply(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
         known = {reply_type(t, column) for t, r in zip(book.frame["type"], book.frame["reply"], strict=True)
                  if isinstance(t, str) and isinstance(r, str) and r.strip()}
     seen: set[str] = set()
-    for row, value in _picked(~empty_mask(tab, rule.column) & rule_scope(tab, rule), tab.frame[rule.column]):
-        key = _fold(value)
+    folded = by_distinct(tab.frame[rule.column], _fold)  # once per distinct type, not per row
+    for row, value, key in _picked(~empty_mask(tab, rule.column) & rule_scope(tab, rule), tab.frame[rule.column],
+                                   folded):
         if not isinstance(value, str) or key in known or key in seen:
             continue
         seen.add(key)

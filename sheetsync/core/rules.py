@@ -202,6 +202,24 @@ class RuleContext:
     reported: tuple[date, datetime] | None = None
     # state: values sheetsync filled in, "tab id\x1frow key\x1fcolumn id" -> the value written
     filled: dict[str, Any] = field(default_factory=dict)
+    # results computed in this run, (tab id, rule code) -> result: a rule that builds on another
+    # (on_duty on its sla rule) takes that rule's result instead of running it a second time
+    computed: dict[tuple[str, str], "RuleResult"] = field(default_factory=dict, repr=False)
+
+    def result(self, tab: "BoundTab", rule: Rule) -> "RuleResult":
+        """``rule``'s result on ``tab``: computed once per run (and, for a timeless kind, taken
+        from ``memo`` when the content has not changed since it was computed)."""
+        key = (tab.template.key, rule.code)
+        if key in self.computed:
+            return self.computed[key]
+        if self.memo is not None and rule.kind in TIMELESS_KINDS:
+            if key not in self.memo:
+                self.memo[key] = KINDS[rule.kind].check(tab, rule, self)
+            result = self.memo[key]
+        else:
+            result = KINDS[rule.kind].check(tab, rule, self)
+        self.computed[key] = result
+        return result
 
     @property
     def template(self) -> "Template":
@@ -256,6 +274,8 @@ def _missing(value: Any) -> bool:
 def plain(value: Any) -> Any:
     """A cell value as a message parameter: None for empty, datetime, float/int, bool, str or a
     tuple of str (SKU lists) — no numpy or pandas types."""
+    if value.__class__ is str:  # the common case first
+        return value.strip()
     if _missing(value):
         return None
     if isinstance(value, pd.Timestamp):
@@ -368,17 +388,31 @@ def _dt(tab: "BoundTab", col: str) -> pd.Series:
 
 
 def _picked(mask: pd.Series, *series: pd.Series) -> Iterable[tuple[Any, ...]]:
-    """(row, value of each series) for the rows ``mask`` flags — one slice, not a lookup per row."""
+    """(row, value of each series) for the rows ``mask`` flags — one slice, not a lookup per row.
+    Times come out as Python ``datetime``/``timedelta`` (NaT as None), converted in one pass."""
     flags = np.asarray(mask, dtype=bool)
     rows = mask.index[flags]
-    return zip((int(r) for r in rows), *(s[flags].tolist() for s in series), strict=True)
+    return zip(rows.tolist(), *(_values(s, flags) for s in series), strict=True)
+
+
+def _values(s: pd.Series, flags: np.ndarray) -> list[Any]:
+    kind = s.dtype.kind
+    if kind in "mM" and getattr(s.dtype, "tz", None) is None:
+        picked = s.to_numpy()[flags]
+        return picked.astype("datetime64[us]" if kind == "M" else "timedelta64[us]").tolist()
+    return s[flags].tolist()
 
 
 def by_distinct(values: pd.Series, fn: Callable[[str], Any]) -> pd.Series:
     """``fn`` of each text cell (None for the rest), computed once per distinct value: a column of
     a million rows holds a few thousand names."""
-    mapping = {v: fn(v) for v in pd.unique(values.dropna()) if isinstance(v, str)}
-    return values.map(mapping)  # cells that are not text (or empty) come out missing
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)  # the last slot: empty cells (code -1)
+    mapped[:] = None
+    for i, v in enumerate(uniques):
+        if isinstance(v, str):
+            mapped[i] = fn(v)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def _folded(text: str) -> str:
@@ -397,38 +431,45 @@ def found(tab: "BoundTab", rule: Rule, row: int, col_id: str, outcome: str = "",
           deadline: Any = None, **params: Any) -> Finding:
     """A finding of ``rule`` on one cell: the declared code of ``outcome`` (its severity and
     priority), its parameters, the row's owners (``Rule.owner_column``) and, for time rules, the
-    ``deadline`` by which the owner must act."""
+    ``deadline`` by which the owner must act. Made in one go: a messy sheet makes a million."""
     emit = rule.spec.emit(outcome)
-    f = tab.finding(row, col_id, emit.code(rule.code), "", owner_role=rule.owner, job=rule.job)
-    due = plain(deadline)
     if deadline is not None:
         params["deadline"] = deadline
-    f = _with_params(f, params)
-    # set in place, like the params (a finding nobody else holds yet): no copy per finding
-    due = due if isinstance(due, datetime) else None
-    for name, value in (("severity", emit.severity), ("priority", emit.priority),
-                        ("owners", row_owners(tab, rule, row)), ("deadline", due)):
-        object.__setattr__(f, name, value)
-    return f
+    due = plain(deadline)
+    return Finding(tab.title, row, tab.header(col_id) if col_id else "", tab.col_index.get(col_id, 0),
+                   tab.raw_value(row, col_id), emit.code(rule.code), "", row_key=tab.keys.get(row, ""),
+                   owner_role=rule.owner or tab.template.owner, job=rule.job, tab_id=tab.template.key,
+                   column_id=col_id, params=_plain_params(params), severity=emit.severity,
+                   deadline=due if isinstance(due, datetime) else None, owners=row_owners(tab, rule, row),
+                   priority=emit.priority)
 
 
 def row_owners(tab: "BoundTab", rule: Rule, row: int) -> tuple[str, ...]:
     """The person named in the row's owner column, () when there is none (then the role's members)."""
-    if not rule.owner_column or not tab.has(rule.owner_column):
+    if not rule.owner_column or rule.owner_column not in tab.col_index:
         return ()
-    value = tab.frame.at[row, rule.owner_column] if row in tab.frame.index else None
-    if not isinstance(value, str):
-        return ()
-    name = parsing.normalize_text(value)
+    name = owner_names(tab, rule.owner_column).get(row)
     return (name,) if name else ()
 
 
-def _with_params(f: Finding, params: Mapping[str, Any]) -> Finding:
-    # ``f`` was made a line earlier and nobody else holds it: set its params in place rather than
-    # copy it (dataclasses.replace was a tenth of a messy sheet's checking time)
-    object.__setattr__(f, "params", {k: plain(v) if not isinstance(v, (tuple, Phrase, Duration)) else v
-                                     for k, v in params.items()})
-    return f
+def owner_names(tab: "BoundTab", col: str) -> dict[int, str]:
+    """Sheet row -> the name in ``col`` for the rows that name someone: once per tab and column
+    (each name normalised once), not a lookup per finding."""
+    key = ("owners", col)
+    names = tab.derived.get(key)
+    if names is None:
+        texts = by_distinct(tab.frame[col], parsing.normalize_text)
+        named = (texts.notna() & (texts != "")).to_numpy(dtype=bool)
+        names = tab.derived[key] = dict(zip(texts.index[named].tolist(), texts[named].tolist(), strict=True))
+    return names
+
+
+# parameter values kept as they are: words and durations rendered at the edge, plain values
+_AS_IS = (tuple, Phrase, Duration, int, bool, datetime, date)
+
+
+def _plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v if v.__class__ in _AS_IS or v is None else plain(v) for k, v in params.items()}
 
 
 def _raw(tab: "BoundTab", row: int, col: str) -> Any:
@@ -579,10 +620,11 @@ def k_due_before(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     subject = _subject(tab, rule)
     res = RuleResult()
     for outcome, mask in (("", due), ("due_soon", soon)):
-        for row, s, d, who in _picked(mask.astype(bool) & scope, start, deadline, subject):
-            missing = [c for c in cols if bool(empty[c].at[row])]
+        for row, s, d, who, *gaps in _picked(mask.astype(bool) & scope, start, deadline, subject,
+                                             *(pd.Series(empty[c], index=tab.frame.index) for c in cols)):
+            missing = [c for c, gap in zip(cols, gaps, strict=True) if gap]
             column = rule.column if rule.column in missing else missing[0]
-            more: dict[str, Any] = {"remaining": Duration.of(d.to_pydatetime() - ctx.now)} if outcome else {}
+            more: dict[str, Any] = {"remaining": Duration.of(d - ctx.now)} if outcome else {}
             res.findings.append(found(tab, rule, row, column, outcome, start=s, limit=_limit(lead), deadline=d,
                                       missing=tuple(tab.header(c) for c in missing), subject=who, **more))
     return res
@@ -731,6 +773,7 @@ def _subject(tab: "BoundTab", rule: Rule) -> pd.Series:
 def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     limit: timedelta = _setting(ctx, rule)
     clock = ctx.clock(rule.params.get("clock", "work"))
+    shown = _limit(limit)
     start, end, elapsed, deadline = sla_frames(tab, rule, ctx)
     scope = rule_scope(tab, rule)
     reason = explained(tab, rule)
@@ -746,22 +789,22 @@ def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     late &= ~reason & ~ctx.reported_mask(start)
     for row, s, took, due in _picked(late, start, elapsed, deadline):
         res.findings.append(found(tab, rule, row, rule.column, actual=Duration(took.total_seconds()),
-                                  limit=_limit(limit), start=s, deadline=due))
+                                  limit=shown, start=s, deadline=due))
     if rule.params.get("overdue", True):
         now = pd.Timestamp(ctx.now)
         # still waiting is a to-do whatever 备注 says ("等快递回复"): only filling `end` clears it
         waiting = (start.notna() & empty_mask(tab, end_col)).fillna(False).astype(bool) & scope
         overdue = waiting & (deadline < now).fillna(False).astype(bool)
         for row, s, due, who in _picked(overdue, start, deadline, subject):
-            res.findings.append(found(tab, rule, row, rule.column, "overdue", limit=_limit(limit), start=s,
+            res.findings.append(found(tab, rule, row, rule.column, "overdue", limit=shown, start=s,
                                       deadline=due, subject=who))
         lead = ctx.warn_lead(limit)
         if lead:
             warn_at = clock.deadline_series(start, limit - lead)
             soon = waiting & (warn_at <= now).fillna(False).astype(bool) & (deadline >= now).fillna(False).astype(bool)
             for row, s, due, who in _picked(soon, start, deadline, subject):
-                left = clock.elapsed(ctx.now, due.to_pydatetime())
-                res.findings.append(found(tab, rule, row, rule.column, "due_soon", limit=_limit(limit), start=s,
+                left = clock.elapsed(ctx.now, due)
+                res.findings.append(found(tab, rule, row, rule.column, "due_soon", limit=shown, start=s,
                                           deadline=due, remaining=Duration.of(left), subject=who))
     return res
 
@@ -992,13 +1035,7 @@ def check_tab(tab: "BoundTab", ctx: RuleContext, *, job: str) -> RuleResult:
         if not tab.has(*rule.columns_used()):
             log.debug("rule %s skipped on %s: column missing", rule.code, tab.title)
             continue
-        if ctx.memo is not None and rule.kind in TIMELESS_KINDS:
-            key = (tab.template.key, rule.code)
-            if key not in ctx.memo:
-                ctx.memo[key] = KINDS[rule.kind].check(tab, rule, ctx)
-            res.extend(ctx.memo[key])
-            continue
-        res.extend(KINDS[rule.kind].check(tab, rule, ctx))
+        res.extend(ctx.result(tab, rule))
     return _owned_by_fills(tab, res)
 
 

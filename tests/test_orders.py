@@ -137,6 +137,14 @@ def test_ship_limit_clock_is_a_setting(template):
     assert any("全天" in f.message for f in bad if f.code == "settings.bad.clock")
 
 
+def test_time_left_on_a_calendar_limit_counts_the_night_too(template):
+    """Ordered at 01:00, due 24 h later (calendar hours): at 20:00 there are 5 hours left, not the
+    3 working hours until 23:00 — the warning counts time the way the limit does."""
+    order = dict(order="O1", ordered_at=D(2026, 11, 22, 1), sku="SKU-1")
+    found = evaluate(template, shop(template, {"工作时间": "09:00-23:00"}, orders=[order]))
+    assert notes_of(found, "order.ship.due_soon") == ["还剩 5小时: 请在 2026-11-23 01:00 前发货, 并填发货时间和运单号。"]
+
+
 # -- shipping channels: seed 002's four classes ---------------------------------------------------
 
 SMALL = dict(length=20, width=15, height=10)  # longest 20, sides 45

@@ -772,7 +772,7 @@ def _subject(tab: "BoundTab", rule: Rule) -> pd.Series:
                        doc="`end` is earlier than `start` (on the `end` column)")])
 def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     limit: timedelta = _setting(ctx, rule)
-    clock = ctx.clock(rule.params.get("clock", "work"))
+    clock = ctx.clock(clock_kind(ctx, rule))  # the clock the limit counts in (clock_setting too)
     shown = _limit(limit)
     start, end, elapsed, deadline = sla_frames(tab, rule, ctx)
     scope = rule_scope(tab, rule)

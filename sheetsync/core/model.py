@@ -196,7 +196,7 @@ def row_keys(rows: Sequence[Sequence[Any]], key_cols: Sequence[int], first_row: 
 # Findings: what validation and reconciliation report. One per (cell, reason).
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a messy sheet's first run makes a million of them
 class Finding:
     tab: str  # sheet title as the person sees it
     row: int  # sheet row (1-based); 0 for a problem with the tab itself
@@ -220,6 +220,13 @@ class Finding:
     # members of ``owner_role`` in 成员
     owners: tuple[str, ...] = ()
     priority: int = PRIORITY_ACT  # several findings on one cell: the highest priority is the note (rules.Emit)
+
+    def __getstate__(self) -> tuple[Any, ...]:  # pickling a frozen slots class (the read cache) on 3.10 too
+        return tuple(getattr(self, f) for f in self.__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(self.__slots__, state, strict=True):
+            object.__setattr__(self, name, value)
 
     @property
     def is_problem(self) -> bool:

@@ -99,26 +99,47 @@ def _labels(values: pd.Series) -> pd.Series:
     return values.map(forms).astype(object).fillna("")
 
 
-def breakdown_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+Breakdowns = tuple[tuple[str, tuple[tuple[str, int], ...]], ...]
+
+
+def breakdown_rows(ctx: JobContext) -> list[tuple[str, pd.Series | None]]:
+    """For each breakdown of the template: its label and, per counted row (``when`` holds; for a
+    ``missed`` breakdown, the SLA was missed), the row's week Monday (index) and its text in
+    ``by`` (value), computed once for every week; None where the tab or a column is missing."""
     wb, tpl = ctx.workbook, ctx.workbook.template
-    out = []
+    out: list[tuple[str, pd.Series | None]] = []
     for bd in tpl.breakdowns:
         tab = wb.tab(bd.tab)
+        if not (tab.usable and not tab.frame.empty and tab.has(bd.date, bd.by, *(c.column for c in bd.when))):
+            out.append((bd.label, None))
+            continue
+        mask = all_of(tab, bd.when)
+        if bd.missed:  # the reasons people gave for the misses (late replies explained in 备注)
+            _t, rule = tpl.rule(bd.missed)
+            if not tab.has(*rule.columns_used()):
+                out.append((bd.label, None))
+                continue
+            mask &= sla_missed(tab, rule, RuleContext(wb, ctx.settings, ctx.now))
+        picked = mask.to_numpy(dtype=bool)
+        weeks = _week_index(tab.frame[bd.date])[picked]
+        labels = _labels(tab.frame.loc[picked, bd.by])
+        keep = (labels != "").to_numpy() & weeks.notna().to_numpy()
+        out.append((bd.label, pd.Series(labels.to_numpy()[keep], index=pd.DatetimeIndex(weeks.to_numpy()[keep]))))
+    return out
+
+
+def breakdown_counts(ctx: JobContext, monday: date,
+                     rows: list[tuple[str, pd.Series | None]] | None = None) -> Breakdowns:
+    """(label, ((text, rows), ...)) for each breakdown in the week of ``monday``, most rows first.
+    ``rows``: ``breakdown_rows(ctx)``, computed once when several weeks are counted."""
+    out = []
+    for label, labels in (breakdown_rows(ctx) if rows is None else rows):
         counts: tuple[tuple[str, int], ...] = ()
-        if tab.usable and not tab.frame.empty and tab.has(bd.date, bd.by, *(c.column for c in bd.when)):
-            in_week = (_week_index(tab.frame[bd.date]) == pd.Timestamp(monday)).fillna(False)
-            mask = in_week & all_of(tab, bd.when)
-            if bd.missed:  # the reasons people gave for the misses (late replies explained in 备注)
-                _t, rule = tpl.rule(bd.missed)
-                if not tab.has(*rule.columns_used()):
-                    out.append((bd.label, counts))
-                    continue
-                mask &= sla_missed(tab, rule, RuleContext(wb, ctx.settings, ctx.now))
-            labels = _labels(tab.frame.loc[mask.to_numpy(), bd.by])
-            labels = labels[labels != ""]
-            counts = tuple((str(k), int(v)) for k, v in labels.value_counts().sort_index().items())
+        if labels is not None:
+            week = labels[labels.index == pd.Timestamp(monday)]
+            counts = tuple((str(k), int(v)) for k, v in week.value_counts().sort_index().items())
             counts = tuple(sorted(counts, key=lambda kv: (-kv[1], kv[0])))
-        out.append((bd.label, counts))
+        out.append((label, counts))
     return tuple(out)
 
 
@@ -242,6 +263,7 @@ def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSumma
     result: list[WeekSummary] = []
     by_week: dict[date, WeekSummary] = {}
     found = None
+    breakdowns = breakdown_rows(ctx)  # every week's rows at once, sliced by week below
     if tpl.feedback.top_label and weeks:  # read once for every week, then sliced by date
         found = problems(ctx.workbook, tpl.feedback, _feedback_span(weeks[0], ctx.settings)[0],
                          _feedback_span(weeks[-1], ctx.settings)[1])
@@ -258,7 +280,7 @@ def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSumma
                     _count(kept[prev_week].get(k.label))
             kpis.append(Kpi(k.key, k.label, num, den, previous, k.unit, k.better))
         summary = WeekSummary(monday, monday + timedelta(days=6), tuple(kpis),
-                              breakdown_counts(ctx, monday) + feedback_counts(ctx, monday, found))
+                              breakdown_counts(ctx, monday, breakdowns) + feedback_counts(ctx, monday, found))
         by_week[monday] = summary
         result.append(summary)
     return result, kept

@@ -80,14 +80,57 @@ def to_shop_time(now: datetime, tz_name: str) -> datetime:
     return now.astimezone(ZoneInfo(tz_name)).replace(tzinfo=None)
 
 
-def load(snapshot, template: Template, now: datetime) -> Loaded:
-    wb = bind(snapshot, template, year=now.year)
+def load(snapshot, template: Template, now: datetime, previous: CachedRead | None = None) -> Loaded:
+    """Bind ``snapshot``. ``previous``: the last read kept by the cache; its tabs whose data was
+    taken over unchanged (the same TabData objects) are not bound again, nor the state tab."""
+    def reusable(year: int) -> dict | None:
+        return previous.workbook.tabs if previous is not None and previous.year == year else None
+
+    wb = bind(snapshot, template, year=now.year, reuse=reusable(now.year))
     settings = _settings(wb, template, now)
     local = to_shop_time(now, settings.tz_name)
     if local.year != now.year:  # '11-20' means the shop's current year
-        wb = bind(snapshot, template, year=local.year)
-    state = load_state(snapshot.tabs.get(wb.owned_titles["state"]), state_resolver(wb))
+        wb = bind(snapshot, template, year=local.year, reuse=reusable(local.year))
+    title = wb.owned_titles["state"]
+    if previous is not None and _same_state(snapshot, wb, previous, title):
+        return Loaded(wb, settings, previous.state, local)
+    state = load_state(snapshot.tabs.get(title), state_resolver(wb))
     return Loaded(wb, settings, state, local)
+
+
+def _same_state(snapshot: Snapshot, wb: BoundWorkbook, previous: CachedRead, title: str) -> bool:
+    """Whether the state tab reads as it did in ``previous``: the same tab data, under the same
+    tab titles and headers (how its rows are resolved to template ids)."""
+    if snapshot.tabs.get(title) is not previous.snapshot.tabs.get(title) or \
+            previous.workbook.owned_titles.get("state") != title:
+        return False
+    return [(k, t.title, t.headers) for k, t in wb.tabs.items()] == \
+        [(k, t.title, t.headers) for k, t in previous.workbook.tabs.items()]
+
+
+def unchanged_tabs(loaded: Loaded, previous: CachedRead) -> set[str]:
+    """Template keys of the tabs whose bound form was taken over from ``previous``."""
+    before = previous.workbook.tabs
+    return {k for k, t in loaded.workbook.tabs.items() if k in before and t.data is before[k].data}
+
+
+def kept_rule_results(loaded: Loaded, previous: CachedRead, memo: dict) -> dict:
+    """The timeless rule results of ``previous`` (``memo``) that still hold: those of a tab that
+    did not change, when no tab its rules may read changed either (设置, 成员, any tab a rule
+    names, e.g. the inventory) and the state tab is the same."""
+    if loaded.state is not previous.state:
+        return {}
+    wb = loaded.workbook
+    same = unchanged_tabs(loaded, previous)
+    shared = {k for k, t in wb.tabs.items() if t.template.role in ("settings", "members")}
+
+    def reads(key: str) -> set[str]:
+        named = {v for rule in wb.tabs[key].template.rules for v in rule.params.values()
+                 if isinstance(v, str) and v in wb.tabs}
+        return {key} | shared | named
+
+    valid = {k for k in same if reads(k) <= same}
+    return {k: v for k, v in memo.items() if isinstance(k, tuple) and k and k[0] in valid}
 
 
 def _settings(wb: BoundWorkbook, template: Template, now: datetime) -> Settings:
@@ -100,25 +143,42 @@ def _settings(wb: BoundWorkbook, template: Template, now: datetime) -> Settings:
     return settings
 
 
-def read_and_load(backend: Backend, template: Template, now: datetime,
-                  cache: ReadCache | None = None) -> tuple[Snapshot, Loaded, bool, str | None]:
+def read_and_load(backend: Backend, template: Template, now: datetime, cache: ReadCache | None = None
+                  ) -> tuple[Snapshot, Loaded, bool, str | None, dict | None]:
     """Read and bind the workbook, or take both from ``cache`` when its content has not changed
-    since the run that filled it. Returns (snapshot, loaded, from the cache, content version)."""
+    since the run that filled it; after an edit, the tabs whose parts did not change are taken
+    from the cache too (backends with ``read_reusing``). Returns (snapshot, loaded, from the
+    cache, content version, the timeless rule results that still hold or None without a cache)."""
     version = content_version(backend) if cache is not None else None
+    previous = None
     if cache is not None and version is not None:
-        hit = cache.get(version, template)
+        hit, previous = cache.lookup(version, template)
         local = to_shop_time(now, hit.settings.tz_name) if hit is not None else now
         if hit is not None and local.year == hit.year:  # '11-20' was read in this year
             log.info("%s unchanged since the last run: not read again", hit.snapshot.source)
-            return hit.snapshot, Loaded(hit.workbook, hit.settings, hit.state, local), True, version
-    snapshot = backend.read()
-    loaded = load(snapshot, template, now)
-    if cache is not None and version is not None:
-        if content_version(backend) != version:  # saved meanwhile: this read belongs to no version
-            return snapshot, loaded, False, None
-        cache.put(version, template, CachedRead(snapshot, loaded.workbook, loaded.settings, loaded.state,
-                                                loaded.now.year))
-    return snapshot, loaded, False, version
+            return (hit.snapshot, Loaded(hit.workbook, hit.settings, hit.state, local), True, version,
+                    cache.memo(version, template) or {})
+        previous = previous or hit
+    reading = getattr(backend, "read_reusing", None)
+    sources = None
+    if callable(reading) and cache is not None and version is not None:
+        known = previous.sources if previous is not None else None
+        snapshot, sources = reading(known, previous.snapshot.tabs if previous is not None else {})
+    else:
+        snapshot = backend.read()
+    if previous is not None and previous.sources is None:
+        previous = None  # nothing of it can be told unchanged
+    loaded = load(snapshot, template, now, previous)
+    if cache is None or version is None:
+        return snapshot, loaded, False, None, None
+    if content_version(backend) != version:  # saved meanwhile: this read belongs to no version
+        return snapshot, loaded, False, None, None
+    memo: dict = {}
+    if previous is not None and previous.version is not None:
+        memo = kept_rule_results(loaded, previous, cache.memo(previous.version, template) or {})
+    cache.put(version, template, CachedRead(snapshot, loaded.workbook, loaded.settings, loaded.state,
+                                            loaded.now.year, sources))
+    return snapshot, loaded, False, version, memo
 
 
 def state_resolver(wb: BoundWorkbook) -> Resolver:
@@ -264,13 +324,12 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     template = template or load_template()
     catalogue = catalogue_for(template)
     progress.phase("read", source=backend.describe())
-    snapshot, loaded, from_cache, version = read_and_load(backend, template, now, cache)
+    snapshot, loaded, from_cache, version, memo = read_and_load(backend, template, now, cache)
     wb = loaded.workbook
     extras = dict(extras or {})
-    memo: dict | None = None
-    if cache is not None and version is not None:  # timeless rules' results on this content
-        memo = (cache.memo(version, template) if from_cache else None) or {}
-        kept = len(memo)
+    kept = 0
+    if memo is not None:  # timeless rules' results on this content (or on its unchanged tabs)
+        kept = len(memo) if from_cache else -1  # a new version's results are always kept
         extras["rule_memo"] = memo
     ctx = JobContext(wb, loaded.settings, loaded.state, loaded.now, extras)
     names = [j.name for j in jobs]

@@ -11,7 +11,11 @@ the records folder (``<state dir>/cache/read.pickle``), keyed by
   and the entry is only used when dates without a year (``11-20``) were read in the shop's
   current year.
 
-Anything else is a miss: the entry is replaced after the next full read. A cache file that cannot
+Anything else is a miss, and the entry is replaced after the read. After an edit the entry still
+serves the tabs that did not change: the backend (``XlsxBackend.read_reusing``, with the sources
+kept in ``CachedRead.sources``) parses only the tabs one of whose parts changed, the engine binds
+only those again, keeps the state when its tab is the same, and keeps the timeless rule results
+of every tab whose rules read nothing that changed. A cache file that cannot
 be read — damaged, cut short, written by another version, not ours at all — is a miss too, never an
 error; so is a folder that cannot be written (the run just parses as before).
 
@@ -29,7 +33,7 @@ import logging
 import os
 import pickle
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,7 +45,7 @@ from .core.template import Template
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 _MAGIC = b"sheetsync-read-cache\n"
 _SIGNATURE = 32  # bytes of HMAC-SHA256 after the magic line
 FILE_NAME = "read.pickle"
@@ -57,6 +61,10 @@ class CachedRead:
     settings: Settings
     state: State
     year: int  # the year dates without one were read in
+    # what reading each tab depended on (the backend's ``read_reusing``): after an edit, the tabs
+    # whose parts did not change are taken from here instead of parsed and bound again
+    sources: Any = None
+    version: str | None = field(default=None, compare=False)  # the content it was read from (set on load)
 
 
 def template_digest(template: Template) -> str:
@@ -147,23 +155,34 @@ class ReadCache:
         return (FORMAT, __version__, version, template_digest(template))
 
     def get(self, version: str | None, template: Template) -> CachedRead | None:
+        return self.lookup(version, template)[0]
+
+    def lookup(self, version: str | None, template: Template) -> tuple[CachedRead | None, CachedRead | None]:
+        """(the read of this very content, or None; else the last read under this template and
+        sheetsync version, whose unchanged tabs may still be reused, or None)."""
         if version is None:
-            return None
+            return None, None
         try:
             key, payload = self._load(self.path)
-            if key != self._key(version, template):
+            want = self._key(version, template)
+            if len(key) != len(want) or key[:2] != want[:2] or key[3:] != want[3:]:
                 self.misses += 1
-                return None
+                return None, None
             cached = _attach(payload, template)
         except FileNotFoundError:
             self.misses += 1
-            return None
+            return None, None
         except Exception as exc:  # noqa: BLE001 - damaged, truncated, foreign or stale: read the workbook
             log.info("read cache %s ignored: %s", self.path, exc)
             self.misses += 1
-            return None
+            return None, None
+        if key[2] != version:
+            self.misses += 1
+            cached.version = key[2]
+            return None, cached
         self.hits += 1
-        return cached
+        cached.version = version
+        return cached, None
 
     def put(self, version: str | None, template: Template, cached: CachedRead) -> None:
         if version is None:

@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import stat
+import struct
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -35,11 +36,13 @@ from ..errors import BackendError, WorkbookBusyError
 from ..core.model import ApplyResult, ChangeSet, Snapshot
 from .base import InitResult, Reason, TabLayout
 from .xlsx_backups import Backups
+from . import xlsx_package as pkg
 from .xlsx_patch import PatchError, apply_cell_ops
 from .xlsx_patch import Workbook as Package
 from .xlsx_read import PackageError, read_tabs
 from .xlsx_splice import add_tab, append_rows, replace_tab
 from .xlsx_write import add_layout_tab
+from .xlsx_zip import member_digests
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,38 @@ class Fingerprint:
         return version is not None and version.rsplit(":", 1)[-1] == self.sha256
 
 
+@dataclass(frozen=True)
+class SheetSources:
+    """What reading each tab of one version of the file depended on, so that the next read can
+    take a tab from the last one when none of it changed (``XlsxBackend.read_reusing``).
+
+    ``sheets``: title -> (its part, its state, the digests of its part, of its relationships and
+    of its comments parts). For the whole package: whether dates count from 1904, the signature
+    of every cell style (``xlsx_package.style_signatures``) and the shared strings' items (their
+    length and SHA-256): values are resolved through them, so a tab stays the same only while
+    the styles and strings it may use keep their meaning: later ones may be added, none changed."""
+
+    date1904: bool
+    styles: tuple[tuple, ...]
+    strings: tuple
+    sheets: dict[str, tuple]
+    members: dict[str, tuple[str, str]]  # xlsx_zip.member_digests: unchanged parts are not hashed again
+
+    def unchanged(self, previous: "SheetSources") -> set[str]:
+        """The titles whose tab reads exactly as it did in ``previous``."""
+        if self.date1904 != previous.date1904 or self.styles[:len(previous.styles)] != previous.styles:
+            return set()
+        if self.strings[:2] != previous.strings[:2] and not _grew_from(self.strings, previous.strings):
+            return set()
+        return {title for title, sources in self.sheets.items() if previous.sheets.get(title) == sources}
+
+
+def _grew_from(now: tuple, before: tuple) -> bool:
+    """Whether the shared strings ``now`` (length, digest, and the digest of each prefix length
+    asked) begin with the items ``before`` had; see ``_strings``."""
+    return len(now) > 2 and dict(now[2:]).get(before[0]) == before[1]
+
+
 def lock_files(path: Path) -> list[Path]:
     """Lock files that Excel/WPS (``~$name``), LibreOffice (``.~lock.name#``) and WPS
     (``.~name``) leave next to a workbook while it is open."""
@@ -83,6 +118,7 @@ class XlsxBackend:
         # wrote; a snapshot of any of them may be applied while the file is the latest one
         self._lineage: set[str] = set()
         self._latest: str | None = None
+        self.parsed: list[str] = []  # the titles the last read parsed (the others were known unchanged)
 
     def describe(self) -> str:
         return self.path.name
@@ -106,7 +142,51 @@ class XlsxBackend:
             cause = exc.__cause__
             raise self._unreadable(data, cause if isinstance(cause, Exception) else exc) from None
         self._lineage, self._latest = {fingerprint.sha256}, fingerprint.sha256
+        self.parsed = list(tabs)
         return Snapshot(tabs=tabs, source=self.path.name, version=fingerprint.text)
+
+    def read_reusing(self, previous: SheetSources | None, tabs: dict) -> tuple[Snapshot, SheetSources | None]:
+        """Like ``read``, but a tab none of whose parts changed since ``previous`` (the sources of
+        the read that gave ``tabs``) is taken from ``tabs`` instead of parsed. ``parsed`` then
+        lists the titles that were parsed. Returns the snapshot and this read's sources (None
+        when the package is too unusual to tell: every tab is parsed next time)."""
+        data, fingerprint = self._read_bytes()
+        self._check_package(data)
+        sources = self._sources(data, previous)
+        reuse = {}
+        if sources is not None and previous is not None:
+            reuse = {t: tabs[t] for t in sources.unchanged(previous) if t in tabs}
+        try:
+            read = read_tabs(data, reuse)
+        except PackageError as exc:
+            log.debug("%s: %s", self.path.name, exc)
+            cause = exc.__cause__
+            raise self._unreadable(data, cause if isinstance(cause, Exception) else exc) from None
+        self.parsed = [t for t in read if t not in reuse]
+        self._lineage, self._latest = {fingerprint.sha256}, fingerprint.sha256
+        return Snapshot(tabs=read, source=self.path.name, version=fingerprint.text), sources
+
+    def _sources(self, data: bytes, previous: SheetSources | None) -> SheetSources | None:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                members = member_digests(zf, data, previous.members if previous is not None else None)
+                digests = {name: content for name, (_stored, content) in members.items()}
+                workbook = pkg.workbook_member(zf)
+                styles = pkg.styles_member(zf, workbook)
+                signatures = pkg.style_signatures(zf.read(styles) if styles in digests else None)
+                strings = _strings(zf, pkg.shared_strings_member(zf, workbook), previous)
+                sheets: dict[str, tuple] = {}
+                for sheet in pkg.sheets(zf, workbook):
+                    if sheet.kind != pkg.WORKSHEET or sheet.member not in digests:
+                        continue
+                    comments = tuple(digests.get(r.target) for r in pkg.read_rels(zf, sheet.member)
+                                     if r.type == pkg.COMMENTS and not r.external)
+                    sheets[sheet.title] = (sheet.member, sheet.state, digests[sheet.member],
+                                           digests.get(pkg.rels_member(sheet.member)), comments)
+                return SheetSources(pkg.uses_1904_dates(zf.read(workbook)), signatures, strings, sheets, members)
+        except (zipfile.BadZipFile, KeyError, ET.ParseError, ValueError, EOFError, struct.error) as exc:
+            log.debug("%s: sources not known (%s)", self.path.name, exc)
+            return None
 
     def version(self) -> str:
         """The content hash of the file (sha256 of its bytes), without parsing anything: the
@@ -358,6 +438,18 @@ class XlsxBackend:
             archive.close()
         self._save(buffer.getvalue(), empty)
         return InitResult(created=[t.title for t in tabs])
+
+
+def _strings(zf: zipfile.ZipFile, member: str | None, previous: SheetSources | None) -> tuple:
+    """(length, SHA-256) of the shared strings' items, followed by (n, SHA-256 of the first n
+    bytes) for the length the previous read had, when the items are longer now (their first
+    items may be the previous ones: ``SheetSources.unchanged``)."""
+    body = pkg.shared_strings_body(zf.read(member)) if member and member in zf.namelist() else b""
+    out: tuple = (len(body), hashlib.sha256(body).hexdigest())
+    if previous is not None and 0 <= previous.strings[0] < len(body):
+        n = previous.strings[0]
+        out += ((n, hashlib.sha256(body[:n]).hexdigest()),)
+    return out
 
 
 def _on_read_only_disk(path: Path) -> bool:

@@ -191,6 +191,60 @@ def style_fills(styles_xml: bytes | None) -> list[str | None]:
     return out
 
 
+def style_signatures(styles_xml: bytes | None) -> tuple[tuple[Any, ...], ...]:
+    """Everything a cell style (cellXfs, by index) means for reading a cell: its attributes, the
+    code of its number format (dates are recognised by it) and its fill key. A sheet that uses
+    only the first n styles reads the same while these n signatures stay the same."""
+    if not styles_xml:
+        return ()
+    root = ET.fromstring(styles_xml)
+    codes: dict[str, str] = {}
+    xfs: list[ET.Element] = []
+    bases: list[ET.Element] = []
+    for child in root:
+        name = local(child.tag)
+        if name == "numFmts":
+            codes = {f.get("numFmtId") or "": f.get("formatCode") or "" for f in child}
+        elif name == "cellXfs":
+            xfs = list(child)
+        elif name == "cellStyleXfs":
+            bases = list(child)
+    fills = style_fills(styles_xml)
+
+    def base(xf: ET.Element) -> tuple[tuple[str, str], ...] | None:
+        try:
+            return tuple(sorted(bases[int(xf.get("xfId") or 0)].attrib.items()))
+        except (ValueError, IndexError):
+            return None
+    return tuple((tuple(sorted(xf.attrib.items())), codes.get(xf.get("numFmtId") or "0"), base(xf),
+                  fills[i] if i < len(fills) else None) for i, xf in enumerate(xfs))
+
+
+def shared_strings_member(members: Any, workbook: str) -> str | None:
+    return next((r.target for r in read_rels(members, workbook) if r.type == "sharedStrings"), None)
+
+
+_SST_START = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
+
+
+def shared_strings_body(sst_xml: bytes) -> bytes:
+    """What the shared-strings part holds between its start tag (whose counts change with every
+    string added) and its end tag: a part that only gained items at the end begins with the body
+    it had, and the items it had keep their numbers."""
+    start = _SST_START.search(sst_xml)
+    if start is None:
+        return b""
+    end = sst_xml.rfind(b"</")
+    return sst_xml[start.end():end] if end > start.end() else b""
+
+
+_DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*?\bdate1904=\"(1|true)\"")
+
+
+def uses_1904_dates(workbook_xml: bytes) -> bool:
+    return _DATE1904.search(workbook_xml) is not None
+
+
 def styles_member(members: Any, workbook: str) -> str | None:
     return next((r.target for r in read_rels(members, workbook) if r.type == "styles"), None)
 

@@ -17,7 +17,7 @@ import io
 import re
 import zipfile
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Mapping
 from xml.etree import ElementTree as ET
 
 from python_calamine import CalamineWorkbook
@@ -37,8 +37,10 @@ class PackageError(Exception):
     """The package could not be read (damaged XML, a missing part)."""
 
 
-def read_tabs(data: bytes) -> dict[str, TabData]:
-    """Every worksheet of the package in ``data``, in workbook order."""
+def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None) -> dict[str, TabData]:
+    """Every worksheet of the package in ``data``, in workbook order. A tab in ``reuse`` (by
+    title: one the caller knows did not change) is taken from there, not parsed."""
+    reuse = reuse or {}
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         workbook = pkg.workbook_member(zf)
@@ -55,6 +57,9 @@ def read_tabs(data: bytes) -> dict[str, TabData]:
     with zf:
         for sheet in tabs:
             if sheet.member not in names:
+                continue
+            if sheet.title in reuse:
+                out[sheet.title] = reuse[sheet.title]
                 continue
             try:
                 out[sheet.title] = _tab(zf, calamine, sheet, fills_by_style)

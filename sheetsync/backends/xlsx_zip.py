@@ -8,6 +8,7 @@ again of sheets that did not change).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zipfile
@@ -159,3 +160,27 @@ def _write_new(out: io.BytesIO, name: str, content: bytes, offset: int, like: zi
         _CENTRAL_SIG, 20, 0, 20, 0, flags, 8, dos_time, dos_date, crc, len(packed), len(content),
         len(encoded), 0, 0, 0, 0, external, offset,
     ) + encoded
+
+
+def member_digests(zf: zipfile.ZipFile, data: bytes, known: dict[str, tuple[str, str]] | None = None
+                   ) -> dict[str, tuple[str, str]]:
+    """Member name -> (how it is stored: method, CRC, sizes and the SHA-256 of its compressed
+    bytes; the SHA-256 of its content). A member stored exactly as in ``known`` (an earlier
+    answer) keeps the content digest found then without being decompressed; any other is
+    decompressed (its CRC checked) and hashed. Equal content digests mean equal content."""
+    known = known or {}
+    out: dict[str, tuple[str, str]] = {}
+    for info in zf.infolist():
+        head = info.header_offset
+        fields = _LOCAL.unpack_from(data, head)
+        if fields[0] != _LOCAL_SIG:
+            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+        start = head + _LOCAL.size + fields[10] + fields[11]
+        packed = hashlib.sha256(data[start:start + info.compress_size]).hexdigest()
+        stored = f"{info.compress_type}:{info.CRC:08x}:{info.file_size}:{info.compress_size}:{packed}"
+        before = known.get(info.filename)
+        if before is not None and before[0] == stored:
+            out[info.filename] = before
+        else:
+            out[info.filename] = (stored, hashlib.sha256(zf.read(info)).hexdigest())
+    return out

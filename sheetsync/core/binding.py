@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from typing import Any, Mapping
 
@@ -145,7 +145,10 @@ class BoundWorkbook:
 # ---------------------------------------------------------------------------------------------
 
 
-def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
+def bind(snapshot: Snapshot, template: Template, *, year: int,
+         reuse: Mapping[str, BoundTab] | None = None) -> BoundWorkbook:
+    """``reuse``: tabs bound earlier (same template and year), by template key; one whose data is
+    the very TabData now found for it is taken as it is instead of being bound again."""
     by_form: dict[str, list[str]] = {}
     for title in snapshot.tabs:  # sheet order
         by_form.setdefault(_norm_header(title), []).append(title)
@@ -164,6 +167,8 @@ def bind(snapshot: Snapshot, template: Template, *, year: int) -> BoundWorkbook:
             near = _closest(tab_t.title_forms(), unmatched)
             code = "tab.missing_near" if near else "tab.missing"
             bound.findings.append(bound.layout_finding(code, owner_role=template.manager_role, closest=near))
+        elif reuse and key in reuse and len(found) == 1 and reuse[key].data is snapshot.tabs[found[0]]:
+            bound = replace(reuse[key], findings=list(reuse[key].findings))
         else:
             bound = _bind_tab(snapshot.tabs[found[0]], tab_t, template, year)
             for other in found[1:]:

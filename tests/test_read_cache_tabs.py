@@ -1,0 +1,237 @@
+"""After an edit, only the tabs whose parts changed are parsed and bound again; the others, and
+the results of their timeless rules, come from the read cache. Never a stale answer: whatever
+the cache reuses must read exactly as a full read of the edited file."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from datetime import timedelta
+
+import pytest
+
+from conftest import NOW, row_for, shop_rows
+from sheetsync.backends import xlsx_package as pkg
+from sheetsync.backends.xlsx import XlsxBackend
+from sheetsync.engine import run
+from sheetsync.readcache import ReadCache
+from sheetsync.registry import get_jobs
+from sheetsync.templates import load_template
+
+
+@pytest.fixture
+def workbook(template, write_xlsx):
+    tabs = shop_rows(template)
+    tabs["客服台账"].append(row_for(template, "cs_log", customer="赵女士", type="产品咨询",
+                                   asked_at=NOW - timedelta(minutes=5), resolved="否"))
+    return write_xlsx(tabs)
+
+
+_INLINE = re.compile(rb't="inlineStr"><is><t(?: xml:space="preserve")?>([^<]*)</t></is>')
+
+
+@pytest.fixture
+def with_strings(workbook):
+    """The workbook with its text in shared strings (``t="s"``), as Excel keeps it."""
+    with zipfile.ZipFile(workbook) as zf:
+        parts = [(info, zf.read(info)) for info in zf.infolist()]
+    items: dict[bytes, int] = {}
+
+    def shared(m):
+        return b't="s"><v>%d</v>' % items.setdefault(m[1], len(items))
+    parts = [(i, _INLINE.sub(shared, d) if i.filename.startswith("xl/worksheets/sheet") else d) for i, d in parts]
+    sst = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">' % (
+        len(items), len(items)) + b"".join(b"<si><t>%s</t></si>" % t for t in items) + b"</sst>"
+    rel = (b'<Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"'
+           b' Target="sharedStrings.xml" Id="rIdStrings" /></Relationships>')
+    kind = (b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            b'spreadsheetml.sharedStrings+xml"/></Types>')
+    with zipfile.ZipFile(workbook, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in parts:
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", rel)
+            elif info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", kind)
+            zf.writestr(info, data)
+        zf.writestr("xl/sharedStrings.xml", sst)
+    assert items
+    return workbook
+
+
+def do_run(path, cache, now=NOW):
+    backend = XlsxBackend(path)
+    return run(backend, get_jobs(None), now=now, cache=cache), backend
+
+
+def findings(report):
+    return sorted((f.tab, f.row, f.column, f.code, f.message) for f in report.findings)
+
+
+def settled(path, cache):
+    """First run (writes marks and its own tabs), second run (reads what it wrote): from then on
+    the file stays as it is until someone edits it."""
+    do_run(path, cache)
+    report, _ = do_run(path, cache)
+    assert report.applied is None
+    return report
+
+
+def member_of(path, title):
+    with zipfile.ZipFile(path) as zf:
+        return next(s.member for s in pkg.sheets(zf, pkg.workbook_member(zf)) if s.title == title)
+
+
+def rewrite(path, edits):
+    """Save the package again with ``edits`` (member -> bytes -> bytes) applied, every member
+    compressed anew, as a spreadsheet program saves a whole file."""
+    with zipfile.ZipFile(path) as zf:
+        parts = [(info, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in parts:
+            zf.writestr(info, edits[info.filename](data) if info.filename in edits else data)
+
+
+def cell_with(path, title, text):
+    """(sheet row, column letters) of the first cell of ``title`` whose value is ``text``."""
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path)[title]
+    return next((c.row, c.column_letter) for row in ws.iter_rows() for c in row if c.value == text)
+
+
+def set_cell(ref, inner):
+    """An edit of one cell of a sheet part: ``inner`` becomes its type attribute and content."""
+    pattern = re.compile(rb'<c r="%s"([^>]*?)(?: t="\w+")?(?:/>|>.*?</c>)' % ref.encode(), re.S)
+
+    def edit(xml):
+        new, n = pattern.subn(lambda m: b'<c r="%s"%s%s' % (ref.encode(), m[1], inner.encode()), xml, count=1)
+        assert n == 1
+        return new
+    return edit
+
+
+def uncached(path, tmp_path):
+    report, _ = do_run(path, ReadCache(tmp_path / "elsewhere"))
+    return report
+
+
+def test_a_cache_hit_parses_nothing(workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    settled(workbook, cache)
+    report, backend = do_run(workbook, cache)
+    assert report.from_cache and backend.parsed == []
+
+
+def test_only_the_edited_tab_is_parsed_again_and_the_edit_is_seen(workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    before = settled(workbook, cache)
+    row, col = cell_with(workbook, "客服台账", "李先生")
+    rewrite(workbook, {member_of(workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t></t></is></c>')})
+    report, backend = do_run(workbook, cache)
+    assert not report.from_cache and backend.parsed == ["客服台账"]
+    assert ("客服台账", row, "客户", "column.required") in [(f.tab, f.row, f.column, f.code) for f in report.findings]
+    assert findings(report) != findings(before)
+    assert findings(report) == findings(uncached(workbook, tmp_path))
+
+
+def test_the_reused_tabs_read_as_a_full_read_of_the_edited_file(workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    settled(workbook, cache)
+    row, col = cell_with(workbook, "客服台账", "李先生")
+    rewrite(workbook, {member_of(workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    backend = XlsxBackend(workbook)
+    full = XlsxBackend(workbook).read()
+    hit, previous = cache.lookup(backend.version(), load_template())
+    assert hit is None and previous is not None
+    snapshot, _ = backend.read_reusing(previous.sources, previous.snapshot.tabs)
+    assert backend.parsed == ["客服台账"]
+    assert snapshot.tabs == full.tabs and list(snapshot.tabs) == list(full.tabs)
+
+
+def test_a_new_shared_string_keeps_the_other_tabs(with_strings, tmp_path):
+    """Excel adds the text typed into a cell at the end of the shared strings: the other tabs'
+    strings keep their numbers, so they are not parsed again."""
+    cache = ReadCache(tmp_path / "cache")
+    settled(with_strings, cache)
+    with zipfile.ZipFile(with_strings) as zf:
+        strings = pkg.shared_strings_member(zf, pkg.workbook_member(zf))
+        count = zf.read(strings).count(b"<si>")
+    assert strings
+
+    def add_string(xml):
+        return xml.replace(b"</sst>", "<si><t>王女士</t></si></sst>".encode())
+    row, col = cell_with(with_strings, "客服台账", "李先生")
+    rewrite(with_strings, {strings: add_string,
+                       member_of(with_strings, "客服台账"): set_cell(f"{col}{row}", f' t="s"><v>{count}</v></c>')})
+    report, backend = do_run(with_strings, cache)
+    assert backend.parsed == ["客服台账"]
+    assert "王女士" in [v for r in XlsxBackend(with_strings).read().tabs["客服台账"].rows for v in r]
+    assert findings(report) == findings(uncached(with_strings, tmp_path))
+
+
+def test_a_changed_shared_string_means_every_tab_is_parsed(with_strings, tmp_path):
+    """A shared string changed in place changes every cell that uses it, on any tab."""
+    cache = ReadCache(tmp_path / "cache")
+    settled(with_strings, cache)
+    with zipfile.ZipFile(with_strings) as zf:
+        strings = pkg.shared_strings_member(zf, pkg.workbook_member(zf))
+    assert strings
+    rewrite(with_strings, {strings: lambda xml: xml.replace("<t>周深</t>".encode(), "<t>周浅</t>".encode(), 1)})
+    report, backend = do_run(with_strings, cache)
+    assert set(backend.parsed) >= {"成员", "推广确认单"}
+    assert findings(report) == findings(uncached(with_strings, tmp_path))
+
+
+def test_a_changed_cell_style_means_every_tab_is_parsed(workbook, tmp_path):
+    """A style's number format decides whether a number reads as a date: a style changed in
+    place may change any tab's values."""
+    cache = ReadCache(tmp_path / "cache")
+    settled(workbook, cache)
+    with zipfile.ZipFile(workbook) as zf:
+        styles = pkg.styles_member(zf, pkg.workbook_member(zf))
+    assert styles
+
+    def restyle(xml):  # the number format of the first cell style: a date column would read as numbers
+        at = xml.index(b"<cellXfs")
+        tail, n = re.subn(rb'(<xf\b[^>]*?numFmtId=")(\d+)(")', lambda m: m[1] + b"2" + m[3], xml[at:], count=1)
+        assert n == 1 and tail != xml[at:]
+        return xml[:at] + tail
+    rewrite(workbook, {styles: restyle})
+    report, backend = do_run(workbook, cache)
+    assert len(backend.parsed) > 2
+    assert findings(report) == findings(uncached(workbook, tmp_path))
+
+
+def test_timeless_rules_of_unchanged_tabs_are_not_computed_again(workbook, tmp_path):
+    from sheetsync.core import rules
+
+    cache = ReadCache(tmp_path / "cache")
+    settled(workbook, cache)
+    row, col = cell_with(workbook, "客服台账", "李先生")
+    rewrite(workbook, {member_of(workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    rules.MASKS.reset()
+    uncached(workbook, tmp_path)
+    full = rules.MASKS.count
+    rules.MASKS.reset()
+    report, backend = do_run(workbook, cache)
+    assert backend.parsed == ["客服台账"]
+    assert 0 < rules.MASKS.count < full
+    assert findings(report) == findings(uncached(workbook, tmp_path))
+
+
+def test_an_edited_settings_tab_computes_every_rule_again(workbook, tmp_path):
+    """设置 and 成员 are read by rules of other tabs: their results are not reused."""
+    from sheetsync.core import rules
+
+    cache = ReadCache(tmp_path / "cache")
+    settled(workbook, cache)
+    rules.MASKS.reset()
+    uncached(workbook, tmp_path)
+    full = rules.MASKS.count
+    row, col = cell_with(workbook, "成员", "周深")
+    rewrite(workbook, {member_of(workbook, "成员"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>周浅</t></is></c>')})
+    rules.MASKS.reset()
+    report, backend = do_run(workbook, cache)
+    assert backend.parsed == ["成员"]
+    assert rules.MASKS.count >= full
+    assert findings(report) == findings(uncached(workbook, tmp_path))

@@ -117,9 +117,11 @@ def unchanged_tabs(loaded: Loaded, previous: CachedRead) -> set[str]:
 def kept_rule_results(loaded: Loaded, previous: CachedRead, memo: dict) -> dict:
     """The timeless rule results of ``previous`` (``memo``) that still hold: those of a tab that
     did not change, when no tab its rules may read changed either (设置, 成员, any tab a rule
-    names, e.g. the inventory) and the state tab is the same."""
-    if loaded.state is not previous.state:
-        return {}
+    names, e.g. the inventory) nor what they read from the state tab (signatures, values filled
+    in, the week reported)."""
+    before, now = previous.state, loaded.state
+    if (before.signed, before.filled, before.reported) != (now.signed, now.filled, now.reported):
+        return {}  # what the rules read from the state tab
     wb = loaded.workbook
     same = unchanged_tabs(loaded, previous)
     shared = {k for k, t in wb.tabs.items() if t.template.role in ("settings", "members")}
@@ -143,12 +145,20 @@ def _settings(wb: BoundWorkbook, template: Template, now: datetime) -> Settings:
     return settings
 
 
-def read_and_load(backend: Backend, template: Template, now: datetime, cache: ReadCache | None = None
-                  ) -> tuple[Snapshot, Loaded, bool, str | None, dict | None]:
+@dataclass
+class Read:
+    snapshot: Snapshot
+    loaded: Loaded
+    from_cache: bool  # nothing was parsed
+    version: str | None  # the content version it belongs to (None: no cache, or saved meanwhile)
+    memo: dict | None = None  # the timeless rule results that still hold (None without a cache)
+    entry: CachedRead | None = None  # what the cache now keeps for ``version``
+
+
+def read_and_load(backend: Backend, template: Template, now: datetime, cache: ReadCache | None = None) -> Read:
     """Read and bind the workbook, or take both from ``cache`` when its content has not changed
     since the run that filled it; after an edit, the tabs whose parts did not change are taken
-    from the cache too (backends with ``read_reusing``). Returns (snapshot, loaded, from the
-    cache, content version, the timeless rule results that still hold or None without a cache)."""
+    from the cache too (backends with ``read_reusing``)."""
     version = content_version(backend) if cache is not None else None
     previous = None
     if cache is not None and version is not None:
@@ -156,8 +166,8 @@ def read_and_load(backend: Backend, template: Template, now: datetime, cache: Re
         local = to_shop_time(now, hit.settings.tz_name) if hit is not None else now
         if hit is not None and local.year == hit.year:  # '11-20' was read in this year
             log.info("%s unchanged since the last run: not read again", hit.snapshot.source)
-            return (hit.snapshot, Loaded(hit.workbook, hit.settings, hit.state, local), True, version,
-                    cache.memo(version, template) or {})
+            return Read(hit.snapshot, Loaded(hit.workbook, hit.settings, hit.state, local), True, version,
+                        cache.memo(version, template) or {}, hit)
         previous = previous or hit
     reading = getattr(backend, "read_reusing", None)
     sources = None
@@ -170,15 +180,49 @@ def read_and_load(backend: Backend, template: Template, now: datetime, cache: Re
         previous = None  # nothing of it can be told unchanged
     loaded = load(snapshot, template, now, previous)
     if cache is None or version is None:
-        return snapshot, loaded, False, None, None
+        return Read(snapshot, loaded, False, None)
     if content_version(backend) != version:  # saved meanwhile: this read belongs to no version
-        return snapshot, loaded, False, None, None
+        return Read(snapshot, loaded, False, None)
     memo: dict = {}
     if previous is not None and previous.version is not None:
         memo = kept_rule_results(loaded, previous, cache.memo(previous.version, template) or {})
+    entry = CachedRead(snapshot, loaded.workbook, loaded.settings, loaded.state, loaded.now.year, sources, version)
+    cache.put(version, template, entry)
+    return Read(snapshot, loaded, False, version, memo, entry)
+
+
+def refresh_after_write(backend: Backend, cache: ReadCache, template: Template, now: datetime, read: Read,
+                        changes: ChangeSet, memo: dict) -> bool:
+    """Keep in ``cache`` what the file just written by this run reads as, so that the next run
+    (an idle one, typically) is a hit: the tabs the write did not touch are taken over, those
+    where it only painted or cleared marks keep their values and have their fills and notes read
+    again, the others (its own tabs, values filled in) are parsed. Nothing is kept when the file
+    is not the one written any more (someone saved meanwhile). Returns whether it was kept."""
+    reading = getattr(backend, "read_reusing", None)
+    entry = read.entry
+    if not callable(reading) or entry is None or entry.sources is None:
+        return False
+    version = content_version(backend)
+    if version is None:
+        return False
+    valued = {f.tab for f in changes.fills} | {t.tab for t in changes.tabs} | {a.tab for a in changes.appends}
+    snapshot, sources = reading(entry.sources, entry.snapshot.tabs,
+                                same_values=[t for t in entry.snapshot.tabs if t not in valued])
+    tabs = {}
+    for key, bound in entry.workbook.tabs.items():  # marks only: the bound values stand as they are
+        data = snapshot.tabs.get(bound.data.title) if bound.data is not None else None
+        if data is not None and bound.data is not None and data is not bound.data and \
+                data.title not in valued and data.rows is bound.data.rows:
+            bound = replace(bound, data=data)
+        tabs[key] = bound
+    previous = replace(entry, workbook=replace(entry.workbook, tabs=tabs))
+    loaded = load(snapshot, template, now, previous)
+    if content_version(backend) != version:
+        return False
     cache.put(version, template, CachedRead(snapshot, loaded.workbook, loaded.settings, loaded.state,
-                                            loaded.now.year, sources))
-    return snapshot, loaded, False, version, memo
+                                            loaded.now.year, sources, version))
+    cache.put_memo(version, template, kept_rule_results(loaded, previous, memo))
+    return True
 
 
 def state_resolver(wb: BoundWorkbook) -> Resolver:
@@ -324,7 +368,8 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     template = template or load_template()
     catalogue = catalogue_for(template)
     progress.phase("read", source=backend.describe())
-    snapshot, loaded, from_cache, version, memo = read_and_load(backend, template, now, cache)
+    read = read_and_load(backend, template, now, cache)
+    snapshot, loaded, from_cache, version, memo = read.snapshot, read.loaded, read.from_cache, read.version, read.memo
     wb = loaded.workbook
     extras = dict(extras or {})
     kept = 0
@@ -389,6 +434,12 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
         progress.phase("write", n=changes.count())
         applied = backend.apply(changes, snapshot)
         log.info("%s: wrote %d change(s)", snapshot.source, applied.written)
+        if applied.written and cache is not None and version is not None and memo is not None:
+            try:
+                if refresh_after_write(backend, cache, template, now, read, changes, memo):
+                    log.info("%s: the read cache holds the file as written", snapshot.source)
+            except Exception as exc:  # noqa: BLE001 - the write is done; the next run reads the file instead
+                log.info("read cache not refreshed after the write: %s", exc)
     traffic = backend.traffic.since(traffic_before) if traffic_before is not None else None  # type: ignore[attr-defined]
     if traffic is not None:
         log.info("%s: %d API request(s), %d bytes down, %d bytes up", snapshot.source, traffic.requests,

@@ -119,7 +119,7 @@ def test_a_cache_hit_parses_nothing(workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
     settled(workbook, cache)
     report, backend = do_run(workbook, cache)
-    assert report.from_cache and backend.parsed == []
+    assert report.from_cache and backend.reads == []
 
 
 def test_only_the_edited_tab_is_parsed_again_and_the_edit_is_seen(workbook, tmp_path):
@@ -128,7 +128,7 @@ def test_only_the_edited_tab_is_parsed_again_and_the_edit_is_seen(workbook, tmp_
     row, col = cell_with(workbook, "客服台账", "李先生")
     rewrite(workbook, {member_of(workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t></t></is></c>')})
     report, backend = do_run(workbook, cache)
-    assert not report.from_cache and backend.parsed == ["客服台账"]
+    assert not report.from_cache and backend.reads[0] == ["客服台账"]
     assert ("客服台账", row, "客户", "column.required") in [(f.tab, f.row, f.column, f.code) for f in report.findings]
     assert findings(report) != findings(before)
     assert findings(report) == findings(uncached(workbook, tmp_path))
@@ -144,7 +144,7 @@ def test_the_reused_tabs_read_as_a_full_read_of_the_edited_file(workbook, tmp_pa
     hit, previous = cache.lookup(backend.version(), load_template())
     assert hit is None and previous is not None
     snapshot, _ = backend.read_reusing(previous.sources, previous.snapshot.tabs)
-    assert backend.parsed == ["客服台账"]
+    assert backend.reads[0] == ["客服台账"]
     assert snapshot.tabs == full.tabs and list(snapshot.tabs) == list(full.tabs)
 
 
@@ -164,7 +164,7 @@ def test_a_new_shared_string_keeps_the_other_tabs(with_strings, tmp_path):
     rewrite(with_strings, {strings: add_string,
                        member_of(with_strings, "客服台账"): set_cell(f"{col}{row}", f' t="s"><v>{count}</v></c>')})
     report, backend = do_run(with_strings, cache)
-    assert backend.parsed == ["客服台账"]
+    assert backend.reads[0] == ["客服台账"]
     assert "王女士" in [v for r in XlsxBackend(with_strings).read().tabs["客服台账"].rows for v in r]
     assert findings(report) == findings(uncached(with_strings, tmp_path))
 
@@ -178,7 +178,7 @@ def test_a_changed_shared_string_means_every_tab_is_parsed(with_strings, tmp_pat
     assert strings
     rewrite(with_strings, {strings: lambda xml: xml.replace("<t>周深</t>".encode(), "<t>周浅</t>".encode(), 1)})
     report, backend = do_run(with_strings, cache)
-    assert set(backend.parsed) >= {"成员", "推广确认单"}
+    assert set(backend.reads[0]) >= {"成员", "推广确认单"}
     assert findings(report) == findings(uncached(with_strings, tmp_path))
 
 
@@ -198,7 +198,7 @@ def test_a_changed_cell_style_means_every_tab_is_parsed(workbook, tmp_path):
         return xml[:at] + tail
     rewrite(workbook, {styles: restyle})
     report, backend = do_run(workbook, cache)
-    assert len(backend.parsed) > 2
+    assert len(backend.reads[0]) > 2
     assert findings(report) == findings(uncached(workbook, tmp_path))
 
 
@@ -214,7 +214,7 @@ def test_timeless_rules_of_unchanged_tabs_are_not_computed_again(workbook, tmp_p
     full = rules.MASKS.count
     rules.MASKS.reset()
     report, backend = do_run(workbook, cache)
-    assert backend.parsed == ["客服台账"]
+    assert backend.reads[0] == ["客服台账"]
     assert 0 < rules.MASKS.count < full
     assert findings(report) == findings(uncached(workbook, tmp_path))
 
@@ -232,6 +232,94 @@ def test_an_edited_settings_tab_computes_every_rule_again(workbook, tmp_path):
     rewrite(workbook, {member_of(workbook, "成员"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>周浅</t></is></c>')})
     rules.MASKS.reset()
     report, backend = do_run(workbook, cache)
-    assert backend.parsed == ["成员"]
+    assert backend.reads[0] == ["成员"]
     assert rules.MASKS.count >= full
     assert findings(report) == findings(uncached(workbook, tmp_path))
+
+
+# -- the run right after sheetsync's own write -----------------------------------------------------
+
+
+class Frame:
+    """A DataFrame compared by content (empty cells equal to empty cells), dtypes included."""
+
+    def __init__(self, df):
+        self.df = df
+
+    def __eq__(self, other):
+        return self.df.equals(other.df) and list(self.df.dtypes) == list(other.df.dtypes)
+
+    def __repr__(self):
+        return repr(self.df)
+
+
+def bound_form(wb):
+    """What the rules read of a bound workbook, comparable with ==."""
+    return {k: (t.title, t.header_row, t.col_index, t.headers, t.keys, t.usable, t.spare_headers,
+                sorted(map(repr, t.findings)), Frame(t.raw), Frame(t.frame), Frame(t.bad))
+            for k, t in wb.tabs.items()}
+
+
+def test_after_its_own_write_the_cache_holds_what_a_read_of_the_file_gives(workbook, tmp_path):
+    from sheetsync.engine import load
+
+    template = load_template()
+    cache = ReadCache(tmp_path / "cache")
+    first, _ = do_run(workbook, cache)
+    assert first.applied is not None and first.applied.written
+    backend = XlsxBackend(workbook)
+    hit, _ = cache.lookup(backend.version(), template)
+    assert hit is not None  # kept for the file as written, without a read by the next run
+    full = backend.read()
+    assert list(hit.snapshot.tabs) == list(full.tabs)
+    for title, data in full.tabs.items():
+        assert hit.snapshot.tabs[title] == data, title
+    loaded = load(full, template, NOW)
+    assert bound_form(hit.workbook) == bound_form(loaded.workbook)
+    assert hit.state == loaded.state and hit.settings == loaded.settings
+
+
+def test_the_run_after_its_own_write_parses_nothing_and_finds_nothing_new(workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    first, _ = do_run(workbook, cache)
+    before = workbook.read_bytes()
+    second, backend = do_run(workbook, cache)
+    assert second.from_cache and backend.reads == [] and second.applied is None
+    assert workbook.read_bytes() == before
+    assert findings(second) == findings(first) == findings(uncached(workbook, tmp_path))
+
+
+def test_a_save_right_after_its_own_write_is_read(workbook, tmp_path, monkeypatch):
+    """Someone saves between sheetsync's write and its look at the result: what the write left
+    is not assumed, the file is read for what it is."""
+    row, col = cell_with(workbook, "客服台账", "李先生")
+    written = XlsxBackend.apply
+
+    def apply_then_someone_saves(self, changes, snapshot):
+        result = written(self, changes, snapshot)
+        rewrite(self.path, {member_of(self.path, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t></t></is></c>')})
+        return result
+    monkeypatch.setattr(XlsxBackend, "apply", apply_then_someone_saves)
+    cache = ReadCache(tmp_path / "cache")
+    do_run(workbook, cache)
+    monkeypatch.setattr(XlsxBackend, "apply", written)
+    report, _ = do_run(workbook, cache)
+    assert ("客服台账", row, "客户", "column.required") in [(f.tab, f.row, f.column, f.code) for f in report.findings]
+    assert findings(report) == findings(uncached(workbook, tmp_path))
+
+
+def test_a_refresh_that_fails_costs_only_the_cache(workbook, tmp_path, monkeypatch):
+    reading = XlsxBackend.read_reusing
+
+    def fails_after_the_write(self, previous, tabs, same_values=()):
+        if same_values:
+            raise OSError("the file went away right after the write")
+        return reading(self, previous, tabs)
+    monkeypatch.setattr(XlsxBackend, "read_reusing", fails_after_the_write)
+    cache = ReadCache(tmp_path / "cache")
+    first, _ = do_run(workbook, cache)  # the write itself is done and reported
+    assert first.applied is not None and first.applied.written
+    monkeypatch.undo()
+    second, backend = do_run(workbook, cache)
+    assert not second.from_cache and second.applied is None and findings(second) == findings(first)
+    assert do_run(workbook, cache)[0].from_cache

@@ -27,6 +27,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 from xml.etree import ElementTree as ET
 
 from openpyxl import Workbook
@@ -118,7 +119,8 @@ class XlsxBackend:
         # wrote; a snapshot of any of them may be applied while the file is the latest one
         self._lineage: set[str] = set()
         self._latest: str | None = None
-        self.parsed: list[str] = []  # the titles the last read parsed (the others were known unchanged)
+        self.reads: list[list[str]] = []  # for each read, the titles it parsed (the others were known)
+        self._written: str | None = None  # content hash of the last file this object wrote
 
     def describe(self) -> str:
         return self.path.name
@@ -142,27 +144,35 @@ class XlsxBackend:
             cause = exc.__cause__
             raise self._unreadable(data, cause if isinstance(cause, Exception) else exc) from None
         self._lineage, self._latest = {fingerprint.sha256}, fingerprint.sha256
-        self.parsed = list(tabs)
+        self.reads.append(list(tabs))
         return Snapshot(tabs=tabs, source=self.path.name, version=fingerprint.text)
 
-    def read_reusing(self, previous: SheetSources | None, tabs: dict) -> tuple[Snapshot, SheetSources | None]:
+    def read_reusing(self, previous: SheetSources | None, tabs: dict, same_values: Iterable[str] = ()
+                     ) -> tuple[Snapshot, SheetSources | None]:
         """Like ``read``, but a tab none of whose parts changed since ``previous`` (the sources of
-        the read that gave ``tabs``) is taken from ``tabs`` instead of parsed. ``parsed`` then
-        lists the titles that were parsed. Returns the snapshot and this read's sources (None
-        when the package is too unusual to tell: every tab is parsed next time)."""
+        the read that gave ``tabs``) is taken from ``tabs`` instead of parsed (``reads`` lists the
+        titles each read parsed). Returns the snapshot and this read's sources (None
+        when the package is too unusual to tell: every tab is parsed next time).
+
+        ``same_values``: titles whose values this backend's last write left as they were in
+        ``tabs`` (it only painted or cleared marks there): while the file is still that write,
+        only their fills and notes are read again."""
         data, fingerprint = self._read_bytes()
         self._check_package(data)
         sources = self._sources(data, previous)
-        reuse = {}
+        reuse: dict = {}
         if sources is not None and previous is not None:
             reuse = {t: tabs[t] for t in sources.unchanged(previous) if t in tabs}
+        marks = {}
+        if fingerprint.sha256 == self._written:  # nobody saved since: what the write left is known
+            marks = {t: tabs[t] for t in same_values if t in tabs and t not in reuse}
         try:
-            read = read_tabs(data, reuse)
+            read = read_tabs(data, reuse, marks)
         except PackageError as exc:
             log.debug("%s: %s", self.path.name, exc)
             cause = exc.__cause__
             raise self._unreadable(data, cause if isinstance(cause, Exception) else exc) from None
-        self.parsed = [t for t in read if t not in reuse]
+        self.reads.append([t for t in read if t not in reuse and t not in marks])
         self._lineage, self._latest = {fingerprint.sha256}, fingerprint.sha256
         return Snapshot(tabs=read, source=self.path.name, version=fingerprint.text), sources
 
@@ -358,6 +368,7 @@ class XlsxBackend:
             self.backups.written(written)
         self._lineage.add(written)
         self._latest = written
+        self._written = written
         return backup
 
     def _save_error(self, exc: OSError) -> BackendError:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any, Mapping
 from xml.etree import ElementTree as ET
@@ -37,10 +38,14 @@ class PackageError(Exception):
     """The package could not be read (damaged XML, a missing part)."""
 
 
-def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None) -> dict[str, TabData]:
+def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None,
+              same_values: Mapping[str, TabData] | None = None) -> dict[str, TabData]:
     """Every worksheet of the package in ``data``, in workbook order. A tab in ``reuse`` (by
-    title: one the caller knows did not change) is taken from there, not parsed."""
+    title: one the caller knows did not change) is taken from there, not parsed; one in
+    ``same_values`` (whose values the caller knows are those given) has only its fills, notes
+    and state read again."""
     reuse = reuse or {}
+    same_values = same_values or {}
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         workbook = pkg.workbook_member(zf)
@@ -61,6 +66,11 @@ def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None) -> dict[s
             if sheet.title in reuse:
                 out[sheet.title] = reuse[sheet.title]
                 continue
+            if sheet.title in same_values:
+                fills = styled_fills(zf.read(sheet.member), fills_by_style)
+                out[sheet.title] = replace(same_values[sheet.title], fills=fills, notes=_notes(zf, sheet),
+                                           hidden=sheet.state != "visible")
+                continue
             try:
                 out[sheet.title] = _tab(zf, calamine, sheet, fills_by_style)
             except (KeyError, ET.ParseError, ValueError) as exc:
@@ -79,13 +89,17 @@ def _tab(zf: zipfile.ZipFile, calamine: CalamineWorkbook, sheet: pkg.Sheet,
             _put(rows, r, c, error)
     rows = _trimmed(rows)
     fills = styled_fills(xml, fills_by_style)
+    return TabData(sheet.title, rows, fills, _notes(zf, sheet), pkg.merged_ranges(xml), hidden=sheet.state != "visible")
+
+
+def _notes(zf: zipfile.ZipFile, sheet: pkg.Sheet) -> dict[tuple[int, int], str]:
     notes: dict[tuple[int, int], str] = {}
     for rel in pkg.read_rels(zf, sheet.member):
         if rel.type == pkg.COMMENTS and not rel.external and rel.target in zf.namelist():
             for cell, _author, text in pkg.comment_texts(zf.read(rel.target)):
                 if text:
                     notes[cell] = text
-    return TabData(sheet.title, rows, fills, notes, pkg.merged_ranges(xml), hidden=sheet.state != "visible")
+    return notes
 
 
 def _values(grid: list[list[Any]]) -> list[list[Any]]:

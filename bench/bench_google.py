@@ -84,6 +84,9 @@ class Side:
     bytes_down: int = 0  # response bodies as sent (gzip when asked for)
     bytes_up: int = 0  # request bodies
     bytes_plain: int = 0  # response bodies before compression: what the same answers cost without gzip
+    # resident-memory high-water mark of the run, MiB (the fake server runs in the same process and
+    # holds the spreadsheet, so this is an upper bound of sheetsync's own)
+    peak_mib: float | None = None
 
     @property
     def total(self) -> int:
@@ -133,16 +136,19 @@ def run_sheetsync(tabs: dict[str, list[list[Any]]], now: datetime, template: Tem
     jobs = get_jobs(None)
     with start_fake_sheets(tabs) as fake:
         gc.collect()
+        common.reset_peak()
         started = time.perf_counter()
         report = run(fake.backend(timeout=TIMEOUT), jobs, now=now, template=template)
-        first = Side(dict(_requests(fake)), time.perf_counter() - started, fake.kinds(), *_bytes(fake))
+        first = Side(dict(_requests(fake)), time.perf_counter() - started, fake.kinds(), *_bytes(fake),
+                     peak_mib=common.peak_mib())
         _check_written(fake, [*report.changes.paints, *report.changes.fills], "sheetsync")
         seen, tokens = len(fake.requests), fake.token_requests
         gc.collect()
+        common.reset_peak()
         started = time.perf_counter()
         again_report = run(fake.backend(timeout=TIMEOUT), jobs, now=now, template=template)
         again = Side(dict(_requests(fake, seen, tokens)), time.perf_counter() - started, fake.kinds()[seen:],
-                     *_bytes(fake, seen))
+                     *_bytes(fake, seen), peak_mib=common.peak_mib())
         if fake.sleeps:
             raise RuntimeError(f"sheetsync retried {len(fake.sleeps)} request(s): the counts would not be one run's")
     if not again_report.changes.is_empty():
@@ -325,11 +331,15 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f}" if n >= 1e5 else f"{n / 1e6:,.2f}"
 
 
+def _mib(value: float | None) -> str:
+    return "?" if value is None else f"{value:,.0f}"
+
+
 def render_bytes(results: list[Measurement]) -> str:
     """Requests and bytes of sheetsync's own runs, and the targets."""
     headers = ["rows per big tab", "run 1 requests (+ token)", "run 1 MB down", "run 1 MB up",
                "idle run requests", "idle MB down", "idle MB down without gzip (before)", "idle share", "run 1 s",
-               "idle s"]
+               "idle s", "peak RSS MiB run 1 / idle (fake server included)"]
     rows, verdicts = [], ["| target | measured | verdict |", "|---|---|---|"]
     for m in results:
         first, idle = m.sheetsync, m.again
@@ -337,7 +347,8 @@ def render_bytes(results: list[Measurement]) -> str:
         share = idle.bytes_down / idle.bytes_plain if idle.bytes_plain else float("nan")
         rows.append([_fmt_rows(m.size), f"{api_first} (+{first.requests.get('token', 0)})", _mb(first.bytes_down),
                      _mb(first.bytes_up), idle.total - idle.requests.get("token", 0), _mb(idle.bytes_down),
-                     _mb(idle.bytes_plain), f"{share:.1%}", _fmt_seconds(first.seconds), _fmt_seconds(idle.seconds)])
+                     _mb(idle.bytes_plain), f"{share:.1%}", _fmt_seconds(first.seconds), _fmt_seconds(idle.seconds),
+                     f"{_mib(first.peak_mib)} / {_mib(idle.peak_mib)}"])
         verdicts.append(f"| idle run ≤ {IDLE_BYTES_SHARE:.0%} of today's bytes, {_fmt_rows(m.size)} | {share:.1%} "
                         f"({_mb(idle.bytes_down)} of {_mb(idle.bytes_plain)} MB) | "
                         f"{'met' if share <= IDLE_BYTES_SHARE else 'not met'} |")

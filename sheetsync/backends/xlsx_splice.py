@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl import Workbook as OpenpyxlWorkbook
 
-from ..core.model import AppendRows, ReplaceTab, TabLayout
+from ..core.model import AppendRows, ReplaceTab, TabLayout, column_letter
 from . import xlsx_package as pkg
 from .xlsx_patch import (CONTENT_TYPES, CT_WORKSHEET, PatchError, Workbook, _rel_entries, add_override, add_rel,
                          ensure_default, free_member, remove_override, remove_rels, value_cell)
@@ -78,9 +78,13 @@ def append_rows(wb: Workbook, op: AppendRows) -> None:
 
 
 def pkg_column(col: int) -> str:
-    from ..core.model import column_letter
-
     return column_letter(col)
+
+
+def _letters(width: int) -> list[bytes]:
+    """Column letters of columns 1..width as bytes, worked out once per tab (a problem list of
+    10,000 rows has 90,000 cells)."""
+    return [column_letter(c).encode() for c in range(1, width + 1)]
 
 
 def _built(build: Callable[[OpenpyxlWorkbook], Any]) -> bytes:
@@ -321,12 +325,13 @@ def _owned_tab(styles: Styles, title: str, rows: Any, widths: Any, number_format
     column_styles: dict[tuple[int, str], int] = {}
     out: list[bytes] = []
     width = max((len(r) for r in rows), default=0)
+    letters = _letters(width)
     for r, row in enumerate(rows, start=1):
         cells = []
         for c, value in enumerate(row, start=1):
             if value is None or isinstance(value, float) and not math.isfinite(value):  # no rate without data
                 continue
-            at = f"{pkg_column(c)}{r}".encode()
+            at = b"%s%d" % (letters[c - 1], r)
             style = head_style if r == 1 and header else 0
             cell, number_format = value_cell(at, style, value, p)
             wanted = formats.get(c) if r > 1 else None

@@ -8,4 +8,5 @@ JOB = Job(
     title="cli.job.weekly-summary",  # words: sheet_templates/<language>/messages/cli.toml
     trigger=lambda settings: Trigger.weekly(settings.weekly_weekday, settings.weekly_time),
     compute=weekly_summary,
+    reports=True,  # the other jobs of its run see the week it reports as reported
 )

@@ -378,16 +378,8 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
         extras["rule_memo"] = memo
     ctx = JobContext(wb, loaded.settings, loaded.state, loaded.now, extras)
     names = [j.name for j in jobs]
-    outputs: list[JobOutput] = []
     progress.phase("check_cached" if from_cache else "check", total=len(jobs), rows=wb.rows_read())
-    for job in jobs:
-        log.info("job %s on %s", job.name, snapshot.source)
-        outputs.append(job.compute(ctx))
-        progress.step()
-    reporting = [o.state["reported"] for o in outputs if "reported" in o.state]
-    if reporting:  # 周报 just reported a week: the other jobs see its misses as reported already
-        ctx.state = replace(loaded.state, reported=(reporting[-1]["week"], reporting[-1]["at"]))
-        outputs = [o if "reported" in o.state else job.compute(ctx) for job, o in zip(jobs, outputs, strict=True)]
+    outputs = _compute(jobs, ctx, loaded.state, snapshot.source, progress)
     progress.phase("plan")
     if cache is not None and memo is not None and len(memo) != kept:
         cache.put_memo(version, template, memo)
@@ -447,6 +439,25 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     return RunReport(names, snapshot.source, loaded.now, findings, changes, applied, dry_run, wb.rows_read(),
                      clock() - started, weekly, daily, result.not_painted, loaded.settings, from_cache, traffic, alerts,
                      notes, scorecard=scorecard)
+
+
+def _compute(jobs: list[Job], ctx: JobContext, state: State, source: str, progress: Any) -> list[JobOutput]:
+    """Every job's output, in the order of ``jobs``. When 周报 reports a week, the other jobs see its
+    misses as reported already: so the jobs that may report (``Job.reports``) run first and the others
+    once, with the new state; a job that reported unannounced makes those before it run again."""
+    order = sorted(range(len(jobs)), key=lambda i: not jobs[i].reports)
+    outputs: dict[int, JobOutput] = {}
+    stale: list[int] = []  # computed before the latest report
+    for i in order:
+        log.info("job %s on %s", jobs[i].name, source)
+        outputs[i] = out = jobs[i].compute(ctx)
+        progress.step()
+        if "reported" in out.state:
+            ctx.state = replace(state, reported=(out.state["reported"]["week"], out.state["reported"]["at"]))
+            stale = [j for j in outputs if j != i and "reported" not in outputs[j].state]
+    for i in stale:
+        outputs[i] = jobs[i].compute(ctx)
+    return [outputs[i] for i in range(len(jobs))]
 
 
 def alert_plan(loaded: Loaded, fresh: list[Finding], kept: list[Finding]) -> AlertPlan:

@@ -220,3 +220,36 @@ def test_a_batch_signed_at_the_same_minute_does_not_mix_up_signatures(template, 
         shop.type("推广确认单", f"{col}4", value)
     report = do_run(shop, now=NOW + timedelta(minutes=15))
     assert not [f for f in report.findings if f.code == "promo.changed_after_sign"]
+
+
+def _counted(jobs, reports=None):
+    """The jobs with their computations counted (and, with ``reports``, that flag set)."""
+    from dataclasses import replace
+
+    calls = {job.name: 0 for job in jobs}
+
+    def counting(job):
+        def compute(ctx):
+            calls[job.name] += 1
+            return job.compute(ctx)
+        return compute
+
+    out = [replace(job, compute=counting(job), reports=job.reports if reports is None else reports) for job in jobs]
+    return out, calls
+
+
+def test_a_run_that_reports_a_week_checks_the_workbook_once(template, write_xlsx):
+    """周报 runs first, so validate sees the week reported without checking the workbook twice;
+    a job that reports unannounced makes the jobs before it run again, with the same result."""
+    from sheetsync.backends.xlsx import XlsxBackend
+
+    sunday_report = datetime(2026, 11, 22, 20, 0)
+    problems = []
+    for reports, checks in ((None, 1), (False, 2)):
+        path = write_xlsx(shop_rows(template), f"shop-{checks}.xlsx")
+        jobs, calls = _counted(get_jobs(["validate", "weekly-summary"]), reports)
+        report = run(XlsxBackend(path), jobs, now=sunday_report, template=template)
+        assert calls == {"validate": checks, "weekly-summary": 1}
+        assert report.weekly is not None
+        problems.append(sorted((f.tab, f.row, f.code) for f in report.findings))
+    assert problems[0] == problems[1]

@@ -99,3 +99,5 @@ class Job:
     compute: Callable[[JobContext], JobOutput]
     # problem codes this job owns: its findings replace earlier ones with these prefixes
     owns_prefixes: tuple[str, ...] = ()
+    # the job may report a week (周报): it runs before the others, which then see the week reported
+    reports: bool = False

@@ -2,7 +2,8 @@
 
     python bench/report.py                 # everything (about an hour on 2 shared cores)
     python bench/report.py --quick         # 10k rows only: a dry run of the whole pipeline
-    python bench/report.py --only validate,google
+    python bench/report.py --only validate,google   # re-run these; the other sections stay as they were
+    python bench/report.py --validate-sizes 10000,1000000 --io-sizes 10000
 
 Runs, each in its own processes:
 
@@ -16,6 +17,8 @@ Runs, each in its own processes:
 
 The part of docs/benchmarks.md between ``<!-- results: start -->`` and ``<!-- results: end -->``
 is replaced with what they printed; everything else in the file (how to read the numbers) is kept.
+Each section says when it was measured and the exact command; with ``--only`` the sections not
+re-run are kept as they were (with their own date).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ import common
 BENCH = Path(__file__).resolve().parent
 DOC = common.ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- results: start -->", "<!-- results: end -->"
+VALIDATE, XLSX, GOOGLE = ("Validation throughput", ".xlsx: first run, idle rerun, one-cell edit",
+                          "Google Sheets: requests and bytes")
 
 
 def _run(script: str, *args: str) -> str:
@@ -45,12 +50,22 @@ def _run(script: str, *args: str) -> str:
     return proc.stdout.strip()
 
 
-def _section(title: str, command: str, output: str) -> str:
+def _section(title: str, command: str, output: str, stamp: str) -> str:
     lines = output.splitlines()
     machine = lines[0] if lines and "cores" in lines[0] else ""
     body = "\n".join(lines[1:] if machine else lines)
     where = f"Machine: {machine}.\n\n" if machine else ""
-    return f"### {title}\n\n`{command}`\n\n{where}{body}\n"
+    return f"### {title}\n\nMeasured {stamp}: `{command}`\n\n{where}{body}\n"
+
+
+def _sections(block: str) -> dict[str, str]:
+    """The ``### title`` sections of a results block, by title."""
+    out: dict[str, str] = {}
+    parts = block.split("\n### ")
+    for part in parts[1:]:
+        title = part.split("\n", 1)[0].strip()
+        out[title] = "### " + part.rstrip() + "\n"
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,31 +73,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10k rows only (checks the pipeline, not the targets)")
     parser.add_argument("--only", default="validate,xlsx,google", help="which benchmarks (default: %(default)s)")
     parser.add_argument("--frictionless-max-rows", default="100000")
+    parser.add_argument("--validate-sizes", help="rows per big tab for bench_validate (default 10000,100000,1000000)")
+    parser.add_argument("--io-sizes", help="rows per big tab for bench_xlsx_io and bench_google (default 10000,100000)")
     parser.add_argument("--doc", type=Path, default=DOC)
     args = parser.parse_args(argv)
     only = {s.strip() for s in args.only.split(",")}
-    validate_sizes = "10000" if args.quick else "10000,100000,1000000"
-    io_sizes = "10000" if args.quick else "10000,100000"
-    sections = []
+    validate_sizes = args.validate_sizes or ("10000" if args.quick else "10000,100000,1000000")
+    io_sizes = args.io_sizes or ("10000" if args.quick else "10000,100000")
+    text = args.doc.read_text(encoding="utf-8")
+    has_block = START in text and END in text
+    kept = _sections(text[text.index(START) + len(START):text.index(END)]) if has_block else {}
+    fresh: dict[str, str] = {}
+
+    def stamp() -> str:
+        return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") + (" (--quick)" if args.quick else "")
+
     if "validate" in only:
         command_args = ["--sizes", validate_sizes, "--frictionless-max-rows", args.frictionless_max_rows, "--breakdown"]
         out = _run("bench_validate.py", *command_args)
-        sections.append(_section("Validation throughput", "python bench/bench_validate.py " + " ".join(command_args),
-                                 out))
+        fresh[VALIDATE] = _section(VALIDATE, "python bench/bench_validate.py " + " ".join(command_args), out, stamp())
     if "xlsx" in only and (BENCH / "bench_xlsx_io.py").is_file():
         out = _run("bench_xlsx_io.py", "--sizes", io_sizes)
-        sections.append(_section(".xlsx: first run, idle rerun, one-cell edit",
-                                 f"python bench/bench_xlsx_io.py --sizes {io_sizes}", out))
+        fresh[XLSX] = _section(XLSX, f"python bench/bench_xlsx_io.py --sizes {io_sizes}", out, stamp())
     if "google" in only:
         out = _run("bench_google.py", "--sizes", io_sizes, "--no-naive")
-        sections.append(_section("Google Sheets: requests and bytes",
-                                 f"python bench/bench_google.py --sizes {io_sizes} --no-naive", out))
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    results = "\n".join([START, "", f"Measured {stamp}{' (--quick)' if args.quick else ''} with `python bench/report.py`. "
-                         "The machine is shared with other work: compare the ratios of one run, not seconds "
-                         "across runs.", "", *sections, END])
-    text = args.doc.read_text(encoding="utf-8")
-    if START in text and END in text:
+        fresh[GOOGLE] = _section(GOOGLE, f"python bench/bench_google.py --sizes {io_sizes} --no-naive", out, stamp())
+    sections = [fresh.get(title) or kept.get(title) for title in (VALIDATE, XLSX, GOOGLE)]
+    results = "\n".join([START, "", "Written by `python bench/report.py`. The machine is shared with other work: "
+                          "compare the ratios of one run, not seconds across runs.", "",
+                          *(s for s in sections if s), END])
+    if has_block:
         text = text[:text.index(START)] + results + text[text.index(END) + len(END):]
     else:
         text = text.rstrip() + "\n\n## Latest results\n\n" + results + "\n"

@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.file, args.workdir)))
+        print(json.dumps(child(args.child, args.file, args.workdir), ensure_ascii=False))
         return 0
     print("| rows per tab | file MiB | openpyxl load+save s | calamine read s | first run s | first / openpyxl |"
           " second run s | idle rerun s | idle / calamine | one-cell edit s | edit / calamine | peak RSS MiB"
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{ss['first'] / op['seconds']:.2f}× | {ss['second']:.2f} | {ss['idle']:.2f} | {ss['idle'] / cal['seconds']:.2f}× | "
               f"{ss['edit']:.2f} | {ss['edit'] / cal['seconds']:.2f}× | {ss['peak_mib']:.0f} / {op['peak_mib']:.0f} / "
               f"{cal['peak_mib']:.0f} |", flush=True)
-        print(f"<!-- {n}: {json.dumps(ss)} -->", flush=True)
+        print(f"<!-- {n}: {json.dumps(ss, ensure_ascii=False)} -->", flush=True)
     return 0
 
 

@@ -7,6 +7,7 @@ are, and still serve as "last week" for the week after them.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -267,6 +268,7 @@ def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSumma
     if tpl.feedback.top_label and weeks:  # read once for every week, then sliced by date
         found = problems(ctx.workbook, tpl.feedback, _feedback_span(weeks[0], ctx.settings)[0],
                          _feedback_span(weeks[-1], ctx.settings)[1])
+    ats = [p.at for p in found] if found is not None else []  # found is oldest first: sliced by bisection
     for monday in weeks:
         kpis = []
         for k in tpl.kpis:
@@ -280,10 +282,19 @@ def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSumma
                     _count(kept[prev_week].get(k.label))
             kpis.append(Kpi(k.key, k.label, num, den, previous, k.unit, k.better))
         summary = WeekSummary(monday, monday + timedelta(days=6), tuple(kpis),
-                              breakdown_counts(ctx, monday, breakdowns) + feedback_counts(ctx, monday, found))
+                              breakdown_counts(ctx, monday, breakdowns) +
+                              feedback_counts(ctx, monday, _in_span(found, ats, *_feedback_span(monday, ctx.settings))))
         by_week[monday] = summary
         result.append(summary)
     return result, kept
+
+
+def _in_span(found: list[Problem] | None, ats: list[datetime], since: datetime, until: datetime
+             ) -> list[Problem] | None:
+    """The problems of ``found`` dated in (since, until] (``ats``: their dates, once for all weeks)."""
+    if found is None:
+        return None
+    return found[bisect.bisect_right(ats, since):bisect.bisect_right(ats, until)]
 
 
 def weekly_tab(title: str, tpl: Template, weeks: list[WeekSummary], kept: dict[date, dict[str, Any]]) -> ReplaceTab:

@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
           " second run s | idle rerun s | idle / calamine | one-cell edit s | edit / calamine | peak RSS MiB"
           " (sheetsync / openpyxl / calamine) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    verdicts = []
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             source = write_xlsx(generate(n).tabs, Path(tmp) / "synth.xlsx")
@@ -156,7 +157,23 @@ def main(argv: list[str] | None = None) -> int:
               f"{ss['edit']:.2f} | {ss['edit'] / cal['seconds']:.2f}× | {ss['peak_mib']:.0f} / {op['peak_mib']:.0f} / "
               f"{cal['peak_mib']:.0f} |", flush=True)
         print(f"<!-- {n}: {json.dumps(ss, ensure_ascii=False)} -->", flush=True)
+        verdicts += _verdicts(n, ss["first"] / op["seconds"], ss["idle"] / cal["seconds"], ss["edit"] / cal["seconds"])
+    print()
+    print("| target | measured | verdict |")
+    print("|---|---|---|")
+    for line in verdicts:
+        print(line)
     return 0
+
+
+def _verdicts(n: int, first: float, idle: float, edit: float) -> list[str]:
+    """The issue's targets for one size, as measured in this run."""
+    size = f"{n // 1000}k"
+    moonshot = "met (moonshot met)" if first <= 0.2 else "met (moonshot not met)" if first <= 1 else "not met"
+    return [f"| first run ≤ 1× openpyxl load+save (moonshot 5× faster), {size} | {first:.2f}× ({1 / first:.1f}× faster) "
+            f"| {moonshot} |",
+            f"| idle rerun ≤ 1.5× a calamine read, {size} | {idle:.2f}× | {'met' if idle <= 1.5 else 'not met'} |",
+            f"| one-cell-edit rerun ≤ 2× a calamine read, {size} | {edit:.2f}× | {'met' if edit <= 2 else 'not met'} |"]
 
 
 if __name__ == "__main__":

@@ -173,3 +173,23 @@ def test_no_key_means_no_cache_never_a_failure(workbook, tmp_path, monkeypatch):
     assert cache.key is None
     settled(workbook, cache, cached=False)
     assert not do_run(workbook, cache).from_cache and not (tmp_path / "cache" / FILE_NAME).exists()
+
+
+def test_an_idle_run_does_not_count_the_weeks_again(workbook, tmp_path, monkeypatch):
+    """周报's weeks depend on the content and on the week reported: kept with the timeless rule
+    results, counted again once another week is reported."""
+    from sheetsync.core import weekly
+
+    cache = ReadCache(tmp_path / "cache")
+    settled(workbook, cache)
+    counted = []
+    count = weekly._summaries
+    monkeypatch.setattr(weekly, "_summaries", lambda ctx, existing, last: counted.append(last) or
+                        count(ctx, existing, last))
+    idle = do_run(workbook, cache)
+    assert idle.from_cache and counted == []
+    fresh = do_run(workbook, ReadCache(tmp_path / "elsewhere"))
+    assert counted and idle.weekly == fresh.weekly and codes(idle) == codes(fresh)
+    counted.clear()
+    later = do_run(workbook, cache, now=NOW + timedelta(days=7))
+    assert later.from_cache and counted == [weekly.report_week(later.now, later.settings)]

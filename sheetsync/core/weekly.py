@@ -255,9 +255,28 @@ def supplier_pass(ctx: JobContext, since: datetime, until: datetime) -> tuple[tu
     return tuple((name, f"{round(100 * p / n, 1):g}% ({p}/{n})") for name, (p, n) in rows)
 
 
+# the key of the weeks in the run's memo of content-only results (``ctx.extras["rule_memo"]``, kept by
+# the shell between runs on an unchanged workbook): the weeks depend on the content and on which
+# week is reported, not on the time of the run otherwise
+WEEKS_MEMO = "@weekly"
+
+
 def summaries(ctx: JobContext, existing: TabData | None) -> tuple[list[WeekSummary], dict[date, dict[str, Any]]]:
-    tpl = ctx.workbook.template
     last = report_week(ctx.now, ctx.settings)
+    memo = ctx.extras.get("rule_memo")
+    key = (WEEKS_MEMO, last.isoformat())
+    if memo is not None and key in memo:
+        weeks, kept = memo[key]
+        return list(weeks), dict(kept)
+    weeks, kept = _summaries(ctx, existing, last)
+    if memo is not None:
+        memo[key] = (tuple(weeks), dict(kept))
+    return weeks, kept
+
+
+def _summaries(ctx: JobContext, existing: TabData | None, last: date
+               ) -> tuple[list[WeekSummary], dict[date, dict[str, Any]]]:
+    tpl = ctx.workbook.template
     counts = kpi_counts(ctx)
     weeks = sorted({w for per in counts.values() for w in per if w <= last} | {last})
     kept = {w: r for w, r in _existing_weeks(existing, weekly_header(tpl), tpl).items() if w not in weeks}

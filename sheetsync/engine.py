@@ -6,6 +6,7 @@ they use; the planner never knows either.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time as _time
 from dataclasses import dataclass, field, replace
@@ -287,12 +288,18 @@ def owner_text(f: Finding, wb: BoundWorkbook) -> str:
     return wb.owner_names(f.owner_role) if f.owner_role else ""
 
 
+@functools.lru_cache(maxsize=4096)
+def _since(text: str) -> datetime:
+    """A state tab's "since" (SINCE_FORMAT): a few distinct moments for thousands of problems."""
+    return datetime.strptime(text, SINCE_FORMAT)
+
+
 def open_problems(findings: list[Finding], state: State, wb: BoundWorkbook) -> list[OpenProblem]:
     out = []
     layout = layout_of(wb)
     for f in findings:
         p = state.problems.get(layout.problem_key(f))
-        since = datetime.strptime(p.since, SINCE_FORMAT) if p else None
+        since = _since(p.since) if p else None
         out.append(OpenProblem(f.tab, f.row, f.column, f.message, f.code, f.owner_role, owner_text(f, wb), since))
     return out
 

@@ -347,7 +347,7 @@ def problems_tab_builder(wb: BoundWorkbook) -> Callable:
             rows.append((f.tab, f.row or "", f.column, f.cell_ref, message, owner_text(f, wb), f.owner_role,
                          p.since if p else "", f.code, value))
         widths = (12, 6, 12, 8, 60, 12, 8, 17, 28, 20)
-        return ReplaceTab(title, tuple(rows), protected=True, column_widths=widths)
+        return ReplaceTab(title, tuple(rows), protected=True, column_widths=widths, wrap_columns=(5,))
 
     return build
 

@@ -295,7 +295,8 @@ def test_new_job_owned_tab_is_protected_grey_frozen_bold_and_charted(fake):
     snap = backend.read()
     chart = ChartSpec(title="周报趋势", cat_col=1, value_cols=(2, 3), first_row=2, last_row=3, anchor="E2")
     tab = ReplaceTab("周报", (("周", "选品合格率", "售后解决率"), ("第18周", 0.9, 0.5), ("第19周", 0.8, 1.0)),
-                     column_widths=(10, 12, 12), chart=chart, number_formats=((2, "0.0%"), (3, "0.0%")))
+                     column_widths=(10, 12, 12), chart=chart, number_formats=((2, "0.0%"), (3, "0.0%")),
+                     wrap_columns=(1,))
 
     log_row = AppendRows("运行记录", ("时间", "任务"), (("09:15", "validate"),))
     backend.apply(ChangeSet(tabs=[tab], appends=[log_row]), snap)
@@ -305,6 +306,8 @@ def test_new_job_owned_tab_is_protected_grey_frozen_bold_and_charted(fake):
     assert sheet.props["gridProperties"]["frozenRowCount"] == 1
     assert fake.model.cell("周报", 1, 2)["userEnteredFormat"]["textFormat"] == {"bold": True}
     assert fake.model.cell("周报", 2, 2)["userEnteredFormat"]["numberFormat"] == {"type": "PERCENT", "pattern": "0.0%"}
+    assert fake.model.cell("周报", 2, 1)["userEnteredFormat"]["wrapStrategy"] == "WRAP"  # long texts wrap
+    assert "wrapStrategy" not in fake.model.cell("周报", 2, 2).get("userEnteredFormat", {})
     assert [p["warningOnly"] for p in sheet.protected] == [True]
     assert fake.tab("周报").sheet_id == sheet.sheet_id
     assert "tabColorStyle" in sheet.props

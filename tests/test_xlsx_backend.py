@@ -676,6 +676,7 @@ SUMMARY = ReplaceTab(
     ),
     column_widths=(14, 12, 12, 30),
     number_formats=((2, "0.0%"), (3, "0.0%")),
+    wrap_columns=(4,),
     chart=ChartSpec(title="周趋势", cat_col=1, value_cols=(2, 3), first_row=2, last_row=3, anchor="F2"),
 )
 
@@ -693,6 +694,10 @@ def test_replace_tab_writes_text_layout_protection_and_chart(shop: Path) -> None
     assert ws.freeze_panes == "A2"
     assert [ws.column_dimensions[c].width for c in "ABCD"] == [14, 12, 12, 30]
     assert (ws["B2"].number_format, ws["C3"].number_format) == ("0.0%", "0.0%")
+    # a long explanation wraps inside its cell instead of being cut off by the next column
+    assert ws["D2"].alignment.wrap_text and ws["D3"].alignment.vertical == "top"
+    assert not ws["D1"].alignment.wrap_text and not ws["C2"].alignment.wrap_text
+    assert ws.row_dimensions[2].height is None  # one line: the default height
     assert ws.protection.sheet and ws.protection.password is None
     assert ws.sheet_properties.tabColor.rgb == "00A6A6A6"
     assert ws.sheet_state == "visible"
@@ -829,3 +834,15 @@ def test_replace_tab_writes_dates_as_dates_and_leaves_a_rate_without_data_empty(
     assert (ws["A2"].value, ws["B2"].value, ws["C2"].value) == (datetime(2025, 3, 2, 10, 5), None, True)
     assert ws["A2"].is_date and not ws["A2"].font.b and ws["A1"].font.b
     assert XlsxBackend(shop).read().tab("问题清单").rows[1] == [datetime(2025, 3, 2, 10, 5), None, True]
+
+
+def test_a_wrapped_explanation_gets_the_rows_it_needs(shop: Path) -> None:
+    """Excel and LibreOffice do not fit a wrapped row's height on opening: it is written."""
+    note = "结论是「退回」, 但没写退回原因。请写上为什么退回(例如: 镶嵌松动)。" * 2  # 70 wide characters
+    op = ReplaceTab("问题清单", (("表", "问题"), ("选品检查表", note), ("库存", "短")), column_widths=(12, 60),
+                    wrap_columns=(2,))
+    backend = XlsxBackend(shop)
+    backend.apply(ChangeSet(tabs=[op]), backend.read())
+    ws = reopen(shop)["问题清单"]
+    assert ws.row_dimensions[2].height == 45  # 140 columns of text in a 60-wide column: 3 lines
+    assert ws.row_dimensions[3].height is None

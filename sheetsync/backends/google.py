@@ -285,7 +285,8 @@ def _verdict(probes: Sequence[_Probe], now: dict[str, TabData]) -> bool | None:
     return None
 
 
-def _row_data(row: Sequence[Any], formats: dict[int, dict[str, str]], *, bold: bool = False) -> dict[str, Any]:
+def _row_data(row: Sequence[Any], formats: dict[int, dict[str, str]], *, bold: bool = False,
+              wrap: tuple[int, ...] = ()) -> dict[str, Any]:
     cells = []
     for col, value in enumerate(row, start=1):
         cell = literal_cell(value)
@@ -293,6 +294,8 @@ def _row_data(row: Sequence[Any], formats: dict[int, dict[str, str]], *, bold: b
             cell.setdefault("userEnteredFormat", {})["numberFormat"] = formats[col]
         if bold:
             cell.setdefault("userEnteredFormat", {})["textFormat"] = {"bold": True}
+        elif col in wrap and cell:
+            cell.setdefault("userEnteredFormat", {})["wrapStrategy"] = "WRAP"
         cells.append(cell)
     return {"values": cells}
 
@@ -594,7 +597,7 @@ class GoogleBackend:
                                       "fields": CONTENT_FIELDS})  # no rows: clears the old content
         formats = {col: number_format(pattern) for col, pattern in tab.number_formats}
         for start in range(0, len(rows), ROWS_PER_REQUEST):
-            block = [_row_data(row, formats if start + i else {}, bold=start + i == 0)
+            block = [_row_data(row, formats if start + i else {}, bold=start + i == 0, wrap=tab.wrap_columns)
                      for i, row in enumerate(rows[start:start + ROWS_PER_REQUEST])]
             batch.add("updateCells", {"start": {"sheetId": sheet_id, "rowIndex": start, "columnIndex": 0},
                                       "rows": block, "fields": CONTENT_FIELDS})
@@ -621,7 +624,7 @@ class GoogleBackend:
         for block in _blocks(changed, ROWS_PER_REQUEST):
             data = []
             for i in block:
-                row = _row_data(rows[i], formats if i else {}, bold=i == 0)
+                row = _row_data(rows[i], formats if i else {}, bold=i == 0, wrap=tab.wrap_columns)
                 width = len(before[i]) if i < len(before) else 0
                 row["values"] += [{}] * (width - len(rows[i]))  # cells the old row had: cleared
                 data.append(row)

@@ -15,6 +15,7 @@ import io
 import math
 import posixpath
 import re
+import unicodedata
 from typing import Any, Callable
 from xml.sax.saxutils import escape, quoteattr
 
@@ -42,7 +43,8 @@ def replace_tab(wb: Workbook, op: ReplaceTab) -> None:
     its rows as literal values, header style, widths, number formats, frozen header, the
     job-owned look, and its line chart."""
     wb.forget(op.tab)
-    source = _owned_tab(wb.styles, op.tab, op.rows, op.column_widths, op.number_formats, op.protected, op.chart)
+    source = _owned_tab(wb.styles, op.tab, op.rows, op.column_widths, op.number_formats, op.protected, op.chart,
+                        wrap=op.wrap_columns)
     install(wb, source, _SHEET, None, op.tab, op.hidden)
 
 
@@ -309,6 +311,25 @@ _CHART_CM = (24, 10)  # width, height of the weekly chart
 _EMU_PER_CM = 360000
 
 
+_LINE_HEIGHT = 15  # points: one line of the default font
+_DEFAULT_WIDTH = 8.43  # characters: Excel's default column width
+
+
+def _wrapped_lines(row: tuple[Any, ...], wrap: tuple[int, ...], widths: Any) -> int:
+    """How many lines the longest wrapped cell of ``row`` takes (a Chinese character is two
+    characters wide). Written as the row's height: neither Excel nor LibreOffice fits the height
+    of a wrapped row when it opens a file, and the lines would overlap the next row."""
+    lines = 1
+    for c in wrap:
+        value = row[c - 1] if c <= len(row) else None
+        if value is None:
+            continue
+        width = float(widths[c - 1]) if c <= len(widths) and widths[c - 1] else _DEFAULT_WIDTH
+        shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
+        lines = max(lines, math.ceil(shown / max(width - 1, 1)))
+    return lines
+
+
 class _Parts(dict):
     """Members of a tab being built, read the way a package is."""
 
@@ -317,9 +338,10 @@ class _Parts(dict):
 
 
 def _owned_tab(styles: Styles, title: str, rows: Any, widths: Any, number_formats: Any, protected: bool,
-               chart: Any, header: bool = True) -> _Parts:
+               chart: Any, header: bool = True, wrap: tuple[int, ...] = ()) -> _Parts:
     p = b""
     rows = [tuple(r) for r in rows]
+    widths = tuple(widths)
     head_style = _header_style(styles) if rows and header else 0
     formats = dict(number_formats)
     column_styles: dict[tuple[int, str], int] = {}
@@ -332,7 +354,7 @@ def _owned_tab(styles: Styles, title: str, rows: Any, widths: Any, number_format
             if value is None or isinstance(value, float) and not math.isfinite(value):  # no rate without data
                 continue
             at = b"%s%d" % (letters[c - 1], r)
-            style = head_style if r == 1 and header else 0
+            style = head_style if r == 1 and header else styles.wrapped_style(0) if c in wrap else 0
             cell, number_format = value_cell(at, style, value, p)
             wanted = formats.get(c) if r > 1 else None
             if wanted is not None or number_format is not None:
@@ -342,7 +364,9 @@ def _owned_tab(styles: Styles, title: str, rows: Any, widths: Any, number_format
                     column_styles[key] = styles.number_format_style(style, code)
                 cell, _ = value_cell(at, column_styles[key], value, p)
             cells.append(cell)
-        out.append(b'<row r="%d">' % r + b"".join(cells) + b"</row>")
+        lines = _wrapped_lines(row, wrap, widths) if wrap and r > 1 else 1
+        height = b' ht="%d" customHeight="1"' % (_LINE_HEIGHT * lines) if lines > 1 else b""
+        out.append(b'<row r="%d"%s>' % (r, height) + b"".join(cells) + b"</row>")
     sheet_pr = b'<sheetPr><tabColor rgb="00%s"/></sheetPr>' % JOB_TAB_COLOUR.encode() if protected else b""
     dimension = b'<dimension ref="A1:%s%d"/>' % (pkg_column(max(width, 1)).encode(), max(len(rows), 1))
     if rows and header:

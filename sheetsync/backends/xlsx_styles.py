@@ -122,6 +122,25 @@ class Styles:
             return xfs[index]
         return b'<%sxf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' % self.prefix
 
+    def wrapped_style(self, index: int) -> int:
+        """Cell style ``index`` whose text wraps inside the cell, top-aligned (everything else kept)."""
+        key = ("wrapped", index, None)
+        if key not in self._memo:
+            self._memo[key] = self._wrapped_style(index)
+        return self._memo[key]
+
+    def _wrapped_style(self, index: int) -> int:
+        p = self.prefix
+        xf = set_attr(self._xf(index), "applyAlignment", "1")
+        alignment = b'<%salignment vertical="top" wrapText="1"/>' % p
+        xf = re.sub(rb"<(\w+:)?alignment\b[^>]*/>|<(\w+:)?alignment\b.*?</(\w+:)?alignment>", b"", xf, flags=re.S)
+        if xf.endswith(b"/>"):
+            xf = xf[:-2].rstrip() + b">" + alignment + b"</%sxf>" % p
+        else:  # children (protection) follow the alignment
+            start = xf.index(b">") + 1
+            xf = xf[:start] + alignment + xf[start:]
+        return self._add("cellXfs", xf)
+
     def with_fill(self, index: int, fill_id: int) -> int:
         """Cell style ``index`` with fill ``fill_id`` instead of its own (everything else kept)."""
         key = ("with_fill", index, fill_id)

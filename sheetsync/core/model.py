@@ -310,6 +310,9 @@ class ReplaceTab:
     column_widths: tuple[float, ...] = ()  # in characters, per column; () = leave default
     chart: ChartSpec | None = None
     number_formats: tuple[tuple[int, str], ...] = ()  # (col, Excel number format) e.g. "0.0%"
+    # 1-based columns whose long texts wrap inside the cell (问题清单's 问题) instead of being cut
+    # off by the next column
+    wrap_columns: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ NEEDS_STATE = "needs what the row said when it was signed (state kept between ru
 CROSS_TAB = "compares with the 库存 tab; frictionless checks one table at a time, and foreign keys cannot look into a list of SKUs"
 NEEDS_EXPORT = "compares with the back-office stock export (not part of this benchmark, so neither side checks it)"
 WORK_CLOCK = "calendar time instead of working hours (frictionless has no working-hours clock)"
+OTHER_TAB = "reads another tab (排班, 话术, 选品检查表, 售后纠纷 or 库存); frictionless checks one table at a time"
+ACROSS_ROWS = "compares each row with the other rows of its tab (overlapping SKU lists); a row formula sees the row alone"
+SMALL_TAB = ("a rule of one of the demo shop's small tabs (中差评, 订单, 退货, 排班, 话术: a few rows each), not restated: "
+             "it changes neither the timing nor the big tabs' counts")
 
 
 @attrs.define(frozen=True)
@@ -95,6 +99,22 @@ def formulas(template: Template, s: Settings, members: dict[str, list[str]]) -> 
         RuleSpec("review.contact", _within("发现时间", "联系时间", s.review_contact.total_seconds()),
                  f"{WORK_CLOCK}; the overdue half {NEEDS_NOW}"),
         RuleSpec("review.asked_before_solved", "已请求修改评价 is not True or (处理方案 is not None and 顾客满意 is True)"),
+        RuleSpec("review.channel", None, SMALL_TAB),
+        RuleSpec("review.plan_mismatch", None, SMALL_TAB),
+        RuleSpec("review.not_satisfied", None, SMALL_TAB),
+        RuleSpec("review.ask_to_change", None, SMALL_TAB),
+        RuleSpec("selection.quality_feedback", None, OTHER_TAB),
+        RuleSpec("promo.rejected_sku", None, OTHER_TAB),
+        RuleSpec("promo.excluded_overlap", None, ACROSS_ROWS),
+        RuleSpec("stock.unknown_excluded_sku", None, CROSS_TAB),
+        RuleSpec("cs.on_duty", None, OTHER_TAB),
+        RuleSpec("cs.no_reply", None, OTHER_TAB),
+        RuleSpec("dispute.return_shipping", None,
+                 "searches the free text for phrases that contradict 设置's return-shipping policy; no generated row "
+                 "states a policy, so neither side flags one"),
+        *(RuleSpec(code, None, SMALL_TAB) for code in (
+            "order.channel", "order.ship", "return.followup", "shifts.bad_end", "shifts.bad_start", "shifts.gap",
+            "replies.delivery_days", "replies.placeholder", "replies.return_shipping")),
         RuleSpec("review.revisit", _within("处理完成时间", "回访时间", s.revisit.total_seconds()),
                  f"the overdue half {NEEDS_NOW}"),
     ]

@@ -1,14 +1,18 @@
-"""Validation throughput: sheetsync's pure check pipeline against frictionless on the same rows.
+"""Validation throughput: sheetsync's pure check pipeline against frictionless and pandera on the same data.
 
     python bench/bench_validate.py                      # 10k, 100k, 1M rows per big tab
     python bench/bench_validate.py --sizes 10000,100000 --rules formula
 
-Both sides get the same synthetic workbook (bench/synth.py: N rows of 客服台账 and N rows of
-售后纠纷, ~10% of them bad, plus the demo shop's small tabs) as in-memory rows, the way a
-backend hands them over, and check the same constraints:
+Every side gets the same synthetic workbook (bench/synth.py: N rows of 客服台账 and N rows of
+售后纠纷, ~10% of them bad, plus the demo shop's small tabs) in memory, in the form it takes,
+and checks the same constraints:
 
 * sheetsync: bind (find headers, parse every cell) + the validate and reconcile-stock jobs, on
-  a Snapshot in memory — no file I/O.
+  a Snapshot in memory — no file I/O. The tabs are what the xlsx reader hands over: one object
+  array per column with repeated texts interned, built by the reader's own ``tab_columns``. They
+  are built in a separate process and loaded from a temporary file, so the rows they were made
+  from never share the measured process's memory (the reader never holds rows either).
+* pandera: the same columns, turned into one DataFrame per tab inside its timed region.
 * frictionless: one Table Schema per tab derived from the same template (types, required,
   enum, minimum, unique) plus one row check per cross-field rule it can express
   (bench/frictionless_rules.py says which it cannot, and why).
@@ -24,7 +28,9 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import pickle
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -33,6 +39,7 @@ from typing import Any
 import common  # first: puts the checkout on sys.path
 from synth import CS_TITLE, DISPUTES_TITLE, generate
 
+from sheetsync.backends.xlsx_read import tab_columns
 from sheetsync.engine import load
 from sheetsync.core.job import JobContext
 from sheetsync.core.model import Snapshot, TabData
@@ -62,21 +69,51 @@ def sheetsync_checks(snapshot: Snapshot, template: Template, now) -> list:
     return findings
 
 
-def _snapshot(tabs: dict[str, list[list[Any]]]) -> Snapshot:
-    return Snapshot({title: TabData(title, rows) for title, rows in tabs.items()}, "synthetic")
+Columns = dict[str, tuple[list[Any], int]]  # tab title -> (one object array per column, rows)
 
 
-def child_sheetsync(size: int, seed: int, bad_share: float) -> dict[str, Any]:
+def _columns(tabs: dict[str, list[list[Any]]]) -> Columns:
+    """The tabs as the xlsx reader hands them over (its own helper, on the generated rows)."""
+    return {title: tab_columns(rows) for title, rows in tabs.items()}
+
+
+def _snapshot(tabs: Columns) -> Snapshot:
+    return Snapshot({title: TabData.from_columns(title, columns, n) for title, (columns, n) in tabs.items()},
+                    "synthetic")
+
+
+def child_prepare(size: int, seed: int, bad_share: float, path: str) -> dict[str, Any]:
+    """Generate the workbook, turn it into columns and store them in ``path`` (each column
+    pickled on its own, so one column's repeated texts stay one object each when loaded)."""
+    data = generate(size, seed=seed, template=load_template("zh-CN"), bad_share=bad_share)
+    tabs = _columns(data.tabs)
+    with open(path, "wb") as f:
+        pickle.dump((data.now, [(title, n, len(columns)) for title, (columns, n) in tabs.items()]), f)
+        for columns, _n in tabs.values():
+            for column in columns:
+                pickle.dump(column, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return {"tabs": len(tabs)}
+
+
+def _load(path: str) -> tuple[Any, Columns]:
+    with open(path, "rb") as f:
+        now, shapes = pickle.load(f)
+        return now, {title: ([pickle.load(f) for _ in range(width)], n) for title, n, width in shapes}
+
+
+def child_sheetsync(size: int, seed: int, bad_share: float, path: str) -> dict[str, Any]:
     template = load_template("zh-CN")
     warm = generate(WARM_UP_ROWS, seed=seed + 1, template=template)
-    sheetsync_checks(_snapshot(warm.tabs), template, warm.now)
-    data = generate(size, seed=seed, template=template, bad_share=bad_share)
-    snapshot = _snapshot(data.tabs)
+    sheetsync_checks(_snapshot(_columns(warm.tabs)), template, warm.now)
+    del warm
+    now, tabs = _load(path)
+    snapshot = _snapshot(tabs)
+    del tabs
     gc.collect()
     base = common.rss_mib()
     exact_peak = common.reset_peak()
     started = time.perf_counter()
-    findings = sheetsync_checks(snapshot, template, data.now)
+    findings = sheetsync_checks(snapshot, template, now)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "findings": len(findings), "peak_mib": common.peak_mib(), "base_mib": base,
             "exact_peak": exact_peak, "by_kind": dict(Counter(f.code for f in findings))}
@@ -142,40 +179,46 @@ def child_frictionless(size: int, seed: int, mode: str, limit: int, bad_share: f
 # pandera side
 
 
-def _members(tabs: dict[str, list[list[Any]]], template: Template) -> dict[str, list[str]]:
+def _rows(tab: tuple[list[Any], int]) -> list[list[Any]]:
+    """A small tab's rows (成员, 设置), from its columns."""
+    return TabData.from_columns("", *tab).rows
+
+
+def _members(tabs: Columns, template: Template) -> dict[str, list[str]]:
     members: dict[str, list[str]] = {}
-    for row in tabs[template.tabs["members"].title][1:]:
+    for row in _rows(tabs[template.tabs["members"].title])[1:]:
         if row and row[0]:
             members.setdefault(str(row[1]).strip(), []).append(str(row[0]).strip())
     return members
 
 
-def pandera_validate(tabs: dict[str, list[list[Any]]], template: Template, now) -> dict[str, Any]:
+def pandera_validate(tabs: Columns, template: Template, now) -> dict[str, Any]:
     """One DataFrameSchema per tab (bench/pandera_rules.py), validated lazily; failure cases."""
     import pandera_rules  # not loaded in the other children
 
     settings_title = template.tabs["settings"].title
-    settings = settings_from_rows(tabs[settings_title], specs=template.settings, tab_title=settings_title,
+    settings = settings_from_rows(_rows(tabs[settings_title]), specs=template.settings, tab_title=settings_title,
                                   year=now.year)
     checks = pandera_rules.cross_field(template, settings, _members(tabs, template))
     counts = {}
     for tab in template.tabs.values():
-        rows = tabs.get(tab.title)
-        if rows is not None:
-            counts[tab.title] = pandera_rules.validate(tab, rows, checks)
+        columns = tabs.get(tab.title)
+        if columns is not None:
+            counts[tab.title] = pandera_rules.validate(tab, *columns, checks)
     return {"errors": counts}
 
 
-def child_pandera(size: int, seed: int, bad_share: float) -> dict[str, Any]:
+def child_pandera(size: int, seed: int, bad_share: float, path: str) -> dict[str, Any]:
     template = load_template("zh-CN")
     warm = generate(WARM_UP_ROWS, seed=seed + 1, template=template)
-    pandera_validate(warm.tabs, template, warm.now)
-    data = generate(size, seed=seed, template=template, bad_share=bad_share)
+    pandera_validate(_columns(warm.tabs), template, warm.now)
+    del warm
+    now, tabs = _load(path)
     gc.collect()
     base = common.rss_mib()
     exact_peak = common.reset_peak()
     started = time.perf_counter()
-    result = pandera_validate(data.tabs, template, data.now)
+    result = pandera_validate(tabs, template, now)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "errors": sum(result["errors"].values()), "peak_mib": common.peak_mib(),
             "base_mib": base, "exact_peak": exact_peak}
@@ -194,21 +237,31 @@ DATASETS = {"clean": 0.10, "messy": 0.50}  # share of bad rows: clean-ish (synth
 
 def measure(sizes: list[int], seed: int, mode: str, limit: int, datasets: list[str],
             sides: list[str]) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="bench_validate_") as folder:
+        return _measure(sizes, seed, mode, limit, datasets, sides, Path(folder))
+
+
+def _measure(sizes: list[int], seed: int, mode: str, limit: int, datasets: list[str],
+             sides: list[str], folder: Path) -> list[dict[str, Any]]:
     results = []
     for name in datasets:
         share = str(DATASETS[name])
         for size in sizes:
             common_args = ["--size", str(size), "--seed", str(seed), "--bad-share", share]
             result: dict[str, Any] = {"size": size, "data": name}
-            print(f"{name} {_fmt_rows(size)} rows per tab: sheetsync...", file=sys.stderr, flush=True)
-            result["sheetsync"] = common.run_child(SCRIPT, ["sheetsync", *common_args])
+            columns = folder / f"{name}-{size}.pickle"
+            print(f"{name} {_fmt_rows(size)} rows per tab: columns...", file=sys.stderr, flush=True)
+            common.run_child(SCRIPT, ["prepare", *common_args, "--columns", str(columns)])
+            print(f"{name} {_fmt_rows(size)}: sheetsync...", file=sys.stderr, flush=True)
+            result["sheetsync"] = common.run_child(SCRIPT, ["sheetsync", *common_args, "--columns", str(columns)])
             if "frictionless" in sides:
                 print(f"{name} {_fmt_rows(size)}: frictionless ({mode})...", file=sys.stderr, flush=True)
                 result["frictionless"] = common.run_child(SCRIPT, ["frictionless", *common_args, "--rules", mode,
                                                                    "--frictionless-max-rows", str(limit)])
             if "pandera" in sides:
                 print(f"{name} {_fmt_rows(size)}: pandera...", file=sys.stderr, flush=True)
-                result["pandera"] = common.run_child(SCRIPT, ["pandera", *common_args])
+                result["pandera"] = common.run_child(SCRIPT, ["pandera", *common_args, "--columns", str(columns)])
+            columns.unlink()
             results.append(result)
     return results
 
@@ -322,19 +375,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="clean,messy",
                         help="clean (10%% bad rows) and/or messy (half the rows bad); default: %(default)s")
     parser.add_argument("--sides", default="frictionless,pandera", help="what sheetsync is compared with")
-    parser.add_argument("--child", choices=("sheetsync", "frictionless", "pandera"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("prepare", "sheetsync", "frictionless", "pandera"), help=argparse.SUPPRESS)
+    parser.add_argument("--columns", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bad-share", type=float, default=DATASETS["clean"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.child == "prepare":
+        common.emit(child_prepare(args.size, args.seed, args.bad_share, args.columns))
+        return 0
     if args.child == "sheetsync":
-        common.emit(child_sheetsync(args.size, args.seed, args.bad_share))
+        common.emit(child_sheetsync(args.size, args.seed, args.bad_share, args.columns))
         return 0
     if args.child == "frictionless":
         common.emit(child_frictionless(args.size, args.seed, args.rules, args.frictionless_max_rows, args.bad_share))
         return 0
     if args.child == "pandera":
-        common.emit(child_pandera(args.size, args.seed, args.bad_share))
+        common.emit(child_pandera(args.size, args.seed, args.bad_share, args.columns))
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     datasets = [d.strip() for d in args.data.split(",") if d.strip()]

@@ -2,7 +2,7 @@
 
 What a pandera user would write for the same sheet, as forgivingly as pandera allows:
 
-* every tab becomes one DataFrame of the rows as sheetsync gets them (object columns of mixed
+* every tab becomes one DataFrame of the columns as sheetsync gets them (object columns of mixed
   str / datetime / int cells);
 * column types as vectorised checks: date and time columns must read with ``pd.to_datetime(
   format="mixed")`` (dateutil: ``2026/11/20 10:05`` reads, ``2026年11月20日 10点05分`` does not),
@@ -157,11 +157,14 @@ def schema(tab: TabTemplate, checks: dict[str, Callable]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema({c.name: _column(c) for c in tab.columns}, checks=wanted, strict=False)
 
 
-def frame(rows: list[list[Any]]) -> pd.DataFrame:
-    """The rows exactly as sheetsync gets them, header first, as one object DataFrame."""
-    header = [str(h) for h in rows[0]]
-    body = [list(r[:len(header)]) + [None] * (len(header) - len(r)) for r in rows[1:]]
-    return pd.DataFrame(body, columns=header, dtype=object)
+def frame(columns: list[Any], n_rows: int) -> pd.DataFrame:
+    """The columns exactly as sheetsync gets them (object arrays, header cell first), as one
+    object DataFrame."""
+    header = [str(c[0]) if len(c) else "None" for c in columns]
+    body = {i: pd.Series(c[1:n_rows], dtype=object) for i, c in enumerate(columns)}
+    df = pd.DataFrame(body, index=pd.RangeIndex(max(n_rows - 1, 0)))
+    df.columns = header
+    return df
 
 
 def _failures(cases: pd.DataFrame) -> int:
@@ -173,11 +176,11 @@ def _failures(cases: pd.DataFrame) -> int:
     return len(cells) + len(rows)
 
 
-def validate(tab: TabTemplate, rows: list[list[Any]], checks: dict[str, Callable]) -> int:
+def validate(tab: TabTemplate, columns: list[Any], n_rows: int, checks: dict[str, Callable]) -> int:
     """Problems pandera reports for one tab (0 when it passes)."""
     _PARSED.clear()
     try:
-        schema(tab, checks).validate(frame(rows), lazy=True)
+        schema(tab, checks).validate(frame(columns, n_rows), lazy=True)
     except pa.errors.SchemaErrors as err:
         return _failures(err.failure_cases)
     finally:

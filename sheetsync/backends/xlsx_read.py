@@ -14,16 +14,19 @@ is a datetime, an empty text is no value, an error (``#DIV/0!``, ``#N/A``) is a 
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any, Mapping
 from xml.etree import ElementTree as ET
 
+import numpy as np
 from python_calamine import CalamineWorkbook
 
-from ..core.model import CellError, TabData
+from ..core.model import CellError, TabData, object_array
 from . import xlsx_package as pkg
 
 # A cell whose value is an error, as any writer stores it: t="e" among the start tag's
@@ -83,13 +86,11 @@ def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None,
 def _tab(zf: zipfile.ZipFile, calamine: CalamineWorkbook, sheet: pkg.Sheet,
          fills_by_style: list[str | None]) -> TabData:
     xml = zf.read(sheet.member)
-    rows = _values(calamine.get_sheet_by_name(sheet.title).to_python(skip_empty_area=False))
-    if b't="e"' in xml:
-        for (r, c), error in _errors(xml).items():
-            _put(rows, r, c, error)
-    rows = _trimmed(rows)
+    errors = _errors(xml) if b't="e"' in xml else {}
+    columns, n_rows = sheet_columns(calamine.get_sheet_by_name(sheet.title), errors)
     fills = styled_fills(xml, fills_by_style)
-    return TabData(sheet.title, rows, fills, _notes(zf, sheet), pkg.merged_ranges(xml), hidden=sheet.state != "visible")
+    return TabData.from_columns(sheet.title, columns, n_rows, fills=fills, notes=_notes(zf, sheet),
+                                merged=pkg.merged_ranges(xml), hidden=sheet.state != "visible")
 
 
 def _notes(zf: zipfile.ZipFile, sheet: pkg.Sheet) -> dict[tuple[int, int], str]:
@@ -102,49 +103,96 @@ def _notes(zf: zipfile.ZipFile, sheet: pkg.Sheet) -> dict[tuple[int, int], str]:
     return notes
 
 
-def _values(grid: list[list[Any]]) -> list[list[Any]]:
-    """Calamine's cells in sheetsync's terms, in place: '' is empty, whole floats are ints,
-    dates are datetimes (as openpyxl reads date-formatted cells)."""
-    for row in grid:
-        for i, v in enumerate(row):
-            kind = v.__class__
-            if kind is str:
-                if not v:
-                    row[i] = None
-            elif kind is float:
-                if v.is_integer():
-                    row[i] = int(v)
-            elif kind is date:
-                row[i] = datetime.combine(v, time())
-    return grid
+def sheet_columns(sheet: Any, errors: dict[tuple[int, int], CellError] | None = None) -> tuple[list[np.ndarray], int]:
+    """A calamine sheet's cells as one object array per column from A1 (see ``tab_columns``),
+    with the error cells put in."""
+    rows = sheet.iter_rows()
+    end_row, end_col = sheet.end or (-1, -1)
+    first = next(rows, None)
+    if first is None:
+        return tab_columns((), errors)
+    # calamine starts its rows at row 1 but its columns at the first used one
+    skip = max(end_col + 1 - len(first), 0)
+    return tab_columns(itertools.chain((first,), rows), errors, skip=skip)
 
 
-def _put(rows: list[list[Any]], r: int, c: int, value: Any) -> None:
-    while len(rows) < r:
-        rows.append([])
-    row = rows[r - 1]
-    if len(row) < c:
-        row.extend([None] * (c - len(row)))
-    row[c - 1] = value
+# Past this many distinct texts, a column that is mostly distinct (names, order numbers, notes)
+# stops being interned: the look-ups would cost more than the copies they save.
+_INTERN_CHECK = 4096
+_CHUNK = 4096  # rows transposed at once
+_NONE = np.array(None, dtype=object)
 
 
-def _trimmed(rows: list[list[Any]]) -> list[list[Any]]:
-    """No trailing empty rows; every row as wide as the widest value (rows rectangular)."""
-    while rows and not any(v is not None for v in rows[-1]):
-        rows.pop()
-    width = 0
-    for row in rows:
-        n = len(row)
-        if n > width:
-            while n > width and row[n - 1] is None:
-                n -= 1
-            width = max(width, n)
-    for i, row in enumerate(rows):
-        if len(row) > width:
-            rows[i] = row[:width]
-        elif len(row) < width:
-            row.extend([None] * (width - len(row)))
-    return rows
+def tab_columns(rows: Iterable[Sequence[Any]], errors: Mapping[tuple[int, int], CellError] | None = None, *,
+                skip: int = 0) -> tuple[list[np.ndarray], int]:
+    """Cells as calamine reads them, row by row from sheet row 1, into one numpy object array per
+    column (index 0 = row 1) and the number of rows, in sheetsync's terms: '' is empty, whole
+    floats are ints, dates are datetimes (as openpyxl reads date-formatted cells). The rows are
+    transposed a chunk at a time, so a whole sheet never exists as a list per row. Repeated texts
+    are interned per column (shared strings come back from the reader as separate equal
+    objects: a column of a few choices then holds a handful of objects, not one per cell).
+    No trailing empty rows or columns; ``skip`` empty columns come before the first given one;
+    ``errors`` ((row, col) -> CellError) are put in their cells."""
+    columns: list[list[Any]] = []
+    interned: list[dict[str, str] | None] = []
+    n = 0
+    it = iter(rows)
+    while True:
+        chunk = list(itertools.islice(it, _CHUNK))
+        if not chunk:
+            break
+        width = max(map(len, chunk))
+        while len(columns) < width:
+            columns.append([None] * n)
+            interned.append({})
+        transposed = zip(*chunk, strict=True) if all(len(r) == width for r in chunk) else \
+            itertools.zip_longest(*chunk)
+        for c, cells in enumerate(transposed):
+            out = columns[c]
+            seen = interned[c]
+            _convert(cells, out, seen)
+            if seen is not None and len(seen) > _INTERN_CHECK and 2 * len(seen) > len(out):
+                interned[c] = None
+        n += len(chunk)
+        for c in range(width, len(columns)):
+            columns[c].extend([None] * len(chunk))
+    if skip:
+        columns = [[None] * n for _ in range(skip)] + columns
+    for (r, c), error in (errors or {}).items():
+        while len(columns) < c:
+            columns.append([None] * n)
+        if r > n:
+            for col in columns:
+                col.extend([None] * (r - n))
+            n = r
+        columns[c - 1][r - 1] = error
+    return _trimmed([object_array(col) for col in columns], n)
+
+
+def _convert(cells: Iterable[Any], out: list[Any], seen: dict[str, str] | None) -> None:
+    append = out.append
+    for v in cells:
+        kind = v.__class__
+        if kind is str:
+            if not v:
+                v = None
+            elif seen is not None:
+                v = seen.setdefault(v, v)
+        elif kind is float:
+            if v.is_integer():
+                v = int(v)
+        elif kind is date:
+            v = datetime.combine(v, time())
+        append(v)
+
+
+def _trimmed(columns: list[np.ndarray], n: int) -> tuple[list[np.ndarray], int]:
+    """No trailing empty rows or columns."""
+    last = [int(filled[-1]) + 1 if len(filled) else 0
+            for filled in (np.flatnonzero(np.not_equal(col, _NONE)) for col in columns)]
+    height = max(last, default=0)
+    width = max((c + 1 for c, end in enumerate(last) if end), default=0)
+    return [col[:height] if height < n else col for col in columns[:width]], height
 
 
 def _errors(xml: bytes) -> dict[tuple[int, int], CellError]:

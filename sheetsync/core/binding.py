@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import difflib
 from dataclasses import dataclass, field, replace
-from itertools import zip_longest
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import CellError, Finding, Snapshot, TabData, column_letter, row_keys
+from .model import CellError, Finding, Snapshot, TabData, column_letter, object_array, row_keys
 from .template import Column, TabTemplate, Template, _norm_header
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,28 @@ class BoundTab:
                        code, message or "", row_key=self.keys.get(row, ""),
                        owner_role=owner_role or self.template.owner, job=job, paint=paint, tab_id=self.template.key,
                        column_id=col_id, params=values)
+
+    def findings_at(self, rows: Any, col_id: str, code: str, params: Any = None, **more: Any) -> list[Finding]:
+        """``finding(row, col_id, code, ...)`` for each of ``rows`` at once (the bad cells of a
+        column): ``params`` is one mapping per row (or None), ``more`` is shared by all."""
+        rows = [int(r) for r in rows]
+        if not rows:
+            return []
+        header = self.header(col_id) if col_id else ""
+        col = self.col_index.get(col_id, 0)
+        if col_id in self.raw.columns:
+            at = self.raw.index.get_indexer(rows)
+            cells = self.raw[col_id].to_numpy()
+            values = [cells[i] if i >= 0 else None for i in at.tolist()]
+        else:
+            values = [None] * len(rows)
+        keys = self.keys
+        title, owner, tab_id = self.title, self.template.owner, self.template.key
+        shared = {"tab": title, "column": header}
+        each = params if params is not None else [None] * len(rows)
+        return [Finding(title, row, header, col, value, code, "", row_key=keys.get(row, ""), owner_role=owner,
+                        tab_id=tab_id, column_id=col_id, params={**shared, **(extra or {}), **more})
+                for row, value, extra in zip(rows, values, each, strict=True)]
 
     def layout_finding(self, code: str, *, row: int = 0, column: str = "", col: int = 0, value: Any = None,
                        column_id: str = "", owner_role: str = "", **params: Any) -> Finding:
@@ -227,7 +249,7 @@ def _locate_header(data: TabData, tab_t: TabTemplate) -> _Header:
         col_index: dict[str, int] = {}
         headers: dict[str, str] = {}
         again: dict[str, list[int]] = {}
-        for c, cell in enumerate(data.rows[r - 1], start=1):
+        for c, cell in enumerate(data.row(r), start=1):
             form = _norm_header(cell)
             if not form:
                 continue
@@ -259,7 +281,7 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
         bound.findings.append(bound.layout_finding(
             "layout.duplicate_header", row=header_row, column=headers[col_id], col=col_index[col_id],
             column_id=col_id, cells=places, cell=taken))
-    row_cells = data.rows[header_row - 1] if data.rows else []
+    row_cells = data.row(header_row)
     # headers that match no template column: what a missing column may have been renamed to
     spare = [parsing.normalize_text(v) for v in row_cells
              if parsing.normalize_text(v) and not any(_norm_header(v) in c.header_forms() for c in tab_t.columns)]
@@ -273,85 +295,85 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
         missing_required = missing_required or col.required
         bound.findings.append(bound.layout_finding(f"{code}_near" if near else code, row=header_row,
                                                    column=col.name, column_id=col.id, closest=near))
-    body = data.rows[header_row:]
     first = header_row + 1
-    body = _fill_merged(body, data, first, col_index, tab_t, bound)
-    keys = row_keys(data.rows, bound.key_col_numbers(), first_row=first)
+    cells_of = _body_columns(data, first, col_index, tab_t, bound)
+    keys = row_keys(data, bound.key_col_numbers(), first_row=first)
     bound.keys = keys
-    index = pd.Index(sorted(keys), name="row")  # only non-blank rows have keys
-    columns = _columns(body, [r - first for r in index], max(col_index.values(), default=0))
-    raw = {col.id: pd.Series(columns[col_index[col.id] - 1], index=index, dtype=object)
+    rows = np.fromiter(keys, dtype=np.int64, count=len(keys))  # ascending; only non-blank rows have keys
+    index = pd.Index(rows, name="row")
+    positions = rows - first
+    # every body row kept (the usual case): a view of the column, no copy
+    whole = len(positions) == 0 or positions[-1] - positions[0] + 1 == len(positions)
+    chosen = slice(int(positions[0]), int(positions[-1]) + 1) if whole and len(positions) else positions
+    raw = {col.id: pd.Series(cells_of[col.id][chosen], index=index, dtype=object, copy=False)
            for col in tab_t.columns if col.id in col_index}
-    bound.raw = pd.DataFrame(raw, index=index)
+    bound.raw = pd.DataFrame(raw, index=index, copy=False)
     parsed, bad = {}, {}
     for col in tab_t.columns:
         if col.id not in raw:
             continue
         cells = raw[col.id]
-        errors = pd.Series(False, index=index)
-        if CellError in set(map(type, columns[col_index[col.id] - 1])):
+        errors = None
+        if CellError in set(map(type, cells.to_numpy())):
             errors = cells.map(lambda v: isinstance(v, CellError)).astype(bool)
             cells = cells.mask(errors, None)  # parsed as empty, then marked bad: the note says why
         result = parsing.parse_series(cells, col.type, year=year, choices=col.choices, aliases=col.choice_aliases)
         parsed[col.id] = result.values
-        bad[col.id] = result.bad | errors
-        for row in errors.index[errors.to_numpy()]:
-            bound.findings.append(bound.finding(int(row), col.id, "cell.formula_error",
-                                                error=str(raw[col.id].at[row])))
-        for row in result.bad.index[result.bad.to_numpy()]:
-            value = raw[col.id].at[row]
-            bound.findings.append(bound.finding(int(row), col.id, f"parse.{col.type}",
-                                                params=parsing.error_params(col.type, value, col.choices)))
-    bound.frame = pd.DataFrame(parsed, index=index)
-    bound.bad = pd.DataFrame(bad, index=index)
+        bad[col.id] = result.bad if errors is None else result.bad | errors
+        if errors is not None:
+            where = np.flatnonzero(errors.to_numpy())
+            bound.findings.extend(bound.findings_at(rows[where], col.id, "cell.formula_error",
+                                                    [{"error": str(v)} for v in raw[col.id].to_numpy()[where]]))
+        where = np.flatnonzero(result.bad.to_numpy())
+        if len(where):
+            bound.findings.extend(bound.findings_at(
+                rows[where], col.id, f"parse.{col.type}",
+                [parsing.error_params(col.type, v, col.choices) for v in raw[col.id].to_numpy()[where]]))
+    bound.frame = pd.DataFrame(parsed, index=index, copy=False)
+    bound.bad = pd.DataFrame(bad, index=index, copy=False)
     bound.usable = not missing_required
     if bound.usable:
         _column_checks(bound)
     return bound
 
 
-def _columns(body: list[list[Any]], positions: list[int], width: int) -> list[tuple[Any, ...]]:
-    """The cells of the given body rows, column by column (one transpose, not a call per cell)."""
-    if not positions or not width:
-        return [()] * width
-    n = len(body)
-    columns = list(zip_longest(*(body[i] if i < n else () for i in positions)))
-    return [*columns[:width], *[(None,) * len(positions)] * (width - len(columns))]
-
-
-def _fill_merged(body: list[list[Any]], data: TabData, first: int, col_index: dict[str, int],
-                 tab_t: TabTemplate, bound: BoundTab) -> list[list[Any]]:
-    """A value in a vertically merged block applies to every row of the block (people merge a
-    date over the rows of one day). Copy it down for reading, and say so once per block."""
-    if not data.merged:
-        return body
-    body = [list(r) for r in body]
+def _body_columns(data: TabData, first: int, col_index: dict[str, int], tab_t: TabTemplate,
+                  bound: BoundTab) -> dict[str, np.ndarray]:
+    """The template columns' cells from row ``first`` down (index 0 = row ``first``), as object
+    arrays: views of the tab's own columns where it can. A value in a vertically merged block
+    applies to every row of the block (people merge a date over the rows of one day): it is
+    copied down for reading (into a copy of that column), and said so once per block."""
+    end = max(data.n_rows, first - 1)
+    columns = {col_id: object_array(data.column(c))[first - 1:end] for col_id, c in col_index.items()}
     by_col = {v: k for k, v in col_index.items()}
+    copied: set[str] = set()
     for min_row, min_col, max_row, max_col in data.merged:
         if max_row < first or min_row == max_row:
             continue
         value = data.cell(min_row, min_col)
-        for r in range(max(min_row, first), max_row + 1):
-            i = r - first
-            while len(body) <= i:
-                body.append([])
-            for c in range(min_col, max_col + 1):
-                row = body[i]
-                while len(row) < c:
-                    row.append(None)
-                if row[c - 1] is None:
-                    row[c - 1] = value
+        for c in range(min_col, max_col + 1):
+            col_id = by_col.get(c)
+            if col_id is None:
+                continue
+            if col_id not in copied:
+                columns[col_id] = columns[col_id].copy()
+                copied.add(col_id)
+            cells = columns[col_id]
+            for r in range(max(min_row, first), min(max_row, end) + 1):
+                if cells[r - first] is None:
+                    cells[r - first] = value
         col_id = by_col.get(min_col)
         if col_id is not None:
             header = bound.headers.get(col_id, tab_t.column(col_id).name)
             bound.findings.append(bound.layout_finding("layout.merged", row=min_row, column=header, col=min_col,
                                                        value=value, column_id=col_id))
-    return body
+    return columns
 
 
 def _column_checks(bound: BoundTab) -> None:
     """required / unique / min, straight from the column definitions (vectorised)."""
     tab_t = bound.template
+    rows = bound.frame.index.to_numpy()
     for col in tab_t.columns:
         if col.id not in bound.frame.columns:
             continue
@@ -360,16 +382,15 @@ def _column_checks(bound: BoundTab) -> None:
         if col.type == "sku_list":
             empty = values.map(lambda v: not v if isinstance(v, tuple) else True) & ~bound.bad[col.id]
         if col.required:
-            for row in empty.index[empty.to_numpy()]:
-                bound.findings.append(bound.finding(int(row), col.id, "column.required"))
+            bound.findings.extend(bound.findings_at(rows[empty.to_numpy()], col.id, "column.required"))
         if col.unique:
             _unique(bound, col, values)
         if col.min is not None and col.type in ("int", "number"):
             numeric = pd.to_numeric(values, errors="coerce")
-            low = (numeric < col.min).fillna(False)
-            for row in low.index[low.to_numpy()]:
-                bound.findings.append(bound.finding(int(row), col.id, "column.min", min=col.min,
-                                                    value=bound.raw_value(int(row), col.id)))
+            low = (numeric < col.min).fillna(False).to_numpy(dtype=bool)
+            raw = bound.raw[col.id].to_numpy()[low]
+            bound.findings.extend(bound.findings_at(rows[low], col.id, "column.min", [{"value": v} for v in raw],
+                                                    min=col.min))
 
 
 def _unique(bound: BoundTab, col: Column, values: pd.Series) -> None:

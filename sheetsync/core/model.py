@@ -17,7 +17,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence, cast
+
+import numpy as np
+import pandas as pd
 
 # The fill sheetsync paints on a cell with a problem (Excel's "bad" light red).
 MARK_FILL = "FFC7CE"
@@ -89,34 +92,132 @@ def column_letter(col: int) -> str:
     return letters
 
 
-@dataclass
 class TabData:
-    """One tab as read from the backend.
+    """One tab as read from the backend, by rows or by columns.
 
-    ``rows[0]`` is sheet row 1. Cell values are what the backend gives: str, int, float, bool,
-    datetime/date/time, or None for empty. Trailing empty rows/columns may be trimmed.
-    ``fills`` maps (row, col) -> 'RRGGBB' (upper case, no alpha) for cells with a solid
-    background fill; ``notes`` maps (row, col) -> note/comment text. ``merged`` lists merged
-    ranges as (min_row, min_col, max_row, max_col).
+    ``TabData(title, rows)``: ``rows[0]`` is sheet row 1. ``TabData.from_columns(title, columns)``:
+    ``columns[0]`` is column A, top to bottom (index 0 = sheet row 1), all as long as the tab has
+    rows — what the xlsx reader hands over, so a big tab never exists as a list per row. Cell
+    values are what the backend gives: str, int, float, bool, datetime/date/time, or None for
+    empty. Trailing empty rows/columns may be trimmed. ``fills`` maps (row, col) -> 'RRGGBB'
+    (upper case, no alpha) for cells with a solid background fill; ``notes`` maps (row, col) ->
+    note/comment text. ``merged`` lists merged ranges as (min_row, min_col, max_row, max_col).
+
+    ``cell``, ``row``, ``column`` and ``n_rows`` work on both forms without converting. ``rows``
+    of a columnar tab builds the rows once and from then on the tab is kept by rows (so code that
+    changes a row changes the tab); the hot path (binding, the planner) never asks for them.
     """
 
-    title: str
-    rows: list[list[Any]]
-    fills: dict[tuple[int, int], str] = field(default_factory=dict)
-    notes: dict[tuple[int, int], str] = field(default_factory=dict)
-    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
-    hidden: bool = False
-    sheet_id: int | None = None  # backend-specific id (Google's sheetId); None for xlsx
+    def __init__(self, title: str, rows: list[list[Any]] | None = None,
+                 fills: dict[tuple[int, int], str] | None = None, notes: dict[tuple[int, int], str] | None = None,
+                 merged: list[tuple[int, int, int, int]] | None = None, hidden: bool = False,
+                 sheet_id: int | None = None) -> None:
+        self.title = title
+        self._rows: list[list[Any]] | None = rows if rows is not None else []
+        self._columns: list[Sequence[Any]] | None = None
+        self._height = 0
+        self.fills = fills if fills is not None else {}
+        self.notes = notes if notes is not None else {}
+        self.merged = merged if merged is not None else []
+        self.hidden = hidden
+        self.sheet_id = sheet_id  # backend-specific id (Google's sheetId); None for xlsx
+
+    @classmethod
+    def from_columns(cls, title: str, columns: Sequence[Any], n_rows: int | None = None,
+                     **more: Any) -> "TabData":
+        """A tab kept by columns: ``columns[c - 1][r - 1]`` is the cell at sheet row r, column c.
+        ``n_rows`` defaults to the longest column; a shorter column reads as empty below its end.
+        The columns are kept as given (lists or numpy object arrays), not copied."""
+        tab = cls(title, None, **more)
+        tab._rows = None
+        tab._columns = list(columns)
+        tab._height = n_rows if n_rows is not None else max((len(c) for c in tab._columns), default=0)
+        return tab
+
+    @property
+    def columnar(self) -> bool:
+        return self._columns is not None
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        if self._rows is None:
+            self._rows = self._rows_of_columns()
+            self._columns = None
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: list[list[Any]]) -> None:
+        self._rows, self._columns = rows, None
+
+    def _rows_of_columns(self) -> list[list[Any]]:
+        columns = [list(c[:self._height]) + [None] * (self._height - len(c)) if len(c) < self._height
+                   else list(c[:self._height]) for c in self._columns or ()]
+        return [list(r) for r in zip(*columns, strict=True)] if columns else [[] for _ in range(self._height)]
 
     @property
     def n_rows(self) -> int:
-        return len(self.rows)
+        return self._height if self._rows is None else len(self._rows)
+
+    @property
+    def width(self) -> int:
+        """The number of columns (of the widest row)."""
+        if self._columns is not None:
+            return len(self._columns)
+        return max((len(r) for r in self._rows or ()), default=0)
 
     def cell(self, row: int, col: int) -> Any:
-        if row < 1 or row > len(self.rows):
+        if row < 1 or row > self.n_rows:
             return None
+        if self._columns is not None:
+            if not 0 < col <= len(self._columns):
+                return None
+            column = self._columns[col - 1]
+            return column[row - 1] if row <= len(column) else None
         r = self.rows[row - 1]
         return r[col - 1] if 0 < col <= len(r) else None
+
+    def row(self, row: int) -> list[Any]:
+        """The cells of sheet row ``row`` (1-based), [] past the end. Read it, do not change it."""
+        if row < 1 or row > self.n_rows:
+            return []
+        if self._columns is not None:
+            i = row - 1
+            return [c[i] if i < len(c) else None for c in self._columns]
+        return self.rows[row - 1]
+
+    def column(self, col: int) -> Sequence[Any]:
+        """The cells of column ``col`` (1-based) from sheet row 1 down, ``n_rows`` long (empty
+        cells None). On a columnar tab this is the column itself: read it, do not change it."""
+        n = self.n_rows
+        if self._columns is not None:
+            if not 0 < col <= len(self._columns):
+                return [None] * n
+            column = self._columns[col - 1]
+            return column if len(column) == n else [*column[:n], *[None] * (n - len(column))]
+        i = col - 1
+        return [r[i] if i < len(r) else None for r in self.rows]
+
+    def _cells(self) -> list[list[Any]]:
+        return self._rows if self._rows is not None else self._rows_of_columns()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TabData):
+            return NotImplemented
+        return (self.title, self.fills, self.notes, self.merged, self.hidden, self.sheet_id) == (
+            other.title, other.fills, other.notes, other.merged, other.hidden, other.sheet_id) and (
+            self._cells() == other._cells())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
+
+    def __repr__(self) -> str:
+        form = f"columns={len(self._columns)}" if self._columns is not None else f"rows={self._rows!r}"
+        return (f"TabData(title={self.title!r}, n_rows={self.n_rows}, {form}, fills={self.fills!r}, "
+                f"notes={self.notes!r}, merged={self.merged!r}, hidden={self.hidden!r}, sheet_id={self.sheet_id!r})")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "rows" in state:  # pickled before tabs could be kept by columns
+            state = {**state, "_rows": state.pop("rows"), "_columns": None, "_height": 0}
+        self.__dict__.update(state)
 
 
 @dataclass
@@ -168,28 +269,88 @@ def _key_texts(values: Iterable[Any]) -> list[str]:
     return out
 
 
-def row_keys(rows: Sequence[Sequence[Any]], key_cols: Sequence[int], first_row: int = 2) -> dict[int, str]:
+def object_array(values: Sequence[Any]) -> np.ndarray:
+    """``values`` as a 1-D numpy object array (itself when it already is one; a cell that is a
+    tuple stays one cell)."""
+    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
+        return values
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _equal_across_types(value: Any) -> bool:
+    """True, 1 and 1.0 are one value to a hash table but not the same key text."""
+    return value.__class__ is bool or (isinstance(value, (int, float)) and value in (0, 1))
+
+
+def _distinct_key_texts(uniques: np.ndarray, kinds: set[type]) -> list[str]:
+    """``normalise_key_part`` of each distinct value; texts and whole-second times (the usual
+    key columns) without a Python call per value."""
+    if kinds == {str}:
+        return [u.strip() for u in uniques]
+    if kinds == {datetime} and not any(u.tzinfo is not None for u in uniques):
+        moments = uniques.astype("M8[us]")
+        seconds = moments.astype("M8[s]")
+        texts = [t.replace("T", " ") for t in np.datetime_as_string(seconds, unit="s").tolist()]
+        for i in np.flatnonzero(moments != seconds).tolist():  # str() shows the microseconds
+            texts[i] = normalise_key_part(uniques[i])
+        return texts
+    return [normalise_key_part(u) for u in uniques]
+
+
+def _key_text_array(cells: np.ndarray) -> np.ndarray:
+    """``normalise_key_part`` of every cell, computed once per distinct value (a hash table in C
+    finds them)."""
+    try:
+        codes, uniques = pd.factorize(cells)
+    except TypeError:  # an unhashable cell value
+        return object_array(_key_texts(cells))
+    kinds = set(map(type, uniques))
+    if not kinds <= {str, datetime} and any(map(_equal_across_types, uniques)):
+        return object_array(_key_texts(cells))
+    lookup = np.empty(len(uniques) + 1, dtype=object)
+    lookup[:-1] = _distinct_key_texts(uniques, kinds)
+    lookup[-1] = ""  # code -1: an empty cell
+    texts = lookup[codes]
+    missing = np.flatnonzero(codes < 0)
+    odd = [i for i, v in zip(missing, cells[missing], strict=True) if v is not None]  # NaN, NaT: as str() writes them
+    if odd:
+        texts[odd] = [normalise_key_part(v) for v in cells[odd]]
+    return texts
+
+
+def row_keys(rows: "Sequence[Sequence[Any]] | TabData", key_cols: Sequence[int], first_row: int = 2) -> dict[int, str]:
     """Stable identity for each data row: the key columns' text (or the whole row when the key
-    columns are empty), with ``#n`` appended for the n-th repeat. Returns {sheet_row: key}."""
-    seen: dict[str, int] = {}
-    out: dict[int, str] = {}
-    wanted = [c - 1 for c in key_cols if c > 0]
-    body = rows[first_row - 1:]
-    # the key columns' texts, column by column
-    columns = [_key_texts(row[c] if c < len(row) else None for row in body) for c in wanted]
-    for i, row, parts in zip(range(first_row, first_row + len(body)), body, zip(*columns, strict=True) if columns
-                             else ((),) * len(body), strict=True):
-        if not any(parts):
-            whole = [normalise_key_part(v) for v in row]
-            if not any(whole):
-                continue
-            base = "row:" + hashlib.sha1(KEY_SEP.join(whole).encode()).hexdigest()[:12]
+    columns are empty), with ``#n`` appended for the n-th repeat. Returns {sheet_row: key}.
+    ``rows`` is a list of rows or a tab (a columnar tab is read column by column)."""
+    tab = rows if isinstance(rows, TabData) else TabData("", cast("list[list[Any]]", list(rows)))
+    start, end = first_row - 1, tab.n_rows
+    if end <= start:
+        return {}
+    parts = [_key_text_array(object_array(tab.column(c))[start:end]) for c in key_cols if c > 0]
+    size = end - start
+    if parts:
+        base = parts[0]
+        filled = base != ""
+        for part in parts[1:]:
+            base = base + KEY_SEP + part
+            filled |= part != ""
+    else:
+        base, filled = np.empty(size, dtype=object), np.zeros(size, dtype=bool)
+    kept = np.ones(size, dtype=bool)
+    for at in np.flatnonzero(~filled).tolist():  # no key: the whole row is the key (blank rows have none)
+        whole = [normalise_key_part(v) for v in tab.row(first_row + at)]
+        if any(whole):
+            base[at] = "row:" + hashlib.sha1(KEY_SEP.join(whole).encode()).hexdigest()[:12]
         else:
-            base = KEY_SEP.join(parts)
-        n = seen.get(base, 0)
-        seen[base] = n + 1
-        out[i] = base if n == 0 else f"{base}#{n + 1}"
-    return out
+            kept[at] = False
+    positions = np.flatnonzero(kept)
+    bases = base[positions] if len(positions) < size else base
+    codes, _ = pd.factorize(bases)
+    repeat = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+    keys = bases.tolist()
+    for i, times in zip(np.flatnonzero(repeat).tolist(), repeat[repeat > 0].tolist(), strict=True):
+        keys[i] = f"{keys[i]}#{times + 1}"
+    return dict(zip((positions + first_row).tolist(), keys, strict=True))
 
 
 # ---------------------------------------------------------------------------------------------

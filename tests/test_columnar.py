@@ -1,0 +1,141 @@
+"""Tabs kept by columns (what the xlsx reader hands over) read, key and bind exactly like tabs
+kept by rows."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sheetsync.backends.xlsx_read import tab_columns
+from sheetsync.core.binding import bind
+from sheetsync.core.model import CellError, Snapshot, TabData, row_keys
+from sheetsync.templates import load_template
+
+ROWS = [["SKU", "库存", "备注"], ["A1", 3, None], [" A1 ", 3.0, "x"], [None, None, None], ["B2", None, "y"]]
+
+
+def _columnar(rows: list[list]) -> TabData:
+    width = max(len(r) for r in rows)
+    return TabData.from_columns("t", [[r[c] if c < len(r) else None for r in rows] for c in range(width)])
+
+
+def test_a_columnar_tab_reads_like_the_same_rows() -> None:
+    by_rows, by_cols = TabData("t", [list(r) for r in ROWS]), _columnar(ROWS)
+    assert by_cols.columnar and by_cols.n_rows == by_rows.n_rows == 5
+    for r in range(0, 7):
+        assert by_cols.row(r) == by_rows.row(r)
+        for c in range(0, 5):
+            assert by_cols.cell(r, c) == by_rows.cell(r, c)
+    for c in range(1, 5):
+        assert list(by_cols.column(c)) == list(by_rows.column(c))
+    assert by_cols == by_rows
+    assert by_cols.columnar  # reading cells, rows and columns never builds the rows
+
+
+def test_asking_for_rows_turns_the_tab_into_rows_once() -> None:
+    tab = _columnar(ROWS)
+    rows = tab.rows
+    assert rows == ROWS and not tab.columnar and tab.rows is rows
+    rows[1][1] = 4  # a change through the rows is the tab's change
+    assert tab.cell(2, 2) == 4 and tab.column(2)[1] == 4
+
+
+def test_a_short_column_reads_empty_below_its_end() -> None:
+    tab = TabData.from_columns("t", [["a", "b", "c"], ["x"]])
+    assert tab.n_rows == 3 and tab.cell(3, 2) is None and list(tab.column(2)) == ["x", None, None]
+    assert tab.rows == [["a", "x"], ["b", None], ["c", None]]
+
+
+def test_a_tab_pickled_by_rows_before_columns_existed_still_loads() -> None:
+    tab = TabData("t", [["a"]])
+    state = {k: v for k, v in tab.__dict__.items() if k not in ("_rows", "_columns", "_height")}
+    state["rows"] = [["a"], ["b"]]
+    old = TabData.__new__(TabData)
+    old.__setstate__(state)
+    assert old.rows == [["a"], ["b"]] and old.n_rows == 2
+    assert pickle.loads(pickle.dumps(_columnar(ROWS))) == _columnar(ROWS)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_row_keys_of_columns_are_those_of_the_rows(seed: int) -> None:
+    rng = random.Random(seed)
+    values = [None, "", " a ", "a", 1, 1.0, True, 0, False, 2.5, datetime(2026, 1, 1, 10, 5),
+              datetime(2026, 1, 1, 10, 5, 0, 250), date(2026, 1, 1), "  "]
+    width = rng.randint(1, 4)
+    rows = [[rng.choice(values) for _ in range(width)] for _ in range(rng.randint(0, 12))]
+    keys = tuple(rng.sample(range(0, 5), rng.randint(0, 3)))
+    expected = _keys_one_by_one(rows, keys)
+    assert row_keys(rows, keys) == expected
+    assert row_keys(TabData.from_columns("t", [[r[c] for r in rows] for c in range(width)], len(rows)),
+                    keys) == expected
+
+
+def _keys_one_by_one(rows: list[list], key_cols: tuple[int, ...]) -> dict[int, str]:
+    """The rule, written out row by row."""
+    import hashlib
+
+    def text(v: object) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return str(v).strip()
+
+    seen: dict[str, int] = {}
+    out = {}
+    for i, row in enumerate(rows[1:], start=2):
+        parts = [text(row[c - 1]) if c - 1 < len(row) else "" for c in key_cols if c > 0]
+        if not any(parts):
+            whole = [text(v) for v in row]
+            if not any(whole):
+                continue
+            base = "row:" + hashlib.sha1(" | ".join(whole).encode()).hexdigest()[:12]
+        else:
+            base = " | ".join(parts)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        out[i] = base if n == 0 else f"{base}#{n + 1}"
+    return out
+
+
+def test_the_reader_helper_converts_trims_and_interns() -> None:
+    a1, a2 = "质量" + "问题", "质量问题"[:2] + "问题"  # equal texts, two objects (as a reader returns them)
+    assert a1 == a2 and a1 is not a2
+    rows = [["类别", "数", "日", ""], [a1, 3.0, date(2026, 1, 2), ""], [a2, 2.5, None, ""], ["", None, None, ""],
+            [None, None, None, None]]
+    columns, n = tab_columns(rows, {(3, 2): CellError("#N/A")})
+    assert n == 3 and len(columns) == 3  # no trailing empty row nor column
+    assert all(isinstance(c, np.ndarray) and c.dtype == object for c in columns)
+    assert columns[0].tolist() == ["类别", "质量问题", "质量问题"] and columns[0][1] is columns[0][2]
+    assert columns[1].tolist() == ["数", 3, CellError("#N/A")] and type(columns[1][1]) is int
+    assert columns[2].tolist() == ["日", datetime(2026, 1, 2), None]
+    columns, n = tab_columns([["x"]], skip=2)  # the reader's first column is C
+    assert n == 1 and [c.tolist() for c in columns] == [[None], [None], ["x"]]
+    assert tab_columns([]) == ([], 0)
+
+
+def test_a_columnar_snapshot_binds_like_the_same_rows() -> None:
+    template = load_template("zh-CN")
+    rows = [["标题 2026"], ["SKU", "商品名称", "库存", "最低价", "更新时间"], ["A1", "戒指", "5件", 199, "2026/11/20 10:05"],
+            ["A1", "耳钉", "三", None, datetime(2026, 11, 20, 9)], [None, None, None, None], ["B2", "手链", -1, "¥99"],
+            ["C3", None, CellError("#DIV/0!"), 10, "11-20"]]
+    merged = [(6, 2, 7, 2)]
+    by_rows = bind(Snapshot({"库存": TabData("库存", [list(r) for r in rows], merged=merged)}, "t"), template, year=2026)
+    width = max(map(len, rows))
+    columns = [[r[c] if c < len(r) else None for r in rows] for c in range(width)]
+    by_cols = bind(Snapshot({"库存": TabData.from_columns("库存", columns, merged=merged)}, "t"), template, year=2026)
+    a, b = by_rows.tab("inventory"), by_cols.tab("inventory")
+    assert a.header_row == b.header_row == 2 and a.keys == b.keys and a.usable and b.usable
+    pd.testing.assert_frame_equal(a.raw, b.raw)
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    pd.testing.assert_frame_equal(a.bad, b.bad)
+    assert sorted(map(repr, a.findings)) == sorted(map(repr, b.findings))
+    assert {f.code for f in b.findings} >= {"parse.int", "cell.formula_error", "column.min", "column.unique",
+                                            "layout.merged"}
+    assert list(b.raw.index) == [3, 4, 6, 7] and b.raw.loc[7, "product"] == "手链"  # the merge fills B7 from B6
+    assert b.frame.loc[7, "updated"] == pd.Timestamp(2026, 11, 20)

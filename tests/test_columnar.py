@@ -139,3 +139,22 @@ def test_a_columnar_snapshot_binds_like_the_same_rows() -> None:
                                             "layout.merged"}
     assert list(b.raw.index) == [3, 4, 6, 7] and b.raw.loc[7, "product"] == "手链"  # the merge fills B7 from B6
     assert b.frame.loc[7, "updated"] == pd.Timestamp(2026, 11, 20)
+
+
+def test_a_finding_is_built_as_the_dataclass_declares_it() -> None:
+    from dataclasses import fields, replace
+
+    from sheetsync.core.model import PRIORITY_ACT, Finding
+
+    f = Finding("t", 2, "c", 3, "v", "code", "")
+    assert [(x.name, getattr(f, x.name)) for x in fields(Finding)] == [
+        ("tab", "t"), ("row", 2), ("column", "c"), ("col", 3), ("value", "v"), ("code", "code"), ("message", ""),
+        ("row_key", ""), ("owner_role", ""), ("job", "validate"), ("paint", True), ("tab_id", ""),
+        ("column_id", ""), ("params", {}), ("severity", "error"), ("deadline", None), ("owners", ()),
+        ("priority", PRIORITY_ACT)]
+    assert Finding("t", 2, "c", 3, "v", "code", "").params is not f.params  # a dict of its own
+    g = replace(f, owners=("王芳",), params={"a": 1})
+    assert g.owners == ("王芳",) and g.params == {"a": 1} and g == replace(f, owners=("王芳",))  # params not compared
+    assert hash(g) == hash(replace(f, owners=("王芳",))) and pickle.loads(pickle.dumps(g)) == g
+    with pytest.raises(AttributeError):
+        f.row = 3  # type: ignore[misc]

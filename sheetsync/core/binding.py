@@ -76,11 +76,16 @@ class BoundTab:
         arguments) are the message's parameters; ``tab`` and ``column`` (as the person sees them)
         are added. The edge words it (``findings.<code>``) unless ``message`` is given."""
         value = self.raw_value(row, col_id)
-        values = {"tab": self.title, "column": self.header(col_id) if col_id else "", **(params or {}), **more}
-        return Finding(self.title, row, self.header(col_id) if col_id else "", self.col_index.get(col_id, 0), value,
-                       code, message or "", row_key=self.keys.get(row, ""),
-                       owner_role=owner_role or self.template.owner, job=job, paint=paint, tab_id=self.template.key,
-                       column_id=col_id, params=values)
+        title = self.title
+        header = self.header(col_id) if col_id else ""
+        values = {"tab": title, "column": header}
+        if params:
+            values.update(params)
+        if more:
+            values.update(more)
+        return Finding(title, row, header, self.col_index.get(col_id, 0), value, code, message or "",
+                       row_key=self.keys.get(row, ""), owner_role=owner_role or self.template.owner, job=job,
+                       paint=paint, tab_id=self.template.key, column_id=col_id, params=values)
 
     def findings_at(self, rows: Any, col_id: str, code: str, params: Any = None, **more: Any) -> list[Finding]:
         """``finding(row, col_id, code, ...)`` for each of ``rows`` at once (the bad cells of a

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import CellError, Finding, Snapshot, TabData, column_letter, object_array, row_keys
+from .model import CellError, Finding, Snapshot, TabData, column_letter, object_array, tab_row_keys
 from .template import Column, TabTemplate, Template, _norm_header
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class BoundTab:
     raw: pd.DataFrame = field(default_factory=pd.DataFrame)  # index: sheet row; columns: ids
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)  # parsed values
     bad: pd.DataFrame = field(default_factory=pd.DataFrame)  # True where a non-empty cell did not parse
-    keys: dict[int, str] = field(default_factory=dict)  # sheet row -> row key
+    keys: Mapping[int, str] = field(default_factory=dict)  # sheet row -> row key (a RowKeys once bound)
     findings: list[Finding] = field(default_factory=list)
     usable: bool = False  # False: tab missing or a required column missing; rules skip it
     spare_headers: list[str] = field(default_factory=list)  # header cells that match no template column
@@ -302,9 +302,9 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
                                                    column=col.name, column_id=col.id, closest=near))
     first = header_row + 1
     cells_of = _body_columns(data, first, col_index, tab_t, bound)
-    keys = row_keys(data, bound.key_col_numbers(), first_row=first)
+    keys = tab_row_keys(data, bound.key_col_numbers(), first_row=first)
     bound.keys = keys
-    rows = np.fromiter(keys, dtype=np.int64, count=len(keys))  # ascending; only non-blank rows have keys
+    rows = keys.rows  # ascending; only non-blank rows have keys
     index = pd.Index(rows, name="row")
     positions = rows - first
     # every body row kept (the usual case): a view of the column, no copy

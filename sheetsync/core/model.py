@@ -17,7 +17,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Sequence, cast
+from typing import Any, Iterable, Iterator, Mapping, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -297,60 +297,125 @@ def _distinct_key_texts(uniques: np.ndarray, kinds: set[type]) -> list[str]:
     return [normalise_key_part(u) for u in uniques]
 
 
-def _key_text_array(cells: np.ndarray) -> np.ndarray:
-    """``normalise_key_part`` of every cell, computed once per distinct value (a hash table in C
-    finds them)."""
+def _key_codes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, texts) with ``texts[codes[i]] == normalise_key_part(cells[i])``; equal texts share
+    a code. The text is computed once per distinct value (a hash table in C finds them)."""
     try:
         codes, uniques = pd.factorize(cells)
+        kinds = set(map(type, uniques))
+        exact = kinds <= {str, datetime} or not any(map(_equal_across_types, uniques))
     except TypeError:  # an unhashable cell value
-        return object_array(_key_texts(cells))
-    kinds = set(map(type, uniques))
-    if not kinds <= {str, datetime} and any(map(_equal_across_types, uniques)):
-        return object_array(_key_texts(cells))
-    lookup = np.empty(len(uniques) + 1, dtype=object)
-    lookup[:-1] = _distinct_key_texts(uniques, kinds)
-    lookup[-1] = ""  # code -1: an empty cell
-    texts = lookup[codes]
-    missing = np.flatnonzero(codes < 0)
-    odd = [i for i, v in zip(missing, cells[missing], strict=True) if v is not None]  # NaN, NaT: as str() writes them
-    if odd:
-        texts[odd] = [normalise_key_part(v) for v in cells[odd]]
-    return texts
+        exact = False
+    if not exact:
+        return pd.factorize(object_array(_key_texts(cells)))
+    texts = np.empty(len(uniques) + 1, dtype=object)
+    texts[0] = ""  # code -1 (an empty cell) becomes 0
+    texts[1:] = _distinct_key_texts(uniques, kinds)
+    codes = codes.astype(np.int64) + 1
+    missing = np.flatnonzero(codes == 0)
+    odd = [i for i, v in zip(missing.tolist(), cells[missing], strict=True) if v is not None]
+    if odd:  # NaN, NaT: as str() writes them
+        codes[odd] = np.arange(len(texts), len(texts) + len(odd))
+        texts = np.concatenate([texts, object_array([normalise_key_part(v) for v in cells[odd]])])
+    canonical, distinct = pd.factorize(texts)
+    return canonical[codes], distinct
 
 
-def row_keys(rows: "Sequence[Sequence[Any]] | TabData", key_cols: Sequence[int], first_row: int = 2) -> dict[int, str]:
+class RowKeys(Mapping[int, str]):
+    """{sheet row: row key} of one tab, each key's text made when it is asked for: a big tab's
+    keys are mostly never read (only rows with a finding or a mark are), and a million key texts
+    would take more memory than the cells they name."""
+
+    def __init__(self, rows: np.ndarray, parts: list[tuple[np.ndarray, list[str]]], texts: dict[int, str],
+                 repeats: dict[int, int]) -> None:
+        self.rows = rows  # the sheet rows that have a key, ascending (int64)
+        self._parts = parts  # per key column: (code of each row, text of each code)
+        self._texts = texts  # position -> the key's text, where it is not the key columns' (a whole row)
+        self._repeats = repeats  # position -> n for the rows whose key is "<text>#<n + 1>"
+        self._first = int(rows[0]) if len(rows) else 0
+        self._dense = len(rows) == 0 or int(rows[-1]) - self._first + 1 == len(rows)
+
+    def _position(self, row: Any) -> int | None:
+        if not isinstance(row, (int, np.integer)) or isinstance(row, bool) or not len(self.rows):
+            return None
+        if self._dense:
+            i = int(row) - self._first
+            return i if 0 <= i < len(self.rows) else None
+        i = int(np.searchsorted(self.rows, row))
+        return i if i < len(self.rows) and self.rows[i] == row else None
+
+    def _key(self, i: int) -> str:
+        text = self._texts.get(i)
+        if text is None:
+            text = KEY_SEP.join([texts[codes[i]] for codes, texts in self._parts])
+        n = self._repeats.get(i)
+        return text if n is None else f"{text}#{n + 1}"
+
+    def __getitem__(self, row: Any) -> str:
+        i = self._position(row)
+        if i is None:
+            raise KeyError(row)
+        return self._key(i)
+
+    def __contains__(self, row: object) -> bool:
+        return self._position(row) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.rows.tolist())
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"RowKeys({len(self)} rows)"
+
+
+def tab_row_keys(tab: TabData, key_cols: Sequence[int], first_row: int = 2) -> RowKeys:
     """Stable identity for each data row: the key columns' text (or the whole row when the key
-    columns are empty), with ``#n`` appended for the n-th repeat. Returns {sheet_row: key}.
-    ``rows`` is a list of rows or a tab (a columnar tab is read column by column)."""
-    tab = rows if isinstance(rows, TabData) else TabData("", cast("list[list[Any]]", list(rows)))
+    columns are empty), with ``#n`` appended for the n-th repeat; blank rows have none. Computed
+    column by column on codes (the repeats found by a group count), the texts made on demand."""
     start, end = first_row - 1, tab.n_rows
-    if end <= start:
-        return {}
-    parts = [_key_text_array(object_array(tab.column(c))[start:end]) for c in key_cols if c > 0]
-    size = end - start
-    if parts:
-        base = parts[0]
-        filled = base != ""
-        for part in parts[1:]:
-            base = base + KEY_SEP + part
-            filled |= part != ""
-    else:
-        base, filled = np.empty(size, dtype=object), np.zeros(size, dtype=bool)
+    size = max(end - start, 0)
+    parts = [_key_codes(object_array(tab.column(c))[start:end]) for c in key_cols if c > 0]
+    filled = np.zeros(size, dtype=bool)
+    group = np.zeros(size, dtype=np.int64)  # equal keys, equal group
+    for codes, words in parts:
+        filled |= (words != "")[codes]
+        group = pd.factorize(group * len(words) + codes)[0].astype(np.int64)
+    # texts that could make two different rows' keys read the same once joined: compare the texts
+    ambiguous = any(t.startswith("row:") for t in parts[0][1]) if parts else False
+    if len(parts) > 1:
+        ambiguous = ambiguous or any(KEY_SEP in t for _, words in parts for t in words)
+    texts: dict[int, str] = {}
+    if ambiguous:
+        texts = {i: KEY_SEP.join([t[c[i]] for c, t in parts]) for i in np.flatnonzero(filled).tolist()}
     kept = np.ones(size, dtype=bool)
     for at in np.flatnonzero(~filled).tolist():  # no key: the whole row is the key (blank rows have none)
         whole = [normalise_key_part(v) for v in tab.row(first_row + at)]
         if any(whole):
-            base[at] = "row:" + hashlib.sha1(KEY_SEP.join(whole).encode()).hexdigest()[:12]
+            texts[at] = "row:" + hashlib.sha1(KEY_SEP.join(whole).encode()).hexdigest()[:12]
         else:
             kept[at] = False
+    if ambiguous:  # every kept row has its text: group by it
+        order = sorted(texts)
+        group[order] = pd.factorize(object_array([texts[i] for i in order]))[0]
+    else:  # whole rows' texts ("row:…") never equal a key columns' text
+        by_text: dict[str, int] = {}
+        for at, text in texts.items():
+            group[at] = -1 - by_text.setdefault(text, len(by_text))
     positions = np.flatnonzero(kept)
-    bases = base[positions] if len(positions) < size else base
-    codes, _ = pd.factorize(bases)
-    repeat = pd.Series(codes).groupby(codes).cumcount().to_numpy()
-    keys = bases.tolist()
-    for i, times in zip(np.flatnonzero(repeat).tolist(), repeat[repeat > 0].tolist(), strict=True):
-        keys[i] = f"{keys[i]}#{times + 1}"
-    return dict(zip((positions + first_row).tolist(), keys, strict=True))
+    repeat = pd.Series(group[positions]).groupby(group[positions]).cumcount().to_numpy()
+    shifted = {int(np.searchsorted(positions, at)): t for at, t in texts.items() if kept[at]}
+    repeats = dict(zip(np.flatnonzero(repeat).tolist(), repeat[repeat > 0].tolist(), strict=True))
+    narrow = [(codes[positions].astype(np.int32 if len(t) < 2**31 else np.int64), t.tolist()) for codes, t in parts]
+    return RowKeys(positions.astype(np.int64) + first_row, narrow, shifted, repeats)
+
+
+def row_keys(rows: "Sequence[Sequence[Any]] | TabData", key_cols: Sequence[int], first_row: int = 2) -> dict[int, str]:
+    """``tab_row_keys`` of a list of rows (or a tab), every key made: {sheet_row: key}."""
+    tab = rows if isinstance(rows, TabData) else TabData("", cast("list[list[Any]]", list(rows)))
+    keys = tab_row_keys(tab, key_cols, first_row)
+    return {row: keys._key(i) for i, row in enumerate(keys.rows.tolist())}
 
 
 # ---------------------------------------------------------------------------------------------

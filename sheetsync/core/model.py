@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence, cast
@@ -283,18 +284,32 @@ def _equal_across_types(value: Any) -> bool:
 
 
 def _distinct_key_texts(uniques: np.ndarray, kinds: set[type]) -> list[str]:
-    """``normalise_key_part`` of each distinct value; texts and whole-second times (the usual
-    key columns) without a Python call per value."""
-    if kinds == {str}:
-        return [u.strip() for u in uniques]
-    if kinds == {datetime} and not any(u.tzinfo is not None for u in uniques):
-        moments = uniques.astype("M8[us]")
+    """``normalise_key_part`` of each distinct value, a type at a time; texts and whole-second
+    times (the usual key columns) without a Python call per value."""
+    if len(kinds) == 1:
+        return _key_texts_of(next(iter(kinds)), uniques)
+    types = np.fromiter(map(type, uniques), dtype=object, count=len(uniques))
+    out = np.empty(len(uniques), dtype=object)
+    for kind in kinds:
+        at = np.flatnonzero(types == kind)
+        out[at] = _key_texts_of(kind, uniques[at])
+    return out.tolist()
+
+
+def _key_texts_of(kind: type, values: np.ndarray) -> list[str]:
+    if kind is str:
+        return [v.strip() for v in values]
+    if kind is datetime and not any(v.tzinfo is not None for v in values):
+        try:
+            moments = pd.DatetimeIndex(values).to_numpy().astype("M8[us]")
+        except (ValueError, TypeError, OverflowError):  # a year pandas cannot hold
+            return [normalise_key_part(v) for v in values]
         seconds = moments.astype("M8[s]")
         texts = [t.replace("T", " ") for t in np.datetime_as_string(seconds, unit="s").tolist()]
         for i in np.flatnonzero(moments != seconds).tolist():  # str() shows the microseconds
-            texts[i] = normalise_key_part(uniques[i])
+            texts[i] = normalise_key_part(values[i])
         return texts
-    return [normalise_key_part(u) for u in uniques]
+    return [normalise_key_part(v) for v in values]
 
 
 def _key_codes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -329,26 +344,38 @@ class RowKeys(Mapping[int, str]):
     def __init__(self, rows: np.ndarray, parts: list[tuple[np.ndarray, list[str]]], texts: dict[int, str],
                  repeats: dict[int, int]) -> None:
         self.rows = rows  # the sheet rows that have a key, ascending (int64)
-        self._parts = parts  # per key column: (code of each row, text of each code)
+        # per key column: the code of each row (a compact array: indexing it gives a Python int) and
+        # the text of each code
+        self._parts = [(array("q", codes.astype(np.int64).tobytes()) if len(words) >= 2**31 else
+                        array("i", codes.astype(np.int32).tobytes()), words) for codes, words in parts]
         self._texts = texts  # position -> the key's text, where it is not the key columns' (a whole row)
         self._repeats = repeats  # position -> n for the rows whose key is "<text>#<n + 1>"
-        self._first = int(rows[0]) if len(rows) else 0
-        self._dense = len(rows) == 0 or int(rows[-1]) - self._first + 1 == len(rows)
+        self._size = len(rows)
+        self._first = int(rows[0]) if self._size else 0
+        self._dense = self._size == 0 or int(rows[-1]) - self._first + 1 == self._size
 
     def _position(self, row: Any) -> int | None:
-        if not isinstance(row, (int, np.integer)) or isinstance(row, bool) or not len(self.rows):
+        if row.__class__ is int and self._dense:  # the usual question: a sheet row of a tab without gaps
+            i = row - self._first
+            return i if 0 <= i < self._size else None
+        if not isinstance(row, (int, np.integer)) or isinstance(row, bool) or not self._size:
             return None
         if self._dense:
             i = int(row) - self._first
-            return i if 0 <= i < len(self.rows) else None
+            return i if 0 <= i < self._size else None
         i = int(np.searchsorted(self.rows, row))
-        return i if i < len(self.rows) and self.rows[i] == row else None
+        return i if i < self._size and self.rows[i] == row else None
 
     def _key(self, i: int) -> str:
-        text = self._texts.get(i)
+        text = self._texts.get(i) if self._texts else None
         if text is None:
-            text = KEY_SEP.join([texts[codes[i]] for codes, texts in self._parts])
-        n = self._repeats.get(i)
+            parts = self._parts
+            if len(parts) == 1:
+                codes, words = parts[0]
+                text = words[codes[i]]
+            else:
+                text = KEY_SEP.join([words[codes[i]] for codes, words in parts])
+        n = self._repeats.get(i) if self._repeats else None
         return text if n is None else f"{text}#{n + 1}"
 
     def __getitem__(self, row: Any) -> str:
@@ -356,6 +383,10 @@ class RowKeys(Mapping[int, str]):
         if i is None:
             raise KeyError(row)
         return self._key(i)
+
+    def get(self, row: Any, default: Any = None) -> Any:
+        i = self._position(row)
+        return default if i is None else self._key(i)
 
     def __contains__(self, row: object) -> bool:
         return self._position(row) is not None
@@ -407,8 +438,8 @@ def tab_row_keys(tab: TabData, key_cols: Sequence[int], first_row: int = 2) -> R
     repeat = pd.Series(group[positions]).groupby(group[positions]).cumcount().to_numpy()
     shifted = {int(np.searchsorted(positions, at)): t for at, t in texts.items() if kept[at]}
     repeats = dict(zip(np.flatnonzero(repeat).tolist(), repeat[repeat > 0].tolist(), strict=True))
-    narrow = [(codes[positions].astype(np.int32 if len(t) < 2**31 else np.int64), t.tolist()) for codes, t in parts]
-    return RowKeys(positions.astype(np.int64) + first_row, narrow, shifted, repeats)
+    return RowKeys(positions.astype(np.int64) + first_row, [(codes[positions], t.tolist()) for codes, t in parts],
+                   shifted, repeats)
 
 
 def row_keys(rows: "Sequence[Sequence[Any]] | TabData", key_cols: Sequence[int], first_row: int = 2) -> dict[int, str]:

@@ -642,6 +642,19 @@ def test_values_the_fast_formats_would_bend_are_refused() -> None:
     assert parsed.bad.tolist() == [False] * len(fine) + [True] * len(traps)
 
 
+def test_chinese_dates_in_bulk_agree_with_the_scalar_parser() -> None:
+    """2026年11月20日 10点05分 has a vectorised pass of its own; impossible days, hours and years
+    still go to the scalar parser and are refused there."""
+    rng = random.Random(1120)
+    texts = [f"{rng.randint(1890, 2110)}年{rng.randint(0, 13)}月{rng.randint(0, 32)}日 "
+             f"{rng.randint(0, 25)}点{rng.randint(0, 61):0{rng.randint(1, 2)}d}分" for _ in range(400)]
+    texts += [f"{rng.randint(1990, 2100)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日" for _ in range(100)]
+    texts += ["0999年11月20日 10点05分", "2026年11月20日10点05分", "2026年11月20日 10点05分30秒", "2026年2月29日",
+              "2024年2月29日 23点59分", " 2026年11月20日 10点05分", "２０２６年11月20日"]
+    assert_agrees(texts, "datetime")
+    assert_agrees(texts, "date")
+
+
 def test_fuzzed_numbers_agree() -> None:
     rng = random.Random(7)
     pieces = ["1", "0", "9", ".", ",", "-", "+", "e", "E", " ", "¥", "元", "件", "x", "inf", "nan", "_", "５"]

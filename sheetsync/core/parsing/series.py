@@ -83,6 +83,7 @@ def _moments_to_ns(moments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _FAST_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%Y年%m月%d日 %H点%M分", "%Y年%m月%d日",  # as Chinese speakers type them (2026年11月20日 10点05分)
 )
 
 

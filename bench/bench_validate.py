@@ -78,8 +78,9 @@ def _columns(tabs: dict[str, list[list[Any]]]) -> Columns:
 
 
 def _snapshot(tabs: Columns) -> Snapshot:
-    return Snapshot({title: TabData.from_columns(title, columns, n) for title, (columns, n) in tabs.items()},
-                    "synthetic")
+    # cell_errors=False: what the reader says of a sheet without error cells (synth writes none)
+    return Snapshot({title: TabData.from_columns(title, columns, n, cell_errors=False)
+                     for title, (columns, n) in tabs.items()}, "synthetic")
 
 
 def child_prepare(size: int, seed: int, bad_share: float, path: str) -> dict[str, Any]:

@@ -9,6 +9,9 @@ object is created for any cell; a big tab costs little more than calamine's own 
 
 Values are given in the terms the rest of sheetsync knows: a whole number is an int, a date
 is a datetime, an empty text is no value, an error (``#DIV/0!``, ``#N/A``) is a CellError.
+Each tab is handed over by columns (``TabData.from_columns``: one numpy object array per column,
+repeated texts interned), built a chunk of rows at a time, so a sheet's rows never exist as
+lists all at once (``tab_columns``).
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ def _tab(zf: zipfile.ZipFile, calamine: CalamineWorkbook, sheet: pkg.Sheet,
     columns, n_rows = sheet_columns(calamine.get_sheet_by_name(sheet.title), errors)
     fills = styled_fills(xml, fills_by_style)
     return TabData.from_columns(sheet.title, columns, n_rows, fills=fills, notes=_notes(zf, sheet),
-                                merged=pkg.merged_ranges(xml), hidden=sheet.state != "visible")
+                                merged=pkg.merged_ranges(xml), hidden=sheet.state != "visible",
+                                cell_errors=bool(errors))
 
 
 def _notes(zf: zipfile.ZipFile, sheet: pkg.Sheet) -> dict[tuple[int, int], str]:

@@ -319,7 +319,7 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
             continue
         cells = raw[col.id]
         errors = None
-        if CellError in set(map(type, cells.to_numpy())):
+        if data.cell_errors and CellError in set(map(type, cells.to_numpy())):
             errors = cells.map(lambda v: isinstance(v, CellError)).astype(bool)
             cells = cells.mask(errors, None)  # parsed as empty, then marked bad: the note says why
         result = parsing.parse_series(cells, col.type, year=year, choices=col.choices, aliases=col.choice_aliases)

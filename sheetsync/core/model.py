@@ -109,6 +109,9 @@ class TabData:
     changes a row changes the tab); the hot path (binding, the planner) never asks for them.
     """
 
+    # False when the backend knows no cell is a CellError (binding then skips looking for one)
+    cell_errors = True
+
     def __init__(self, title: str, rows: list[list[Any]] | None = None,
                  fills: dict[tuple[int, int], str] | None = None, notes: dict[tuple[int, int], str] | None = None,
                  merged: list[tuple[int, int, int, int]] | None = None, hidden: bool = False,
@@ -124,12 +127,14 @@ class TabData:
         self.sheet_id = sheet_id  # backend-specific id (Google's sheetId); None for xlsx
 
     @classmethod
-    def from_columns(cls, title: str, columns: Sequence[Any], n_rows: int | None = None,
-                     **more: Any) -> "TabData":
+    def from_columns(cls, title: str, columns: Sequence[Any], n_rows: int | None = None, *,
+                     cell_errors: bool = True, **more: Any) -> "TabData":
         """A tab kept by columns: ``columns[c - 1][r - 1]`` is the cell at sheet row r, column c.
         ``n_rows`` defaults to the longest column; a shorter column reads as empty below its end.
-        The columns are kept as given (lists or numpy object arrays), not copied."""
+        The columns are kept as given (lists or numpy object arrays), not copied. ``cell_errors``
+        False: the backend knows that no cell is a CellError."""
         tab = cls(title, None, **more)
+        tab.cell_errors = cell_errors
         tab._rows = None
         tab._columns = list(columns)
         tab._height = n_rows if n_rows is not None else max((len(c) for c in tab._columns), default=0)

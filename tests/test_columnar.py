@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import random
+from dataclasses import replace
 from datetime import date, datetime
 
 import numpy as np
@@ -37,12 +38,15 @@ def test_a_columnar_tab_reads_like_the_same_rows() -> None:
     assert by_cols.columnar  # reading cells, rows and columns never builds the rows
 
 
-def test_asking_for_rows_turns_the_tab_into_rows_once() -> None:
+def test_the_rows_of_a_columnar_tab_read_like_a_list_and_stay_columns() -> None:
     tab = _columnar(ROWS)
-    rows = tab.rows
-    assert rows == ROWS and not tab.columnar and tab.rows is rows
-    rows[1][1] = 4  # a change through the rows is the tab's change
-    assert tab.cell(2, 2) == 4 and tab.column(2)[1] == 4
+    assert tab.rows == ROWS and ROWS == tab.rows and len(tab.rows) == 5 and list(tab.rows) == ROWS
+    assert tab.rows[1:3] == ROWS[1:3] and tab.rows[-1] == ROWS[-1] and tab.rows[::2] == ROWS[::2]
+    with pytest.raises(IndexError):
+        tab.rows[5]
+    assert tab.columnar and not hasattr(tab.rows, "append")
+    again = replace(tab, fills={(2, 1): "FFC7CE"})  # fills and notes read again: the values are the same object
+    assert again.rows is tab.rows and again.columnar and again != tab
 
 
 def test_a_short_column_reads_empty_below_its_end() -> None:
@@ -51,14 +55,10 @@ def test_a_short_column_reads_empty_below_its_end() -> None:
     assert tab.rows == [["a", "x"], ["b", None], ["c", None]]
 
 
-def test_a_tab_pickled_by_rows_before_columns_existed_still_loads() -> None:
-    tab = TabData("t", [["a"]])
-    state = {k: v for k, v in tab.__dict__.items() if k not in ("_rows", "_columns", "_height")}
-    state["rows"] = [["a"], ["b"]]
-    old = TabData.__new__(TabData)
-    old.__setstate__(state)
-    assert old.rows == [["a"], ["b"]] and old.n_rows == 2
-    assert pickle.loads(pickle.dumps(_columnar(ROWS))) == _columnar(ROWS)
+def test_a_columnar_tab_pickles() -> None:
+    tab = TabData.from_columns("t", [np.array(["a", None], dtype=object), ["b"]], cell_errors=False)
+    back = pickle.loads(pickle.dumps(tab))
+    assert back == tab and back.columnar and back.cell_errors is False and back.rows == [["a", "b"], [None, None]]
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -142,7 +142,7 @@ def test_a_columnar_snapshot_binds_like_the_same_rows() -> None:
 
 
 def test_a_finding_is_built_as_the_dataclass_declares_it() -> None:
-    from dataclasses import fields, replace
+    from dataclasses import fields
 
     from sheetsync.core.model import PRIORITY_ACT, Finding
 

@@ -18,7 +18,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Mapping, Sequence, cast
+from typing import Any, Iterable, Iterator, Mapping, Sequence, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -93,137 +93,129 @@ def column_letter(col: int) -> str:
     return letters
 
 
+class ColumnRows(Sequence[list[Any]]):
+    """The rows of a tab kept by columns, as a read-only sequence: ``rows[i]`` (a list) is made
+    from the columns when asked for, so code that reads a few rows (a header, a small tab) works
+    unchanged and a big tab never exists as a list per row. ``columns[c]`` is column c + 1 from
+    sheet row 1 down (lists or numpy object arrays; a shorter column reads as empty below its end)."""
+
+    def __init__(self, columns: Sequence[Any], n_rows: int | None = None) -> None:
+        self.columns = list(columns)
+        self.n = n_rows if n_rows is not None else max((len(c) for c in self.columns), default=0)
+
+    def _row(self, i: int) -> list[Any]:
+        return [c[i] if i < len(c) else None for c in self.columns]
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, i: int) -> list[Any]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[list[Any]]: ...
+
+    def __getitem__(self, i: int | slice) -> list[Any] | list[list[Any]]:
+        if isinstance(i, slice):
+            return [self._row(j) for j in range(*i.indices(self.n))]
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return self._row(i)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return (self._row(i) for i in range(self.n))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (list, tuple, ColumnRows)):
+            return NotImplemented
+        return len(self) == len(other) and all(list(a) == list(b) for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ColumnRows({len(self.columns)} columns, {self.n} rows)"
+
+
+@dataclass
 class TabData:
-    """One tab as read from the backend, by rows or by columns.
+    """One tab as read from the backend.
 
-    ``TabData(title, rows)``: ``rows[0]`` is sheet row 1. ``TabData.from_columns(title, columns)``:
-    ``columns[0]`` is column A, top to bottom (index 0 = sheet row 1), all as long as the tab has
-    rows — what the xlsx reader hands over, so a big tab never exists as a list per row. Cell
-    values are what the backend gives: str, int, float, bool, datetime/date/time, or None for
-    empty. Trailing empty rows/columns may be trimmed. ``fills`` maps (row, col) -> 'RRGGBB'
-    (upper case, no alpha) for cells with a solid background fill; ``notes`` maps (row, col) ->
-    note/comment text. ``merged`` lists merged ranges as (min_row, min_col, max_row, max_col).
+    ``rows[0]`` is sheet row 1. Cell values are what the backend gives: str, int, float, bool,
+    datetime/date/time, or None for empty. Trailing empty rows/columns may be trimmed.
+    ``fills`` maps (row, col) -> 'RRGGBB' (upper case, no alpha) for cells with a solid
+    background fill; ``notes`` maps (row, col) -> note/comment text. ``merged`` lists merged
+    ranges as (min_row, min_col, max_row, max_col).
 
-    ``cell``, ``row``, ``column`` and ``n_rows`` work on both forms without converting. ``rows``
-    of a columnar tab builds the rows once and from then on the tab is kept by rows (so code that
-    changes a row changes the tab); the hot path (binding, the planner) never asks for them.
+    A tab kept by columns (``TabData.from_columns``, what the xlsx reader hands over) has a
+    ``ColumnRows`` as its rows: read-only, each row made when asked for. ``cell``, ``row``,
+    ``column`` and ``n_rows`` read either form without converting it; binding and the planner
+    use only those.
     """
 
+    title: str
+    rows: list[list[Any]]  # a ColumnRows on a columnar tab: reads like the list, cannot be changed
+    fills: dict[tuple[int, int], str] = field(default_factory=dict)
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
+    hidden: bool = False
+    sheet_id: int | None = None  # backend-specific id (Google's sheetId); None for xlsx
     # False when the backend knows no cell is a CellError (binding then skips looking for one)
-    cell_errors = True
-
-    def __init__(self, title: str, rows: list[list[Any]] | None = None,
-                 fills: dict[tuple[int, int], str] | None = None, notes: dict[tuple[int, int], str] | None = None,
-                 merged: list[tuple[int, int, int, int]] | None = None, hidden: bool = False,
-                 sheet_id: int | None = None) -> None:
-        self.title = title
-        self._rows: list[list[Any]] | None = rows if rows is not None else []
-        self._columns: list[Sequence[Any]] | None = None
-        self._height = 0
-        self.fills = fills if fills is not None else {}
-        self.notes = notes if notes is not None else {}
-        self.merged = merged if merged is not None else []
-        self.hidden = hidden
-        self.sheet_id = sheet_id  # backend-specific id (Google's sheetId); None for xlsx
+    cell_errors: bool = field(default=True, compare=False)
 
     @classmethod
-    def from_columns(cls, title: str, columns: Sequence[Any], n_rows: int | None = None, *,
-                     cell_errors: bool = True, **more: Any) -> "TabData":
-        """A tab kept by columns: ``columns[c - 1][r - 1]`` is the cell at sheet row r, column c.
-        ``n_rows`` defaults to the longest column; a shorter column reads as empty below its end.
-        The columns are kept as given (lists or numpy object arrays), not copied. ``cell_errors``
-        False: the backend knows that no cell is a CellError."""
-        tab = cls(title, None, **more)
-        tab.cell_errors = cell_errors
-        tab._rows = None
-        tab._columns = list(columns)
-        tab._height = n_rows if n_rows is not None else max((len(c) for c in tab._columns), default=0)
-        return tab
+    def from_columns(cls, title: str, columns: Sequence[Any], n_rows: int | None = None,
+                     **more: Any) -> "TabData":
+        """A tab kept by columns: ``columns[c - 1][r - 1]`` is the cell at sheet row r, column c
+        (kept as given, not copied). ``n_rows`` defaults to the longest column."""
+        return cls(title, cast("list[list[Any]]", ColumnRows(columns, n_rows)), **more)
 
     @property
     def columnar(self) -> bool:
-        return self._columns is not None
-
-    @property
-    def rows(self) -> list[list[Any]]:
-        if self._rows is None:
-            self._rows = self._rows_of_columns()
-            self._columns = None
-        return self._rows
-
-    @rows.setter
-    def rows(self, rows: list[list[Any]]) -> None:
-        self._rows, self._columns = rows, None
-
-    def _rows_of_columns(self) -> list[list[Any]]:
-        columns = [list(c[:self._height]) + [None] * (self._height - len(c)) if len(c) < self._height
-                   else list(c[:self._height]) for c in self._columns or ()]
-        return [list(r) for r in zip(*columns, strict=True)] if columns else [[] for _ in range(self._height)]
+        return isinstance(self.rows, ColumnRows)
 
     @property
     def n_rows(self) -> int:
-        return self._height if self._rows is None else len(self._rows)
+        return len(self.rows)
 
     @property
     def width(self) -> int:
         """The number of columns (of the widest row)."""
-        if self._columns is not None:
-            return len(self._columns)
-        return max((len(r) for r in self._rows or ()), default=0)
+        if isinstance(self.rows, ColumnRows):
+            return len(self.rows.columns)
+        return max((len(r) for r in self.rows), default=0)
 
     def cell(self, row: int, col: int) -> Any:
-        if row < 1 or row > self.n_rows:
+        rows = self.rows
+        if row < 1 or row > len(rows):
             return None
-        if self._columns is not None:
-            if not 0 < col <= len(self._columns):
+        if isinstance(rows, ColumnRows):
+            if not 0 < col <= len(rows.columns):
                 return None
-            column = self._columns[col - 1]
+            column = rows.columns[col - 1]
             return column[row - 1] if row <= len(column) else None
-        r = self.rows[row - 1]
+        r = rows[row - 1]
         return r[col - 1] if 0 < col <= len(r) else None
 
     def row(self, row: int) -> list[Any]:
         """The cells of sheet row ``row`` (1-based), [] past the end. Read it, do not change it."""
-        if row < 1 or row > self.n_rows:
+        if row < 1 or row > len(self.rows):
             return []
-        if self._columns is not None:
-            i = row - 1
-            return [c[i] if i < len(c) else None for c in self._columns]
         return self.rows[row - 1]
 
     def column(self, col: int) -> Sequence[Any]:
         """The cells of column ``col`` (1-based) from sheet row 1 down, ``n_rows`` long (empty
         cells None). On a columnar tab this is the column itself: read it, do not change it."""
-        n = self.n_rows
-        if self._columns is not None:
-            if not 0 < col <= len(self._columns):
+        rows = self.rows
+        n = len(rows)
+        if isinstance(rows, ColumnRows):
+            if not 0 < col <= len(rows.columns):
                 return [None] * n
-            column = self._columns[col - 1]
+            column = rows.columns[col - 1]
             return column if len(column) == n else [*column[:n], *[None] * (n - len(column))]
         i = col - 1
-        return [r[i] if i < len(r) else None for r in self.rows]
-
-    def _cells(self) -> list[list[Any]]:
-        return self._rows if self._rows is not None else self._rows_of_columns()
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, TabData):
-            return NotImplemented
-        return (self.title, self.fills, self.notes, self.merged, self.hidden, self.sheet_id) == (
-            other.title, other.fills, other.notes, other.merged, other.hidden, other.sheet_id) and (
-            self._cells() == other._cells())
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
-
-    def __repr__(self) -> str:
-        form = f"columns={len(self._columns)}" if self._columns is not None else f"rows={self._rows!r}"
-        return (f"TabData(title={self.title!r}, n_rows={self.n_rows}, {form}, fills={self.fills!r}, "
-                f"notes={self.notes!r}, merged={self.merged!r}, hidden={self.hidden!r}, sheet_id={self.sheet_id!r})")
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if "rows" in state:  # pickled before tabs could be kept by columns
-            state = {**state, "_rows": state.pop("rows"), "_columns": None, "_height": 0}
-        self.__dict__.update(state)
+        return [r[i] if i < len(r) else None for r in rows]
 
 
 @dataclass

@@ -285,8 +285,7 @@ def _verdict(probes: Sequence[_Probe], now: dict[str, TabData]) -> bool | None:
     return None
 
 
-def _row_data(row: Sequence[Any], formats: dict[int, dict[str, str]], *, bold: bool = False,
-              wrap: tuple[int, ...] = ()) -> dict[str, Any]:
+def _row_data(row: Sequence[Any], formats: dict[int, dict[str, str]], *, bold: bool = False) -> dict[str, Any]:
     cells = []
     for col, value in enumerate(row, start=1):
         cell = literal_cell(value)
@@ -294,10 +293,18 @@ def _row_data(row: Sequence[Any], formats: dict[int, dict[str, str]], *, bold: b
             cell.setdefault("userEnteredFormat", {})["numberFormat"] = formats[col]
         if bold:
             cell.setdefault("userEnteredFormat", {})["textFormat"] = {"bold": True}
-        elif col in wrap and cell:
-            cell.setdefault("userEnteredFormat", {})["wrapStrategy"] = "WRAP"
         cells.append(cell)
     return {"values": cells}
+
+
+def _wrap(batch: "_Batch", sheet_id: int, tab: ReplaceTab, n_rows: int) -> None:
+    """Long texts of ``tab.wrap_columns`` wrap: one request per column below the header (the
+    content rewritten before it resets cell formats), not a format on every cell."""
+    for col in tab.wrap_columns:
+        if n_rows > 1:
+            batch.add("repeatCell", {"range": _grid_range(sheet_id, (1, n_rows), (col - 1, col)),
+                                     "fields": "userEnteredFormat.wrapStrategy",
+                                     "cell": {"userEnteredFormat": {"wrapStrategy": "WRAP"}}})
 
 
 def _grid_range(sheet_id: int, rows: tuple[int, int], cols: tuple[int, int]) -> dict[str, int]:
@@ -597,13 +604,14 @@ class GoogleBackend:
                                       "fields": CONTENT_FIELDS})  # no rows: clears the old content
         formats = {col: number_format(pattern) for col, pattern in tab.number_formats}
         for start in range(0, len(rows), ROWS_PER_REQUEST):
-            block = [_row_data(row, formats if start + i else {}, bold=start + i == 0, wrap=tab.wrap_columns)
+            block = [_row_data(row, formats if start + i else {}, bold=start + i == 0)
                      for i, row in enumerate(rows[start:start + ROWS_PER_REQUEST])]
             batch.add("updateCells", {"start": {"sheetId": sheet_id, "rowIndex": start, "columnIndex": 0},
                                       "rows": block, "fields": CONTENT_FIELDS})
         for col, chars in enumerate(tab.column_widths, start=1):
             if chars:
                 batch.add("updateDimensionProperties", _column_width(sheet_id, col, chars))
+        _wrap(batch, sheet_id, tab, len(rows))
         if tab.chart:
             batch.add("addChart", _chart(sheet_id, tab.chart))
 
@@ -624,7 +632,7 @@ class GoogleBackend:
         for block in _blocks(changed, ROWS_PER_REQUEST):
             data = []
             for i in block:
-                row = _row_data(rows[i], formats if i else {}, bold=i == 0, wrap=tab.wrap_columns)
+                row = _row_data(rows[i], formats if i else {}, bold=i == 0)
                 width = len(before[i]) if i < len(before) else 0
                 row["values"] += [{}] * (width - len(rows[i]))  # cells the old row had: cleared
                 data.append(row)
@@ -636,6 +644,7 @@ class GoogleBackend:
         for col, chars in enumerate(tab.column_widths, start=1):
             if chars:
                 batch.add("updateDimensionProperties", _column_width(sheet_id, col, chars))
+        _wrap(batch, sheet_id, tab, len(rows))
 
     def _append_rows(self, batch: _Batch, append: AppendRows, snapshot: Snapshot) -> None:
         existing = snapshot.tab(append.tab)

@@ -2,8 +2,9 @@
 
 With a check every couple of minutes, most runs meet a workbook nobody touched since the last
 one. Such a run should not read and parse every cell again: the bound workbook (parsed columns,
-row keys, layout findings), the 设置 and the state tab of the last run are kept in one file in
-the records folder (``<state dir>/cache/read.pickle``), keyed by
+row keys, layout findings), the 设置 and the state tab of the last run are kept in the records
+folder (``<state dir>/cache/``: an index, ``read.pickle``, and one ``part-*.pickle`` per tab and
+for the state, so that after an edit only the parts that changed are written again), keyed by
 
 * the workbook's content version (the backend's cheap ``version()``; for an .xlsx file without
   one, the SHA-256 of its bytes — hashing is a small fraction of parsing),
@@ -46,11 +47,12 @@ from .core.template import Template
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3
+FORMAT = 4
 _MAGIC = b"sheetsync-read-cache\n"
 _SIGNATURE = 32  # bytes of HMAC-SHA256 after the magic line
 FILE_NAME = "read.pickle"
 MEMO_FILE = "rules.pickle"
+PART = "part-{}.pickle"  # one tab's data and bound form, or the state: written again only when it changed
 
 
 @dataclass
@@ -133,6 +135,10 @@ class ReadCache:
         self.key = key if key is not None else user_key()
         self.hits = 0
         self.misses = 0
+        # the parts of the entry last loaded or written: name -> (what was stored, its signature
+        # objects; see ``_same_part``), so that a put writes again only the tabs that changed
+        self._parts: dict[str, tuple[str, tuple]] = {}
+        self.parts_written = 0  # how many part files this object wrote (tests count them)
 
     def _load(self, path: Path) -> Any:
         """What ``_write`` stored at ``path``, once its signature checks out."""
@@ -169,7 +175,14 @@ class ReadCache:
             if len(key) != len(want) or key[:2] != want[:2] or key[3:] != want[3:]:
                 self.misses += 1
                 return None, None
-            cached = _attach(payload, template)
+            skeleton, names = payload
+            parts = {}
+            for part, name in names.items():
+                stored_part, stored = self._load(self.folder / PART.format(name))
+                if stored_part != part:
+                    raise ValueError(f"part {name} holds {stored_part!r}, not {part!r}")
+                parts[part] = stored
+            cached = _attach(skeleton, parts, template)
         except FileNotFoundError:
             self.misses += 1
             return None, None
@@ -177,6 +190,7 @@ class ReadCache:
             log.info("read cache %s ignored: %s", self.path, exc)
             self.misses += 1
             return None, None
+        self._parts = {part: (names[part], _signature(cached, part)) for part in names}
         if key[2] != version:
             self.misses += 1
             cached.version = key[2]
@@ -186,9 +200,36 @@ class ReadCache:
         return cached, None
 
     def put(self, version: str | None, template: Template, cached: CachedRead) -> None:
-        if version is None:
+        """Keep ``cached`` for ``version``: a small index (``read.pickle``) and one part file per
+        tab and for the state; a part that is still what the last entry had (the same objects:
+        taken over unchanged) is not written again."""
+        if version is None or self.key is None:
             return
-        self._write(self.path, (self._key(version, template), _detach(cached)))
+        skeleton, parts = _split(cached)
+        names: dict[str, str] = {}
+        for part, stored in parts.items():
+            known = self._parts.get(part)
+            if known is not None and _same_part(known[1], _signature(cached, part)) and \
+                    (self.folder / PART.format(known[0])).is_file():
+                names[part] = known[0]
+                continue
+            name = secrets.token_hex(8)
+            if not self._write(self.folder / PART.format(name), (part, stored)):
+                return
+            self.parts_written += 1
+            names[part] = name
+        if self._write(self.path, (self._key(version, template), (skeleton, names))):
+            self._parts = {part: (names[part], _signature(cached, part)) for part in names}
+            self._remove_parts_but(set(names.values()))
+
+    def _remove_parts_but(self, names: set[str]) -> None:
+        """Remove the part files no entry refers to any more."""
+        try:
+            for path in self.folder.glob(PART.format("*")):
+                if path.name[len("part-"):-len(".pickle")] not in names:
+                    path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.debug("old cache parts not removed: %s", exc)
 
 
     # -- the results of the timeless rules on the same content (rules.TIMELESS_KINDS) ---------
@@ -217,9 +258,9 @@ class ReadCache:
             return
         self._write(self.memo_path, (self._key(version, template), memo))
 
-    def _write(self, path: Path, payload: Any) -> None:
+    def _write(self, path: Path, payload: Any) -> bool:
         if self.key is None:
-            return
+            return False
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             body = _without_gc(pickle.dumps, payload, protocol=pickle.HIGHEST_PROTOCOL)
@@ -227,12 +268,14 @@ class ReadCache:
             with tmp.open("wb") as fh:
                 fh.write(_MAGIC + hmac.new(self.key, body, hashlib.sha256).digest() + body)
             os.replace(tmp, path)
+            return True
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs a re-read, no more
             log.info("read cache %s not written: %s", path, exc)
             try:
                 tmp.unlink()
             except OSError:
                 pass
+            return False
 
 
 def _without_gc(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -248,15 +291,67 @@ def _without_gc(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             gc.enable()
 
 
-def _detach(cached: CachedRead) -> CachedRead:
-    """Without the template (the key has its digest; the current object is put back on load)."""
-    wb = cached.workbook
-    tabs = {k: replace(t, template=None, _raw_arrays={}, _positions={})  # type: ignore[arg-type]
-            for k, t in wb.tabs.items()}
-    return replace(cached, workbook=replace(wb, template=None, tabs=tabs, _members=None))  # type: ignore[arg-type]
+_STATE = "\x00state"  # the part holding the state (tab titles are never empty-prefixed so)
 
 
-def _attach(cached: CachedRead, template: Template) -> CachedRead:
+def _split(cached: CachedRead) -> tuple[CachedRead, dict[str, Any]]:
+    """(the entry without its tabs and state, its parts): each tab's data with the bound form of
+    the template tabs bound to it (without the template: the key has its digest and the current
+    object is put back on load), and the state."""
     wb = cached.workbook
-    tabs = {k: replace(t, template=template.tabs[k]) for k, t in wb.tabs.items()}
-    return replace(cached, workbook=replace(wb, template=template, tabs=tabs))
+    snapshot = replace(cached.snapshot, tabs={title: None for title in cached.snapshot.tabs})  # type: ignore[misc]
+    parts: dict[str, Any] = {title: (data, {}) for title, data in cached.snapshot.tabs.items()}
+    tabs: dict[str, Any] = {}
+    for key, tab in wb.tabs.items():
+        bare = replace(tab, template=None, _raw_arrays={}, _positions={})  # type: ignore[arg-type]
+        title = tab.data.title if tab.data is not None else None
+        if title is not None and title in parts and parts[title][0] is tab.data:
+            parts[title][1][key] = replace(bare, data=None)
+            tabs[key] = title
+        else:
+            tabs[key] = bare
+    parts[_STATE] = cached.state
+    own = wb.snapshot is cached.snapshot
+    skeleton_wb = replace(wb, template=None, tabs=tabs, _members=None,  # type: ignore[arg-type]
+                          snapshot=snapshot if own else wb.snapshot)
+    return replace(cached, snapshot=snapshot, workbook=skeleton_wb, state=None), parts  # type: ignore[arg-type]
+
+
+def _attach(skeleton: CachedRead, parts: dict[str, Any], template: Template) -> CachedRead:
+    snapshot = skeleton.snapshot
+    for title in snapshot.tabs:
+        snapshot.tabs[title] = parts[title][0]
+    wb = skeleton.workbook
+    tabs = {}
+    for key, tab in wb.tabs.items():
+        if isinstance(tab, str):  # bound to the data of that title
+            data, bound = parts[tab]
+            tab = replace(bound[key], data=data)
+        tabs[key] = replace(tab, template=template.tabs[key])
+    return replace(skeleton, state=parts[_STATE], workbook=replace(wb, template=template, tabs=tabs))
+
+
+def _signature(cached: CachedRead, part: str) -> tuple:
+    """The objects a part was made of: a later entry made of the same ones (a tab taken over
+    unchanged, as the engine does) holds the same part."""
+    if part == _STATE:
+        return (cached.state,)
+    data = cached.snapshot.tabs.get(part)
+    bound = tuple((key, tab.raw, tab.frame, tab.bad, tab.keys, tab.header_row, dict(tab.col_index),
+                   dict(tab.headers), list(tab.findings), tab.usable, list(tab.spare_headers))
+                  for key, tab in cached.workbook.tabs.items() if tab.data is not None and tab.data is data)
+    return (data, bound)
+
+
+def _same_part(before: tuple, now: tuple) -> bool:
+    """The same objects (identity) where a part holds objects, equal values elsewhere."""
+    if len(before) != len(now) or before[0] is not now[0]:
+        return False
+    if len(now) == 1:
+        return True
+    if len(before[1]) != len(now[1]):
+        return False
+    for old, new in zip(before[1], now[1], strict=True):
+        if old[0] != new[0] or any(a is not b for a, b in zip(old[1:5], new[1:5], strict=True)) or old[5:] != new[5:]:
+            return False
+    return True

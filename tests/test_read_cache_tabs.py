@@ -323,3 +323,37 @@ def test_a_refresh_that_fails_costs_only_the_cache(workbook, tmp_path, monkeypat
     second, backend = do_run(workbook, cache)
     assert not second.from_cache and second.applied is None and findings(second) == findings(first)
     assert do_run(workbook, cache)[0].from_cache
+
+
+def test_after_an_edit_only_the_edited_tab_is_stored_again(workbook, tmp_path):
+    """The cache keeps one file per tab: after an edit, the others are not written again."""
+    cache = ReadCache(tmp_path / "cache")
+    settled(workbook, cache)
+    row, col = cell_with(workbook, "客服台账", "李先生")
+    rewrite(workbook, {member_of(workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    cache = ReadCache(tmp_path / "cache")
+    report = run(XlsxBackend(workbook), get_jobs(None), now=NOW, cache=cache, dry_run=True)
+    assert not report.from_cache and cache.parts_written == 1
+    again, backend = do_run(workbook, ReadCache(tmp_path / "cache"))
+    assert again.from_cache and backend.reads == [] and findings(again) == findings(report)
+    stored = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert len([n for n in stored if n.startswith("part-")]) == len(XlsxBackend(workbook).read().tabs) + 1
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "swapped"])
+def test_a_damaged_part_of_the_cache_is_a_miss(workbook, tmp_path, damage):
+    cache = ReadCache(tmp_path / "cache")
+    before = settled(workbook, cache)
+    parts = sorted((tmp_path / "cache").glob("part-*.pickle"))
+    assert len(parts) > 2
+    if damage == "missing":
+        parts[0].unlink()
+    elif damage == "garbage":
+        parts[0].write_bytes(b"sheetsync-read-cache\n" + b"\x00" * 40)
+    else:  # two valid parts under each other's names
+        a, b = parts[0].read_bytes(), parts[1].read_bytes()
+        parts[0].write_bytes(b)
+        parts[1].write_bytes(a)
+    report, backend = do_run(workbook, ReadCache(tmp_path / "cache"))
+    assert not report.from_cache and findings(report) == findings(before)
+    assert do_run(workbook, ReadCache(tmp_path / "cache"))[0].from_cache  # stored whole again

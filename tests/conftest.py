@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -421,3 +421,13 @@ def smtp_server(cert_files):
     yield start
     for controller in started:
         controller.stop()
+
+
+@pytest.fixture
+def waiting_workbook(template, write_xlsx):
+    """The shop's workbook with one customer asked 5 minutes before NOW and not answered yet:
+    within the limit now, overdue two hours later (the read cache's time-dependent case)."""
+    tabs = shop_rows(template)
+    tabs["客服台账"].append(row_for(template, "cs_log", customer="赵女士", type="产品咨询",
+                                   asked_at=NOW - timedelta(minutes=5), resolved="否"))
+    return write_xlsx(tabs)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import openpyxl
 import pytest
 
-from conftest import NOW, row_for, shop_rows
+from conftest import NOW
 from sheetsync.backends.xlsx import XlsxBackend
 from sheetsync.engine import run
 from sheetsync.readcache import FILE_NAME, ReadCache
@@ -17,15 +17,6 @@ from sheetsync.registry import get_jobs
 from sheetsync.templates import load_template
 
 D = datetime
-
-
-@pytest.fixture
-def workbook(template, write_xlsx):
-    tabs = shop_rows(template)
-    # asked 5 minutes before NOW, not answered yet: within the limit now, overdue two hours later
-    tabs["客服台账"].append(row_for(template, "cs_log", customer="赵女士", type="产品咨询",
-                                   asked_at=NOW - timedelta(minutes=5), resolved="否"))
-    return write_xlsx(tabs)
 
 
 def do_run(path, cache, now=NOW, template=None):
@@ -45,90 +36,90 @@ def settled(path, cache, cached=True):
     return second
 
 
-def test_unchanged_workbook_is_not_read_again(workbook, tmp_path):
+def test_unchanged_workbook_is_not_read_again(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "records" / "cache")
-    second = settled(workbook, cache)
-    before = workbook.read_bytes()
-    third = do_run(workbook, cache)
+    second = settled(waiting_workbook, cache)
+    before = waiting_workbook.read_bytes()
+    third = do_run(waiting_workbook, cache)
     assert third.from_cache and cache.hits == 2  # the run after the write was one too
     assert codes(third) == codes(second)
-    assert third.applied is None and workbook.read_bytes() == before  # an idle run writes nothing
+    assert third.applied is None and waiting_workbook.read_bytes() == before  # an idle run writes nothing
     assert third.rows_read == second.rows_read
 
 
-def test_time_rules_see_this_runs_time_on_a_cached_read(workbook, tmp_path):
+def test_time_rules_see_this_runs_time_on_a_cached_read(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
-    second = settled(workbook, cache)
+    second = settled(waiting_workbook, cache)
     assert not [f for f in second.findings if f.code == "cs.first_response.overdue"]
-    later = do_run(workbook, cache, now=NOW + timedelta(hours=2))
+    later = do_run(waiting_workbook, cache, now=NOW + timedelta(hours=2))
     assert later.from_cache
     overdue = [f for f in later.findings if f.code == "cs.first_response.overdue"]
     assert len(overdue) == 1 and later.applied is not None and later.applied.written
-    ws = openpyxl.load_workbook(workbook)["客服台账"]
+    ws = openpyxl.load_workbook(waiting_workbook)["客服台账"]
     cell = ws.cell(overdue[0].row, overdue[0].col)
     assert cell.comment is not None and overdue[0].message in cell.comment.text
 
 
-def test_an_edited_workbook_is_read_again(workbook, tmp_path):
+def test_an_edited_workbook_is_read_again(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
-    settled(workbook, cache)
-    wb = openpyxl.load_workbook(workbook)
+    settled(waiting_workbook, cache)
+    wb = openpyxl.load_workbook(waiting_workbook)
     ws = wb["客服台账"]
     row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 2).value == "李先生")
     ws.cell(row, 2).value = None  # 客户 is required
-    wb.save(workbook)
-    report = do_run(workbook, cache)
+    wb.save(waiting_workbook)
+    report = do_run(waiting_workbook, cache)
     assert not report.from_cache
     assert ("客服台账", row, "客户", "column.required") in [(f.tab, f.row, f.column, f.code) for f in report.findings]
 
 
 @pytest.mark.parametrize("garbage", [b"", b"not a cache", b"sheetsync-read-cache\n\x80\x05broken",
                                      b"sheetsync-read-cache\n" + b"\x00" * 64])
-def test_a_damaged_cache_is_ignored_and_replaced(workbook, tmp_path, garbage):
+def test_a_damaged_cache_is_ignored_and_replaced(waiting_workbook, tmp_path, garbage):
     cache = ReadCache(tmp_path / "cache")
-    second = settled(workbook, cache)
+    second = settled(waiting_workbook, cache)
     (tmp_path / "cache" / FILE_NAME).write_bytes(garbage)
-    report = do_run(workbook, cache)
+    report = do_run(waiting_workbook, cache)
     assert not report.from_cache and codes(report) == codes(second)
-    assert do_run(workbook, cache).from_cache  # rewritten by the read
+    assert do_run(waiting_workbook, cache).from_cache  # rewritten by the read
 
 
-def test_a_read_under_another_template_is_not_reused(workbook, tmp_path):
+def test_a_read_under_another_template_is_not_reused(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
-    settled(workbook, cache)
-    report = do_run(workbook, cache, template=load_template("en"))
+    settled(waiting_workbook, cache)
+    report = do_run(waiting_workbook, cache, template=load_template("en"))
     assert not report.from_cache
 
 
-def test_a_folder_that_cannot_be_written_costs_only_the_cache(workbook, tmp_path):
+def test_a_folder_that_cannot_be_written_costs_only_the_cache(waiting_workbook, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder would go")
     cache = ReadCache(blocker / "cache")
-    settled(workbook, cache, cached=False)
-    assert not do_run(workbook, cache).from_cache
+    settled(waiting_workbook, cache, cached=False)
+    assert not do_run(waiting_workbook, cache).from_cache
 
 
-def test_only_the_time_rules_are_computed_again_on_an_unchanged_workbook(workbook, tmp_path):
+def test_only_the_time_rules_are_computed_again_on_an_unchanged_workbook(waiting_workbook, tmp_path):
     from sheetsync.core import rules
 
     cache = ReadCache(tmp_path / "cache")
-    do_run(workbook, cache)
+    do_run(waiting_workbook, cache)
     rules.MASKS.reset()
-    second = do_run(workbook, cache)  # reads, and keeps the timeless rules' results
+    second = do_run(waiting_workbook, cache)  # reads, and keeps the timeless rules' results
     full = rules.MASKS.count
     rules.MASKS.reset()
-    third = do_run(workbook, cache)
+    third = do_run(waiting_workbook, cache)
     assert third.from_cache and codes(third) == codes(second)
     assert 0 < rules.MASKS.count < full  # the SLA and lead-time rules ran again, the others did not
-    later = do_run(workbook, cache, now=NOW + timedelta(hours=2))  # and they see the new time
+    later = do_run(waiting_workbook, cache, now=NOW + timedelta(hours=2))  # and they see the new time
     assert "cs.first_response.overdue" in {f.code for f in later.findings}
 
 
-def test_damaged_rule_results_are_computed_again(workbook, tmp_path):
+def test_damaged_rule_results_are_computed_again(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
-    second = settled(workbook, cache)
+    second = settled(waiting_workbook, cache)
     (tmp_path / "cache" / "rules.pickle").write_bytes(b"sheetsync-read-cache\n\x80garbage")
-    third = do_run(workbook, cache)
+    third = do_run(waiting_workbook, cache)
     assert third.from_cache and codes(third) == codes(second)
 
 
@@ -144,52 +135,52 @@ class _Planted:
 
 
 @pytest.mark.parametrize("signature", [b"\x00" * 32, b"copied from another cache file...."[:32]])
-def test_a_planted_cache_file_is_never_unpickled(workbook, tmp_path, signature):
+def test_a_planted_cache_file_is_never_unpickled(waiting_workbook, tmp_path, signature):
     import pickle
 
     cache = ReadCache(tmp_path / "cache")
-    second = settled(workbook, cache)
+    second = settled(waiting_workbook, cache)
     witness = tmp_path / "planted-code-ran"
     (tmp_path / "cache" / FILE_NAME).write_bytes(b"sheetsync-read-cache\n" + signature
                                                  + pickle.dumps(_Planted(witness)))
-    report = do_run(workbook, cache)
+    report = do_run(waiting_workbook, cache)
     assert not witness.exists()  # the file was refused before anything in it was loaded
     assert not report.from_cache and codes(report) == codes(second)
 
 
-def test_a_cache_signed_by_another_user_is_a_miss(workbook, tmp_path):
+def test_a_cache_signed_by_another_user_is_a_miss(waiting_workbook, tmp_path):
     mine = ReadCache(tmp_path / "cache")
-    settled(workbook, mine)
+    settled(waiting_workbook, mine)
     theirs = ReadCache(tmp_path / "cache", key=b"someone else's key, 32 bytes...")
-    assert not do_run(workbook, theirs).from_cache
+    assert not do_run(waiting_workbook, theirs).from_cache
 
 
-def test_no_key_means_no_cache_never_a_failure(workbook, tmp_path, monkeypatch):
+def test_no_key_means_no_cache_never_a_failure(waiting_workbook, tmp_path, monkeypatch):
     key = tmp_path / "open.key"
     key.write_bytes(b"k" * 32)
     key.chmod(0o644)  # readable by others: not a secret, so not used
     monkeypatch.setenv("SHEETSYNC_CACHE_KEY", str(key))
     cache = ReadCache(tmp_path / "cache")
     assert cache.key is None
-    settled(workbook, cache, cached=False)
-    assert not do_run(workbook, cache).from_cache and not (tmp_path / "cache" / FILE_NAME).exists()
+    settled(waiting_workbook, cache, cached=False)
+    assert not do_run(waiting_workbook, cache).from_cache and not (tmp_path / "cache" / FILE_NAME).exists()
 
 
-def test_an_idle_run_does_not_count_the_weeks_again(workbook, tmp_path, monkeypatch):
+def test_an_idle_run_does_not_count_the_weeks_again(waiting_workbook, tmp_path, monkeypatch):
     """周报's weeks depend on the content and on the week reported: kept with the timeless rule
     results, counted again once another week is reported."""
     from sheetsync.core import weekly
 
     cache = ReadCache(tmp_path / "cache")
-    settled(workbook, cache)
+    settled(waiting_workbook, cache)
     counted = []
     count = weekly._summaries
     monkeypatch.setattr(weekly, "_summaries", lambda ctx, existing, last: counted.append(last) or
                         count(ctx, existing, last))
-    idle = do_run(workbook, cache)
+    idle = do_run(waiting_workbook, cache)
     assert idle.from_cache and counted == []
-    fresh = do_run(workbook, ReadCache(tmp_path / "elsewhere"))
+    fresh = do_run(waiting_workbook, ReadCache(tmp_path / "elsewhere"))
     assert counted and idle.weekly == fresh.weekly and codes(idle) == codes(fresh)
     counted.clear()
-    later = do_run(workbook, cache, now=NOW + timedelta(days=7))
+    later = do_run(waiting_workbook, cache, now=NOW + timedelta(days=7))
     assert later.from_cache and counted == [weekly.report_week(later.now, later.settings)]

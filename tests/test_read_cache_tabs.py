@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 import zipfile
-from datetime import timedelta
 
 import pytest
 
-from conftest import NOW, row_for, shop_rows
+from conftest import NOW
 from sheetsync.backends import xlsx_package as pkg
 from sheetsync.backends.xlsx import XlsxBackend
 from sheetsync.engine import run
@@ -19,21 +18,13 @@ from sheetsync.registry import get_jobs
 from sheetsync.templates import load_template
 
 
-@pytest.fixture
-def workbook(template, write_xlsx):
-    tabs = shop_rows(template)
-    tabs["客服台账"].append(row_for(template, "cs_log", customer="赵女士", type="产品咨询",
-                                   asked_at=NOW - timedelta(minutes=5), resolved="否"))
-    return write_xlsx(tabs)
-
-
 _INLINE = re.compile(rb't="inlineStr"><is><t(?: xml:space="preserve")?>([^<]*)</t></is>')
 
 
 @pytest.fixture
-def with_strings(workbook):
+def with_strings(waiting_workbook):
     """The workbook with its text in shared strings (``t="s"``), as Excel keeps it."""
-    with zipfile.ZipFile(workbook) as zf:
+    with zipfile.ZipFile(waiting_workbook) as zf:
         parts = [(info, zf.read(info)) for info in zf.infolist()]
     items: dict[bytes, int] = {}
 
@@ -46,7 +37,7 @@ def with_strings(workbook):
            b' Target="sharedStrings.xml" Id="rIdStrings" /></Relationships>')
     kind = (b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
             b'spreadsheetml.sharedStrings+xml"/></Types>')
-    with zipfile.ZipFile(workbook, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(waiting_workbook, "w", zipfile.ZIP_DEFLATED) as zf:
         for info, data in parts:
             if info.filename == "xl/_rels/workbook.xml.rels":
                 data = data.replace(b"</Relationships>", rel)
@@ -55,7 +46,7 @@ def with_strings(workbook):
             zf.writestr(info, data)
         zf.writestr("xl/sharedStrings.xml", sst)
     assert items
-    return workbook
+    return waiting_workbook
 
 
 def do_run(path, cache, now=NOW):
@@ -115,32 +106,32 @@ def uncached(path, tmp_path):
     return report
 
 
-def test_a_cache_hit_parses_nothing(workbook, tmp_path):
+def test_a_cache_hit_parses_nothing(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
-    settled(workbook, cache)
-    report, backend = do_run(workbook, cache)
+    settled(waiting_workbook, cache)
+    report, backend = do_run(waiting_workbook, cache)
     assert report.from_cache and backend.reads == []
 
 
-def test_only_the_edited_tab_is_parsed_again_and_the_edit_is_seen(workbook, tmp_path):
+def test_only_the_edited_tab_is_parsed_again_and_the_edit_is_seen(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
-    before = settled(workbook, cache)
-    row, col = cell_with(workbook, "客服台账", "李先生")
-    rewrite(workbook, {member_of(workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t></t></is></c>')})
-    report, backend = do_run(workbook, cache)
+    before = settled(waiting_workbook, cache)
+    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
+    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t></t></is></c>')})
+    report, backend = do_run(waiting_workbook, cache)
     assert not report.from_cache and backend.reads[0] == ["客服台账"]
     assert ("客服台账", row, "客户", "column.required") in [(f.tab, f.row, f.column, f.code) for f in report.findings]
     assert findings(report) != findings(before)
-    assert findings(report) == findings(uncached(workbook, tmp_path))
+    assert findings(report) == findings(uncached(waiting_workbook, tmp_path))
 
 
-def test_the_reused_tabs_read_as_a_full_read_of_the_edited_file(workbook, tmp_path):
+def test_the_reused_tabs_read_as_a_full_read_of_the_edited_file(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
-    settled(workbook, cache)
-    row, col = cell_with(workbook, "客服台账", "李先生")
-    rewrite(workbook, {member_of(workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
-    backend = XlsxBackend(workbook)
-    full = XlsxBackend(workbook).read()
+    settled(waiting_workbook, cache)
+    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
+    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    backend = XlsxBackend(waiting_workbook)
+    full = XlsxBackend(waiting_workbook).read()
     hit, previous = cache.lookup(backend.version(), load_template())
     assert hit is None and previous is not None
     snapshot, _ = backend.read_reusing(previous.sources, previous.snapshot.tabs)
@@ -182,12 +173,12 @@ def test_a_changed_shared_string_means_every_tab_is_parsed(with_strings, tmp_pat
     assert findings(report) == findings(uncached(with_strings, tmp_path))
 
 
-def test_a_changed_cell_style_means_every_tab_is_parsed(workbook, tmp_path):
+def test_a_changed_cell_style_means_every_tab_is_parsed(waiting_workbook, tmp_path):
     """A style's number format decides whether a number reads as a date: a style changed in
     place may change any tab's values."""
     cache = ReadCache(tmp_path / "cache")
-    settled(workbook, cache)
-    with zipfile.ZipFile(workbook) as zf:
+    settled(waiting_workbook, cache)
+    with zipfile.ZipFile(waiting_workbook) as zf:
         styles = pkg.styles_member(zf, pkg.workbook_member(zf))
     assert styles
 
@@ -196,45 +187,45 @@ def test_a_changed_cell_style_means_every_tab_is_parsed(workbook, tmp_path):
         tail, n = re.subn(rb'(<xf\b[^>]*?numFmtId=")(\d+)(")', lambda m: m[1] + b"2" + m[3], xml[at:], count=1)
         assert n == 1 and tail != xml[at:]
         return xml[:at] + tail
-    rewrite(workbook, {styles: restyle})
-    report, backend = do_run(workbook, cache)
+    rewrite(waiting_workbook, {styles: restyle})
+    report, backend = do_run(waiting_workbook, cache)
     assert len(backend.reads[0]) > 2
-    assert findings(report) == findings(uncached(workbook, tmp_path))
+    assert findings(report) == findings(uncached(waiting_workbook, tmp_path))
 
 
-def test_timeless_rules_of_unchanged_tabs_are_not_computed_again(workbook, tmp_path):
+def test_timeless_rules_of_unchanged_tabs_are_not_computed_again(waiting_workbook, tmp_path):
     from sheetsync.core import rules
 
     cache = ReadCache(tmp_path / "cache")
-    settled(workbook, cache)
-    row, col = cell_with(workbook, "客服台账", "李先生")
-    rewrite(workbook, {member_of(workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    settled(waiting_workbook, cache)
+    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
+    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
     rules.MASKS.reset()
-    uncached(workbook, tmp_path)
+    uncached(waiting_workbook, tmp_path)
     full = rules.MASKS.count
     rules.MASKS.reset()
-    report, backend = do_run(workbook, cache)
+    report, backend = do_run(waiting_workbook, cache)
     assert backend.reads[0] == ["客服台账"]
     assert 0 < rules.MASKS.count < full
-    assert findings(report) == findings(uncached(workbook, tmp_path))
+    assert findings(report) == findings(uncached(waiting_workbook, tmp_path))
 
 
-def test_an_edited_settings_tab_computes_every_rule_again(workbook, tmp_path):
+def test_an_edited_settings_tab_computes_every_rule_again(waiting_workbook, tmp_path):
     """设置 and 成员 are read by rules of other tabs: their results are not reused."""
     from sheetsync.core import rules
 
     cache = ReadCache(tmp_path / "cache")
-    settled(workbook, cache)
+    settled(waiting_workbook, cache)
     rules.MASKS.reset()
-    uncached(workbook, tmp_path)
+    uncached(waiting_workbook, tmp_path)
     full = rules.MASKS.count
-    row, col = cell_with(workbook, "成员", "周深")
-    rewrite(workbook, {member_of(workbook, "成员"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>周浅</t></is></c>')})
+    row, col = cell_with(waiting_workbook, "成员", "周深")
+    rewrite(waiting_workbook, {member_of(waiting_workbook, "成员"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>周浅</t></is></c>')})
     rules.MASKS.reset()
-    report, backend = do_run(workbook, cache)
+    report, backend = do_run(waiting_workbook, cache)
     assert backend.reads[0] == ["成员"]
     assert rules.MASKS.count >= full
-    assert findings(report) == findings(uncached(workbook, tmp_path))
+    assert findings(report) == findings(uncached(waiting_workbook, tmp_path))
 
 
 # -- the run right after sheetsync's own write -----------------------------------------------------
@@ -260,14 +251,14 @@ def bound_form(wb):
             for k, t in wb.tabs.items()}
 
 
-def test_after_its_own_write_the_cache_holds_what_a_read_of_the_file_gives(workbook, tmp_path):
+def test_after_its_own_write_the_cache_holds_what_a_read_of_the_file_gives(waiting_workbook, tmp_path):
     from sheetsync.engine import load
 
     template = load_template()
     cache = ReadCache(tmp_path / "cache")
-    first, _ = do_run(workbook, cache)
+    first, _ = do_run(waiting_workbook, cache)
     assert first.applied is not None and first.applied.written
-    backend = XlsxBackend(workbook)
+    backend = XlsxBackend(waiting_workbook)
     hit, _ = cache.lookup(backend.version(), template)
     assert hit is not None  # kept for the file as written, without a read by the next run
     full = backend.read()
@@ -279,20 +270,20 @@ def test_after_its_own_write_the_cache_holds_what_a_read_of_the_file_gives(workb
     assert hit.state == loaded.state and hit.settings == loaded.settings
 
 
-def test_the_run_after_its_own_write_parses_nothing_and_finds_nothing_new(workbook, tmp_path):
+def test_the_run_after_its_own_write_parses_nothing_and_finds_nothing_new(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
-    first, _ = do_run(workbook, cache)
-    before = workbook.read_bytes()
-    second, backend = do_run(workbook, cache)
+    first, _ = do_run(waiting_workbook, cache)
+    before = waiting_workbook.read_bytes()
+    second, backend = do_run(waiting_workbook, cache)
     assert second.from_cache and backend.reads == [] and second.applied is None
-    assert workbook.read_bytes() == before
-    assert findings(second) == findings(first) == findings(uncached(workbook, tmp_path))
+    assert waiting_workbook.read_bytes() == before
+    assert findings(second) == findings(first) == findings(uncached(waiting_workbook, tmp_path))
 
 
-def test_a_save_right_after_its_own_write_is_read(workbook, tmp_path, monkeypatch):
+def test_a_save_right_after_its_own_write_is_read(waiting_workbook, tmp_path, monkeypatch):
     """Someone saves between sheetsync's write and its look at the result: what the write left
     is not assumed, the file is read for what it is."""
-    row, col = cell_with(workbook, "客服台账", "李先生")
+    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
     written = XlsxBackend.apply
 
     def apply_then_someone_saves(self, changes, snapshot):
@@ -301,14 +292,14 @@ def test_a_save_right_after_its_own_write_is_read(workbook, tmp_path, monkeypatc
         return result
     monkeypatch.setattr(XlsxBackend, "apply", apply_then_someone_saves)
     cache = ReadCache(tmp_path / "cache")
-    do_run(workbook, cache)
+    do_run(waiting_workbook, cache)
     monkeypatch.setattr(XlsxBackend, "apply", written)
-    report, _ = do_run(workbook, cache)
+    report, _ = do_run(waiting_workbook, cache)
     assert ("客服台账", row, "客户", "column.required") in [(f.tab, f.row, f.column, f.code) for f in report.findings]
-    assert findings(report) == findings(uncached(workbook, tmp_path))
+    assert findings(report) == findings(uncached(waiting_workbook, tmp_path))
 
 
-def test_a_refresh_that_fails_costs_only_the_cache(workbook, tmp_path, monkeypatch):
+def test_a_refresh_that_fails_costs_only_the_cache(waiting_workbook, tmp_path, monkeypatch):
     reading = XlsxBackend.read_reusing
 
     def fails_after_the_write(self, previous, tabs, same_values=()):
@@ -317,33 +308,33 @@ def test_a_refresh_that_fails_costs_only_the_cache(workbook, tmp_path, monkeypat
         return reading(self, previous, tabs)
     monkeypatch.setattr(XlsxBackend, "read_reusing", fails_after_the_write)
     cache = ReadCache(tmp_path / "cache")
-    first, _ = do_run(workbook, cache)  # the write itself is done and reported
+    first, _ = do_run(waiting_workbook, cache)  # the write itself is done and reported
     assert first.applied is not None and first.applied.written
     monkeypatch.undo()
-    second, backend = do_run(workbook, cache)
+    second, backend = do_run(waiting_workbook, cache)
     assert not second.from_cache and second.applied is None and findings(second) == findings(first)
-    assert do_run(workbook, cache)[0].from_cache
+    assert do_run(waiting_workbook, cache)[0].from_cache
 
 
-def test_after_an_edit_only_the_edited_tab_is_stored_again(workbook, tmp_path):
+def test_after_an_edit_only_the_edited_tab_is_stored_again(waiting_workbook, tmp_path):
     """The cache keeps one file per tab: after an edit, the others are not written again."""
     cache = ReadCache(tmp_path / "cache")
-    settled(workbook, cache)
-    row, col = cell_with(workbook, "客服台账", "李先生")
-    rewrite(workbook, {member_of(workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    settled(waiting_workbook, cache)
+    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
+    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
     cache = ReadCache(tmp_path / "cache")
-    report = run(XlsxBackend(workbook), get_jobs(None), now=NOW, cache=cache, dry_run=True)
+    report = run(XlsxBackend(waiting_workbook), get_jobs(None), now=NOW, cache=cache, dry_run=True)
     assert not report.from_cache and cache.parts_written == 1
-    again, backend = do_run(workbook, ReadCache(tmp_path / "cache"))
+    again, backend = do_run(waiting_workbook, ReadCache(tmp_path / "cache"))
     assert again.from_cache and backend.reads == [] and findings(again) == findings(report)
     stored = sorted(p.name for p in (tmp_path / "cache").iterdir())
-    assert len([n for n in stored if n.startswith("part-")]) == len(XlsxBackend(workbook).read().tabs) + 1
+    assert len([n for n in stored if n.startswith("part-")]) == len(XlsxBackend(waiting_workbook).read().tabs) + 1
 
 
 @pytest.mark.parametrize("damage", ["missing", "garbage", "swapped"])
-def test_a_damaged_part_of_the_cache_is_a_miss(workbook, tmp_path, damage):
+def test_a_damaged_part_of_the_cache_is_a_miss(waiting_workbook, tmp_path, damage):
     cache = ReadCache(tmp_path / "cache")
-    before = settled(workbook, cache)
+    before = settled(waiting_workbook, cache)
     parts = sorted((tmp_path / "cache").glob("part-*.pickle"))
     assert len(parts) > 2
     if damage == "missing":
@@ -354,6 +345,6 @@ def test_a_damaged_part_of_the_cache_is_a_miss(workbook, tmp_path, damage):
         a, b = parts[0].read_bytes(), parts[1].read_bytes()
         parts[0].write_bytes(b)
         parts[1].write_bytes(a)
-    report, backend = do_run(workbook, ReadCache(tmp_path / "cache"))
+    report, backend = do_run(waiting_workbook, ReadCache(tmp_path / "cache"))
     assert not report.from_cache and findings(report) == findings(before)
-    assert do_run(workbook, ReadCache(tmp_path / "cache"))[0].from_cache  # stored whole again
+    assert do_run(waiting_workbook, ReadCache(tmp_path / "cache"))[0].from_cache  # stored whole again

@@ -850,8 +850,11 @@ def k_role(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
             res.filled[filled_key(tab.template.key, key, rule.column)] = names[0]
             note = found(tab, rule, row, rule.column, "assigned", value=names[0], role=role, names=tuple(names))
             res.findings.append(replace(note, value=names[0]))  # as the cell will read once filled
-        # a value sheetsync filled in earlier keeps its note until a person changes it
-        for row, value in _picked(values.notna() & ~flagged & scope, values):
+        # a value sheetsync filled in earlier keeps its note until a person changes it (the rows are
+        # looked at only when the state remembers a value filled in this column)
+        prefix, suffix = f"{tab.template.key}\x1f", f"\x1f{rule.column}"
+        earlier = any(k.startswith(prefix) and k.endswith(suffix) for k in ctx.filled)
+        for row, value in _picked(values.notna() & ~flagged & scope, values) if earlier else ():
             key = filled_key(tab.template.key, tab.keys[row], rule.column)
             if key in ctx.filled and _folded(str(ctx.filled[key])) == value:
                 res.filled[key] = ctx.filled[key]

@@ -9,7 +9,7 @@ marks run after run does not make the file grow.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 from xml.etree import ElementTree as ET
 
 from . import xlsx_package as pkg
@@ -100,12 +100,16 @@ class Styles:
             self.fill_keys.append(_fill_key(entry))
         return len(entries) - 1
 
+    def _once(self, key: tuple[str, int, Any], make: Callable[..., int], *args: Any) -> int:
+        """``make(*args)``, worked out once per ``key`` (what, style, argument): a style asked for
+        again (every painted cell of a column) is the one added the first time."""
+        if key not in self._memo:
+            self._memo[key] = make(*args)
+        return self._memo[key]
+
     def solid_fill(self, rgb: str) -> int:
         """The index of a solid fill of colour ``rgb`` ('FFC7CE'), added when there is none."""
-        key = ("solid", 0, rgb)
-        if key not in self._memo:
-            self._memo[key] = self._solid_fill(rgb)
-        return self._memo[key]
+        return self._once(("solid", 0, rgb), self._solid_fill, rgb)
 
     def _solid_fill(self, rgb: str) -> int:
         for i, entry in enumerate(self.lists["fills"]):
@@ -124,10 +128,7 @@ class Styles:
 
     def wrapped_style(self, index: int) -> int:
         """Cell style ``index`` whose text wraps inside the cell, top-aligned (everything else kept)."""
-        key = ("wrapped", index, None)
-        if key not in self._memo:
-            self._memo[key] = self._wrapped_style(index)
-        return self._memo[key]
+        return self._once(("wrapped", index, None), self._wrapped_style, index)
 
     def _wrapped_style(self, index: int) -> int:
         p = self.prefix
@@ -143,10 +144,7 @@ class Styles:
 
     def with_fill(self, index: int, fill_id: int) -> int:
         """Cell style ``index`` with fill ``fill_id`` instead of its own (everything else kept)."""
-        key = ("with_fill", index, fill_id)
-        if key not in self._memo:
-            self._memo[key] = self._with_fill(index, fill_id)
-        return self._memo[key]
+        return self._once(("with_fill", index, fill_id), self._with_fill, index, fill_id)
 
     def _with_fill(self, index: int, fill_id: int) -> int:
         xf = set_attr(set_attr(self._xf(index), "fillId", str(fill_id)), "applyFill", "1")
@@ -155,10 +153,7 @@ class Styles:
     def without_fill(self, index: int) -> int:
         """Cell style ``index`` with no fill: the style the cell had before it was painted when
         it is still there (same font, border, number format, alignment...), else a new one."""
-        key = ("without_fill", index, None)
-        if key not in self._memo:
-            self._memo[key] = self._without_fill(index)
-        return self._memo[key]
+        return self._once(("without_fill", index, None), self._without_fill, index)
 
     def _without_fill(self, index: int) -> int:
         xf = set_attr(self._xf(index), "fillId", "0")
@@ -171,10 +166,7 @@ class Styles:
 
     def number_format_style(self, index: int, code: str) -> int:
         """Cell style ``index`` showing numbers in format ``code`` (a date format...)."""
-        key = ("number_format", index, code)
-        if key not in self._memo:
-            self._memo[key] = self._number_format_style(index, code)
-        return self._memo[key]
+        return self._once(("number_format", index, code), self._number_format_style, index, code)
 
     def _number_format_style(self, index: int, code: str) -> int:
         builtin = {"General": 0, "0": 1, "0.00": 2, "0%": 9, "0.00%": 10}

@@ -74,3 +74,31 @@ def test_a_missing_key_is_an_error_and_a_missing_param_is_visible():
     with pytest.raises(MissingMessage):
         cat.text("no.such.key")
     assert cat.format("缺少 {who} 的 {what}", who="童欣") == "缺少 童欣 的 {what}"
+
+
+@pytest.mark.parametrize("pattern, params, text", [
+    ("还剩 {n} 条", {"n": 3}, "还剩 3 条"),
+    ("{when}", {"when": datetime(2026, 11, 20, 10, 5)}, "2026-11-20 10:05"),
+    ("{x:>4}|{x}", {"x": "ab"}, "  ab|ab"),
+    ("{{literal}} {n}", {"n": 1.0}, "{literal} 1"),
+    ("{missing} and {n}", {"n": 2}, "{missing} and 2"),
+    ("{n!r}", {"n": "a"}, "'a'"),  # a conversion: the general way
+    ("{d.year}", {"d": date(2026, 1, 2)}, "2026"),  # an attribute: the general way
+    ("{n:{width}}", {"n": 7, "width": 3}, "  7"),  # a nested spec: the general way
+    ("{n:.1f} KB", {"n": "x"}, "{n:.1f} KB"),  # does not format: the pattern itself, never a crash
+    ("{unclosed", {}, "{unclosed"),
+    ("{}", {}, "{}"),
+])
+def test_patterns_format_the_same_however_they_are_parsed(pattern, params, text):
+    """Plain fields go through a pattern parsed once; the others through str.format's machinery;
+    either way the same words."""
+    from sheetsync.i18n.catalogue import _Formatter, _Lenient, _compiled
+
+    cat = load_catalogue("zh-CN")
+    assert cat.format(pattern, **params) == text
+    if _compiled(pattern) is not None:
+        try:
+            general = _Formatter(cat).vformat(pattern, (), _Lenient(params))
+        except (ValueError, IndexError):
+            general = pattern
+        assert general == text

@@ -84,8 +84,18 @@ class Catalogue:
         return self.format(self.raw(key), **params)
 
     def format(self, pattern: str, /, **params: Any) -> str:
+        parts = _compiled(pattern) if isinstance(pattern, str) else None
         try:
-            return _Formatter(self).vformat(pattern, (), _Lenient(params))
+            if parts is None:  # attribute or index fields, conversions, nested specs: the general way
+                return _Formatter(self).vformat(pattern, (), _Lenient(params))
+            out: list[str] = []
+            for literal, name, spec in parts:  # what vformat does for plain ``{name}`` / ``{name:spec}``
+                if literal:
+                    out.append(literal)
+                if name is not None:
+                    value = params[name] if name in params else "{" + name + "}"
+                    out.append(format(value, spec) if spec else self.value(value))
+            return "".join(out)
         except (ValueError, IndexError) as exc:  # a broken pattern in a language file
             log.warning("message pattern %r cannot be formatted: %s", pattern, exc)
             return pattern
@@ -165,6 +175,22 @@ class Catalogue:
         if not parts:
             parts = [f"0{sep}{self.entries['fmt.second']}"]
         return self.entries.get("fmt.parts_sep", "").join(parts)
+
+
+@lru_cache(maxsize=8192)
+def _compiled(pattern: str) -> tuple[tuple[str, str | None, str], ...] | None:
+    """``pattern`` parsed once into (literal text, field name, format spec) parts, when every field
+    is a plain ``{name}`` or ``{name:spec}``; None otherwise (and for a pattern that does not parse).
+    Rendering the messages of an idle run's many thousand findings parsed each pattern every time."""
+    parts: list[tuple[str, str | None, str]] = []
+    try:
+        for literal, name, spec, conversion in string.Formatter().parse(pattern):
+            if name is not None and (not name.isidentifier() or conversion is not None or "{" in (spec or "")):
+                return None
+            parts.append((literal, name, spec or ""))
+    except ValueError:
+        return None
+    return tuple(parts)
 
 
 class _Lenient(dict[str, Any]):

@@ -6,7 +6,6 @@ they use; the planner never knows either.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time as _time
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,7 @@ from .core.model import Snapshot, ApplyResult, ChangeSet, DailyDigest, Finding, 
 from .core.planner import one_per_cell, plan, with_run_log
 from .core.settings import Settings, settings_from_rows
 from .core.planner import Layout
-from .core.state import SINCE_FORMAT, Resolver, State, load_state
+from .core.state import Resolver, State, load_state, since_time
 from .core.template import _norm_header
 from .i18n import load_catalogue
 from .core.template import Template
@@ -275,7 +274,7 @@ def _kept_findings(loaded: Loaded, job_names: set[str]) -> list[Finding]:
                            row_key=key if not key.startswith("@") else "", owner_role=p.owner_role, job=p.job,
                            paint=p.paint, tab_id=tab_id, column_id=col_id if not col_id.startswith("@") else "",
                            params=dict(p.params), severity=p.severity, owners=tuple(p.owners),
-                           deadline=datetime.strptime(p.deadline, SINCE_FORMAT) if p.deadline else None,
+                           deadline=since_time(p.deadline) if p.deadline else None,
                            priority=p.priority))
     return out
 
@@ -288,18 +287,12 @@ def owner_text(f: Finding, wb: BoundWorkbook) -> str:
     return wb.owner_names(f.owner_role) if f.owner_role else ""
 
 
-@functools.lru_cache(maxsize=4096)
-def _since(text: str) -> datetime:
-    """A state tab's "since" (SINCE_FORMAT): a few distinct moments for thousands of problems."""
-    return datetime.strptime(text, SINCE_FORMAT)
-
-
 def open_problems(findings: list[Finding], state: State, wb: BoundWorkbook) -> list[OpenProblem]:
     out = []
     layout = layout_of(wb)
     for f in findings:
         p = state.problems.get(layout.problem_key(f))
-        since = _since(p.since) if p else None
+        since = since_time(p.since) if p else None
         out.append(OpenProblem(f.tab, f.row, f.column, f.message, f.code, f.owner_role, owner_text(f, wb), since))
     return out
 

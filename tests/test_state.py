@@ -206,3 +206,17 @@ def test_load_state_reads_whatever_people_left():
     assert state.marks[("promotions", "k", "declared_stock")] == Mark(MARK_FILL, "x")  # an old position is ignored
     assert state.problems[("promotions", "k", "declared_stock", "stock.oversell")].since == "2026-11-20 12:00"
     assert [(u.row, u.reason) for u in state.unreadable] == [(5, "since"), (6, "fields"), (8, "fields")]
+
+
+@pytest.mark.parametrize("fill, digest", [("FFC7CE", "0123456789abcdef0123"), ("", ""), ("#FFC7CE", "ab"),
+                                          ('F"F', "a\\b"), ("红", "x")])
+def test_a_mark_row_is_the_json_it_always_was(fill, digest):
+    """Marks are written out directly when they are plain letters and digits (always, for
+    sheetsync's own), through json otherwise: the same text either way, so an idle state tab
+    compares equal."""
+    from sheetsync.core.state import State
+
+    row = State(marks={("cs_log", "k", "customer"): Mark(fill, digest)}).rows(("h",))[2]
+    assert row[6] == json.dumps({"fill": fill, "digest": digest}, ensure_ascii=False, sort_keys=True,
+                                separators=(",", ":"))
+    assert json.loads(row[6]) == {"fill": fill, "digest": digest}

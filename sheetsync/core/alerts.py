@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .model import Finding
-from .state import SINCE_FORMAT, Alert, ProblemKey
+from .state import SINCE_FORMAT, Alert, ProblemKey, since_time
 
 if TYPE_CHECKING:  # pragma: no cover
     from .binding import BoundTab, BoundWorkbook
@@ -124,25 +124,35 @@ def members_of(wb: "BoundWorkbook") -> list[Member]:
     return out
 
 
-def row_label(tab: "BoundTab", row: int) -> str:
-    """What a row is about, for a reader who has not opened the sheet: its key cells that are
-    text (客户 of 客服台账, 订单号 of 售后纠纷…) and its 客户 when that is not a key."""
+def _label_columns(tab: "BoundTab") -> list[str]:
+    """The columns a row label is made of: the key columns that are text, then 客户."""
     types = {c.id: c.type for c in tab.template.columns}
     ids = [c for c in tab.template.key_columns if types.get(c) == "text"]
     if "customer" in types and "customer" not in ids:
         ids.append("customer")
-    parts = [_text(tab.raw_value(row, c)) for c in ids if tab.has(c)]
+    return [c for c in ids if tab.has(c)]
+
+
+def row_label(tab: "BoundTab", row: int, columns: Sequence[str] | None = None) -> str:
+    """What a row is about, for a reader who has not opened the sheet: its key cells that are
+    text (客户 of 客服台账, 订单号 of 售后纠纷…) and its 客户 when that is not a key. ``columns``:
+    ``_label_columns(tab)``, worked out once for many rows."""
+    parts = [_text(tab.raw_value(row, c)) for c in (_label_columns(tab) if columns is None else columns)]
     return " · ".join(dict.fromkeys(p for p in parts if p))
 
 
 def row_labels(wb: "BoundWorkbook", findings: Iterable[Finding]) -> dict[tuple[str, int], str]:
     """(tab title, row) -> :func:`row_label` of every row with a finding."""
     by_title = {t.title: t for t in wb.tabs.values() if t.data is not None and t.usable}
+    columns: dict[str, list[str]] = {}
     out: dict[tuple[str, int], str] = {}
     for f in findings:
         tab = by_title.get(f.tab)
         if tab is not None and f.row > 0 and (f.tab, f.row) not in out:
-            out[(f.tab, f.row)] = row_label(tab, f.row)
+            cols = columns.get(f.tab)
+            if cols is None:
+                cols = columns[f.tab] = _label_columns(tab)
+            out[(f.tab, f.row)] = row_label(tab, f.row, cols)
     return out
 
 
@@ -159,8 +169,9 @@ def _told_people(f: Finding, members: Sequence[Member], manager_role: str) -> li
 
 
 def _parse(text: str) -> datetime | None:
+    """A record's SINCE_FORMAT time (None when it is not one)."""
     try:
-        return datetime.strptime(text, SINCE_FORMAT)
+        return since_time(text)
     except (TypeError, ValueError):
         return None
 

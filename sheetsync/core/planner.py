@@ -216,6 +216,16 @@ def norm_rows(rows: Iterable[Iterable[Any]]) -> list[tuple[Any, ...]]:
     return out
 
 
+def _loose(row: Iterable[Any]) -> list[Any]:
+    """A row with its empty cells as "" and no trailing ones: what a written "" reads back as
+    (None) is then equal to it, without normalising every cell. Equal loose rows are equal
+    normalised rows (``norm_rows``), so this is only a quicker first answer."""
+    cells = ["" if v is None else v for v in row]
+    while cells and cells[-1] == "":
+        cells.pop()
+    return cells
+
+
 def tab_differs(snapshot: Snapshot, op: ReplaceTab) -> bool:
     current = snapshot.tabs.get(op.tab)
     if current is None:
@@ -225,7 +235,7 @@ def tab_differs(snapshot: Snapshot, op: ReplaceTab) -> bool:
     # row by row: a row equal as it stands needs no normalising (the usual case on an idle run)
     old_rows, new_rows = current.rows, op.rows
     for a, b in zip(old_rows, new_rows):  # noqa: B905 - the longer one's tail is checked below
-        if list(a) != list(b) and norm_rows([a]) != norm_rows([b]):
+        if list(a) != list(b) and _loose(a) != _loose(b) and norm_rows([a]) != norm_rows([b]):
             return True
     tail = old_rows[len(new_rows):] if len(old_rows) > len(new_rows) else new_rows[len(old_rows):]
     return bool(norm_rows(tail))

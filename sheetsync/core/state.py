@@ -19,9 +19,11 @@ read and migrated through a :class:`Resolver`; ``2`` is written.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
@@ -35,6 +37,13 @@ KINDS = ("meta", "mark", "problem", "signed", "alert", "filled", "reported")
 CELL_LIMIT = 32767
 TEXT_CAP = 2000
 SINCE_FORMAT = "%Y-%m-%d %H:%M"
+
+
+@functools.lru_cache(maxsize=4096)
+def since_time(text: str) -> datetime:
+    """A SINCE_FORMAT text as a time: a state holds a few distinct moments for thousands of
+    problems and alert records, so each is parsed once. Raises ValueError / TypeError."""
+    return datetime.strptime(text, SINCE_FORMAT)
 
 
 def note_digest(note: str | None) -> str:
@@ -129,7 +138,7 @@ class State:
         """Serialise, sorted, ``header`` (the words the edge chose) first."""
         out: list[tuple[str, ...]] = [("meta", "", "", "", "version", "", VERSION)]
         for (tab, key, col), mark in sorted(self.marks.items()):
-            out.append(("mark", tab, key, col, "", "", _dump({"fill": mark.fill, "digest": mark.digest})))
+            out.append(("mark", tab, key, col, "", "", _dump_mark(mark)))
         for (tab, key, col, code), p in sorted(self.problems.items()):
             out.append(("problem", tab, key, col, code, p.since, _dump({
                 "row": p.row, "col": p.col, "owner_role": p.owner_role, "job": p.job, "paint": p.paint,
@@ -169,8 +178,19 @@ def _extras(p: Problem) -> dict[str, Any]:
 
 
 def _dump(data: Mapping[str, Any]) -> str:
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
+    text = _ENCODER.encode(data)
     return text if len(text) <= CELL_LIMIT else json.dumps({"too_long": True})
+
+
+_PLAIN = re.compile(r"[0-9A-Za-z]*")
+
+
+def _dump_mark(mark: Mark) -> str:
+    """``_dump`` of a mark's record, written out directly when its fill and digest are plain
+    letters and digits (always, for the marks sheetsync makes): a big sheet has tens of thousands."""
+    if _PLAIN.fullmatch(mark.fill) and _PLAIN.fullmatch(mark.digest):
+        return f'{{"digest":"{mark.digest}","fill":"{mark.fill}"}}'
+    return _dump({"fill": mark.fill, "digest": mark.digest})
 
 
 def _jsonable(value: Any) -> Any:
@@ -183,6 +203,10 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     return str(value)
+
+
+# one encoder for every row (``json.dumps`` with options makes a new one per call)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_jsonable)
 
 
 def _cap(text: Any) -> str:

@@ -6,7 +6,10 @@ they use; the planner never knows either.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
+import pickle
 import time as _time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -16,7 +19,7 @@ from zoneinfo import ZoneInfo
 from .backends.base import Backend
 from .core.job import Job, JobContext, JobOutput
 from .core.model import Snapshot, ApplyResult, ChangeSet, DailyDigest, Finding, OpenProblem, ReplaceTab, WeeklyReport
-from .core.planner import one_per_cell, plan, with_run_log
+from .core.planner import one_per_cell, plan, unchanged_plan, with_run_log
 from .core.settings import Settings, settings_from_rows
 from .core.planner import Layout
 from .core.state import Resolver, State, load_state, since_time
@@ -381,8 +384,6 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     progress.phase("check_cached" if from_cache else "check", total=len(jobs), rows=wb.rows_read())
     outputs = _compute(jobs, ctx, loaded.state, snapshot.source, progress)
     progress.phase("plan")
-    if cache is not None and memo is not None and len(memo) != kept:
-        cache.put_memo(version, template, memo)
     fresh = with_messages((f for o in outputs for f in o.findings), catalogue)
     earlier = _kept_findings(loaded, set(names))  # open problems of the jobs not run now
     findings = sort_findings(fresh + earlier, wb)
@@ -398,11 +399,26 @@ def _run(backend: Backend, jobs: list[Job], now: datetime, template: Template | 
     shown = {id(f) for f in findings}
     alerts = alert_plan(loaded, [f for f in fresh if id(f) in shown], [f for f in earlier if id(f) in shown])
     owned_tabs = [worded_tab(t, catalogue) for o in outputs for t in o.tabs]
-    result = plan(snapshot, findings, [f for o in outputs for f in o.fills], owned_tabs,
-                  loaded.state, signed, loaded.now, layout_of(wb), key_columns, wb.owned_titles["state"],
-                  state_header(template), problems_tab_builder(wb),
-                  frozen={t.template.key for t in wb.tabs.values() if t.data is not None and not t.usable},
-                  prefix=note_prefix(catalogue), filled=filled, reported=reported, alerts=alerts.records)
+    fills = [f for o in outputs for f in o.fills]
+    frozen = {t.template.key for t in wb.tabs.values() if t.data is not None and not t.usable}
+    prefix = note_prefix(catalogue)
+    # the plan of a run given exactly what an earlier run on this content was given, whose plan
+    # changed nothing, changes nothing either (an idle rerun): not worked out again
+    plan_key = _plan_key(findings, fills, owned_tabs, signed, filled, reported, alerts.records, sorted(frozen),
+                         prefix) if memo is not None else None
+    unchanged = memo.get(PLAN_MEMO) if memo is not None else None
+    if plan_key is not None and isinstance(unchanged, tuple) and len(unchanged) == 2 and unchanged[0] == plan_key:
+        result = unchanged_plan(findings, loaded.state, signed, loaded.now, layout_of(wb), key_columns,
+                                unchanged[1], filled=filled, reported=reported, alerts=alerts.records)
+    else:
+        result = plan(snapshot, findings, fills, owned_tabs, loaded.state, signed, loaded.now, layout_of(wb),
+                      key_columns, wb.owned_titles["state"], state_header(template), problems_tab_builder(wb),
+                      frozen=frozen, prefix=prefix, filled=filled, reported=reported, alerts=alerts.records)
+        if memo is not None and plan_key is not None and result.changes.is_empty():
+            memo[PLAN_MEMO] = (plan_key, frozenset(result.not_painted))
+            kept = -1
+    if cache is not None and memo is not None and len(memo) != kept:
+        cache.put_memo(version, template, memo)
     notes = [f for f in findings if not f.is_problem]
     findings = [f for f in findings if f.is_problem]
     changes = result.changes
@@ -458,6 +474,22 @@ def _compute(jobs: list[Job], ctx: JobContext, state: State, source: str, progre
     for i in stale:
         outputs[i] = jobs[i].compute(ctx)
     return [outputs[i] for i in range(len(jobs))]
+
+
+# the key, in the memo of a content version, of the last plan on it that changed nothing:
+# (its inputs' digest, the cells a person had marked)
+PLAN_MEMO = ("@plan",)
+
+
+def _plan_key(*inputs: Any) -> str:
+    """A digest of what the planner is given beside the workbook as read. Pickled without the
+    memo of repeated objects, so that equal inputs give equal bytes however they share objects
+    (findings taken from the memo of timeless results, or worked out anew)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: none of these refers to itself
+    pickler.dump(inputs)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
 def alert_plan(loaded: Loaded, fresh: list[Finding], kept: list[Finding]) -> AlertPlan:

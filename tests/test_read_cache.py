@@ -184,3 +184,31 @@ def test_an_idle_run_does_not_count_the_weeks_again(waiting_workbook, tmp_path, 
     counted.clear()
     later = do_run(waiting_workbook, cache, now=NOW + timedelta(days=7))
     assert later.from_cache and counted == [weekly.report_week(later.now, later.settings)]
+
+
+def test_an_idle_run_does_not_plan_again(waiting_workbook, tmp_path, monkeypatch):
+    """A run given exactly what the last run on this content was given, whose plan changed
+    nothing, changes nothing either: its marks, 问题清单 and state tab are not compared again.
+    Once something it is given changes (the time makes a problem overdue, someone edits the
+    file), it plans in full."""
+    import sheetsync.engine as engine
+
+    cache = ReadCache(tmp_path / "cache")
+    second = settled(waiting_workbook, cache)  # planned in full: nothing to change
+    planned = []
+    full = engine.plan
+    monkeypatch.setattr(engine, "plan", lambda *a, **k: planned.append(1) or full(*a, **k))
+    idle = do_run(waiting_workbook, cache)
+    assert idle.from_cache and planned == [] and idle.changes.is_empty() and idle.applied is None
+    fresh = do_run(waiting_workbook, ReadCache(tmp_path / "elsewhere"), now=NOW)
+    assert planned == [1] and fresh.changes.is_empty()
+    assert codes(idle) == codes(second) == codes(fresh) and idle.not_painted == fresh.not_painted
+    assert [f.message for f in idle.findings] == [f.message for f in fresh.findings]
+    assert idle.weekly == fresh.weekly  # the open problems' "since" come from the state as before
+    later = do_run(waiting_workbook, cache, now=NOW + timedelta(hours=2))
+    assert planned == [1, 1] and later.applied is not None and later.applied.written
+    wb = openpyxl.load_workbook(waiting_workbook)
+    wb["客服台账"]["B2"] = "改名的客户"
+    wb.save(waiting_workbook)
+    do_run(waiting_workbook, cache, now=NOW + timedelta(hours=2))
+    assert planned == [1, 1, 1]

@@ -255,16 +255,37 @@ def plan(snapshot: Snapshot, findings: list[Finding], fills: list[FillValue], ta
     told about which problem (see core/alerts.py); None keeps the records of the problems still open."""
     findings = one_per_cell(findings)
     paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, layout, frozen, prefix)
-    problems = plan_problems(findings, old, now, layout)
-    kept = {k: a for k, a in (old.alerts if alerts is None else alerts).items() if k in problems}
-    state = State(marks=marks, problems=problems, signed=new_signed, alerts=kept,
-                  filled=dict(old.filled if filled is None else filled),
-                  reported=old.reported if reported is None else reported)
+    state = _next_state(marks, findings, old, new_signed, now, layout, filled, reported, alerts)
     all_tabs = [*tabs, problems_tab([f for f in findings if f.is_problem], state, not_painted),
                 ReplaceTab(state_title, state.rows(state_header), hidden=True, protected=True)]
     changes = ChangeSet(paints=paints, unpaints=unpaints, fills=list(fills),
                         tabs=[t for t in all_tabs if tab_differs(snapshot, t)], key_columns=key_columns)
     return Plan(changes, state, not_painted)
+
+
+def _next_state(marks: dict[MarkKey, Mark], findings: list[Finding], old: State, new_signed: dict[str, dict[str, Any]],
+                now: datetime, layout: Layout, filled: Mapping[str, Any] | None, reported: tuple[str, str] | None,
+                alerts: Mapping[ProblemKey, Alert] | None) -> State:
+    problems = plan_problems(findings, old, now, layout)
+    kept = {k: a for k, a in (old.alerts if alerts is None else alerts).items() if k in problems}
+    return State(marks=marks, problems=problems, signed=new_signed, alerts=kept,
+                 filled=dict(old.filled if filled is None else filled),
+                 reported=old.reported if reported is None else reported)
+
+
+def unchanged_plan(findings: list[Finding], old: State, new_signed: dict[str, dict[str, Any]], now: datetime,
+                   layout: Layout, key_columns: dict[str, tuple[int, ...]], not_painted: set[tuple[str, int, int]],
+                   filled: Mapping[str, Any] | None = None, reported: tuple[str, str] | None = None,
+                   alerts: Mapping[ProblemKey, Alert] | None = None) -> Plan:
+    """What :func:`plan` returns when it is given exactly what it was given on a run whose plan
+    changed nothing, on the same workbook content (the shell keeps that run's ``not_painted``):
+    no change, and a state equal to the one the state tab holds. Its marks are the tab's own
+    (an empty plan means the state tab read back as the marks it would have written), and its
+    problems are made again, each with its "since" from the tab (none is new: they were all
+    there on that run). An idle rerun so skips comparing every mark, 问题清单 and the state tab."""
+    findings = one_per_cell(findings)
+    state = _next_state(dict(old.marks), findings, old, new_signed, now, layout, filled, reported, alerts)
+    return Plan(ChangeSet(key_columns=key_columns), state, set(not_painted))
 
 
 def with_run_log(changes: ChangeSet, title: str, header: tuple[str, ...], row: tuple[Any, ...]) -> ChangeSet:

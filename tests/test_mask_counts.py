@@ -67,3 +67,55 @@ def test_forbid_masks_once_per_condition(template):
     assert len(result.findings) == 40
     # the scope (each condition once) and the per-condition masks the message needs (once each)
     assert rules.MASKS.count == conditions + sum(len(g) for g in tab_rule.when_any) + len(tab_rule.unless)
+
+
+def batches_for(template, n: int) -> tuple[int, int, Counter]:
+    rules.BATCHES.reset()
+    findings = evaluate(template, messy_tabs(template, n))
+    return rules.BATCHES.calls, rules.BATCHES.findings, Counter(f.code for f in findings)
+
+
+def test_findings_built_in_one_batch_per_outcome(template):
+    """The findings of an outcome are made in one ``found_rows`` call for all its rows (keys, raw
+    values and owners taken at once), not one call per flagged row."""
+    few_calls, few_built, few_codes = batches_for(template, 3)
+    many_calls, many_built, many_codes = batches_for(template, 60)
+    batched = ("selection.inconsistent_verdict", "review.asked_before_solved", "cs.first_response", "cs.unresolved")
+    for code in batched:
+        assert many_codes[code] - few_codes[code] == 57, (code, few_codes, many_codes)
+    assert few_calls > 0
+    assert many_calls == few_calls, f"{many_calls} batches for 60 bad rows per tab, {few_calls} for 3"
+    assert many_built - few_built >= 57 * len(batched)
+
+
+def test_found_rows_is_found_row_by_row(template):
+    """``found_rows`` makes exactly what ``found`` makes for each row: the same fields, the same
+    parameters in the same order, the deadline only where a row has one, the row's owner."""
+    from sheetsync.engine import load
+    from conftest import snapshot_of
+
+    tabs = base_tabs(template)
+    tabs["售后纠纷"] += [row_for(template, "disputes", order=f"T{i}", customer=f" 客户{i % 3} ",
+                              received_at=D(2026, 11, 20, 9 + i % 5), category="质量问题",
+                              handler=["周一军", "", None, " 童欣 "][i % 4]) for i in range(12)]
+    tabs["售后纠纷"].append(row_for(template, "disputes", order="T1", received_at=D(2026, 11, 20, 9)))  # key T1#2
+    loaded = load(snapshot_of(tabs), template, NOW)
+    tab = loaded.workbook.tab("disputes")
+    rule = next(r for r in tab.template.rules if r.code == "dispute.resolve")
+    assert rule.owner_column
+    mask = tab.frame["received_at"].notna() & (tab.frame.index % 3 != 0)
+    rows = [int(r) for r in tab.frame.index[mask.to_numpy()]]
+    assert len(rows) >= 6
+    deadlines = [D(2026, 11, 21, i % 24) if i % 2 else None for i in range(len(rows))]
+    customers = [tab.raw_value(r, "customer") for r in rows]
+    batch = rules.found_rows(tab, rule, mask, rule.column, "overdue", limit=rules._limit(timedelta(hours=2)),
+                             subject=rules.PerRow(customers), deadline=rules.PerRow(deadlines), start=NOW)
+    one_by_one = [rules.found(tab, rule, r, rule.column, "overdue", limit=rules._limit(timedelta(hours=2)),
+                              subject=c, deadline=d, start=NOW)
+                  for r, c, d in zip(rows, customers, deadlines, strict=True)]
+    assert batch == one_by_one
+    assert [list(f.params.items()) for f in batch] == [list(f.params.items()) for f in one_by_one]
+    assert [(f.row_key, f.owners, f.deadline, f.value) for f in batch] == \
+        [(f.row_key, f.owners, f.deadline, f.value) for f in one_by_one]
+    assert any(f.owners for f in batch) and any(not f.owners for f in batch)
+    assert any(f.row_key.endswith("#2") for f in batch)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import CellError, Finding, Snapshot, TabData, column_letter, object_array, tab_row_keys
+from .model import CellError, Finding, RowKeys, Snapshot, TabData, column_letter, object_array, tab_row_keys
 from .template import Column, TabTemplate, Template, _norm_header
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class BoundTab:
     usable: bool = False  # False: tab missing or a required column missing; rules skip it
     spare_headers: list[str] = field(default_factory=list)  # header cells that match no template column
     _raw_arrays: dict[str, Any] = field(default_factory=dict, repr=False)
-    _positions: dict[int, int] = field(default_factory=dict, repr=False)
+    _positions: dict[int, int] = field(default_factory=dict, repr=False)  # not filled any more (raw_positions)
     # what rules derive from the parsed columns once per run (owner names by row), by a key of theirs
     derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -61,13 +61,52 @@ class BoundTab:
         return tuple(self.col_index[c] for c in self.template.key_columns if c in self.col_index)
 
     def raw_value(self, row: int, col_id: str) -> Any:
-        """The cell as typed (dict lookups: findings are made row by row, and .at is slow)."""
-        if not self._positions:
-            self._positions = {int(r): i for i, r in enumerate(self.raw.index)}
+        """The cell as typed (.at is slow; the rows are found by a binary search, not a dict of
+        every row)."""
+        values = self._raw_array(col_id)
+        if values is None or not len(values):
+            return None
+        index = self.raw.index.to_numpy()
+        first, last = int(index[0]), int(index[-1])
+        if last - first + 1 == len(index):  # every row from the first to the last (the usual case)
+            i = int(row) - first
+            return values[i] if 0 <= i < len(index) else None
+        i = int(self.raw_positions(np.array([row], dtype=np.int64))[0])
+        return None if i < 0 else values[i]
+
+    def _raw_array(self, col_id: str) -> Any:
         if col_id not in self._raw_arrays:
             self._raw_arrays[col_id] = self.raw[col_id].to_numpy() if col_id in self.raw.columns else None
-        values, i = self._raw_arrays[col_id], self._positions.get(row)
-        return None if values is None or i is None else values[i]
+        return self._raw_arrays[col_id]
+
+    def raw_positions(self, rows: np.ndarray) -> np.ndarray:
+        """The position in ``raw`` of each sheet row of ``rows`` (-1 where ``raw`` has no such row)."""
+        index = self.raw.index.to_numpy()
+        if not len(index) or not len(rows):
+            return np.full(len(rows), -1, dtype=np.int64)
+        if not self.raw.index.is_monotonic_increasing:
+            return self.raw.index.get_indexer(rows).astype(np.int64)
+        at = np.minimum(np.searchsorted(index, rows), len(index) - 1)
+        return np.where(index[at] == rows, at, -1)
+
+    def raw_at(self, col_id: str, rows: np.ndarray, positions: np.ndarray | None = None) -> list[Any]:
+        """``raw_value(row, col_id)`` for each of ``rows`` at once (``positions``: theirs in the
+        frame, when the caller has them: the same in ``raw``, whose index is the frame's)."""
+        values = self._raw_array(col_id)
+        if values is None:
+            return [None] * len(rows)
+        if positions is None or not (self.raw.index is self.frame.index or self.raw.index.equals(self.frame.index)):
+            positions = self.raw_positions(rows)
+        if len(positions) and positions.min() < 0:
+            return [values[i] if i >= 0 else None for i in positions.tolist()]
+        return values[positions].tolist()
+
+    def keys_at(self, rows: np.ndarray) -> list[str]:
+        """``keys.get(row, "")`` for each of ``rows`` at once."""
+        keys = self.keys
+        if isinstance(keys, RowKeys):
+            return keys.at(keys.positions(rows))
+        return [keys.get(r, "") for r in np.asarray(rows).tolist()]
 
     def finding(self, row: int, col_id: str, code: str, message: str | None = None, *, owner_role: str = "",
                 job: str = "validate", paint: bool = True, params: Mapping[str, Any] | None = None,
@@ -90,24 +129,19 @@ class BoundTab:
     def findings_at(self, rows: Any, col_id: str, code: str, params: Any = None, **more: Any) -> list[Finding]:
         """``finding(row, col_id, code, ...)`` for each of ``rows`` at once (the bad cells of a
         column): ``params`` is one mapping per row (or None), ``more`` is shared by all."""
-        rows = [int(r) for r in rows]
-        if not rows:
+        numbers = np.asarray(rows, dtype=np.int64)
+        if not len(numbers):
             return []
         header = self.header(col_id) if col_id else ""
         col = self.col_index.get(col_id, 0)
-        if col_id in self.raw.columns:
-            at = self.raw.index.get_indexer(rows)
-            cells = self.raw[col_id].to_numpy()
-            values = [cells[i] if i >= 0 else None for i in at.tolist()]
-        else:
-            values = [None] * len(rows)
-        keys = self.keys
+        values = self.raw_at(col_id, numbers)
+        keys = self.keys_at(numbers)
         title, owner, tab_id = self.title, self.template.owner, self.template.key
         shared = {"tab": title, "column": header}
-        each = params if params is not None else [None] * len(rows)
-        return [Finding(title, row, header, col, value, code, "", row_key=keys.get(row, ""), owner_role=owner,
+        each = params if params is not None else [None] * len(numbers)
+        return [Finding(title, row, header, col, value, code, "", row_key=key, owner_role=owner,
                         tab_id=tab_id, column_id=col_id, params={**shared, **(extra or {}), **more})
-                for row, value, extra in zip(rows, values, each, strict=True)]
+                for row, value, key, extra in zip(numbers.tolist(), values, keys, each, strict=True)]
 
     def layout_finding(self, code: str, *, row: int = 0, column: str = "", col: int = 0, value: Any = None,
                        column_id: str = "", owner_role: str = "", **params: Any) -> Finding:

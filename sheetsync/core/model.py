@@ -375,6 +375,49 @@ class RowKeys(Mapping[int, str]):
         n = self._repeats.get(i) if self._repeats else None
         return text if n is None else f"{text}#{n + 1}"
 
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """The position of each sheet row of ``rows`` (int64), -1 for a row without a key."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not self._size:
+            return np.full(len(rows), -1, dtype=np.int64)
+        if self._dense:
+            at = rows - self._first
+            return np.where((at >= 0) & (at < self._size), at, -1)
+        at = np.minimum(np.searchsorted(self.rows, rows), self._size - 1)
+        return np.where(self.rows[at] == rows, at, -1)
+
+    def at(self, positions: np.ndarray) -> list[str]:
+        """The keys at ``positions`` (as ``positions`` gives them; -1: ""), made in one pass: what
+        ``get`` gives row by row, for all the rows a rule flags at once."""
+        positions = np.asarray(positions, dtype=np.int64)
+        n = len(positions)
+        if not n:
+            return []
+        missing = positions < 0
+        safe = np.where(missing, 0, positions) if missing.any() else positions
+        columns = [list(map(words.__getitem__, np.frombuffer(codes, dtype=np.int64 if codes.typecode == "q"
+                                                                else np.int32)[safe].tolist()))
+                   for codes, words in self._parts]
+        if not columns:
+            out = [""] * n
+        elif len(columns) == 1:
+            out = columns[0]
+        else:
+            out = list(map(KEY_SEP.join, zip(*columns, strict=True)))
+        if self._texts or self._repeats or missing.any():
+            texts, repeats = self._texts, self._repeats
+            for j, i in enumerate(positions.tolist()):
+                if i < 0:
+                    out[j] = ""
+                    continue
+                text = texts.get(i) if texts else None
+                if text is not None:
+                    out[j] = text
+                k = repeats.get(i) if repeats else None
+                if k is not None:
+                    out[j] = f"{out[j]}#{k + 1}"
+        return out
+
     def __getitem__(self, row: Any) -> str:
         i = self._position(row)
         if i is None:

@@ -444,6 +444,115 @@ def found(tab: "BoundTab", rule: Rule, row: int, col_id: str, outcome: str = "",
                    priority=emit.priority)
 
 
+class PerRow:
+    """A parameter of ``found_rows`` with one value per flagged row (the others are shared)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Iterable[Any]) -> None:
+        self.values = values if isinstance(values, list) else list(values)
+
+
+class BatchCounter:
+    """How many findings ``found_rows`` built, and in how many calls (a rule builds the findings
+    of one outcome in one call, however many rows it flags). Counting only, never timing."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.findings = 0
+
+    def reset(self) -> None:
+        self.calls = self.findings = 0
+
+
+BATCHES = BatchCounter()
+
+
+def flagged(mask: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in the frame, sheet rows) of the rows ``mask`` (aligned with the frame) flags."""
+    flags = np.asarray(mask, dtype=bool)
+    positions = np.flatnonzero(flags)
+    index = mask.index if isinstance(mask, pd.Series) else None
+    rows = (index.to_numpy() if index is not None else np.arange(len(flags)))[positions]
+    return positions, rows.astype(np.int64, copy=False)
+
+
+def found_rows(tab: "BoundTab", rule: Rule, mask: Any, col_id: str, outcome: str = "", /, *,
+               deadline: "PerRow | None" = None, **params: Any) -> list[Finding]:
+    """``found(tab, rule, row, col_id, outcome, deadline=..., **params)`` for every row ``mask``
+    flags, in sheet order, built in one pass: the code, header and column looked up once, the raw
+    values, keys and owners of all the rows taken at once. A parameter given as ``PerRow`` has one
+    value per flagged row, any other is shared by all; ``deadline`` is per row (None: none)."""
+    positions, rows = flagged(mask)
+    n = len(rows)
+    if not n:
+        return []
+    BATCHES.calls += 1
+    BATCHES.findings += n
+    emit = rule.spec.emit(outcome)
+    code, severity, priority = emit.code(rule.code), emit.severity, emit.priority
+    title, tab_id, owner_role, job = tab.title, tab.template.key, rule.owner or tab.template.owner, rule.job
+    header = tab.header(col_id) if col_id else ""
+    col = tab.col_index.get(col_id, 0)
+    values = tab.raw_at(col_id, rows, positions)
+    keys = tab.keys_at(rows)
+    owners = row_owners_at(tab, rule, positions, rows)
+    names = list(params)
+    shared: dict[str, Any] = {}
+    columns: list[list[Any] | None] = []
+    for name in names:
+        v = params[name]
+        if isinstance(v, PerRow):
+            assert len(v.values) == n, (name, len(v.values), n)
+            columns.append([x if x.__class__ in _AS_IS or x is None else plain(x) for x in v.values])
+        else:
+            shared[name] = v if v.__class__ in _AS_IS or v is None else plain(v)
+            columns.append(None)
+    per_row = [name for name, c in zip(names, columns, strict=True) if c is not None]
+    cells = [c for c in columns if c is not None]
+    dues: list[Any] = [None] * n
+    has_due: list[bool] = [False] * n
+    if deadline is not None:
+        assert len(deadline.values) == n, (len(deadline.values), n)
+        has_due = [d is not None for d in deadline.values]
+        dues = [d if d.__class__ in _AS_IS or d is None else plain(d) for d in deadline.values]
+    # the order of a row's parameters is the call's (shared and per row interleaved), deadline last
+    if not per_row:
+        each: Iterable[dict[str, Any]] = (dict(shared) for _ in range(n))
+    elif names == per_row:
+        each = (dict(zip(per_row, t, strict=True)) for t in zip(*cells, strict=True))
+    else:
+        template = {name: shared.get(name) for name in names}
+        each = ({**template, **dict(zip(per_row, t, strict=True))} for t in zip(*cells, strict=True))
+    out = []
+    for row, value, key, who, p, d, has in zip(rows.tolist(), values, keys, owners, each, dues, has_due, strict=True):
+        if has:
+            p["deadline"] = d
+        out.append(Finding(title, row, header, col, value, code, "", key, owner_role, job, True, tab_id, col_id, p,
+                           severity, d if isinstance(d, datetime) else None, who, priority))
+    return out
+
+
+def row_owners_at(tab: "BoundTab", rule: Rule, positions: np.ndarray, rows: np.ndarray) -> list[tuple[str, ...]]:
+    """``row_owners`` of each flagged row at once (one tuple per distinct name, shared)."""
+    if not rule.owner_column or rule.owner_column not in tab.col_index:
+        return [()] * len(rows)
+    key = ("owner_tuples", rule.owner_column)
+    by_position = tab.derived.get(key)
+    if by_position is None:
+        values = tab.frame[rule.owner_column]
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+        named: list[tuple[str, ...]] = [()] * (len(uniques) + 1)  # the last slot: empty cells (code -1)
+        for i, v in enumerate(uniques):
+            if isinstance(v, str):
+                name = parsing.normalize_text(v)
+                if name:
+                    named[i] = (name,)
+        by_position = tab.derived[key] = (np.fromiter(named, dtype=object, count=len(named)), codes)
+    mapped, codes = by_position
+    return mapped[codes[positions]].tolist()
+
+
 def row_owners(tab: "BoundTab", rule: Rule, row: int) -> tuple[str, ...]:
     """The person named in the row's owner column, () when there is none (then the role's members)."""
     if not rule.owner_column or rule.owner_column not in tab.col_index:
@@ -474,6 +583,18 @@ def _plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _raw(tab: "BoundTab", row: int, col: str) -> Any:
     return plain(tab.raw_value(row, col))
+
+
+def _raw_each(tab: "BoundTab", mask: Any, col: str) -> PerRow:
+    """``_raw`` of each row ``mask`` flags, as a ``found_rows`` parameter."""
+    positions, rows = flagged(mask)
+    return PerRow([plain(v) for v in tab.raw_at(col, rows, positions)])
+
+
+def _each(mask: Any, series: pd.Series) -> PerRow:
+    """The values of ``series`` on the rows ``mask`` flags (as ``_picked`` gives them), as a
+    ``found_rows`` parameter."""
+    return PerRow(_values(series, np.asarray(mask, dtype=bool)))
 
 
 def _setting(ctx: RuleContext, rule: Rule) -> Any:
@@ -511,8 +632,7 @@ def _still_on(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> pd.Series:
            emits=[Emit("", ("column",), doc="the column is empty although `when` holds")])
 def k_require_if(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     mask = rule_scope(tab, rule) & empty_mask(tab, rule.column)
-    column = tab.header(rule.column)
-    return RuleResult([found(tab, rule, row, rule.column, column=column) for row in _rows(mask)])
+    return RuleResult(found_rows(tab, rule, mask, rule.column, column=tab.header(rule.column)))
 
 
 @rule_kind("forbid", "red when `when` (and `when_any`) hold and `unless` does not",
@@ -530,12 +650,28 @@ def k_forbid(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     unless_misses = [(Phrase("findings.part.unless_filled", {"column": tab.header(c.column)}) if c.op == "filled" else
                       Phrase("findings.part.unless_eq", {"column": tab.header(c.column), "value": c.value}),
                       np.asarray(cond_mask(tab, c), dtype=bool)[flags]) for c in rule.unless]
-    for i, row in enumerate(_rows(scope)):
-        failed = tuple(header for header, hit in any_hits if hit[i])
-        missing = tuple(phrase for phrase, held in unless_misses if not held[i])
-        res.findings.append(found(tab, rule, row, rule.column, failed=failed, missing=missing,
-                                  value=_raw(tab, row, rule.column), column=tab.header(rule.column)))
+    n = int(flags.sum())
+    res.findings += found_rows(
+        tab, rule, scope, rule.column,
+        failed=PerRow(_combinations([header for header, _ in any_hits], [hit for _, hit in any_hits], n)),
+        missing=PerRow(_combinations([phrase for phrase, _ in unless_misses], [~held for _, held in unless_misses], n)),
+        value=_raw_each(tab, scope, rule.column), column=tab.header(rule.column))
     return res
+
+
+def _combinations(labels: list[Any], hits: list[np.ndarray], n: int) -> list[tuple[Any, ...]]:
+    """Per row, the tuple of the ``labels`` whose ``hits`` hold there (in the labels' order); rows
+    with the same combination share one tuple."""
+    if not labels:
+        return [()] * n
+    if len(labels) > 62:  # more conditions than bits: row by row
+        return [tuple(label for label, hit in zip(labels, hits, strict=True) if hit[i]) for i in range(n)]
+    code = np.zeros(n, dtype=np.int64)
+    for bit, hit in enumerate(hits):
+        code |= hit.astype(np.int64) << bit
+    combos = {c: tuple(label for bit, label in enumerate(labels) if c >> bit & 1)
+              for c in np.unique(code).tolist()}
+    return list(map(combos.__getitem__, code.tolist()))
 
 
 @rule_kind("at_least", "a number at least a 设置 value (empty counts as 0)",
@@ -545,8 +681,8 @@ def k_at_least(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     expected = _setting(ctx, rule)
     values = pd.to_numeric(tab.frame[rule.column], errors="coerce").fillna(0)
     mask = rule_scope(tab, rule) & (values < expected) & ~tab.bad[rule.column]
-    return RuleResult([found(tab, rule, r, rule.column, expected=expected, value=_raw(tab, r, rule.column))
-                       for r in _rows(mask)])
+    return RuleResult(found_rows(tab, rule, mask, rule.column, expected=expected,
+                                 value=_raw_each(tab, mask, rule.column)))
 
 
 _OTHER = Param("other", "column", required=True, doc="the column compared with")
@@ -560,8 +696,8 @@ def _compare(tab: "BoundTab", rule: Rule, bad: Callable[[pd.Series, pd.Series], 
     mask = (a.notna() & b.notna() & bad(a, b)).fillna(False) & rule_scope(tab, rule)
     if keep is not None:
         mask &= keep
-    return RuleResult([found(tab, rule, r, rule.column, value=va, other_value=vb, column=tab.header(rule.column),
-                             other=tab.header(other)) for r, va, vb in _picked(mask, a, b)])
+    return RuleResult(found_rows(tab, rule, mask, rule.column, value=_each(mask, a), other_value=_each(mask, b),
+                                 column=tab.header(rule.column), other=tab.header(other)))
 
 
 @rule_kind("after", "`column` later than `other`", params=[_OTHER],
@@ -584,7 +720,7 @@ def k_not_same(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     other = rule.params["other"]
     a, b = by_distinct(tab.frame[rule.column], _folded), by_distinct(tab.frame[other], _folded)
     mask = (a.notna() & b.notna() & (a == b)).fillna(False).astype(bool) & rule_scope(tab, rule)
-    return RuleResult([found(tab, rule, r, rule.column, value=_raw(tab, r, rule.column)) for r in _rows(mask)])
+    return RuleResult(found_rows(tab, rule, mask, rule.column, value=_raw_each(tab, mask, rule.column)))
 
 
 @rule_kind("due_before", "`columns` filled once `start` is less than the 设置 lead time away",
@@ -782,30 +918,32 @@ def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     res = RuleResult()
     end_col, start_col = rule.params["end"], rule.params["start"]
     before = (has_both & (end < start)).fillna(False) & scope
-    for row, s, e in _picked(before, start, end):
-        res.findings.append(found(tab, rule, row, end_col, "before_start", column=tab.header(end_col), value=e,
-                                  start_column=tab.header(start_col), start=s))
+    res.findings += found_rows(tab, rule, before, end_col, "before_start", column=tab.header(end_col),
+                               value=_each(before, end), start_column=tab.header(start_col), start=_each(before, start))
+    del before
     late = (has_both & (end >= start) & (elapsed > pd.Timedelta(limit))).fillna(False) & scope
     late &= ~reason & ~ctx.reported_mask(start)
-    for row, s, took, due in _picked(late, start, elapsed, deadline):
-        res.findings.append(found(tab, rule, row, rule.column, actual=Duration(took.total_seconds()),
-                                  limit=shown, start=s, deadline=due))
+    took = _each(late, elapsed).values
+    res.findings += found_rows(tab, rule, late, rule.column, actual=PerRow([Duration(t.total_seconds()) for t in took]),
+                               limit=shown, start=_each(late, start), deadline=_each(late, deadline))
+    del late, took, has_both, elapsed
     if rule.params.get("overdue", True):
         now = pd.Timestamp(ctx.now)
         # still waiting is a to-do whatever 备注 says ("等快递回复"): only filling `end` clears it
         waiting = (start.notna() & empty_mask(tab, end_col)).fillna(False).astype(bool) & scope
         overdue = waiting & (deadline < now).fillna(False).astype(bool)
-        for row, s, due, who in _picked(overdue, start, deadline, subject):
-            res.findings.append(found(tab, rule, row, rule.column, "overdue", limit=shown, start=s,
-                                      deadline=due, subject=who))
+        res.findings += found_rows(tab, rule, overdue, rule.column, "overdue", limit=shown, start=_each(overdue, start),
+                                   deadline=_each(overdue, deadline), subject=_each(overdue, subject))
+        del overdue
         lead = ctx.warn_lead(limit)
         if lead:
             warn_at = clock.deadline_series(start, limit - lead)
             soon = waiting & (warn_at <= now).fillna(False).astype(bool) & (deadline >= now).fillna(False).astype(bool)
-            for row, s, due, who in _picked(soon, start, deadline, subject):
-                left = clock.elapsed(ctx.now, due)
-                res.findings.append(found(tab, rule, row, rule.column, "due_soon", limit=shown, start=s,
-                                          deadline=due, remaining=Duration.of(left), subject=who))
+            dues = _each(soon, deadline)
+            res.findings += found_rows(tab, rule, soon, rule.column, "due_soon", limit=shown, start=_each(soon, start),
+                                       deadline=dues,
+                                       remaining=PerRow([Duration.of(clock.elapsed(ctx.now, d)) for d in dues.values]),
+                                       subject=_each(soon, subject))
     return res
 
 
@@ -862,9 +1000,8 @@ def k_role(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
                                           role=role, names=tuple(names)))
     else:
         flagged |= empty
-    for row in _rows(flagged):
-        res.findings.append(found(tab, rule, row, rule.column, names=tuple(names),
-                                  value=_raw(tab, row, rule.column), role=role))
+    res.findings += found_rows(tab, rule, flagged, rule.column, names=tuple(names),
+                               value=_raw_each(tab, flagged, rule.column), role=role)
     return res
 
 
@@ -884,8 +1021,11 @@ def k_choice_by(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     for cat, choices in mapping.items():
         fits |= (cats == cat).fillna(False).astype(bool) & values.isin({_squash(v) for v in choices})
     bad = values.notna() & cats.isin(list(mapping)).fillna(False).astype(bool) & ~fits & rule_scope(tab, rule)
-    return RuleResult([found(tab, rule, row, rule.column, by_value=cat, value=_raw(tab, row, rule.column),
-                             expected=tuple(mapping[cat])) for row, cat in _picked(bad, cats)])
+    picked = _each(bad, cats).values
+    expected = {cat: tuple(choices) for cat, choices in mapping.items()}
+    return RuleResult(found_rows(tab, rule, bad, rule.column, by_value=PerRow(picked),
+                                 value=_raw_each(tab, bad, rule.column),
+                                 expected=PerRow([expected[cat] for cat in picked])))
 
 
 # -- cross-tab: promotions against 库存 ---------------------------------------------------------

@@ -119,3 +119,26 @@ def test_found_rows_is_found_row_by_row(template):
         [(f.row_key, f.owners, f.deadline, f.value) for f in one_by_one]
     assert any(f.owners for f in batch) and any(not f.owners for f in batch)
     assert any(f.row_key.endswith("#2") for f in batch)
+
+
+def test_batch_constructors_make_what_the_dataclasses_make():
+    """``new_finding`` and ``Duration.many`` (what a batch uses) build the same objects as the
+    dataclasses' own constructors: every field, equal, hashable, picklable, still frozen."""
+    import pickle
+    from dataclasses import fields
+
+    import pytest
+
+    from sheetsync.core.model import Duration, Finding, new_finding
+
+    values = {f.name: f"<{f.name}>" for f in fields(Finding)}
+    values.update(row=3, col=2, paint=False, params={"a": 1}, deadline=D(2026, 11, 20), owners=("王芳",), priority=10)
+    made, declared = new_finding(*values.values()), Finding(**values)
+    assert [getattr(made, f.name) for f in fields(Finding)] == [getattr(declared, f.name) for f in fields(Finding)]
+    assert made == declared and hash(made) == hash(declared) and pickle.loads(pickle.dumps(made)) == declared
+    with pytest.raises(AttributeError):
+        made.row = 4  # type: ignore[misc]
+    many = Duration.many([1.5, 60.0], limit=True)
+    assert many == [Duration(1.5, True), Duration(60.0, True)]
+    assert pickle.loads(pickle.dumps(many)) == many and hash(many[0]) == hash(Duration(1.5, True))
+    assert not hasattr(many[0], "__dict__")  # slots: a late row's finding carries one

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import CellError, Finding, RowKeys, Snapshot, TabData, column_letter, object_array, tab_row_keys
+from .model import (PRIORITY_ACT, CellError, Finding, RowKeys, Snapshot, TabData, column_letter, new_finding,
+                    object_array, tab_row_keys)
 from .template import Column, TabTemplate, Template, _norm_header
 
 log = logging.getLogger(__name__)
@@ -138,10 +139,15 @@ class BoundTab:
         keys = self.keys_at(numbers)
         title, owner, tab_id = self.title, self.template.owner, self.template.key
         shared = {"tab": title, "column": header}
-        each = params if params is not None else [None] * len(numbers)
-        return [Finding(title, row, header, col, value, code, "", row_key=key, owner_role=owner,
-                        tab_id=tab_id, column_id=col_id, params={**shared, **(extra or {}), **more})
-                for row, value, key, extra in zip(numbers.tolist(), values, keys, each, strict=True)]
+        make = new_finding  # Finding's fields in order, the defaults spelled out
+        if params is None:
+            common = {**shared, **more}
+            return [make(title, row, header, col, value, code, "", key, owner, "validate", True, tab_id, col_id,
+                         dict(common), "error", None, (), PRIORITY_ACT)
+                    for row, value, key in zip(numbers.tolist(), values, keys, strict=True)]
+        return [make(title, row, header, col, value, code, "", key, owner, "validate", True, tab_id, col_id,
+                     {**shared, **(extra or {}), **more}, "error", None, (), PRIORITY_ACT)
+                for row, value, key, extra in zip(numbers.tolist(), values, keys, params, strict=True)]
 
     def layout_finding(self, code: str, *, row: int = 0, column: str = "", col: int = 0, value: Any = None,
                        column_id: str = "", owner_role: str = "", **params: Any) -> Finding:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import PRIORITY_ACT, PRIORITY_INFO, PRIORITY_TIME, Duration, Finding, FillValue, Phrase
+from .model import PRIORITY_ACT, PRIORITY_INFO, PRIORITY_TIME, Duration, Finding, FillValue, Phrase, new_finding
 from .settings import Settings
 from .worktime import WorkClock
 
@@ -508,8 +509,6 @@ def found_rows(tab: "BoundTab", rule: Rule, mask: Any, col_id: str, outcome: str
         else:
             shared[name] = v if v.__class__ in _AS_IS or v is None else plain(v)
             columns.append(None)
-    per_row = [name for name, c in zip(names, columns, strict=True) if c is not None]
-    cells = [c for c in columns if c is not None]
     dues: list[Any] = [None] * n
     has_due: list[bool] = [False] * n
     if deadline is not None:
@@ -517,19 +516,18 @@ def found_rows(tab: "BoundTab", rule: Rule, mask: Any, col_id: str, outcome: str
         has_due = [d is not None for d in deadline.values]
         dues = [d if d.__class__ in _AS_IS or d is None else plain(d) for d in deadline.values]
     # the order of a row's parameters is the call's (shared and per row interleaved), deadline last
-    if not per_row:
+    if all(c is None for c in columns):
         each: Iterable[dict[str, Any]] = (dict(shared) for _ in range(n))
-    elif names == per_row:
-        each = (dict(zip(per_row, t, strict=True)) for t in zip(*cells, strict=True))
     else:
-        template = {name: shared.get(name) for name in names}
-        each = ({**template, **dict(zip(per_row, t, strict=True))} for t in zip(*cells, strict=True))
+        cells = [repeat(shared[name], n) if c is None else c for name, c in zip(names, columns, strict=True)]
+        each = (dict(zip(names, t, strict=True)) for t in zip(*cells, strict=True))
+    make = new_finding
     out = []
     for row, value, key, who, p, d, has in zip(rows.tolist(), values, keys, owners, each, dues, has_due, strict=True):
         if has:
             p["deadline"] = d
-        out.append(Finding(title, row, header, col, value, code, "", key, owner_role, job, True, tab_id, col_id, p,
-                           severity, d if isinstance(d, datetime) else None, who, priority))
+        out.append(make(title, row, header, col, value, code, "", key, owner_role, job, True, tab_id, col_id, p,
+                        severity, d if isinstance(d, datetime) else None, who, priority))
     return out
 
 
@@ -924,8 +922,9 @@ def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     late = (has_both & (end >= start) & (elapsed > pd.Timedelta(limit))).fillna(False) & scope
     late &= ~reason & ~ctx.reported_mask(start)
     took = _each(late, elapsed).values
-    res.findings += found_rows(tab, rule, late, rule.column, actual=PerRow([Duration(t.total_seconds()) for t in took]),
-                               limit=shown, start=_each(late, start), deadline=_each(late, deadline))
+    res.findings += found_rows(tab, rule, late, rule.column,
+                               actual=PerRow(Duration.many(t.total_seconds() for t in took)), limit=shown,
+                               start=_each(late, start), deadline=_each(late, deadline))
     del late, took, has_both, elapsed
     if rule.params.get("overdue", True):
         now = pd.Timestamp(ctx.now)
@@ -942,7 +941,8 @@ def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
             dues = _each(soon, deadline)
             res.findings += found_rows(tab, rule, soon, rule.column, "due_soon", limit=shown, start=_each(soon, start),
                                        deadline=dues,
-                                       remaining=PerRow([Duration.of(clock.elapsed(ctx.now, d)) for d in dues.values]),
+                                       remaining=PerRow(Duration.many(clock.elapsed(ctx.now, d).total_seconds()
+                                                                      for d in dues.values)),
                                        subject=_each(soon, subject))
     return res
 

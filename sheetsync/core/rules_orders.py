@@ -337,10 +337,12 @@ def order_skus(wb: "BoundWorkbook", feedback: "Feedback") -> dict[str, str]:
 FEEDBACK_READS = MaskCounter()
 
 
-def problems(wb: "BoundWorkbook", feedback: "Feedback", since: datetime, until: datetime) -> list[Problem]:
+def problems(wb: "BoundWorkbook", feedback: "Feedback", since: datetime, until: datetime, *,
+             quality_only: bool = False) -> list[Problem]:
     """Every row of the feedback sources dated in (since, until], with its SKU (its own SKU column,
     else its order joined to the orders tab), oldest first. Column by column: only the rows inside
-    the span are turned into Python values."""
+    the span are turned into Python values. ``quality_only``: only the quality problems (the others
+    are not made at all)."""
     FEEDBACK_READS.count += 1
     by_order = order_skus(wb, feedback)
     out: list[Problem] = []
@@ -350,14 +352,19 @@ def problems(wb: "BoundWorkbook", feedback: "Feedback", since: datetime, until: 
             continue
         when = pd.to_datetime(tab.frame[src.date], errors="coerce")
         inside = ((when > pd.Timestamp(since)) & (when <= pd.Timestamp(until))).fillna(False).to_numpy(dtype=bool)
+        if not inside.any():
+            continue
+        has_quality = bool(src.quality) and tab.has(*(c.column for c in src.quality))
+        if quality_only and not has_quality:
+            continue
+        quality_mask = all_of(tab, src.quality).to_numpy(dtype=bool) if has_quality else None
+        if quality_mask is not None and quality_only:
+            inside = inside & quality_mask
         n = int(inside.sum())
         if not n:
             continue
         frame = tab.frame[inside]
-        if src.quality and tab.has(*(c.column for c in src.quality)):
-            quality = all_of(tab, src.quality).to_numpy(dtype=bool)[inside].tolist()
-        else:
-            quality = [False] * n
+        quality = quality_mask[inside].tolist() if quality_mask is not None else [False] * n
         skus = _texts(frame[src.sku], upper=True) if src.sku and tab.has(src.sku) else [""] * n
         orders = _texts(frame[src.order]) if src.order and tab.has(src.order) else [""] * n
         by = _texts(frame[src.by])
@@ -424,7 +431,8 @@ def k_quality_feedback(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleRes
     res = RuleResult()
     if threshold <= 0 or not tab.has("sku", "date"):
         return res
-    found_problems = [p for p in problems(ctx.workbook, feedback, ctx.now - window, ctx.now) if p.quality and p.sku]
+    found_problems = [p for p in problems(ctx.workbook, feedback, ctx.now - window, ctx.now, quality_only=True)
+                      if p.quality and p.sku]
     days = max(1, round(window.total_seconds() / 86400))
     supplier_of = suppliers(tab)
     skus_col = tab.frame["sku"].map(lambda v: _text(v).upper())

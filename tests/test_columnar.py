@@ -103,6 +103,40 @@ def _keys_one_by_one(rows: list[list], key_cols: tuple[int, ...]) -> dict[int, s
     return out
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_keys_of_a_time_column_are_made_when_asked_for(seed: int) -> None:
+    """A key column of datetimes (and texts that do not read like one) keeps the datetimes
+    themselves, not their texts; every key, one at a time or a batch at once, is still the rule's.
+    A text that reads like a datetime makes every text at once (it may share a key with one)."""
+    from sheetsync.core.model import tab_row_keys
+
+    rng = random.Random(seed)
+    moments = [datetime(2026, 1, 1, 10, 5), datetime(2026, 1, 1, 10, 5, 0, 250), datetime(2025, 12, 31, 23, 59, 59)]
+    values = [None, "  ", "2026/01/01 10:05", " 王女士 ", *moments, *moments]
+    looks_like_one = rng.random() < 0.3
+    if looks_like_one:
+        values.append(rng.choice([" 2026-01-01 10:05:00", "2026-01-01 10:05:00.000250"]))
+    width = rng.randint(1, 3)
+    rows = [["h"] * width] + [[rng.choice(values) for _ in range(width)] for _ in range(rng.randint(1, 14))]
+    if not looks_like_one:
+        rows.append([moments[0]] * width)  # at least one datetime in each column
+    key_cols = tuple(range(1, width + 1))
+    expected = _keys_one_by_one(rows, key_cols)
+    tab = TabData.from_columns("t", [[r[c] for r in rows] for c in range(width)], len(rows))
+    keys = tab_row_keys(tab, key_cols)
+    assert dict(keys) == expected
+    assert [keys.get(r) for r in range(0, len(rows) + 2)] == [expected.get(r) for r in range(0, len(rows) + 2)]
+    asked = np.array([r for r in range(0, len(rows) + 2) if rng.random() < 0.7], dtype=np.int64)
+    assert keys.at(keys.positions(asked)) == [expected.get(int(r), "") for r in asked]
+    kept_as_moments = [any(isinstance(w, datetime) for w in words) for _codes, words in keys._parts]
+    lookalikes = (" 2026-01-01 10:05:00", "2026-01-01 10:05:00.000250")
+    columns = [[r[c] for r in rows[1:]] for c in range(width)]
+    assert kept_as_moments == [any(isinstance(v, datetime) for v in c) and not any(v in lookalikes for v in c)
+                               for c in columns]
+    assert looks_like_one or all(kept_as_moments)
+    assert pickle.loads(pickle.dumps(keys)) == keys
+
+
 def test_the_reader_helper_converts_trims_and_interns() -> None:
     a1, a2 = "质量" + "问题", "质量问题"[:2] + "问题"  # equal texts, two objects (as a reader returns them)
     assert a1 == a2 and a1 is not a2

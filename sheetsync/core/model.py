@@ -345,6 +345,10 @@ def _key_codes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         exact = False
     if not exact:
         return pd.factorize(object_array(_key_texts(cells)))
+    if datetime in kinds:
+        lazy = _lazy_key_codes(cells, codes, uniques, kinds)
+        if lazy is not None:
+            return lazy
     texts = np.empty(len(uniques) + 1, dtype=object)
     texts[0] = ""  # code -1 (an empty cell) becomes 0
     texts[1:] = _distinct_key_texts(uniques, kinds)
@@ -356,6 +360,53 @@ def _key_codes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         texts = np.concatenate([texts, object_array([normalise_key_part(v) for v in cells[odd]])])
     canonical, distinct = pd.factorize(texts)
     return canonical[codes], distinct
+
+
+# what str() makes of a naive datetime: a text cell that reads like this could share a key with a
+# date cell, so such a column's key texts are all made at once
+_DATETIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?")
+
+
+def _lazy_key_codes(cells: np.ndarray, codes: np.ndarray, uniques: np.ndarray,
+                    kinds: set[type]) -> tuple[np.ndarray, np.ndarray] | None:
+    """``_key_codes`` of a column of naive datetimes (and texts) without making the datetimes'
+    texts: each distinct datetime stands for its own text (``str`` tells distinct datetimes apart
+    and no text cell reads like one), made only when a key is asked for (``key_word``). None when
+    that does not hold (then every text is made)."""
+    if not kinds <= {str, datetime}:
+        return None
+    is_text = np.fromiter((v.__class__ is str for v in uniques), dtype=bool, count=len(uniques))
+    moments = np.flatnonzero(~is_text)  # the rest are datetimes
+    if any(v.tzinfo is not None for v in uniques[moments]):
+        return None
+    missing = codes < 0
+    if missing.any() and any(v is not None for v in cells[missing]):  # NaN, NaT: as str() writes them
+        return None
+    words = np.flatnonzero(is_text)
+    texts = [""] + _key_texts_of(str, uniques[words])  # "" first: an empty cell's, and a blank text's
+    if any(_DATETIME_TEXT.fullmatch(t) for t in texts):
+        return None
+    text_codes, distinct_texts = pd.factorize(object_array(texts))
+    remap = np.empty(len(uniques) + 1, dtype=np.int64)
+    remap[0] = 0
+    remap[words + 1] = text_codes[1:]
+    remap[moments + 1] = np.arange(len(distinct_texts), len(distinct_texts) + len(moments))
+    return remap[codes.astype(np.int64) + 1], np.concatenate([distinct_texts, uniques[moments]])
+
+
+def key_word(word: Any) -> str:
+    """The text of an entry of a key column's distinct texts (a datetime stands for its own)."""
+    return word if word.__class__ is str else normalise_key_part(word)
+
+
+def _spelled(words: Iterable[Any]) -> list[str]:
+    """Every entry of a key column's distinct texts as text (``key_word``, datetimes a type at a time)."""
+    out = list(words)
+    moments = [i for i, w in enumerate(out) if w.__class__ is not str]
+    if moments:
+        for i, text in zip(moments, _key_texts_of(datetime, object_array([out[i] for i in moments])), strict=True):
+            out[i] = text
+    return out
 
 
 class RowKeys(Mapping[int, str]):
@@ -370,6 +421,9 @@ class RowKeys(Mapping[int, str]):
         # the text of each code
         self._parts = [(array("q", codes.astype(np.int64).tobytes()) if len(words) >= 2**31 else
                         array("i", codes.astype(np.int32).tobytes()), words) for codes, words in parts]
+        # the parts whose words include datetimes standing for their texts (``_lazy_key_codes`` puts
+        # them after the texts)
+        self._lazy = [bool(len(words)) and words[-1].__class__ is not str for _codes, words in parts]
         self._texts = texts  # position -> the key's text, where it is not the key columns' (a whole row)
         self._repeats = repeats  # position -> n for the rows whose key is "<text>#<n + 1>"
         self._size = len(rows)
@@ -394,9 +448,9 @@ class RowKeys(Mapping[int, str]):
             parts = self._parts
             if len(parts) == 1:
                 codes, words = parts[0]
-                text = words[codes[i]]
+                text = key_word(words[codes[i]])
             else:
-                text = KEY_SEP.join([words[codes[i]] for codes, words in parts])
+                text = KEY_SEP.join([key_word(words[codes[i]]) for codes, words in parts])
         n = self._repeats.get(i) if self._repeats else None
         return text if n is None else f"{text}#{n + 1}"
 
@@ -423,6 +477,7 @@ class RowKeys(Mapping[int, str]):
         columns = [list(map(words.__getitem__, np.frombuffer(codes, dtype=np.int64 if codes.typecode == "q"
                                                                 else np.int32)[safe].tolist()))
                    for codes, words in self._parts]
+        columns = [_spelled(c) if lazy else c for c, lazy in zip(columns, self._lazy, strict=True)]
         if not columns:
             out = [""] * n
         elif len(columns) == 1:
@@ -479,11 +534,13 @@ def tab_row_keys(tab: TabData, key_cols: Sequence[int], first_row: int = 2) -> R
         filled |= (words != "")[codes]
         group = pd.factorize(group * len(words) + codes)[0].astype(np.int64)
     # texts that could make two different rows' keys read the same once joined: compare the texts
-    ambiguous = any(t.startswith("row:") for t in parts[0][1]) if parts else False
+    # (a datetime standing for its text never starts with "row:" nor holds the separator)
+    ambiguous = any(t.startswith("row:") for t in parts[0][1] if t.__class__ is str) if parts else False
     if len(parts) > 1:
-        ambiguous = ambiguous or any(KEY_SEP in t for _, words in parts for t in words)
+        ambiguous = ambiguous or any(KEY_SEP in t for _, words in parts for t in words if t.__class__ is str)
     texts: dict[int, str] = {}
     if ambiguous:
+        parts = [(codes, object_array(_spelled(words))) for codes, words in parts]
         texts = {i: KEY_SEP.join([t[c[i]] for c, t in parts]) for i in np.flatnonzero(filled).tolist()}
     kept = np.ones(size, dtype=bool)
     for at in np.flatnonzero(~filled).tolist():  # no key: the whole row is the key (blank rows have none)

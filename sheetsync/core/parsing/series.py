@@ -328,15 +328,20 @@ def parse_series(
     bad = np.zeros(size, dtype=bool)
     empty = np.zeros(size, dtype=bool)
     slow = 0
+    # a text column whose every cell is already clean text (or None) parses to itself: its values
+    # are then the very array it came from (a view), not a copy of a million pointers
+    as_given = kind == "text"
     for cell_type, positions, cells in _type_groups(series):
         if cell_type is None:
             empty[positions] = True
+            as_given = as_given and bool(np.equal(cells, None).all())  # type: ignore[call-overload]
             continue
         found = spec.fast(cell_type, cells) if spec.fast is not None else None
         if found is not None:
             ok, fast_values = found
             values[positions[ok]] = fast_values[ok]
             positions, cells = positions[~ok], cells[~ok]
+        as_given = as_given and not len(positions)
         codes, uniques = _distinct(cells)
         stored, unique_bad, unique_empty = _scalar_outcomes(spec, uniques)
         values[positions] = stored[codes]
@@ -345,9 +350,13 @@ def parse_series(
         slow += len(uniques)
     log.debug("parse_series(%s): %d rows, %d distinct values parsed one by one", kind, size, slow)
     missing = bad | empty
+    if as_given and series.dtype == object:
+        given = series.to_numpy()
+        if isinstance(given, np.ndarray) and given.dtype == object:
+            values = given
     return ParsedSeries(
         values=pd.Series(spec.finish(values, missing), index=series.index, name=series.name,
-                         dtype=object if spec.dtype is object else None),
+                         dtype=object if spec.dtype is object else None, copy=False),
         bad=pd.Series(bad, index=series.index, name=series.name),
         empty=pd.Series(empty, index=series.index, name=series.name),
     )

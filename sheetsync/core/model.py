@@ -394,6 +394,19 @@ def _lazy_key_codes(cells: np.ndarray, codes: np.ndarray, uniques: np.ndarray,
     return remap[codes.astype(np.int64) + 1], np.concatenate([distinct_texts, uniques[moments]])
 
 
+def _texts_among(words: np.ndarray) -> np.ndarray:
+    """The texts of a key column's distinct words: all of them, but the datetimes that
+    ``_lazy_key_codes`` puts after the texts (found by bisection)."""
+    low, high = 0, len(words)
+    while low < high:
+        mid = (low + high) // 2
+        if words[mid].__class__ is str:
+            low = mid + 1
+        else:
+            high = mid
+    return words[:low]
+
+
 def key_word(word: Any) -> str:
     """The text of an entry of a key column's distinct texts (a datetime stands for its own)."""
     return word if word.__class__ is str else normalise_key_part(word)
@@ -534,10 +547,11 @@ def tab_row_keys(tab: TabData, key_cols: Sequence[int], first_row: int = 2) -> R
         filled |= (words != "")[codes]
         group = pd.factorize(group * len(words) + codes)[0].astype(np.int64)
     # texts that could make two different rows' keys read the same once joined: compare the texts
-    # (a datetime standing for its text never starts with "row:" nor holds the separator)
-    ambiguous = any(t.startswith("row:") for t in parts[0][1] if t.__class__ is str) if parts else False
+    # (a datetime standing for its text never starts with "row:" nor holds the separator), all of
+    # a column's at once
+    ambiguous = "\x1erow:" in "\x1e" + "\x1e".join(_texts_among(parts[0][1])) if parts else False
     if len(parts) > 1:
-        ambiguous = ambiguous or any(KEY_SEP in t for _, words in parts for t in words if t.__class__ is str)
+        ambiguous = ambiguous or any(KEY_SEP in "\x1e".join(_texts_among(words)) for _, words in parts)
     texts: dict[int, str] = {}
     if ambiguous:
         parts = [(codes, object_array(_spelled(words))) for codes, words in parts]

@@ -10,7 +10,7 @@ import logging
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -257,6 +257,12 @@ def _kind_spec(kind: str, year: int, choices: tuple[str, ...], aliases: Mapping[
 SERIES_KINDS = ("text", "datetime", "date", "int", "number", "bool", "choice", "sku_list", "email")
 
 
+_NONE_TYPE = type(None)
+# cell types pandas never counts as missing (unlike float NaN, NaT, NA): a column of only these
+# has its empty cells found by type, with the grouping by type, in one pass
+_NEVER_NA = frozenset({_NONE_TYPE, str, datetime, date, int, bool})
+
+
 def _type_groups(series: pd.Series) -> Iterator[tuple[type | None, np.ndarray, np.ndarray]]:
     """(Python type or None for missing, positions, cells) for each kind of cell in the column.
 
@@ -270,6 +276,28 @@ def _type_groups(series: pd.Series) -> Iterator[tuple[type | None, np.ndarray, n
         yield dtype.type, np.flatnonzero(~missing), cells[~missing]
         return
     cells = series.to_numpy(dtype=object)
+    if not isinstance(dtype, pd.StringDtype):
+        types = list(map(type, cells))
+        kinds = list(dict.fromkeys(types))  # in order of first appearance
+        if set(kinds) <= _NEVER_NA:  # then the empty cells are the Nones: no pass of pd.isna
+            filled = [k for k in kinds if k is not _NONE_TYPE]
+            if len(filled) <= 1:  # one type and empty cells (most columns)
+                none = np.equal(cells, None)  # type: ignore[call-overload]
+                at = np.flatnonzero(none)
+                yield None, at, cells[at]
+                if filled:
+                    at = np.flatnonzero(~none)
+                    yield filled[0], at, cells[at]
+                return
+            number = {kind: i for i, kind in enumerate(kinds)}
+            codes = np.fromiter(map(number.__getitem__, types), dtype=np.int32, count=len(types))
+            del types
+            at = np.flatnonzero(codes == number[_NONE_TYPE]) if _NONE_TYPE in number else np.zeros(0, dtype=np.int64)
+            yield None, at, cells[at]
+            for kind in filled:
+                at = np.flatnonzero(codes == number[kind])
+                yield kind, at, cells[at]
+            return
     missing = pd.isna(cells)
     yield None, np.flatnonzero(missing), cells[missing]
     positions = np.flatnonzero(~missing)

@@ -142,3 +142,37 @@ def test_batch_constructors_make_what_the_dataclasses_make():
     assert many == [Duration(1.5, True), Duration(60.0, True)]
     assert pickle.loads(pickle.dumps(many)) == many and hash(many[0]) == hash(Duration(1.5, True))
     assert not hasattr(many[0], "__dict__")  # slots: a late row's finding carries one
+
+
+def test_the_checks_run_with_the_garbage_collector_paused(template, monkeypatch):
+    """Binding and every rule run with the cyclic collector paused (a full collection walks every
+    object the checks made so far), and it is running again afterwards — or still paused, when it
+    was paused before."""
+    import gc
+
+    from sheetsync.core import binding
+
+    seen: list[tuple[str, bool]] = []
+    bind_tab, check_tab = binding._bind_tab, rules.check_tab
+
+    def spy_bind(*args, **kwargs):
+        seen.append(("bind", gc.isenabled()))
+        return bind_tab(*args, **kwargs)
+
+    def spy_check(*args, **kwargs):
+        seen.append(("check", gc.isenabled()))
+        return check_tab(*args, **kwargs)
+
+    monkeypatch.setattr(binding, "_bind_tab", spy_bind)
+    monkeypatch.setattr("sheetsync.core.checks.check_tab", spy_check)
+    assert gc.isenabled()
+    findings = evaluate(template, messy_tabs(template, 5))
+    assert findings and {kind for kind, _ in seen} == {"bind", "check"}
+    assert not any(enabled for _, enabled in seen), seen
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        evaluate(template, messy_tabs(template, 5))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import parsing
 from .model import (PRIORITY_ACT, CellError, Finding, RowKeys, Snapshot, TabData, column_letter, new_finding,
-                    object_array, tab_row_keys)
+                    object_array, paused_gc, tab_row_keys)
 from .template import Column, TabTemplate, Template, _norm_header
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,14 @@ class BoundWorkbook:
 def bind(snapshot: Snapshot, template: Template, *, year: int,
          reuse: Mapping[str, BoundTab] | None = None) -> BoundWorkbook:
     """``reuse``: tabs bound earlier (same template and year), by template key; one whose data is
-    the very TabData now found for it is taken as it is instead of being bound again."""
+    the very TabData now found for it is taken as it is instead of being bound again. The
+    garbage collector is paused meanwhile (``paused_gc``: the parse findings hold no cycles)."""
+    with paused_gc():
+        return _bind(snapshot, template, year=year, reuse=reuse)
+
+
+def _bind(snapshot: Snapshot, template: Template, *, year: int,
+          reuse: Mapping[str, BoundTab] | None) -> BoundWorkbook:
     by_form: dict[str, list[str]] = {}
     for title in snapshot.tabs:  # sheet order
         by_form.setdefault(_norm_header(title), []).append(title)

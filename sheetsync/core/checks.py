@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from .cs_rules import attribute_on_duty
 from .job import JobContext, JobOutput
+from .model import paused_gc
 from .rules import RuleContext, RuleResult, check_tab
 from .state import SINCE_FORMAT, State
 
@@ -36,9 +37,10 @@ def _run(ctx: JobContext, job: str) -> RuleResult:
 
 def validate(ctx: JobContext) -> JobOutput:
     """Layout and parse problems, settings typos, and every `validate` rule."""
-    result = _run(ctx, "validate")
-    findings = [*ctx.workbook.all_findings(), *ctx.settings.findings,
-                *attribute_on_duty(result.findings, _rule_context(ctx))]
+    with paused_gc():
+        result = _run(ctx, "validate")
+        findings = [*ctx.workbook.all_findings(), *ctx.settings.findings,
+                    *attribute_on_duty(result.findings, _rule_context(ctx))]
     # a tab that could not be checked this time (a header renamed) keeps what it remembered
     signed = {k: v for k, v in ctx.state.signed.items() if k.partition("\x1f")[0] not in result.signed_tabs}
     signed.update(result.signed)
@@ -51,5 +53,6 @@ def validate(ctx: JobContext) -> JobOutput:
 
 def reconcile_stock(ctx: JobContext) -> JobOutput:
     """推广确认单 against 库存 (oversell, unknown SKU, price floor) and 库存 against the back-office export."""
-    result = _run(ctx, "reconcile-stock")
+    with paused_gc():
+        result = _run(ctx, "reconcile-stock")
     return JobOutput(findings=result.findings)

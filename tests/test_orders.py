@@ -4,6 +4,7 @@ read; each red case has a clean twin that stays white."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from helpers_alerts import check, config_for, wecom
 from helpers_bots import BotServer
 from sheetsync.core.job import JobContext
 from sheetsync.core.layout import layouts
+from sheetsync.core.model import TabData
 from sheetsync.core.weekly import weekly_summary
 from sheetsync.engine import load
 from sheetsync.i18n.findings import catalogue_for, with_messages
@@ -389,20 +391,32 @@ def test_the_selection_lead_is_alerted_once_about_a_sku_with_two_quality_dispute
     assert note is not None and "近30天 2 起质量问题: 镶嵌松动 — 选品时重点查镶嵌牢固" in note.text
 
 
+def _weekly_disputes():
+    """A quality dispute a week from 09-07 to 11-16, for LGD-E-050 and LGD-R-100 in turn."""
+    return [dict(order=f"W{i}", received_at=D(2026, 9, 7, 10) + timedelta(days=7 * i), category="质量问题",
+                 description="镶嵌松动", sku="LGD-R-100" if i % 2 else "LGD-E-050",
+                 first_reply_at=D(2026, 9, 7, 10, 5) + timedelta(days=7 * i), handler="周一军",
+                 verified_at=D(2026, 9, 7, 11) + timedelta(days=7 * i), solution="补发+10元券",
+                 resolved_at=D(2026, 9, 7, 15) + timedelta(days=7 * i), status="已解决") for i in range(11)]
+
+
 def test_a_weekly_summary_of_many_weeks_reads_the_feedback_sources_once(template):
     """周报 covers every week with data; the SKUs with the most problems of each week come from one
-    read of the feedback sources, sliced by date — not one read per week (counted, never timed)."""
+    read of the feedback sources, sliced by date — not one read per week, nor another one for the
+    quality_feedback rule of the same run (counted, never timed)."""
     from sheetsync.core import rules_orders
+    from sheetsync.registry import get_jobs
 
-    disputes = [dict(order=f"W{i}", received_at=D(2026, 9, 7, 10) + timedelta(days=7 * i), category="质量问题",
-                     description="镶嵌松动", sku="LGD-R-100" if i % 2 else "LGD-E-050",
-                     first_reply_at=D(2026, 9, 7, 10, 5) + timedelta(days=7 * i), handler="周一军",
-                     verified_at=D(2026, 9, 7, 11) + timedelta(days=7 * i), solution="补发+10元券",
-                     resolved_at=D(2026, 9, 7, 15) + timedelta(days=7 * i), status="已解决") for i in range(11)]
-    loaded = load(snapshot_of(shop(template, disputes=disputes)), template, SUNDAY_EVENING)
+    tabs = shop(template, disputes=_weekly_disputes(), selection=[{**SELECTION, "date": D(2026, 11, 21),
+                                                                   "verdict": "合格"}])
+    loaded = load(snapshot_of(tabs), template, SUNDAY_EVENING)
     rules_orders.FEEDBACK_READS.reset()
-    out = weekly_summary(JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now))
+    ctx = JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now)
+    out = weekly_summary(ctx)
     assert rules_orders.FEEDBACK_READS.count == 1
+    [validate] = get_jobs(["validate"])
+    assert [f for f in validate.compute(ctx).findings if f.code == "selection.quality_feedback"]
+    assert rules_orders.FEEDBACK_READS.count == 1  # the rule took the rows 周报 read
     header, *weeks = out.tabs[0].rows
     top = header.index("问题最多的SKU(近30天)") if "问题最多的SKU(近30天)" in header else None
     assert top is not None, header
@@ -411,3 +425,41 @@ def test_a_weekly_summary_of_many_weeks_reads_the_feedback_sources_once(template
     assert weeks[-1][top] == "LGD-E-050 2 (质量问题 2)、LGD-R-100 2 (质量问题 2)"
     # and the week of 09-07 only its own dispute
     assert weeks[0][top] == "LGD-E-050 1 (质量问题 1)"
+
+
+def test_the_feedback_read_kept_by_a_tab_taken_over_is_not_used_once_another_source_changed(template):
+    """A tab taken over unchanged from the last read keeps what was derived from it; the feedback
+    rows kept there are read again when another source (退货) changed."""
+    from sheetsync.core import rules_orders
+    from sheetsync.readcache import CachedRead
+
+    before = snapshot_of(shop(template, disputes=_weekly_disputes()))
+    first = load(before, template, SUNDAY_EVENING)
+    rules_orders.FEEDBACK_READS.reset()
+    weekly_summary(JobContext(first.workbook, first.settings, first.state, first.now))
+    returned = shop(template, returns=[dict(order="O9", sku="LGD-R-100", reason="质量问题",
+                                            requested_at=D(2026, 11, 20, 10))])["退货"]
+    after = replace(before, tabs={**before.tabs, "退货": TabData("退货", returned)})
+    second = load(after, template, SUNDAY_EVENING,
+                  previous=CachedRead(before, first.workbook, first.settings, first.state, SUNDAY_EVENING.year))
+    assert second.workbook.tab("disputes").derived is first.workbook.tab("disputes").derived  # taken over
+    out = weekly_summary(JobContext(second.workbook, second.settings, second.state, second.now))
+    assert rules_orders.FEEDBACK_READS.count == 2
+    header, *weeks = out.tabs[0].rows
+    assert weeks[-1][header.index("问题最多的SKU(近30天)")] == "LGD-R-100 3 (质量问题 3)、LGD-E-050 2 (质量问题 2)"
+
+
+@pytest.mark.parametrize("cells", [
+    ["O1", "O1", "o-2", "A B", ""],  # plain text, given back as it is
+    ["ＬＧＤ-R-100", "LGD-R-100", " LGD-R-100", "LGD-R-100 ", "A  B", "A\tB", "A\nB", "A\u200bB", "A\x07B"],
+    [5.0, 5, 2.5, None, float("nan"), datetime(2026, 11, 2), "5"],
+    ["A", ["X", "Y"], "A", ["X", "Y"]],  # a cell that is a list: no factorizing, one by one
+], ids=["plain", "spaces widths controls", "numbers dates empty", "unhashable"])
+def test_the_texts_of_a_feedback_column_are_each_cells_text(cells):
+    import pandas as pd
+
+    from sheetsync.core.rules_orders import _text, _texts
+
+    column = pd.Series(cells, dtype=object)
+    assert _texts(column) == [_text(v) for v in cells]
+    assert _texts(column, upper=True) == [_text(v).upper() for v in cells]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from . import parsing
@@ -33,7 +34,7 @@ from .rules import (Emit, MaskCounter, Param, Rule, RuleContext, RuleResult, _ro
 
 if TYPE_CHECKING:
     from .binding import BoundTab, BoundWorkbook
-    from .template import Feedback
+    from .template import Feedback, FeedbackSource
 
 # what a band of a `bands` parameter may limit: the declared value, the longest side, the sum of
 # the sides, the weight, and `bulky` (a volume divisor: a light bulky parcel's volume weight,
@@ -305,16 +306,45 @@ def _text(value: Any) -> str:
 def _texts(values: pd.Series, *, upper: bool = False) -> list[str]:
     """``_text`` of every cell of a column (upper-cased for SKUs), worked out once per distinct
     value: a log of a hundred thousand rows names a few hundred SKUs and reasons."""
+    return _text_array(values, upper=upper).tolist()
+
+
+def _text_array(values: pd.Series, *, upper: bool = False) -> np.ndarray:
+    """``_texts`` as an object array: the column factorized, each distinct value worked out once
+    and taken back by its codes (empty cells give "")."""
+    cells = values.to_numpy(dtype=object)
+    try:
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    except TypeError:  # an unhashable cell (a SKU list): one by one, a memo for the rest
+        return _text_array_by_cell(cells, upper)
+    forms = np.empty(len(uniques) + 1, dtype=object)  # the last slot: empty cells (code -1)
+    forms[:] = [_form(v, upper) for v in uniques.tolist()] + [""]
+    return forms[codes]
+
+
+def _form(value: Any, upper: bool) -> str:
+    text = value if _clean(value) else _text(value)
+    return text.upper() if upper else text
+
+
+def _clean(value: Any) -> bool:
+    """Whether ``value`` is text that ``_text`` gives back as it is (printable ASCII, single
+    spaces, none at the ends): most order numbers and SKUs, each of them distinct, spared NFKC."""
+    return value.__class__ is str and value.isascii() and value.isprintable() and "  " not in value \
+        and value[:1] != " " and value[-1:] != " "
+
+
+def _text_array_by_cell(cells: np.ndarray, upper: bool) -> np.ndarray:
     seen: dict[Any, str] = {}
-    out: list[str] = []
-    for value in values.tolist():
+    out = np.empty(len(cells), dtype=object)
+    for i, value in enumerate(cells.tolist()):
         try:
             text = seen[value]
         except KeyError:
-            text = seen[value] = _text(value).upper() if upper else _text(value)
-        except TypeError:  # an unhashable cell (a SKU list): worked out on its own
-            text = _text(value).upper() if upper else _text(value)
-        out.append(text)
+            text = seen[value] = _form(value, upper)
+        except TypeError:  # unhashable: worked out on its own
+            text = _form(value, upper)
+        out[i] = text
     return out
 
 
@@ -332,50 +362,127 @@ def order_skus(wb: "BoundWorkbook", feedback: "Feedback") -> dict[str, str]:
     return out
 
 
-# how often the feedback sources were read (``problems``): once per job however many weeks 周报
-# covers — a test counts it (work, never seconds)
+# how often the feedback sources were read (``feedback_rows``): once per run however many weeks
+# 周报 covers and whichever jobs and rules look at them — a test counts it (work, never seconds)
 FEEDBACK_READS = MaskCounter()
+
+
+@dataclass(frozen=True)
+class FeedbackRows:
+    """Every dated row of the feedback sources, oldest first (in the order of the sources, then of
+    the sheet, on a tie), column by column: what ``problems`` turns into ``Problem``s."""
+
+    at: np.ndarray  # datetime64[ns]
+    source: np.ndarray  # object: the source's label
+    sku: np.ndarray  # object: upper case; "" when the row names none and its order is unknown
+    by: np.ndarray  # object: the reason / type as typed
+    detail: np.ndarray  # object: the detail, else the reason
+    quality: np.ndarray  # bool
+
+    def span(self, since: datetime, until: datetime) -> slice:
+        """The positions of the rows dated in (since, until]."""
+        lo, hi = np.searchsorted(self.at, [moment_ns(since), moment_ns(until)], side="right")
+        return slice(int(lo), int(hi))
+
+    def problems(self, rows: slice | np.ndarray) -> list[Problem]:
+        """The rows at ``rows`` (a slice or positions) as ``Problem``s."""
+        ats = pd.DatetimeIndex(self.at[rows]).to_pydatetime().tolist()
+        return [Problem(*p) for p in zip(self.source[rows].tolist(), ats, self.sku[rows].tolist(),
+                                         self.by[rows].tolist(), self.detail[rows].tolist(),
+                                         self.quality[rows].tolist(), strict=True)]
+
+
+def moment_ns(moment: datetime) -> np.datetime64:
+    """``moment`` as the feedback rows' dates are kept (datetime64[ns]), to search them."""
+    return pd.Timestamp(moment).as_unit("ns").to_datetime64()
+
+
+class _RunMemo:
+    """A value kept in a tab's ``derived`` for the rest of the run. The read cache pickles bound
+    tabs: this pickles as empty, as the feedback rows are read again in a fraction of the time
+    their pickle would add to every later run."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any = None) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_RunMemo, ())
+
+
+_FEEDBACK_ROWS = "feedback rows"  # the key in ``derived``
+
+
+def feedback_rows(wb: "BoundWorkbook", feedback: "Feedback") -> FeedbackRows:
+    """The dated rows of every feedback source with their SKU (their own SKU column, else their
+    order joined to the orders tab), oldest first: read once per run (kept in the first source
+    tab's ``derived`` with the tab data it was read from), then sliced by date."""
+    home = next((wb.tabs[s.tab] for s in feedback.sources if s.tab in wb.tabs), None)
+    read_from = tuple(wb.tabs[k].data if k in wb.tabs else None
+                      for k in (feedback.orders, *(s.tab for s in feedback.sources)))
+    memo = home.derived.get((_FEEDBACK_ROWS, feedback)) if home is not None else None
+    if isinstance(memo, _RunMemo) and memo.value is not None and \
+            all(a is b for a, b in zip(memo.value[0], read_from, strict=True)):
+        return memo.value[1]
+    FEEDBACK_READS.count += 1
+    by_order = order_skus(wb, feedback)
+    parts = [rows for src in feedback.sources if src.tab in wb.tabs
+             for rows in [_source_rows(wb.tabs[src.tab], src, by_order)] if rows is not None]
+    if parts:
+        at = np.concatenate([p[0] for p in parts])
+        order = np.argsort(at, kind="stable")
+        table = FeedbackRows(at[order], *(np.concatenate([p[i] for p in parts])[order] for i in range(1, 6)))
+    else:
+        none = np.empty(0, dtype=object)
+        table = FeedbackRows(np.empty(0, dtype="datetime64[ns]"), none, none, none, none, np.empty(0, dtype=bool))
+    if home is not None:
+        home.derived[(_FEEDBACK_ROWS, feedback)] = _RunMemo((read_from, table))
+    return table
+
+
+def _source_rows(tab: "BoundTab", src: "FeedbackSource", by_order: Mapping[str, str]
+                 ) -> tuple[np.ndarray, ...] | None:
+    """(dates, labels, SKUs, reasons, details, quality) of the dated rows of one source, in
+    sheet order; None when it has none. Column by column, each distinct value worked out once."""
+    if not tab.usable or tab.frame.empty or not tab.has(src.date, src.by):
+        return None
+    when = pd.to_datetime(tab.frame[src.date], errors="coerce")
+    dated = when.notna().to_numpy(dtype=bool)
+    n = int(dated.sum())
+    if not n:
+        return None
+    frame = tab.frame[dated]
+    if src.quality and tab.has(*(c.column for c in src.quality)):
+        quality = all_of(tab, src.quality).to_numpy(dtype=bool)[dated]
+    else:
+        quality = np.zeros(n, dtype=bool)
+    skus = _text_array(frame[src.sku], upper=True) if src.sku and tab.has(src.sku) else np.full(n, "", dtype=object)
+    unnamed = skus == ""
+    if by_order and unnamed.any() and src.order and tab.has(src.order):  # joined through the order
+        joined = np.empty(int(unnamed.sum()), dtype=object)
+        joined[:] = [by_order.get(order, "") for order in _text_array(frame[src.order][unnamed]).tolist()]
+        skus[unnamed] = joined
+    by = _text_array(frame[src.by])
+    details = by
+    if src.detail and src.detail != src.by and tab.has(src.detail):
+        details = _text_array(frame[src.detail])
+        details = np.where(details == "", by, details)
+    return (when.to_numpy()[dated].astype("datetime64[ns]"), np.full(n, src.label, dtype=object), skus, by, details,
+            quality & bool(src.quality))
 
 
 def problems(wb: "BoundWorkbook", feedback: "Feedback", since: datetime, until: datetime, *,
              quality_only: bool = False) -> list[Problem]:
     """Every row of the feedback sources dated in (since, until], with its SKU (its own SKU column,
-    else its order joined to the orders tab), oldest first. Column by column: only the rows inside
-    the span are turned into Python values. ``quality_only``: only the quality problems (the others
-    are not made at all)."""
-    FEEDBACK_READS.count += 1
-    by_order = order_skus(wb, feedback)
-    out: list[Problem] = []
-    for src in feedback.sources:
-        tab = wb.tabs.get(src.tab)
-        if tab is None or not tab.usable or tab.frame.empty or not tab.has(src.date, src.by):
-            continue
-        when = pd.to_datetime(tab.frame[src.date], errors="coerce")
-        inside = ((when > pd.Timestamp(since)) & (when <= pd.Timestamp(until))).fillna(False).to_numpy(dtype=bool)
-        if not inside.any():
-            continue
-        has_quality = bool(src.quality) and tab.has(*(c.column for c in src.quality))
-        if quality_only and not has_quality:
-            continue
-        quality_mask = all_of(tab, src.quality).to_numpy(dtype=bool) if has_quality else None
-        if quality_mask is not None and quality_only:
-            inside = inside & quality_mask
-        n = int(inside.sum())
-        if not n:
-            continue
-        frame = tab.frame[inside]
-        quality = quality_mask[inside].tolist() if quality_mask is not None else [False] * n
-        skus = _texts(frame[src.sku], upper=True) if src.sku and tab.has(src.sku) else [""] * n
-        orders = _texts(frame[src.order]) if src.order and tab.has(src.order) else [""] * n
-        by = _texts(frame[src.by])
-        detail_col = src.detail if src.detail and tab.has(src.detail) else src.by
-        details = by if detail_col == src.by else _texts(frame[detail_col])
-        for at, sku, order, reason, detail, q in zip(when[inside].tolist(), skus, orders, by, details, quality,
-                                                     strict=True):
-            out.append(Problem(src.label, at.to_pydatetime(), sku or by_order.get(order, ""), reason,
-                               detail or reason, q and bool(src.quality)))
-    out.sort(key=lambda p: p.at)
-    return out
+    else its order joined to the orders tab), oldest first. The sources are read once per run
+    (``feedback_rows``); only the rows inside the span are turned into Python values.
+    ``quality_only``: only the quality problems (the others are not made at all)."""
+    table = feedback_rows(wb, feedback)
+    rows = table.span(since, until)
+    if quality_only:
+        return table.problems(rows.start + np.flatnonzero(table.quality[rows]))
+    return table.problems(rows)
 
 
 def problems_between(found: list[Problem], since: datetime, until: datetime) -> list[Problem]:

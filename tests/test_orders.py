@@ -449,6 +449,66 @@ def test_the_feedback_read_kept_by_a_tab_taken_over_is_not_used_once_another_sou
     assert weeks[-1][header.index("问题最多的SKU(近30天)")] == "LGD-R-100 3 (质量问题 3)、LGD-E-050 2 (质量问题 2)"
 
 
+def _dispute(day, sku, category="质量问题", order=None):
+    return dict(order=order or f"T{day}{sku}", received_at=D(2026, 11, day, 10), category=category,
+                description="镶嵌松动", sku=sku)
+
+
+def _checked(day, supplier, verdict):
+    return {**SELECTION, "date": day, "supplier": supplier, "verdict": verdict}
+
+
+def _without(tabs, title, header):
+    """``tabs`` with the column ``header`` of tab ``title`` taken out."""
+    at = tabs[title][0].index(header)
+    return {**tabs, title: [r[:at] + r[at + 1:] for r in tabs[title]]}
+
+
+# (id, shop rows, the week's Monday, its problem SKUs, its 供应商 pass rates); the weeks count the
+# 30 days up to the week's end, the 供应商 the 选品检查表 rows dated in those days
+FEEDBACK_WEEKS = [
+    ("ties: SKUs by their count then by SKU, reasons by their count then by name; no category: the source",
+     dict(disputes=[_dispute(17, "LGD-R-100", "物流问题"), _dispute(18, "LGD-R-100"), _dispute(19, "LGD-E-050"),
+                    _dispute(19, "LGD-E-050"), _dispute(20, "LGD-A-001"), _dispute(20, "LGD-A-001", "不是类别")],
+          selection=[_checked(D(2026, 11, 17), "水贝金鼎珠宝", "合格"), _checked(D(2026, 11, 18), "义乌星光饰品", "退回"),
+                     _checked(D(2026, 11, 19), "义乌星光饰品", "合格"), _checked(D(2026, 11, 19), "柘城晶钻坊", "退回"),
+                     _checked(D(2026, 11, 20), "柘城晶钻坊", "合格")]),
+     date(2026, 11, 16),
+     (("LGD-A-001", "2 (售后纠纷 1、质量问题 1)"), ("LGD-E-050", "2 (质量问题 2)"), ("LGD-R-100", "2 (物流问题 1、质量问题 1)")),
+     (("义乌星光饰品", "50% (1/2)"), ("柘城晶钻坊", "50% (1/2)"), ("水贝金鼎珠宝", "100% (1/1)"))),
+    ("a week without problems nor checks, between two with",
+     dict(disputes=[dict(_dispute(1, "LGD-R-100"), received_at=D(2026, 8, 3, 10)), _dispute(20, "LGD-E-050")],
+          selection=[_checked(D(2026, 8, 4), "水贝金鼎珠宝", "合格"), _checked(D(2026, 11, 20), "义乌星光饰品", "合格")]),
+     date(2026, 10, 5), (), ()),
+    ("a row without a SKU takes its order's; a row whose date does not read is not counted",
+     dict(orders=[dict(order="O7", ordered_at=D(2026, 11, 1, 10), sku="lgd-r-100")],
+          disputes=[_dispute(17, None, order="O7"), _dispute(18, None, order="O8"),
+                    dict(_dispute(19, "LGD-E-050"), received_at="不是日期")],
+          selection=[_checked("不是日期", "水贝金鼎珠宝", "合格"), _checked(D(2026, 11, 18), " 义乌星光饰品", "退回")]),
+     date(2026, 11, 16), (("LGD-R-100", "1 (质量问题 1)"),), (("义乌星光饰品", "0% (0/1)"),)),
+    ("the rows of the SKU-less sources are joined by order; the 选品检查表 without 供应商 says nothing",
+     dict(orders=[dict(order="O7", ordered_at=D(2026, 11, 1, 10), sku="LGD-R-100")],
+          disputes=[_dispute(17, "LGD-E-050", order="O7"), _dispute(18, "LGD-E-050", order="O9")],
+          selection=[_checked(D(2026, 11, 18), "义乌星光饰品", "合格")],
+          drop=[("售后纠纷", "SKU"), ("选品检查表", "供应商")]),
+     date(2026, 11, 16), (("LGD-R-100", "1 (质量问题 1)"),), ()),
+]
+
+
+@pytest.mark.parametrize("rows, monday, top, rates", [c[1:] for c in FEEDBACK_WEEKS], ids=[c[0] for c in FEEDBACK_WEEKS])
+def test_the_feedback_columns_of_a_week(template, rows, monday, top, rates):
+    from sheetsync.core.weekly import WeeklyFeedback
+
+    rows = dict(rows)
+    dropped = rows.pop("drop", ())
+    tabs = shop(template, **rows)
+    for title, header in dropped:
+        tabs = _without(tabs, title, header)
+    loaded = load(snapshot_of(tabs), template, SUNDAY_EVENING)
+    counts = dict(WeeklyFeedback(JobContext(loaded.workbook, loaded.settings, loaded.state, loaded.now)).counts(monday))
+    assert counts == {"问题最多的SKU(近30天)": top, "供应商合格率(近30天)": rates}
+
+
 @pytest.mark.parametrize("cells", [
     ["O1", "O1", "o-2", "A B", ""],  # plain text, given back as it is
     ["ＬＧＤ-R-100", "LGD-R-100", " LGD-R-100", "LGD-R-100 ", "A  B", "A\tB", "A\nB", "A\u200bB", "A\x07B"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 
 from conftest import SEED_WEEK, seed_week, snapshot_of
@@ -104,3 +105,31 @@ def test_seed_week_in_a_real_workbook_file(template, make_shop):
         == [90.0, 50.0, 97.7, 100.0]
     assert round(this_week["选品合格率·上周"] * 100) == 70 and this_week["选品合格率·变化(百分点)"] == 20
     assert this_week["客服响应率·及时响应/咨询"] == "84/86"
+
+
+def _labels(*rows: tuple[date, str]) -> pd.Series:
+    return pd.Series([t for _w, t in rows], index=pd.DatetimeIndex([w for w, _t in rows]), dtype=object)
+
+
+MON, NEXT, LATER = date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 23)
+
+# (id, a breakdown's rows as breakdown_rows gives them, {week: counts}): every week counted at once
+BREAKDOWN_WEEKS = [
+    ("most rows first, a tie by text", lambda: _labels((MON, "b"), (MON, "a"), (MON, "c"), (MON, "b"), (MON, "a")),
+     {MON: (("a", 2), ("b", 2), ("c", 1))}),
+    ("each week its own rows; the weeks between have none",
+     lambda: _labels((LATER, "a"), (MON, "a"), (LATER, "b"), (LATER, "b"), (NEXT, "z")),
+     {MON: (("a", 1),), NEXT: (("z", 1),), LATER: (("b", 2), ("a", 1))}),
+    ("no rows", lambda: _labels(), {}),
+    ("the tab or a column is missing", lambda: None, {}),
+]
+
+
+@pytest.mark.parametrize("rows, want", [c[1:] for c in BREAKDOWN_WEEKS], ids=[c[0] for c in BREAKDOWN_WEEKS])
+def test_breakdown_weeks(rows, want):
+    from sheetsync.core.weekly import breakdown_counts, breakdown_weeks
+
+    [(label, per_week)] = breakdown_weeks([("原因", rows())])
+    assert (label, per_week) == ("原因", want)
+    for monday in (MON, NEXT, date(2026, 11, 16), LATER):  # as 周报 asks for one week
+        assert breakdown_counts(None, monday, [("原因", rows())]) == (("原因", want.get(monday, ())),)

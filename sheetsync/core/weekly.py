@@ -7,18 +7,18 @@ are, and still serve as "last week" for the week after them.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import parsing
 from .job import JobContext, JobOutput
 from .model import ChartSpec, Kpi, ReplaceTab, TabData, WeeklyReport, WeekSummary
 from .rules import RuleContext, all_of, by_distinct, sla_met, sla_missed
-from .rules_orders import Problem, problems, problems_between
+from .rules_orders import feedback_rows, moment_ns
 from .settings import Settings
 from .state import SINCE_FORMAT
 from .template import Template
@@ -133,15 +133,29 @@ def breakdown_counts(ctx: JobContext, monday: date,
                      rows: list[tuple[str, pd.Series | None]] | None = None) -> Breakdowns:
     """(label, ((text, rows), ...)) for each breakdown in the week of ``monday``, most rows first.
     ``rows``: ``breakdown_rows(ctx)``, computed once when several weeks are counted."""
-    out = []
-    for label, labels in (breakdown_rows(ctx) if rows is None else rows):
-        counts: tuple[tuple[str, int], ...] = ()
-        if labels is not None:
-            week = labels[labels.index == pd.Timestamp(monday)]
-            counts = tuple((str(k), int(v)) for k, v in week.value_counts().sort_index().items())
-            counts = tuple(sorted(counts, key=lambda kv: (-kv[1], kv[0])))
-        out.append((label, counts))
-    return tuple(out)
+    return tuple((label, per_week.get(monday, ()))
+                 for label, per_week in breakdown_weeks(breakdown_rows(ctx) if rows is None else rows))
+
+
+def breakdown_weeks(rows: list[tuple[str, pd.Series | None]]
+                    ) -> list[tuple[str, dict[date, tuple[tuple[str, int], ...]]]]:
+    """For each breakdown of ``breakdown_rows``: its label and, per week Monday with rows, its
+    ((text, rows), ...), most rows first (then by text): every week counted in one pass."""
+    out: list[tuple[str, dict[date, tuple[tuple[str, int], ...]]]] = []
+    for label, labels in rows:
+        per_week: dict[date, list[tuple[str, int]]] = {}
+        if labels is not None and len(labels):
+            week_codes, week_starts = pd.factorize(labels.index)
+            text_codes, texts = pd.factorize(labels.to_numpy(dtype=object))
+            pairs, n = np.unique(week_codes.astype(np.int64) * len(texts) + text_codes, return_counts=True)
+            mondays = [pd.Timestamp(w).date() for w in week_starts]
+            names = [str(t) for t in texts.tolist()]
+            for pair, count in zip(pairs.tolist(), n.tolist(), strict=True):
+                week, text = divmod(pair, len(texts))
+                per_week.setdefault(mondays[week], []).append((names[text], count))
+        out.append((label, {wk: tuple(sorted(counts, key=lambda kv: (-kv[1], kv[0])))
+                            for wk, counts in per_week.items()}))
+    return out
 
 
 # -- the 周报 tab ---------------------------------------------------------------------------------
@@ -206,53 +220,102 @@ def _feedback_span(monday: date, settings: Settings) -> tuple[datetime, datetime
     return until - settings.quality_window, until
 
 
-def feedback_counts(ctx: JobContext, monday: date, found: list[Problem] | None = None
-                    ) -> tuple[tuple[str, tuple[tuple[str, int | str], ...]], ...]:
+def feedback_counts(ctx: JobContext, monday: date) -> tuple[tuple[str, tuple[tuple[str, int | str], ...]], ...]:
     """The 周报's feedback columns for the ``quality_window`` days up to the week's end: the SKUs
-    with the most problems (with their reasons) and each 供应商's selection pass rate. ``found``:
-    the problems of every reported week, read once (``problems``), oldest first."""
-    tpl = ctx.workbook.template
-    fb = tpl.feedback
-    since, until = _feedback_span(monday, ctx.settings)
-    out: list[tuple[str, tuple[tuple[str, int | str], ...]]] = []
-    if fb.top_label:
-        per_sku: dict[str, dict[str, int]] = {}
-        week = (problems_between(found, since, until) if found is not None
-                else problems(ctx.workbook, fb, since, until))
-        for p in week:
-            if p.sku:
-                reasons = per_sku.setdefault(p.sku, {})
-                reasons[p.by or p.source] = reasons.get(p.by or p.source, 0) + 1
-        ranked = sorted(per_sku.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[: fb.top]
+    with the most problems (with their reasons) and each 供应商's selection pass rate."""
+    return WeeklyFeedback(ctx).counts(monday)
+
+
+class WeeklyFeedback:
+    """``feedback_counts`` for any number of weeks: the feedback sources (``feedback_rows``) and
+    the 选品检查表 are read once, each week counts the rows of its span."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.fb = fb = ctx.workbook.template.feedback
+        if fb.top_label:
+            table = feedback_rows(ctx.workbook, fb)
+            named = table.sku != ""
+            self.at = table.at[named]
+            self.sku_codes, skus = pd.factorize(table.sku[named])
+            self.skus = skus.tolist()
+            rank = sorted(range(len(self.skus)), key=self.skus.__getitem__)
+            self.sku_rank = np.empty(len(self.skus), dtype=np.int64)
+            self.sku_rank[rank] = np.arange(len(self.skus))
+            reasons = np.where(table.by[named] != "", table.by[named], table.source[named])
+            reason_codes, reason_names = pd.factorize(reasons)
+            self.reasons = reason_names.tolist()
+            self.pairs = self.sku_codes.astype(np.int64) * max(1, len(self.reasons)) + reason_codes
+        if fb.supplier_label:
+            self.suppliers = SupplierChecks(ctx)
+
+    def counts(self, monday: date) -> tuple[tuple[str, tuple[tuple[str, int | str], ...]], ...]:
+        since, until = _feedback_span(monday, self.ctx.settings)
+        out: list[tuple[str, tuple[tuple[str, int | str], ...]]] = []
+        if self.fb.top_label:
+            out.append((self.fb.top_label, self.top_skus(since, until)))
+        if self.fb.supplier_label:
+            out.append((self.fb.supplier_label, self.suppliers.between(since, until)))
+        return tuple(out)
+
+    def top_skus(self, since: datetime, until: datetime) -> tuple[tuple[str, int | str], ...]:
+        """(SKU, "3 (质量问题 2、尺寸不符 1)") for the SKUs with the most problems dated in (since,
+        until], most first (then by SKU); a problem's reason is its type, else its source."""
+        lo, hi = np.searchsorted(self.at, [moment_ns(since), moment_ns(until)], side="right")
+        codes = self.sku_codes[lo:hi]
+        totals = np.bincount(codes, minlength=len(self.skus))
+        present = np.flatnonzero(totals)
+        ranked = present[np.lexsort((self.sku_rank[present], -totals[present]))][: self.fb.top]
+        pairs, n = np.unique(self.pairs[lo:hi][np.isin(codes, ranked)], return_counts=True)
+        width = max(1, len(self.reasons))
+        per_sku: dict[int, list[tuple[str, int]]] = {}
+        for pair, count in zip(pairs.tolist(), n.tolist(), strict=True):
+            sku, reason = divmod(pair, width)
+            per_sku.setdefault(sku, []).append((self.reasons[reason], count))
+        tpl = self.ctx.workbook.template
         items: list[tuple[str, int | str]] = []
-        for sku, reasons in ranked:
-            parts = tpl.join(f"{k} {n}" for k, n in sorted(reasons.items(), key=lambda x: (-x[1], x[0])))
-            items.append((sku, f"{sum(reasons.values())} ({parts})"))
-        out.append((fb.top_label, tuple(items)))
-    if fb.supplier_label:
-        out.append((fb.supplier_label, supplier_pass(ctx, since, until)))
-    return tuple(out)
+        for sku in ranked.tolist():
+            reasons = sorted(per_sku[sku], key=lambda x: (-x[1], x[0]))
+            parts = tpl.join(f"{k} {c}" for k, c in reasons)
+            items.append((self.skus[sku], f"{int(totals[sku])} ({parts})"))
+        return tuple(items)
 
 
 def supplier_pass(ctx: JobContext, since: datetime, until: datetime) -> tuple[tuple[str, str], ...]:
     """(供应商, "80% (4/5)") for every 供应商 checked in [since, until), lowest rate first."""
-    fb = ctx.workbook.template.feedback
-    sel = ctx.workbook.tabs.get(fb.selection)
-    if sel is None or not sel.usable or sel.frame.empty or not sel.has("supplier", "date"):
-        return ()
-    when = pd.to_datetime(sel.frame["date"], errors="coerce")
-    inside = ((when >= pd.Timestamp(since)) & (when < pd.Timestamp(until))).fillna(False).astype(bool)
-    passed = all_of(sel, fb.selection_pass) if fb.selection_pass else pd.Series(False, index=sel.frame.index)
-    tally: dict[str, list[int]] = {}
-    flags = inside.to_numpy(dtype=bool)
-    names = by_distinct(sel.frame["supplier"][flags], parsing.normalize_text).tolist()
-    for name, ok in zip(names, passed.to_numpy(dtype=bool)[flags].tolist(), strict=True):
-        if isinstance(name, str) and name:
-            t = tally.setdefault(name, [0, 0])
-            t[0] += int(ok)
-            t[1] += 1
-    rows = sorted(tally.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0]))
-    return tuple((name, f"{round(100 * p / n, 1):g}% ({p}/{n})") for name, (p, n) in rows)
+    return SupplierChecks(ctx).between(since, until)
+
+
+class SupplierChecks:
+    """The 选品检查表 rows read once (date, 供应商, passed) for ``supplier_pass`` over many spans."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        fb = ctx.workbook.template.feedback
+        sel = ctx.workbook.tabs.get(fb.selection)
+        self.names: list[str] = []
+        if sel is None or not sel.usable or sel.frame.empty or not sel.has("supplier", "date"):
+            self.when = np.empty(0, dtype="datetime64[ns]")
+            self.codes = np.empty(0, dtype=np.int64)
+            self.passed = np.empty(0, dtype=bool)
+            return
+        when = pd.to_datetime(sel.frame["date"], errors="coerce")
+        passed = all_of(sel, fb.selection_pass) if fb.selection_pass else pd.Series(False, index=sel.frame.index)
+        names = by_distinct(sel.frame["supplier"], parsing.normalize_text).to_numpy(dtype=object)
+        named = np.array([isinstance(n, str) and n != "" for n in names.tolist()], dtype=bool)
+        codes, uniques = pd.factorize(names[named])
+        self.names = uniques.tolist()
+        self.when = when.to_numpy()[named].astype("datetime64[ns]")
+        self.codes = codes.astype(np.int64)
+        self.passed = passed.to_numpy(dtype=bool)[named]
+
+    def between(self, since: datetime, until: datetime) -> tuple[tuple[str, str], ...]:
+        inside = (self.when >= moment_ns(since)) & (self.when < moment_ns(until))  # NaT is never inside
+        codes = self.codes[inside]
+        checked = np.bincount(codes, minlength=len(self.names))
+        ok = np.bincount(codes[self.passed[inside]], minlength=len(self.names))
+        tally = {self.names[i]: (int(ok[i]), int(checked[i])) for i in np.flatnonzero(checked).tolist()}
+        rows = sorted(tally.items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0]))
+        return tuple((name, f"{round(100 * p / n, 1):g}% ({p}/{n})") for name, (p, n) in rows)
 
 
 # the key of the weeks in the run's memo of content-only results (``ctx.extras["rule_memo"]``, kept by
@@ -282,12 +345,8 @@ def _summaries(ctx: JobContext, existing: TabData | None, last: date
     kept = {w: r for w, r in _existing_weeks(existing, weekly_header(tpl), tpl).items() if w not in weeks}
     result: list[WeekSummary] = []
     by_week: dict[date, WeekSummary] = {}
-    found = None
-    breakdowns = breakdown_rows(ctx)  # every week's rows at once, sliced by week below
-    if tpl.feedback.top_label and weeks:  # read once for every week, then sliced by date
-        found = problems(ctx.workbook, tpl.feedback, _feedback_span(weeks[0], ctx.settings)[0],
-                         _feedback_span(weeks[-1], ctx.settings)[1])
-    ats = [p.at for p in found] if found is not None else []  # found is oldest first: sliced by bisection
+    breakdowns = breakdown_weeks(breakdown_rows(ctx))  # every week counted at once
+    feedback = WeeklyFeedback(ctx)  # the sources read once, each week counts its span
     for monday in weeks:
         kpis = []
         for k in tpl.kpis:
@@ -301,19 +360,11 @@ def _summaries(ctx: JobContext, existing: TabData | None, last: date
                     _count(kept[prev_week].get(k.label))
             kpis.append(Kpi(k.key, k.label, num, den, previous, k.unit, k.better))
         summary = WeekSummary(monday, monday + timedelta(days=6), tuple(kpis),
-                              breakdown_counts(ctx, monday, breakdowns) +
-                              feedback_counts(ctx, monday, _in_span(found, ats, *_feedback_span(monday, ctx.settings))))
+                              tuple((label, per_week.get(monday, ())) for label, per_week in breakdowns) +
+                              feedback.counts(monday))
         by_week[monday] = summary
         result.append(summary)
     return result, kept
-
-
-def _in_span(found: list[Problem] | None, ats: list[datetime], since: datetime, until: datetime
-             ) -> list[Problem] | None:
-    """The problems of ``found`` dated in (since, until] (``ats``: their dates, once for all weeks)."""
-    if found is None:
-        return None
-    return found[bisect.bisect_right(ats, since):bisect.bisect_right(ats, until)]
 
 
 def weekly_tab(title: str, tpl: Template, weeks: list[WeekSummary], kept: dict[date, dict[str, Any]]) -> ReplaceTab:

@@ -113,7 +113,7 @@ def test_keys_of_a_time_column_are_made_when_asked_for(seed: int) -> None:
     rng = random.Random(seed)
     moments = [datetime(2026, 1, 1, 10, 5), datetime(2026, 1, 1, 10, 5, 0, 250), datetime(2025, 12, 31, 23, 59, 59)]
     values = [None, "  ", "2026/01/01 10:05", " 王女士 ", *moments, *moments]
-    values += rng.choice([[], ["row:1"], ["a | b"]])
+    values += rng.choice([[], ["row:1"], ["a | b"], [datetime(1500, 1, 1, 8)]])
     looks_like_one = rng.random() < 0.3
     if looks_like_one:
         values.append(rng.choice([" 2026-01-01 10:05:00", "2026-01-01 10:05:00.000250"]))

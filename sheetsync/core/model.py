@@ -354,6 +354,9 @@ def _key_texts_of(kind: type, values: np.ndarray) -> list[str]:
 def _key_codes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, texts) with ``texts[codes[i]] == normalise_key_part(cells[i])``; equal texts share
     a code. The text is computed once per distinct value (a hash table in C finds them)."""
+    timed = _lazy_key_codes(cells)
+    if timed is not None:
+        return timed
     try:
         codes, uniques = pd.factorize(cells)
         kinds = set(map(type, uniques))
@@ -362,10 +365,6 @@ def _key_codes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         exact = False
     if not exact:
         return pd.factorize(object_array(_key_texts(cells)))
-    if datetime in kinds:
-        lazy = _lazy_key_codes(cells, codes, uniques, kinds)
-        if lazy is not None:
-            return lazy
     texts = np.empty(len(uniques) + 1, dtype=object)
     texts[0] = ""  # code -1 (an empty cell) becomes 0
     texts[1:] = _distinct_key_texts(uniques, kinds)
@@ -384,31 +383,41 @@ def _key_codes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _DATETIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?")
 
 
-def _lazy_key_codes(cells: np.ndarray, codes: np.ndarray, uniques: np.ndarray,
-                    kinds: set[type]) -> tuple[np.ndarray, np.ndarray] | None:
-    """``_key_codes`` of a column of naive datetimes (and texts) without making the datetimes'
-    texts: each distinct datetime stands for its own text (``str`` tells distinct datetimes apart
-    and no text cell reads like one), made only when a key is asked for (``key_word``). None when
-    that does not hold (then every text is made)."""
-    if not kinds <= {str, datetime}:
+_KEY_CELL_KINDS = {type(None): 0, datetime: 1, str: 2}
+
+
+def _lazy_key_codes(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``_key_codes`` of a column of naive datetimes (and texts, and empty cells) without making
+    the datetimes' texts: each distinct datetime stands for its own text (``str`` tells distinct
+    datetimes apart and no text cell reads like one), made only when a key is asked for
+    (``key_word``). The datetimes are told apart by their int64 moments, not by hashing each
+    object. None when that does not hold (then every text is made)."""
+    types = list(map(type, cells))
+    kinds = set(types)
+    if datetime not in kinds or not kinds <= _KEY_CELL_KINDS.keys():
         return None
-    is_text = np.fromiter((v.__class__ is str for v in uniques), dtype=bool, count=len(uniques))
-    moments = np.flatnonzero(~is_text)  # the rest are datetimes
-    if any(v.tzinfo is not None for v in uniques[moments]):
+    kind = np.fromiter(map(_KEY_CELL_KINDS.__getitem__, types), dtype=np.int8, count=len(types))
+    del types
+    at_moments, at_texts = np.flatnonzero(kind == 1), np.flatnonzero(kind == 2)
+    try:
+        index = pd.DatetimeIndex(cells[at_moments])
+    except (ValueError, TypeError, OverflowError):  # a year pandas cannot hold, mixed time zones
         return None
-    missing = codes < 0
-    if missing.any() and any(v is not None for v in cells[missing]):  # NaN, NaT: as str() writes them
+    if index.tz is not None:
         return None
-    words = np.flatnonzero(is_text)
-    texts = [""] + _key_texts_of(str, uniques[words])  # "" first: an empty cell's, and a blank text's
+    moment_codes, moments = pd.factorize(index.asi8)
+    one = np.empty(len(moments), dtype=np.int64)  # a cell of each distinct moment (equal ones read the same)
+    one[moment_codes] = at_moments
+    text_cells = cells[at_texts]
+    cell_codes, distinct_cells = pd.factorize(text_cells) if len(text_cells) else (np.zeros(0, np.int64), text_cells)
+    texts = [""] + _key_texts_of(str, distinct_cells)  # "" first: an empty cell's, and a blank text's
     if any(_DATETIME_TEXT.fullmatch(t) for t in texts):
         return None
     text_codes, distinct_texts = pd.factorize(object_array(texts))
-    remap = np.empty(len(uniques) + 1, dtype=np.int64)
-    remap[0] = 0
-    remap[words + 1] = text_codes[1:]
-    remap[moments + 1] = np.arange(len(distinct_texts), len(distinct_texts) + len(moments))
-    return remap[codes.astype(np.int64) + 1], np.concatenate([distinct_texts, uniques[moments]])
+    codes = np.zeros(len(cells), dtype=np.int64)  # an empty cell: "", code 0
+    codes[at_texts] = text_codes[1:][cell_codes]
+    codes[at_moments] = len(distinct_texts) + moment_codes
+    return codes, np.concatenate([distinct_texts, cells[one]])
 
 
 def _texts_among(words: np.ndarray) -> np.ndarray:

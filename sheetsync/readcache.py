@@ -28,7 +28,6 @@ role, choice, cross-tab stock ...) give the same result on the same content; the
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import hmac
 import logging
@@ -40,18 +39,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .core.binding import BoundWorkbook
-from .core.model import Snapshot
+from .core.model import Snapshot, paused_gc
 from .core.settings import Settings
 from .core.state import State
 from .core.template import Template
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4
+FORMAT = 5  # raised whenever a cached class changes its shape (5: RowKeys and Duration did)
 _MAGIC = b"sheetsync-read-cache\n"
 _SIGNATURE = 32  # bytes of HMAC-SHA256 after the magic line
 FILE_NAME = "read.pickle"
 MEMO_FILE = "rules.pickle"
+PLAN_FILE = "plan.pickle"
 PART = "part-{}.pickle"  # one tab's data and bound form, or the state: written again only when it changed
 
 
@@ -258,6 +258,29 @@ class ReadCache:
             return
         self._write(self.memo_path, (self._key(version, template), memo))
 
+    # -- the last plan on the same content that changed nothing (engine._plan_key) -------------
+
+    @property
+    def plan_path(self) -> Path:
+        return self.folder / PLAN_FILE
+
+    def unchanged_plan(self, version: str | None, template: Template) -> Any:
+        """What ``put_unchanged_plan`` kept for this content, or None."""
+        if version is None:
+            return None
+        try:
+            key, kept = self._load(self.plan_path)
+            return kept if key == self._key(version, template) else None
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - damaged or foreign: the plan is worked out
+            log.info("kept plan %s ignored: %s", self.plan_path, exc)
+            return None
+
+    def put_unchanged_plan(self, version: str | None, template: Template, kept: Any) -> None:
+        if version is not None:
+            self._write(self.plan_path, (self._key(version, template), kept))
+
     def _write(self, path: Path, payload: Any) -> bool:
         if self.key is None:
             return False
@@ -282,13 +305,8 @@ def _without_gc(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``work(*args, **kwargs)`` with the cyclic garbage collector paused: loading a read makes
     millions of objects, none of them garbage, and the collector's passes over them took three
     quarters of the time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return work(*args, **kwargs)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 _STATE = "\x00state"  # the part holding the state (tab titles are never empty-prefixed so)

@@ -205,10 +205,15 @@ def test_an_idle_run_does_not_plan_again(waiting_workbook, tmp_path, monkeypatch
     assert codes(idle) == codes(second) == codes(fresh) and idle.not_painted == fresh.not_painted
     assert [f.message for f in idle.findings] == [f.message for f in fresh.findings]
     assert idle.weekly == fresh.weekly  # the open problems' "since" come from the state as before
+    (tmp_path / "cache" / "plan.pickle").write_bytes(b"sheetsync-read-cache\n\x80garbage")
+    damaged = do_run(waiting_workbook, cache)  # a damaged kept plan: planned in full, kept anew
+    assert planned == [1, 1] and damaged.changes.is_empty() and codes(damaged) == codes(idle)
+    do_run(waiting_workbook, cache)
+    assert planned == [1, 1]
     later = do_run(waiting_workbook, cache, now=NOW + timedelta(hours=2))
-    assert planned == [1, 1] and later.applied is not None and later.applied.written
+    assert planned == [1, 1, 1] and later.applied is not None and later.applied.written
     wb = openpyxl.load_workbook(waiting_workbook)
     wb["客服台账"]["B2"] = "改名的客户"
     wb.save(waiting_workbook)
     do_run(waiting_workbook, cache, now=NOW + timedelta(hours=2))
-    assert planned == [1, 1, 1]
+    assert planned == [1, 1, 1, 1]

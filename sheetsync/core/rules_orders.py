@@ -441,6 +441,25 @@ def feedback_rows(wb: "BoundWorkbook", feedback: "Feedback") -> FeedbackRows:
     return table
 
 
+def _filled(n: int, value: Any) -> np.ndarray:
+    """An object array of ``n`` references to ``value`` (``np.full`` makes a copy of a text for
+    every cell: 160 MiB of one label over two million feedback rows)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
+class _Columns:
+    """``frame[rows]`` a column at a time, as it is asked for (a copy of the whole frame held every
+    column of a million-row tab a second time)."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        self.frame, self.rows = frame, rows
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return self.frame[column][self.rows]
+
+
 def _source_rows(tab: "BoundTab", src: "FeedbackSource", by_order: Mapping[str, str]
                  ) -> tuple[np.ndarray, ...] | None:
     """(dates, labels, SKUs, reasons, details, quality) of the dated rows of one source, in
@@ -452,12 +471,12 @@ def _source_rows(tab: "BoundTab", src: "FeedbackSource", by_order: Mapping[str, 
     n = int(dated.sum())
     if not n:
         return None
-    frame = tab.frame[dated]
+    frame = _Columns(tab.frame, dated)
     if src.quality and tab.has(*(c.column for c in src.quality)):
         quality = all_of(tab, src.quality).to_numpy(dtype=bool)[dated]
     else:
         quality = np.zeros(n, dtype=bool)
-    skus = _text_array(frame[src.sku], upper=True) if src.sku and tab.has(src.sku) else np.full(n, "", dtype=object)
+    skus = _text_array(frame[src.sku], upper=True) if src.sku and tab.has(src.sku) else _filled(n, "")
     unnamed = skus == ""
     if by_order and unnamed.any() and src.order and tab.has(src.order):  # joined through the order
         joined = np.empty(int(unnamed.sum()), dtype=object)
@@ -468,7 +487,7 @@ def _source_rows(tab: "BoundTab", src: "FeedbackSource", by_order: Mapping[str, 
     if src.detail and src.detail != src.by and tab.has(src.detail):
         details = _text_array(frame[src.detail])
         details = np.where(details == "", by, details)
-    return (when.to_numpy()[dated].astype("datetime64[ns]"), np.full(n, src.label, dtype=object), skus, by, details,
+    return (when.to_numpy()[dated].astype("datetime64[ns]"), _filled(n, src.label), skus, by, details,
             quality & bool(src.quality))
 
 

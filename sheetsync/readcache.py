@@ -321,7 +321,7 @@ def _split(cached: CachedRead) -> tuple[CachedRead, dict[str, Any]]:
     parts: dict[str, Any] = {title: (data, {}) for title, data in cached.snapshot.tabs.items()}
     tabs: dict[str, Any] = {}
     for key, tab in wb.tabs.items():
-        bare = replace(tab, template=None, _raw_arrays={}, _positions={})  # type: ignore[arg-type]
+        bare = replace(tab, template=None, _raw_arrays={})  # type: ignore[arg-type]
         title = tab.data.title if tab.data is not None else None
         if title is not None and title in parts and parts[title][0] is tab.data:
             parts[title][1][key] = replace(bare, data=None)

@@ -44,7 +44,6 @@ class BoundTab:
     usable: bool = False  # False: tab missing or a required column missing; rules skip it
     spare_headers: list[str] = field(default_factory=list)  # header cells that match no template column
     _raw_arrays: dict[str, Any] = field(default_factory=dict, repr=False)
-    _positions: dict[int, int] = field(default_factory=dict, repr=False)  # not filled any more (raw_positions)
     # what rules derive from the parsed columns once per run (owner names by row), by a key of theirs
     derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -484,6 +484,9 @@ def found_rows(tab: "BoundTab", rule: Rule, mask: Any, col_id: str, outcome: str
     flags, in sheet order, built in one pass: the code, header and column looked up once, the raw
     values, keys and owners of all the rows taken at once. A parameter given as ``PerRow`` has one
     value per flagged row, any other is shared by all; ``deadline`` is per row (None: none)."""
+    if len(mask) != len(tab.frame) or (isinstance(mask, pd.Series) and mask.index is not tab.frame.index
+                                       and not mask.index.equals(tab.frame.index)):
+        raise ValueError(f"{rule.code}: a mask must be aligned with the rows of {tab.title!r}")  # a bug in a rule kind
     positions, rows = flagged(mask)
     n = len(rows)
     if not n:
@@ -979,7 +982,7 @@ def k_role(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
     empty = empty_mask(tab, rule.column) & scope
     known = {_folded(n) for n in names}
     values = by_distinct(tab.frame[rule.column], _folded)
-    flagged = (values.notna() & ~values.isin(known)).astype(bool) & scope
+    bad = (values.notna() & ~values.isin(known)).astype(bool) & scope
     if rule.params.get("fill_empty"):  # routing: an empty cell gets the role's first member
         col = tab.col_index[rule.column]
         for row in _rows(empty):
@@ -992,16 +995,16 @@ def k_role(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
         # looked at only when the state remembers a value filled in this column)
         prefix, suffix = f"{tab.template.key}\x1f", f"\x1f{rule.column}"
         earlier = any(k.startswith(prefix) and k.endswith(suffix) for k in ctx.filled)
-        for row, value in _picked(values.notna() & ~flagged & scope, values) if earlier else ():
+        for row, value in _picked(values.notna() & ~bad & scope, values) if earlier else ():
             key = filled_key(tab.template.key, tab.keys[row], rule.column)
             if key in ctx.filled and _folded(str(ctx.filled[key])) == value:
                 res.filled[key] = ctx.filled[key]
                 res.findings.append(found(tab, rule, row, rule.column, "assigned", value=ctx.filled[key],
                                           role=role, names=tuple(names)))
     else:
-        flagged |= empty
-    res.findings += found_rows(tab, rule, flagged, rule.column, names=tuple(names),
-                               value=_raw_each(tab, flagged, rule.column), role=role)
+        bad |= empty
+    res.findings += found_rows(tab, rule, bad, rule.column, names=tuple(names),
+                               value=_raw_each(tab, bad, rule.column), role=role)
     return res
 
 

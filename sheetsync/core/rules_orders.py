@@ -17,7 +17,6 @@ parameters, never words; the words are in ``messages/findings.toml``.
 
 from __future__ import annotations
 
-import bisect
 
 import re
 from dataclasses import dataclass, replace
@@ -502,12 +501,6 @@ def problems(wb: "BoundWorkbook", feedback: "Feedback", since: datetime, until: 
     if quality_only:
         return table.problems(rows.start + np.flatnonzero(table.quality[rows]))
     return table.problems(rows)
-
-
-def problems_between(found: list[Problem], since: datetime, until: datetime) -> list[Problem]:
-    """The problems of ``found`` (oldest first, as ``problems`` gives them) dated in (since, until]."""
-    ats = [p.at for p in found]
-    return found[bisect.bisect_right(ats, since):bisect.bisect_right(ats, until)]
 
 
 def suppliers(sel: "BoundTab") -> dict[str, str]:

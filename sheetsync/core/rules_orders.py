@@ -375,7 +375,7 @@ class FeedbackRows:
     source: np.ndarray  # object: the source's label
     sku: np.ndarray  # object: upper case; "" when the row names none and its order is unknown
     by: np.ndarray  # object: the reason / type as typed
-    detail: np.ndarray  # object: the detail, else the reason
+    detail: np.ndarray  # object: the detail cell as typed (None: the source has none), worded in ``problems``
     quality: np.ndarray  # bool
 
     def span(self, since: datetime, until: datetime) -> slice:
@@ -386,8 +386,9 @@ class FeedbackRows:
     def problems(self, rows: slice | np.ndarray) -> list[Problem]:
         """The rows at ``rows`` (a slice or positions) as ``Problem``s."""
         ats = pd.DatetimeIndex(self.at[rows]).to_pydatetime().tolist()
-        return [Problem(*p) for p in zip(self.source[rows].tolist(), ats, self.sku[rows].tolist(),
-                                         self.by[rows].tolist(), self.detail[rows].tolist(),
+        by = self.by[rows].tolist()
+        details = [_text(d) or b for d, b in zip(self.detail[rows].tolist(), by, strict=True)]  # the reason when empty
+        return [Problem(*p) for p in zip(self.source[rows].tolist(), ats, self.sku[rows].tolist(), by, details,
                                          self.quality[rows].tolist(), strict=True)]
 
 
@@ -482,10 +483,12 @@ def _source_rows(tab: "BoundTab", src: "FeedbackSource", by_order: Mapping[str, 
         joined[:] = [by_order.get(order, "") for order in _text_array(frame[src.order][unnamed]).tolist()]
         skus[unnamed] = joined
     by = _text_array(frame[src.by])
-    details = by
+    # the details stay as typed until a slice of them is turned into Problems: a million distinct
+    # 问题描述 worded up front were the biggest part of the table, and only the quality problems
+    # of the last weeks are ever looked at
+    details = _filled(n, None)
     if src.detail and src.detail != src.by and tab.has(src.detail):
-        details = _text_array(frame[src.detail])
-        details = np.where(details == "", by, details)
+        details = frame[src.detail].to_numpy(dtype=object)
     return (when.to_numpy()[dated].astype("datetime64[ns]"), _filled(n, src.label), skus, by, details,
             quality & bool(src.quality))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
+
 from conftest import NOW, base_tabs, evaluate, row_for
 
 from sheetsync.core import rules
@@ -119,6 +121,27 @@ def test_found_rows_is_found_row_by_row(template):
         [(f.row_key, f.owners, f.deadline, f.value) for f in one_by_one]
     assert any(f.owners for f in batch) and any(not f.owners for f in batch)
     assert any(f.row_key.endswith("#2") for f in batch)
+
+
+@pytest.mark.parametrize("misaligned", ["shorter", "shifted index", "numpy of another length"])
+def test_a_batch_refuses_a_mask_not_aligned_with_its_tab(template, misaligned):
+    """``found_rows`` reads a mask's positions as the tab's rows: a mask of other rows would put
+    findings, owners and values on the wrong rows, so it is refused (a bug in a rule kind)."""
+    from sheetsync.engine import load
+    from conftest import snapshot_of
+
+    tabs = base_tabs(template)
+    tabs["售后纠纷"] += [row_for(template, "disputes", order=f"T{i}", received_at=D(2026, 11, 20, 9 + i))
+                      for i in range(4)]
+    tab = load(snapshot_of(tabs), template, NOW).workbook.tab("disputes")
+    rule = next(r for r in tab.template.rules if r.code == "dispute.resolve")
+    mask = tab.frame["received_at"].notna()
+    assert mask.sum() == 4
+    bad = {"shorter": mask.iloc[1:], "shifted index": mask.set_axis(mask.index + 1),
+           "numpy of another length": mask.to_numpy()[:-1]}[misaligned]
+    with pytest.raises(ValueError, match="dispute.resolve"):
+        rules.found_rows(tab, rule, bad, rule.column, "overdue", limit=rules._limit(timedelta(hours=2)))
+    assert rules.found_rows(tab, rule, mask, rule.column, "overdue", limit=rules._limit(timedelta(hours=2)))
 
 
 def test_batch_constructors_make_what_the_dataclasses_make():

@@ -150,7 +150,8 @@ class ReadCache:
         signature, body = data[len(_MAGIC):len(_MAGIC) + _SIGNATURE], data[len(_MAGIC) + _SIGNATURE:]
         if not hmac.compare_digest(signature, hmac.new(self.key, body, hashlib.sha256).digest()):
             raise ValueError("signature does not match (not written by this user)")
-        return _without_gc(pickle.loads, body)
+        with paused_gc():  # loading a read makes millions of objects, none of them garbage
+            return pickle.loads(body)
 
     @property
     def path(self) -> Path:
@@ -286,7 +287,8 @@ class ReadCache:
             return False
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            body = _without_gc(pickle.dumps, payload, protocol=pickle.HIGHEST_PROTOCOL)
+            with paused_gc():
+                body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
             self.folder.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as fh:
                 fh.write(_MAGIC + hmac.new(self.key, body, hashlib.sha256).digest() + body)
@@ -299,14 +301,6 @@ class ReadCache:
             except OSError:
                 pass
             return False
-
-
-def _without_gc(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``work(*args, **kwargs)`` with the cyclic garbage collector paused: loading a read makes
-    millions of objects, none of them garbage, and the collector's passes over them took three
-    quarters of the time."""
-    with paused_gc():
-        return work(*args, **kwargs)
 
 
 _STATE = "\x00state"  # the part holding the state (tab titles are never empty-prefixed so)

@@ -64,9 +64,10 @@ def strip_note_prefix(text: str) -> str:
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused (and then restored as it was) while the checks make
-    their findings: they hold no cycles, and every full collection walks all of the million
-    objects a messy sheet's checks have made so far (13 of them, a fifth of the run, at 1 M rows
+    """The cyclic garbage collector paused (and then restored as it was; nesting is harmless)
+    while sheetsync makes millions of objects that hold no cycles: a run (engine.run), binding
+    and the checks (also when called on their own), loading and saving the read cache. Every full
+    collection walks all the objects made so far (13 of them, a fifth of the checks, at 1 M rows
     per big tab). Whatever cycles appear meanwhile are collected once it runs again."""
     was_enabled = gc.isenabled()
     gc.disable()

@@ -19,6 +19,12 @@ XlsxBackend and a read cache in a temporary records folder, as ``sheetsync run``
 
 The JSON line after each row says which tabs each run parsed (``*_parsed``, one list per read).
 
+The reruns read a bigger file than the first run: sheetsync's 问题清单, 周报 and state tab are in
+it (at 100k rows about a quarter more cells). The targets are judged against a calamine read of
+the file as generated, as the issue set them; the table also shows the one-cell edit against a
+calamine read of the edited file itself (``edit / calamine of that file``), the same work a
+calamine user would do on that run's file.
+
 Peak RSS is the child's resident high-water mark for the whole child.
 """
 
@@ -111,15 +117,19 @@ def child(kind: str, source: Path, workdir: Path) -> dict[str, Any]:
     timed("idle")
     edit_one_cell(target)
     timed("edit")
+    shutil.copyfile(target, workdir / "edited.xlsx")  # measured by its own child (``calamine_edited``)
     out["problems"] = first.problems
     out["peak_mib"] = _peak_mib()
     return out
 
 
-def measure(kind: str, source: Path) -> dict[str, Any]:
+def measure(kind: str, source: Path, keep: Path | None = None) -> dict[str, Any]:
+    """One child's answer; ``keep``: a folder the child's edited file is copied to."""
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run([sys.executable, str(SCRIPT), "--child", kind, "--file", str(source), "--workdir", tmp],
                               capture_output=True, text=True, check=True)
+        if keep is not None and (Path(tmp) / "edited.xlsx").is_file():
+            shutil.copyfile(Path(tmp) / "edited.xlsx", keep / "edited.xlsx")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -134,9 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(args.child, args.file, args.workdir), ensure_ascii=False))
         return 0
     print("| rows per tab | file MiB | openpyxl load+save s | calamine read s | first run s | first / openpyxl |"
-          " second run s | idle rerun s | idle / calamine | one-cell edit s | edit / calamine | peak RSS MiB"
+          " second run s | idle rerun s | idle / calamine | one-cell edit s | edit / calamine |"
+          " calamine read of the edited file s | edit / calamine of that file | peak RSS MiB"
           " (sheetsync / openpyxl / calamine) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts = []
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
@@ -144,13 +155,16 @@ def main(argv: list[str] | None = None) -> int:
             size = source.stat().st_size / 2**20
             op = measure("openpyxl", source)
             cal = measure("calamine", source)
-            ss = measure("sheetsync", source)
+            ss = measure("sheetsync", source, keep=Path(tmp))
+            edited = measure("calamine", Path(tmp) / "edited.xlsx")
         print(f"| {n // 1000}k | {size:.1f} | {op['seconds']:.2f} | {cal['seconds']:.2f} | {ss['first']:.2f} | "
               f"{ss['first'] / op['seconds']:.2f}× | {ss['second']:.2f} | {ss['idle']:.2f} | {ss['idle'] / cal['seconds']:.2f}× | "
-              f"{ss['edit']:.2f} | {ss['edit'] / cal['seconds']:.2f}× | {ss['peak_mib']:.0f} / {op['peak_mib']:.0f} / "
+              f"{ss['edit']:.2f} | {ss['edit'] / cal['seconds']:.2f}× | {edited['seconds']:.2f} | "
+              f"{ss['edit'] / edited['seconds']:.2f}× | {ss['peak_mib']:.0f} / {op['peak_mib']:.0f} / "
               f"{cal['peak_mib']:.0f} |", flush=True)
         print(f"<!-- {n}: {json.dumps(ss, ensure_ascii=False)} -->", flush=True)
-        verdicts += _verdicts(n, ss["first"] / op["seconds"], ss["idle"] / cal["seconds"], ss["edit"] / cal["seconds"])
+        verdicts += _verdicts(n, ss["first"] / op["seconds"], ss["idle"] / cal["seconds"], ss["edit"] / cal["seconds"],
+                              ss["edit"] / edited["seconds"])
     print()
     print("| target | measured | verdict |")
     print("|---|---|---|")
@@ -159,14 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _verdicts(n: int, first: float, idle: float, edit: float) -> list[str]:
+def _verdicts(n: int, first: float, idle: float, edit: float, edit_same_file: float) -> list[str]:
     """The issue's targets for one size, as measured in this run."""
     size = f"{n // 1000}k"
     moonshot = "met (moonshot met)" if first <= 0.2 else "met (moonshot not met)" if first <= 1 else "not met"
     return [f"| first run ≤ 1× openpyxl load+save (moonshot 5× faster), {size} | {first:.2f}× ({1 / first:.1f}× faster) "
             f"| {moonshot} |",
             f"| idle rerun ≤ 1.5× a calamine read, {size} | {idle:.2f}× | {'met' if idle <= 1.5 else 'not met'} |",
-            f"| one-cell-edit rerun ≤ 2× a calamine read, {size} | {edit:.2f}× | {'met' if edit <= 2 else 'not met'} |"]
+            f"| one-cell-edit rerun ≤ 2× a calamine read, {size} | {edit:.2f}× ({edit_same_file:.2f}× a read of the "
+            f"edited file itself) | {'met' if edit <= 2 else 'not met'} |"]
 
 
 if __name__ == "__main__":

@@ -164,8 +164,14 @@ def read_and_load(backend: Backend, template: Template, now: datetime, cache: Re
     from the cache too (backends with ``read_reusing``)."""
     version = content_version(backend) if cache is not None else None
     previous = None
+    pending: list = []  # the read begun while the cache's parts load (backends with ``begin_reusing``)
+    begin = getattr(backend, "begin_reusing", None)
+
+    def begin_read(known: Any) -> None:
+        pending.append(begin(known))
+
     if cache is not None and version is not None:
-        hit, previous = cache.lookup(version, template)
+        hit, previous = cache.lookup(version, template, meanwhile=begin_read if callable(begin) else None)
         local = to_shop_time(now, hit.settings.tz_name) if hit is not None else now
         if hit is not None and local.year == hit.year:  # '11-20' was read in this year
             log.info("%s unchanged since the last run: not read again", hit.snapshot.source)
@@ -174,7 +180,9 @@ def read_and_load(backend: Backend, template: Template, now: datetime, cache: Re
         previous = previous or hit
     reading = getattr(backend, "read_reusing", None)
     sources = None
-    if callable(reading) and cache is not None and version is not None:
+    if pending:
+        snapshot, sources = pending[0].finish(previous.snapshot.tabs if previous is not None else {})
+    elif callable(reading) and cache is not None and version is not None:
         known = previous.sources if previous is not None else None
         snapshot, sources = reading(known, previous.snapshot.tabs if previous is not None else {})
     else:

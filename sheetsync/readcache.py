@@ -165,9 +165,14 @@ class ReadCache:
     def get(self, version: str | None, template: Template) -> CachedRead | None:
         return self.lookup(version, template)[0]
 
-    def lookup(self, version: str | None, template: Template) -> tuple[CachedRead | None, CachedRead | None]:
+    def lookup(self, version: str | None, template: Template,
+               meanwhile: Callable[[Any], None] | None = None) -> tuple[CachedRead | None, CachedRead | None]:
         """(the read of this very content, or None; else the last read under this template and
-        sheetsync version, whose unchanged tabs may still be reused, or None)."""
+        sheetsync version, whose unchanged tabs may still be reused, or None).
+
+        ``meanwhile``: called with the last read's ``sources`` when the entry is of other
+        content, before its parts are loaded (the caller may begin reading the workbook while
+        they are: ``XlsxBackend.begin_reusing``)."""
         if version is None:
             return None, None
         try:
@@ -177,6 +182,8 @@ class ReadCache:
                 self.misses += 1
                 return None, None
             skeleton, names = payload
+            if meanwhile is not None and key[2] != version:
+                meanwhile(skeleton.sources)
             parts = {}
             for part, name in names.items():
                 stored_part, stored = self._load(self.folder / PART.format(name))

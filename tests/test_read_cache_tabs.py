@@ -139,6 +139,74 @@ def test_the_reused_tabs_read_as_a_full_read_of_the_edited_file(waiting_workbook
     assert snapshot.tabs == full.tabs and list(snapshot.tabs) == list(full.tabs)
 
 
+def test_a_read_begun_while_the_cache_loads_reads_as_a_full_read(waiting_workbook, tmp_path):
+    """The engine begins reading the edited file (hashing its parts, calamine parsing the tab
+    that changed) before the cache's tabs are loaded: the answer is that of a full read."""
+    cache = ReadCache(tmp_path / "cache")
+    settled(waiting_workbook, cache)
+    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
+    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    backend = XlsxBackend(waiting_workbook)
+    begun = []
+    hit, previous = cache.lookup(backend.version(), load_template(),
+                                 meanwhile=lambda known: begun.append(backend.begin_reusing(known)))
+    assert hit is None and len(begun) == 1 and begun[0].previous == previous.sources
+    snapshot, sources = begun[0].finish(previous.snapshot.tabs)
+    assert backend.reads == [["客服台账"]]
+    full = XlsxBackend(waiting_workbook).read()
+    assert snapshot.tabs == full.tabs and list(snapshot.tabs) == list(full.tabs)
+    assert sources == backend.read_reusing(previous.sources, previous.snapshot.tabs)[1]
+
+
+def test_no_read_is_begun_for_an_unchanged_workbook(waiting_workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    settled(waiting_workbook, cache)
+    begun = []
+    hit, _ = cache.lookup(XlsxBackend(waiting_workbook).version(), load_template(), meanwhile=begun.append)
+    assert hit is not None and begun == []
+
+
+class CountingBackend(XlsxBackend):
+    def __init__(self, path):
+        super().__init__(path)
+        self.begun = 0
+
+    def begin_reusing(self, previous):
+        self.begun += 1
+        return super().begin_reusing(previous)
+
+
+def test_the_run_after_an_edit_begins_its_read_while_the_cache_loads(waiting_workbook, tmp_path):
+    cache = ReadCache(tmp_path / "cache")
+    settled(waiting_workbook, cache)
+    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
+    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t></t></is></c>')})
+    backend = CountingBackend(waiting_workbook)
+    report = run(backend, get_jobs(None), now=NOW, cache=cache)
+    assert backend.begun == 1 and backend.reads[0] == ["客服台账"]
+    assert findings(report) == findings(uncached(waiting_workbook, tmp_path))
+
+
+def test_a_file_gone_after_its_read_was_begun_is_said_at_the_finish(waiting_workbook, tmp_path):
+    """What goes wrong on the reading thread (the file removed, cut short) is raised where the
+    read is finished, as the plain read raises it."""
+    from sheetsync.errors import BackendError
+
+    cache = ReadCache(tmp_path / "cache")
+    settled(waiting_workbook, cache)
+    backend = XlsxBackend(waiting_workbook)
+    last, _ = cache.lookup(backend.version(), load_template())
+    waiting_workbook.unlink()
+    pending = backend.begin_reusing(last.sources)
+    with pytest.raises(BackendError) as caught:
+        pending.finish(last.snapshot.tabs)
+    assert caught.value.key == "backends.xlsx.not_found"
+    waiting_workbook.write_bytes(b"PK\x03\x04 cut off")
+    with pytest.raises(BackendError) as caught:
+        backend.begin_reusing(last.sources).finish(last.snapshot.tabs)
+    assert caught.value.key == "backends.xlsx.cut_off"
+
+
 def test_a_new_shared_string_keeps_the_other_tabs(with_strings, tmp_path):
     """Excel adds the text typed into a cell at the end of the shared strings: the other tabs'
     strings keep their numbers, so they are not parsed again."""

@@ -25,13 +25,15 @@ import stat
 import struct
 import uuid
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 from xml.etree import ElementTree as ET
 
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
+from python_calamine import CalamineWorkbook
 
 from ..errors import BackendError, WorkbookBusyError
 from ..core.model import ApplyResult, ChangeSet, Snapshot
@@ -101,6 +103,34 @@ def _grew_from(now: tuple, before: tuple) -> bool:
     return len(now) > 2 and dict(now[2:]).get(before[0]) == before[1]
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What ``XlsxBackend._prepare`` found: the bytes read, their fingerprint and sources, and
+    calamine's parse of the tabs that changed (title -> sheet)."""
+
+    data: bytes
+    fingerprint: Fingerprint
+    sources: SheetSources | None
+    calamine: Any
+    parsed: dict[str, Any]
+
+
+class PendingRead:
+    """A read begun by ``XlsxBackend.begin_reusing``."""
+
+    def __init__(self, backend: "XlsxBackend", previous: SheetSources | None, future: "Future[_Prepared] | None"):
+        self.backend = backend
+        self.previous = previous
+        self._future = future
+
+    def finish(self, tabs: dict) -> tuple[Snapshot, SheetSources | None]:
+        """As ``read_reusing(previous, tabs)``; the errors of reading (a missing or damaged
+        file) are raised here."""
+        backend = self.backend
+        prepared = self._future.result() if self._future is not None else backend._prepare(self.previous, False)
+        return backend._finish(prepared, self.previous, tabs)
+
+
 def lock_files(path: Path) -> list[Path]:
     """Lock files that Excel/WPS (``~$name``), LibreOffice (``.~lock.name#``) and WPS
     (``.~name``) leave next to a workbook while it is open."""
@@ -157,9 +187,45 @@ class XlsxBackend:
         ``same_values``: titles whose values this backend's last write left as they were in
         ``tabs`` (it only painted or cleared marks there): while the file is still that write,
         only their fills and notes are read again."""
+        return self._finish(self._prepare(previous, prefetch=False), previous, tabs, same_values)
+
+    def begin_reusing(self, previous: SheetSources | None) -> "PendingRead":
+        """``read_reusing(previous, tabs)`` begun before ``tabs`` are at hand: the file is read,
+        its parts are hashed and the tabs that changed are parsed by calamine on another thread
+        (none of that holds Python's lock, so the caller loads the cached tabs meanwhile);
+        ``PendingRead.finish(tabs)`` does the rest and answers as ``read_reusing`` does."""
+        try:
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheetsync-read")
+            future = executor.submit(self._prepare, previous, True)
+            executor.shutdown(wait=False)
+        except RuntimeError as exc:  # no thread to be had: it is all done in finish
+            log.debug("reading on this thread: %s", exc)
+            future = None
+        return PendingRead(self, previous, future)
+
+    def _prepare(self, previous: SheetSources | None, prefetch: bool) -> "_Prepared":
+        """The file's bytes and sources, and (``prefetch``) calamine's parse of the tabs that
+        changed since ``previous``. A tab calamine cannot parse is left to ``read_tabs``, which
+        says why."""
         data, fingerprint = self._read_bytes()
         self._check_package(data)
         sources = self._sources(data, previous)
+        calamine, parsed = None, {}
+        if prefetch and sources is not None:
+            same = sources.unchanged(previous) if previous is not None else set()
+            try:
+                calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
+                for title in sources.sheets:
+                    if title not in same:
+                        parsed[title] = calamine.get_sheet_by_name(title)
+            except Exception as exc:  # noqa: BLE001 - calamine's own errors: read_tabs meets them again
+                log.debug("%s: not parsed ahead (%s)", self.path.name, exc)
+                calamine, parsed = None, {}
+        return _Prepared(data, fingerprint, sources, calamine, parsed)
+
+    def _finish(self, prepared: "_Prepared", previous: SheetSources | None, tabs: dict,
+                same_values: Iterable[str] = ()) -> tuple[Snapshot, SheetSources | None]:
+        data, fingerprint, sources = prepared.data, prepared.fingerprint, prepared.sources
         reuse: dict = {}
         if sources is not None and previous is not None:
             reuse = {t: tabs[t] for t in sources.unchanged(previous) if t in tabs}
@@ -167,7 +233,7 @@ class XlsxBackend:
         if fingerprint.sha256 == self._written:  # nobody saved since: what the write left is known
             marks = {t: tabs[t] for t in same_values if t in tabs and t not in reuse}
         try:
-            read = read_tabs(data, reuse, marks)
+            read = read_tabs(data, reuse, marks, calamine=prepared.calamine, parsed=prepared.parsed)
         except PackageError as exc:
             log.debug("%s: %s", self.path.name, exc)
             cause = exc.__cause__

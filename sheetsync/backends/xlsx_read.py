@@ -45,20 +45,24 @@ class PackageError(Exception):
 
 
 def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None,
-              same_values: Mapping[str, TabData] | None = None) -> dict[str, TabData]:
+              same_values: Mapping[str, TabData] | None = None, *, calamine: Any = None,
+              parsed: Mapping[str, Any] | None = None) -> dict[str, TabData]:
     """Every worksheet of the package in ``data``, in workbook order. A tab in ``reuse`` (by
     title: one the caller knows did not change) is taken from there, not parsed; one in
     ``same_values`` (whose values the caller knows are those given) has only its fills, notes
-    and state read again."""
+    and state read again. ``calamine``: the package opened by python-calamine already, with
+    ``parsed`` (title -> its sheet) the tabs it parsed already."""
     reuse = reuse or {}
     same_values = same_values or {}
+    parsed = parsed or {}
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         workbook = pkg.workbook_member(zf)
         tabs = [s for s in pkg.sheets(zf, workbook) if s.kind == pkg.WORKSHEET]
         styles = pkg.styles_member(zf, workbook)
         fills_by_style = pkg.style_fills(zf.read(styles) if styles and styles in zf.namelist() else None)
-        calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if calamine is None:
+            calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ET.ParseError, ValueError, EOFError) as exc:
         raise PackageError(str(exc)) from exc
     except Exception as exc:  # calamine's own errors
@@ -78,7 +82,8 @@ def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None,
                                            hidden=sheet.state != "visible")
                 continue
             try:
-                out[sheet.title] = _tab(zf, calamine, sheet, fills_by_style)
+                out[sheet.title] = _tab(zf, parsed[sheet.title] if sheet.title in parsed else
+                                        calamine.get_sheet_by_name(sheet.title), sheet, fills_by_style)
             except (KeyError, ET.ParseError, ValueError) as exc:
                 raise PackageError(f"{sheet.member}: {exc}") from exc
             except Exception as exc:  # calamine on a damaged sheet
@@ -86,11 +91,11 @@ def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None,
     return out
 
 
-def _tab(zf: zipfile.ZipFile, calamine: CalamineWorkbook, sheet: pkg.Sheet,
-         fills_by_style: list[str | None]) -> TabData:
+def _tab(zf: zipfile.ZipFile, values: Any, sheet: pkg.Sheet, fills_by_style: list[str | None]) -> TabData:
+    """One tab, its values from ``values`` (its calamine sheet)."""
     xml = zf.read(sheet.member)
     errors = _errors(xml) if b't="e"' in xml else {}
-    columns, n_rows = sheet_columns(calamine.get_sheet_by_name(sheet.title), errors)
+    columns, n_rows = sheet_columns(values, errors)
     fills = styled_fills(xml, fills_by_style)
     return TabData.from_columns(sheet.title, columns, n_rows, fills=fills, notes=_notes(zf, sheet),
                                 merged=pkg.merged_ranges(xml), hidden=sheet.state != "visible",

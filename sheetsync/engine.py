@@ -165,7 +165,7 @@ def read_and_load(backend: Backend, template: Template, now: datetime, cache: Re
     version = content_version(backend) if cache is not None else None
     previous = None
     pending: list = []  # the read begun while the cache's parts load (backends with ``begin_reusing``)
-    begin = getattr(backend, "begin_reusing", None)
+    begin: Any = getattr(backend, "begin_reusing", None)
 
     def begin_read(known: Any) -> None:
         pending.append(begin(known))

@@ -158,6 +158,30 @@ def test_a_read_begun_while_the_cache_loads_reads_as_a_full_read(waiting_workboo
     assert sources == backend.read_reusing(previous.sources, previous.snapshot.tabs)[1]
 
 
+def test_the_zip_directory_tells_the_edited_sheet_part_apart(waiting_workbook, tmp_path):
+    """Every part compressed anew, one cell changed: by CRC and size only the edited sheet's
+    part surely changed (the others are hashed to tell); with nothing known every part did."""
+    import io
+
+    from sheetsync.backends.xlsx_zip import member_digests, surely_changed
+
+    def digests():
+        data = waiting_workbook.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return member_digests(zf, data)
+
+    before = digests()
+    member = member_of(waiting_workbook, "客服台账")
+    with zipfile.ZipFile(waiting_workbook) as zf:
+        assert surely_changed(zf, before) == set()
+        assert surely_changed(zf, None) == set(zf.namelist())
+    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
+    rewrite(waiting_workbook, {member: set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    with zipfile.ZipFile(waiting_workbook) as zf:
+        assert surely_changed(zf, before) == {member}
+    assert {m for m, d in digests().items() if d[1] != before[m][1]} == {member}
+
+
 def test_no_read_is_begun_for_an_unchanged_workbook(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
     settled(waiting_workbook, cache)

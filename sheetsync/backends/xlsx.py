@@ -45,7 +45,7 @@ from .xlsx_patch import Workbook as Package
 from .xlsx_read import PackageError, read_tabs
 from .xlsx_splice import add_tab, append_rows, replace_tab
 from .xlsx_write import add_layout_tab
-from .xlsx_zip import member_digests
+from .xlsx_zip import member_digests, surely_changed
 
 log = logging.getLogger(__name__)
 
@@ -205,23 +205,45 @@ class XlsxBackend:
 
     def _prepare(self, previous: SheetSources | None, prefetch: bool) -> "_Prepared":
         """The file's bytes and sources, and (``prefetch``) calamine's parse of the tabs that
-        changed since ``previous``. A tab calamine cannot parse is left to ``read_tabs``, which
-        says why."""
+        changed since ``previous``: those whose sheet part's CRC or size changed are parsed on
+        another thread while the parts are hashed (the other changed tabs are left to
+        ``read_tabs``). A tab calamine cannot parse is left to ``read_tabs`` too, which says why."""
         data, fingerprint = self._read_bytes()
         self._check_package(data)
-        sources = self._sources(data, previous)
-        calamine, parsed = None, {}
-        if prefetch and sources is not None:
-            same = sources.unchanged(previous) if previous is not None else set()
+        ahead: Future[tuple[Any, dict[str, Any]]] | None = None
+        titles = self._surely_changed(data, previous) if prefetch else []
+        if titles:
             try:
-                calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
-                for title in sources.sheets:
-                    if title not in same:
-                        parsed[title] = calamine.get_sheet_by_name(title)
-            except Exception as exc:  # noqa: BLE001 - calamine's own errors: read_tabs meets them again
-                log.debug("%s: not parsed ahead (%s)", self.path.name, exc)
-                calamine, parsed = None, {}
+                executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheetsync-parse")
+                ahead = executor.submit(self._parse_ahead, data, titles)
+                executor.shutdown(wait=False)
+            except RuntimeError as exc:  # no thread to be had: read_tabs parses them
+                log.debug("not parsed ahead: %s", exc)
+        sources = self._sources(data, previous)
+        calamine, parsed = ahead.result() if ahead is not None else (None, {})
         return _Prepared(data, fingerprint, sources, calamine, parsed)
+
+    def _surely_changed(self, data: bytes, previous: SheetSources | None) -> list[str]:
+        """The titles of the worksheets whose part surely changed since ``previous`` (every one
+        without it); none when the package cannot be told apart so cheaply."""
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                changed = surely_changed(zf, previous.members if previous is not None else None)
+                return [s.title for s in pkg.sheets(zf, pkg.workbook_member(zf))
+                        if s.kind == pkg.WORKSHEET and s.member in changed]
+        except (zipfile.BadZipFile, KeyError, ET.ParseError, ValueError, EOFError, struct.error) as exc:
+            log.debug("%s: changed tabs not known ahead (%s)", self.path.name, exc)
+            return []
+
+    def _parse_ahead(self, data: bytes, titles: list[str]) -> tuple[Any, dict[str, Any]]:
+        """calamine's parse of ``titles`` (nothing when calamine refuses: ``read_tabs`` meets
+        the error again and says what it is)."""
+        try:
+            calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            return calamine, {title: calamine.get_sheet_by_name(title) for title in titles}
+        except Exception as exc:  # noqa: BLE001 - calamine's own errors
+            log.debug("%s: not parsed ahead (%s)", self.path.name, exc)
+            return None, {}
 
     def _finish(self, prepared: "_Prepared", previous: SheetSources | None, tabs: dict,
                 same_values: Iterable[str] = ()) -> tuple[Snapshot, SheetSources | None]:

@@ -184,3 +184,17 @@ def member_digests(zf: zipfile.ZipFile, data: bytes, known: dict[str, tuple[str,
         else:
             out[info.filename] = (stored, hashlib.sha256(zf.read(info)).hexdigest())
     return out
+
+
+def surely_changed(zf: zipfile.ZipFile, known: dict[str, tuple[str, str]] | None) -> set[str]:
+    """The members whose content certainly differs from ``known`` (a ``member_digests``
+    answer): new ones, and those whose CRC or size is not what it was. Found from the zip's
+    directory alone; a member not among them may still have changed (``member_digests`` tells)."""
+    known = known or {}
+    out = set()
+    for info in zf.infolist():
+        before = known.get(info.filename)
+        fields = before[0].split(":") if before is not None else []
+        if len(fields) < 3 or fields[1] != f"{info.CRC:08x}" or fields[2] != str(info.file_size):
+            out.add(info.filename)
+    return out

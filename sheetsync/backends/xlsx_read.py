@@ -219,36 +219,35 @@ def _errors(xml: bytes) -> dict[tuple[int, int], CellError]:
 
 def styled_fills(xml: bytes, fills_by_style: list[str | None]) -> dict[tuple[int, int], str]:
     """(row, col) -> fill key of every cell whose style has a fill. Only the style numbers that
-    have a fill are searched for, so a sheet without filled cells costs nothing."""
+    have a fill are searched for (one pass of one pattern over the part), so a sheet without
+    filled cells costs nothing and a big one little."""
     filled = {i: key for i, key in enumerate(fills_by_style) if key is not None}
     if not filled:
         return {}
+    data = max(xml.find(b"sheetData"), 0)
+    if any(xml.find(ch, data) >= 0 for ch in (b"\n", b"\t", b"\r")):
+        xml = xml.translate(_SPACES)  # attributes one per line: each the same length, a space
+    by_number = {b"%d" % style: key for style, key in filled.items()}
+    pattern = re.compile(rb' s="(%s)"' % b"|".join(by_number)) if len(by_number) <= _ALTERNATIVES else _ANY_STYLE
     out: dict[tuple[int, int], str] = {}
-    spaces = [b" ", *(ch for ch in (b"\n", b"\t", b"\r") if ch + b's="' in xml)]  # attributes one per line...
-    for style, key in filled.items():
-        for space in spaces:
-            if _find_styled(xml, space + b's="%d"' % style, key, out) is None:
-                return _fills_by_position(xml, filled)
+    for found in pattern.finditer(xml):
+        key = by_number.get(found[1])
+        if key is None:
+            continue
+        pos = found.start()
+        tag = xml[xml.rfind(b"<", 0, pos):xml.find(b">", pos) + 1]
+        if not _CELL_TAG.match(tag):
+            continue  # a row's style, or text: cells present in the file carry their own
+        ref = _CELL_REF.search(tag)
+        if ref is None:  # a writer that leaves out cell references
+            return _fills_by_position(xml, filled)
+        out[(int(ref[2]), pkg.column_number(ref[1]))] = key
     return out
 
 
-def _find_styled(xml: bytes, needle: bytes, key: str, out: dict[tuple[int, int], str]) -> bool | None:
-    """Put every cell carrying attribute ``needle`` into ``out``; None when a cell has no
-    reference (the caller then counts cells instead). A literal search is far faster than a
-    pattern over the whole part."""
-    pos = xml.find(needle)
-    while pos >= 0:
-        start = xml.rfind(b"<", 0, pos)
-        tag_end = xml.find(b">", pos)
-        tag = xml[start:tag_end + 1]
-        pos = xml.find(needle, pos + len(needle))
-        if not _CELL_TAG.match(tag):
-            continue  # a row's or column's style: cells present in the file carry their own
-        ref = _CELL_REF.search(tag)
-        if ref is None:  # a writer that leaves out cell references
-            return None
-        out[(int(ref[2]), pkg.column_number(ref[1]))] = key
-    return True
+_SPACES = bytes.maketrans(b"\t\r\n", b"   ")
+_ALTERNATIVES = 16  # filled styles searched for by name; past that, every style number is looked up
+_ANY_STYLE = re.compile(rb' s="([0-9]+)"')
 
 
 def _fills_by_position(xml: bytes, filled: dict[int, str]) -> dict[tuple[int, int], str]:

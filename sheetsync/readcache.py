@@ -38,15 +38,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from .core.binding import BoundWorkbook
-from .core.model import Snapshot, paused_gc
+from .core.binding import BoundWorkbook, raw_frame
+from .core.model import RowKeys, Snapshot, paused_gc
 from .core.settings import Settings
 from .core.state import State
 from .core.template import Template
 
 log = logging.getLogger(__name__)
 
-FORMAT = 5  # raised whenever a cached class changes its shape (5: RowKeys and Duration did)
+FORMAT = 6  # raised whenever a cached class changes its shape (6: raw cells made on load, times packed)
 _MAGIC = b"sheetsync-read-cache\n"
 _SIGNATURE = 32  # bytes of HMAC-SHA256 after the magic line
 FILE_NAME = "read.pickle"
@@ -325,7 +325,9 @@ def _split(cached: CachedRead) -> tuple[CachedRead, dict[str, Any]]:
         bare = replace(tab, template=None, _raw_arrays={})  # type: ignore[arg-type]
         title = tab.data.title if tab.data is not None else None
         if title is not None and title in parts and parts[title][0] is tab.data:
-            parts[title][1][key] = replace(bare, data=None)
+            # its raw cells are views of the data's columns: made again on load (binding.raw_frame)
+            remade = isinstance(tab.keys, RowKeys) and tab.raw.index is tab.frame.index
+            parts[title][1][key] = replace(bare, data=None, raw=None if remade else tab.raw)
             tabs[key] = title
         else:
             tabs[key] = bare
@@ -346,6 +348,9 @@ def _attach(skeleton: CachedRead, parts: dict[str, Any], template: Template) -> 
         if isinstance(tab, str):  # bound to the data of that title
             data, bound = parts[tab]
             tab = replace(bound[key], data=data)
+            if tab.raw is None:
+                tab.raw = raw_frame(data, template.tabs[key], tab.header_row, tab.col_index, tab.keys.rows,
+                                    tab.frame.index)
         tabs[key] = replace(tab, template=template.tabs[key])
     return replace(skeleton, state=parts[_STATE], workbook=replace(wb, template=template, tabs=tabs))
 

@@ -195,3 +195,34 @@ def test_a_finding_is_built_as_the_dataclass_declares_it() -> None:
     assert hash(g) == hash(replace(f, owners=("王芳",))) and pickle.loads(pickle.dumps(g)) == g
     with pytest.raises(AttributeError):
         f.row = 3  # type: ignore[misc]
+
+
+def _cells_and_types(tab: TabData) -> list[list[tuple[type, object]]]:
+    return [[(type(v), v) for v in column] for column in tab.rows.columns]
+
+
+@pytest.mark.parametrize("name, column", [
+    ("a date column, some typed as text", [datetime(2026, 11, 20, 9, 30, 15, 123456) if i % 7 else "11-20"
+                                           for i in range(600)]),
+    ("forever and the first day", [datetime(9999, 12, 31) if i % 2 else datetime(1, 1, 1) for i in range(600)]),
+    ("times, blanks and numbers", [datetime(2026, 1, 1, i % 24) if i % 3 else (None if i % 2 else i)
+                                   for i in range(600)]),
+    ("a second that happens twice", [datetime(2026, 11, 1, 1, 30, fold=i % 2) for i in range(600)]),
+    ("dates, not times", [date(2026, 11, i % 28 + 1) for i in range(600)]),
+    ("a few times only", [datetime(2026, 1, 1)] * 10 + ["x"] * 590),
+])
+def test_a_columnar_tab_pickles_its_times_exactly(name: str, column: list) -> None:
+    """The read cache pickles a tab's times as one array per column: every cell comes back
+    equal and of its own type (text stays text, a date a date), whatever else the column holds."""
+    tab = TabData.from_columns("t", [np.array(column, dtype=object), np.array(["x"] * 600, dtype=object)])
+    back = pickle.loads(pickle.dumps(tab, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == tab and _cells_and_types(back) == _cells_and_types(tab)
+    assert [getattr(v, "fold", 0) for v in back.rows.columns[0]] == [getattr(v, "fold", 0) for v in column]
+
+
+def test_times_with_a_time_zone_are_pickled_as_they_are() -> None:
+    from datetime import timezone
+
+    column = np.array([datetime(2026, 11, 20, 9, tzinfo=timezone.utc)] * 300, dtype=object)
+    back = pickle.loads(pickle.dumps(TabData.from_columns("t", [column])))
+    assert [v.tzinfo for v in back.rows.columns[0]] == [timezone.utc] * 300

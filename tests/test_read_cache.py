@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from conftest import NOW
@@ -217,3 +218,29 @@ def test_an_idle_run_does_not_plan_again(waiting_workbook, tmp_path, monkeypatch
     wb.save(waiting_workbook)
     do_run(waiting_workbook, cache, now=NOW + timedelta(hours=2))
     assert planned == [1, 1, 1, 1]
+
+
+def test_the_raw_cells_made_again_on_load_are_those_the_binding_made(tmp_path):
+    """A tab's raw cells (what messages quote) are not stored: they are made again from its data
+    on load, exactly as binding made them, a merged block copied down and blank rows left out."""
+    from sheetsync.core.model import Snapshot, TabData
+    from sheetsync.engine import load
+    from sheetsync.readcache import CachedRead, _split
+
+    template = load_template("zh-CN")
+    rows = [["标题 2026"], ["SKU", "商品名称", "库存", "最低价", "更新时间"], ["A1", "戒指", "5件", 199, "2026/11/20 10:05"],
+            ["A1", "耳钉", "三", None, D(2026, 11, 20, 9)], [None, None, None, None], ["B2", "手链", -1, "¥99"],
+            ["C3", None, 4, 10, "11-20"]] + [[f"S{i}", "链", i, 5, D(2026, 11, 1) + timedelta(hours=i)] for i in range(400)]
+    columns = [[r[c] if c < len(r) else None for r in rows] for c in range(5)]
+    snapshot = Snapshot({"库存": TabData.from_columns("库存", columns, merged=[(6, 2, 7, 2)])}, "t")
+    loaded = load(snapshot, template, NOW)
+    entry = CachedRead(snapshot, loaded.workbook, loaded.settings, loaded.state, NOW.year, None, "v1")
+    assert _split(entry)[1]["库存"][1]["inventory"].raw is None  # not stored
+    ReadCache(tmp_path / "cache", key=b"k" * 32).put("v1", template, entry)
+    hit, _ = ReadCache(tmp_path / "cache", key=b"k" * 32).lookup("v1", template)
+    before, after = loaded.workbook.tab("inventory"), hit.workbook.tab("inventory")
+    pd.testing.assert_frame_equal(after.raw, before.raw)
+    assert after.raw.loc[7, "product"] == "手链" and 5 not in after.raw.index  # the merge, the blank row
+    assert [[type(v) for v in after.raw[c]] for c in after.raw] == [[type(v) for v in before.raw[c]] for c in before.raw]
+    assert after.raw.index is after.frame.index
+    assert after.raw_value(10, "updated") == before.raw_value(10, "updated") == D(2026, 11, 1, 2)

@@ -347,18 +347,13 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
         bound.findings.append(bound.layout_finding(f"{code}_near" if near else code, row=header_row,
                                                    column=col.name, column_id=col.id, closest=near))
     first = header_row + 1
-    cells_of = _body_columns(data, first, col_index, tab_t, bound)
+    _say_merged(data, first, col_index, tab_t, bound)
     keys = tab_row_keys(data, bound.key_col_numbers(), first_row=first)
     bound.keys = keys
     rows = keys.rows  # ascending; only non-blank rows have keys
     index = pd.Index(rows, name="row")
-    positions = rows - first
-    # every body row kept (the usual case): a view of the column, no copy
-    whole = len(positions) == 0 or positions[-1] - positions[0] + 1 == len(positions)
-    chosen = slice(int(positions[0]), int(positions[-1]) + 1) if whole and len(positions) else positions
-    raw = {col.id: pd.Series(cells_of[col.id][chosen], index=index, dtype=object, copy=False)
-           for col in tab_t.columns if col.id in col_index}
-    bound.raw = pd.DataFrame(raw, index=index, copy=False)
+    bound.raw = raw_frame(data, tab_t, header_row, col_index, rows, index)
+    raw = {col_id: bound.raw[col_id] for col_id in bound.raw.columns}
     parsed, bad = {}, {}
     for col in tab_t.columns:
         if col.id not in raw:
@@ -388,19 +383,32 @@ def _bind_tab(data: TabData, tab_t: TabTemplate, template: Template, year: int) 
     return bound
 
 
-def _body_columns(data: TabData, first: int, col_index: dict[str, int], tab_t: TabTemplate,
-                  bound: BoundTab) -> dict[str, np.ndarray]:
+def raw_frame(data: TabData, tab_t: TabTemplate, header_row: int, col_index: dict[str, int], rows: np.ndarray,
+              index: pd.Index | None = None) -> pd.DataFrame:
+    """The template columns' cells of the body rows ``rows`` (a tab's ``keys.rows``), one object
+    column per column id, indexed by sheet row (``index``, made from ``rows`` when not given):
+    ``BoundTab.raw``. The read cache keeps the tab's data, not this, and makes it again."""
+    first = header_row + 1
+    cells_of = _body_cells(data, first, col_index)
+    index = pd.Index(rows, name="row") if index is None else index
+    positions = rows - first
+    # every body row kept (the usual case): a view of the column, no copy
+    whole = len(positions) == 0 or positions[-1] - positions[0] + 1 == len(positions)
+    chosen = slice(int(positions[0]), int(positions[-1]) + 1) if whole and len(positions) else positions
+    return pd.DataFrame({col.id: pd.Series(cells_of[col.id][chosen], index=index, dtype=object, copy=False)
+                         for col in tab_t.columns if col.id in col_index}, index=index, copy=False)
+
+
+def _body_cells(data: TabData, first: int, col_index: dict[str, int]) -> dict[str, np.ndarray]:
     """The template columns' cells from row ``first`` down (index 0 = row ``first``), as object
     arrays: views of the tab's own columns where it can. A value in a vertically merged block
     applies to every row of the block (people merge a date over the rows of one day): it is
-    copied down for reading (into a copy of that column), and said so once per block."""
+    copied down for reading (into a copy of that column; ``_say_merged`` says so)."""
     end = max(data.n_rows, first - 1)
     columns = {col_id: object_array(data.column(c))[first - 1:end] for col_id, c in col_index.items()}
     by_col = {v: k for k, v in col_index.items()}
     copied: set[str] = set()
-    for min_row, min_col, max_row, max_col in data.merged:
-        if max_row < first or min_row == max_row:
-            continue
+    for min_row, min_col, max_row, max_col in _blocks_below(data, first):
         value = data.cell(min_row, min_col)
         for c in range(min_col, max_col + 1):
             col_id = by_col.get(c)
@@ -413,12 +421,24 @@ def _body_columns(data: TabData, first: int, col_index: dict[str, int], tab_t: T
             for r in range(max(min_row, first), min(max_row, end) + 1):
                 if cells[r - first] is None:
                     cells[r - first] = value
+    return columns
+
+
+def _blocks_below(data: TabData, first: int) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of more than one row that reach row ``first`` or below."""
+    return [m for m in data.merged if m[2] >= first and m[0] != m[2]]
+
+
+def _say_merged(data: TabData, first: int, col_index: dict[str, int], tab_t: TabTemplate, bound: BoundTab) -> None:
+    """One finding per vertically merged block of the body whose first column is a template
+    column: its value is read in every row of the block."""
+    by_col = {v: k for k, v in col_index.items()}
+    for min_row, min_col, _max_row, _max_col in _blocks_below(data, first):
         col_id = by_col.get(min_col)
         if col_id is not None:
             header = bound.headers.get(col_id, tab_t.column(col_id).name)
             bound.findings.append(bound.layout_finding("layout.merged", row=min_row, column=header, col=min_col,
-                                                       value=value, column_id=col_id))
-    return columns
+                                                       value=data.cell(min_row, min_col), column_id=col_id))
 
 
 def _column_checks(bound: BoundTab) -> None:

@@ -167,8 +167,9 @@ def read_and_load(backend: Backend, template: Template, now: datetime, cache: Re
     pending: list = []  # the read begun while the cache's parts load (backends with ``begin_reusing``)
     begin: Any = getattr(backend, "begin_reusing", None)
 
-    def begin_read(known: Any) -> None:
+    def begin_read(known: Any) -> list[str]:  # the tabs that surely changed: their cached form is not loaded
         pending.append(begin(known))
+        return pending[0].surely_changed()
 
     if cache is not None and version is not None:
         hit, previous = cache.lookup(version, template, meanwhile=begin_read if callable(begin) else None)

@@ -38,15 +38,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from .core.binding import BoundWorkbook, raw_frame
-from .core.model import RowKeys, Snapshot, paused_gc
+from .core.binding import BoundTab, BoundWorkbook, raw_frame
+from .core.model import RowKeys, Snapshot, TabData, paused_gc
 from .core.settings import Settings
 from .core.state import State
 from .core.template import Template
 
 log = logging.getLogger(__name__)
 
-FORMAT = 6  # raised whenever a cached class changes its shape (6: raw cells made on load, times packed)
+FORMAT = 7  # raised whenever a cached class changes its shape (7: the index names each bound tab's headers)
 _MAGIC = b"sheetsync-read-cache\n"
 _SIGNATURE = 32  # bytes of HMAC-SHA256 after the magic line
 FILE_NAME = "read.pickle"
@@ -166,13 +166,15 @@ class ReadCache:
         return self.lookup(version, template)[0]
 
     def lookup(self, version: str | None, template: Template,
-               meanwhile: Callable[[Any], None] | None = None) -> tuple[CachedRead | None, CachedRead | None]:
+               meanwhile: Callable[[Any], Any] | None = None) -> tuple[CachedRead | None, CachedRead | None]:
         """(the read of this very content, or None; else the last read under this template and
         sheetsync version, whose unchanged tabs may still be reused, or None).
 
         ``meanwhile``: called with the last read's ``sources`` when the entry is of other
         content, before its parts are loaded (the caller may begin reading the workbook while
-        they are: ``XlsxBackend.begin_reusing``)."""
+        they are: ``XlsxBackend.begin_reusing``); it may answer the titles of tabs that surely
+        changed, whose parts are then not loaded (the last read has each as an empty tab under
+        its title and headers: never the same data, so never reused)."""
         if version is None:
             return None, None
         try:
@@ -182,10 +184,14 @@ class ReadCache:
                 self.misses += 1
                 return None, None
             skeleton, names = payload
+            skip: set = set()
             if meanwhile is not None and key[2] != version:
-                meanwhile(skeleton.sources)
-            parts = {}
+                skip = set(meanwhile(skeleton.sources) or ())
+            parts: dict[str, Any] = {}
             for part, name in names.items():
+                if part in skip:
+                    parts[part] = None
+                    continue
                 stored_part, stored = self._load(self.folder / PART.format(name))
                 if stored_part != part:
                     raise ValueError(f"part {name} holds {stored_part!r}, not {part!r}")
@@ -328,7 +334,7 @@ def _split(cached: CachedRead) -> tuple[CachedRead, dict[str, Any]]:
             # its raw cells are views of the data's columns: made again on load (binding.raw_frame)
             remade = isinstance(tab.keys, RowKeys) and tab.raw.index is tab.frame.index
             parts[title][1][key] = replace(bare, data=None, raw=None if remade else tab.raw)
-            tabs[key] = title
+            tabs[key] = _InPart(title, dict(tab.headers))
         else:
             tabs[key] = bare
     parts[_STATE] = cached.state
@@ -338,15 +344,27 @@ def _split(cached: CachedRead) -> tuple[CachedRead, dict[str, Any]]:
     return replace(cached, snapshot=snapshot, workbook=skeleton_wb, state=None), parts  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class _InPart:
+    """In the index: a bound tab kept in the part of its data's title (headers: as bound)."""
+
+    title: str
+    headers: dict[str, str]
+
+
 def _attach(skeleton: CachedRead, parts: dict[str, Any], template: Template) -> CachedRead:
+    """The entry with its parts put back; a part not loaded (None) becomes an empty tab under
+    its title (``lookup``'s ``meanwhile``)."""
     snapshot = skeleton.snapshot
     for title in snapshot.tabs:
-        snapshot.tabs[title] = parts[title][0]
+        snapshot.tabs[title] = parts[title][0] if parts[title] is not None else TabData(title, [])
     wb = skeleton.workbook
     tabs = {}
     for key, tab in wb.tabs.items():
-        if isinstance(tab, str):  # bound to the data of that title
-            data, bound = parts[tab]
+        if isinstance(tab, _InPart) and parts[tab.title] is None:  # not loaded: its title and headers only
+            tab = BoundTab(template.tabs[key], snapshot.tabs[tab.title], headers=dict(tab.headers))
+        elif isinstance(tab, _InPart):  # bound to the data of that title
+            data, bound = parts[tab.title]
             tab = replace(bound[key], data=data)
             if tab.raw is None:
                 tab.raw = raw_frame(data, template.tabs[key], tab.header_row, tab.col_index, tab.keys.rows,

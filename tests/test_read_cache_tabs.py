@@ -182,6 +182,48 @@ def test_the_zip_directory_tells_the_edited_sheet_part_apart(waiting_workbook, t
     assert {m for m, d in digests().items() if d[1] != before[m][1]} == {member}
 
 
+def test_the_cached_form_of_a_tab_that_surely_changed_is_not_loaded(waiting_workbook, tmp_path):
+    """The tab whose sheet part surely changed is parsed anew anyway: its part of the cache is not
+    unpickled; the last read knows it by its title and headers only, and the read is a full one."""
+    cache = ReadCache(tmp_path / "cache")
+    settled(waiting_workbook, cache)
+    headers = cache.get(XlsxBackend(waiting_workbook).version(), load_template()).workbook.tabs["cs_log"].headers
+    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
+    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    backend = XlsxBackend(waiting_workbook)
+    begun = []
+
+    def meanwhile(known):
+        begun.append(backend.begin_reusing(known))
+        return begun[0].surely_changed()
+
+    hit, previous = cache.lookup(backend.version(), load_template(), meanwhile=meanwhile)
+    assert begun[0].surely_changed() == ["客服台账"]
+    assert previous.snapshot.tabs["客服台账"].rows == [] and previous.snapshot.tabs["库存"].rows
+    assert previous.workbook.tabs["cs_log"].headers == headers and previous.workbook.tabs["cs_log"].title == "客服台账"
+    snapshot, _ = begun[0].finish(previous.snapshot.tabs)
+    assert backend.reads == [["客服台账"]]
+    assert snapshot.tabs == XlsxBackend(waiting_workbook).read().tabs
+
+
+def test_an_edited_state_tab_is_read_again_when_its_part_was_not_loaded(waiting_workbook, tmp_path):
+    """Someone typed into the hidden state tab: its cached form is not loaded, the state is read
+    from the tab as it is now, and the run says what a run without a cache says."""
+    cache = ReadCache(tmp_path / "cache")
+    settled(waiting_workbook, cache)
+    member = member_of(waiting_workbook, "_sheetsync")
+    typed = '<row r="999"><c r="A999" t="inlineStr"><is><t>请勿改</t></is></c></row></sheetData>'.encode()
+    rewrite(waiting_workbook, {member: lambda xml: xml.replace(b"</sheetData>", typed, 1)})
+    alone = tmp_path / "alone.xlsx"
+    alone.write_bytes(waiting_workbook.read_bytes())
+    without_cache = uncached(alone, tmp_path)
+    backend = CountingBackend(waiting_workbook)
+    report = run(backend, get_jobs(None), now=NOW, cache=cache)
+    assert backend.begun == 1 and backend.reads[0] == ["_sheetsync"]
+    assert "state.unreadable" in {f.code for f in report.findings}
+    assert findings(report) == findings(without_cache)
+
+
 def test_no_read_is_begun_for_an_unchanged_workbook(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
     settled(waiting_workbook, cache)

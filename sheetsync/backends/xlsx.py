@@ -118,10 +118,17 @@ class _Prepared:
 class PendingRead:
     """A read begun by ``XlsxBackend.begin_reusing``."""
 
-    def __init__(self, backend: "XlsxBackend", previous: SheetSources | None, future: "Future[_Prepared] | None"):
+    def __init__(self, backend: "XlsxBackend", previous: SheetSources | None, future: "Future[_Prepared] | None",
+                 told: "Future[list[str]]"):
         self.backend = backend
         self.previous = previous
         self._future = future
+        self._told = told
+
+    def surely_changed(self) -> list[str]:
+        """The titles of the tabs whose sheet part surely changed since ``previous`` (waits the
+        moment it takes to read the zip's directory; none when that could not be told)."""
+        return self._told.result()
 
     def finish(self, tabs: dict) -> tuple[Snapshot, SheetSources | None]:
         """As ``read_reusing(previous, tabs)``; the errors of reading (a missing or damaged
@@ -193,25 +200,40 @@ class XlsxBackend:
         """``read_reusing(previous, tabs)`` begun before ``tabs`` are at hand: the file is read,
         its parts are hashed and the tabs that changed are parsed by calamine on another thread
         (none of that holds Python's lock, so the caller loads the cached tabs meanwhile);
-        ``PendingRead.finish(tabs)`` does the rest and answers as ``read_reusing`` does."""
+        ``PendingRead.finish(tabs)`` does the rest and answers as ``read_reusing`` does.
+        ``PendingRead.surely_changed()`` names, soon, the tabs that surely changed (their cached
+        form is not needed)."""
+        told: Future[list[str]] = Future()
+
+        def prepare() -> _Prepared:
+            try:
+                return self._prepare(previous, True, told)
+            finally:
+                if not told.done():  # it failed before it knew: finish says why
+                    told.set_result([])
         try:
             executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheetsync-read")
-            future = executor.submit(self._prepare, previous, True)
+            future: Future[_Prepared] | None = executor.submit(prepare)
             executor.shutdown(wait=False)
         except RuntimeError as exc:  # no thread to be had: it is all done in finish
             log.debug("reading on this thread: %s", exc)
             future = None
-        return PendingRead(self, previous, future)
+            told.set_result([])
+        return PendingRead(self, previous, future, told)
 
-    def _prepare(self, previous: SheetSources | None, prefetch: bool) -> "_Prepared":
+    def _prepare(self, previous: SheetSources | None, prefetch: bool,
+                 told: "Future[list[str]] | None" = None) -> "_Prepared":
         """The file's bytes and sources, and (``prefetch``) calamine's parse of the tabs that
-        changed since ``previous``: those whose sheet part's CRC or size changed are parsed on
-        another thread while the parts are hashed (the other changed tabs are left to
-        ``read_tabs``). A tab calamine cannot parse is left to ``read_tabs`` too, which says why."""
+        changed since ``previous``: those whose sheet part's CRC or size changed (``told``
+        their titles as soon as they are known) are parsed on another thread while the parts
+        are hashed (the other changed tabs are left to ``read_tabs``). A tab calamine cannot
+        parse is left to ``read_tabs`` too, which says why."""
         data, fingerprint = self._read_bytes()
         self._check_package(data)
         ahead: Future[tuple[Any, dict[str, Any]]] | None = None
         titles = self._surely_changed(data, previous) if prefetch else []
+        if told is not None:
+            told.set_result(list(titles))
         if titles:
             try:
                 executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sheetsync-parse")

@@ -101,6 +101,14 @@ def set_cell(ref, inner):
     return edit
 
 
+def edit_li(path, text=""):
+    """Rewrite the 客服台账 cell that reads 李先生 to ``text`` (empty: no customer), every part
+    compressed anew as a spreadsheet program saves; returns its (row, column letters)."""
+    row, col = cell_with(path, "客服台账", "李先生")
+    rewrite(path, {member_of(path, "客服台账"): set_cell(f"{col}{row}", f' t="inlineStr"><is><t>{text}</t></is></c>')})
+    return row, col
+
+
 def uncached(path, tmp_path):
     report, _ = do_run(path, ReadCache(tmp_path / "elsewhere"))
     return report
@@ -116,8 +124,7 @@ def test_a_cache_hit_parses_nothing(waiting_workbook, tmp_path):
 def test_only_the_edited_tab_is_parsed_again_and_the_edit_is_seen(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
     before = settled(waiting_workbook, cache)
-    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
-    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t></t></is></c>')})
+    row, col = edit_li(waiting_workbook)
     report, backend = do_run(waiting_workbook, cache)
     assert not report.from_cache and backend.reads[0] == ["客服台账"]
     assert ("客服台账", row, "客户", "column.required") in [(f.tab, f.row, f.column, f.code) for f in report.findings]
@@ -128,8 +135,7 @@ def test_only_the_edited_tab_is_parsed_again_and_the_edit_is_seen(waiting_workbo
 def test_the_reused_tabs_read_as_a_full_read_of_the_edited_file(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
     settled(waiting_workbook, cache)
-    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
-    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    edit_li(waiting_workbook, "李女士")
     backend = XlsxBackend(waiting_workbook)
     full = XlsxBackend(waiting_workbook).read()
     hit, previous = cache.lookup(backend.version(), load_template())
@@ -144,8 +150,7 @@ def test_a_read_begun_while_the_cache_loads_reads_as_a_full_read(waiting_workboo
     that changed) before the cache's tabs are loaded: the answer is that of a full read."""
     cache = ReadCache(tmp_path / "cache")
     settled(waiting_workbook, cache)
-    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
-    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    edit_li(waiting_workbook, "李女士")
     backend = XlsxBackend(waiting_workbook)
     begun = []
     hit, previous = cache.lookup(backend.version(), load_template(),
@@ -188,8 +193,7 @@ def test_the_cached_form_of_a_tab_that_surely_changed_is_not_loaded(waiting_work
     cache = ReadCache(tmp_path / "cache")
     settled(waiting_workbook, cache)
     headers = cache.get(XlsxBackend(waiting_workbook).version(), load_template()).workbook.tabs["cs_log"].headers
-    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
-    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    edit_li(waiting_workbook, "李女士")
     backend = XlsxBackend(waiting_workbook)
     begun = []
 
@@ -245,8 +249,7 @@ class CountingBackend(XlsxBackend):
 def test_the_run_after_an_edit_begins_its_read_while_the_cache_loads(waiting_workbook, tmp_path):
     cache = ReadCache(tmp_path / "cache")
     settled(waiting_workbook, cache)
-    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
-    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t></t></is></c>')})
+    edit_li(waiting_workbook)
     backend = CountingBackend(waiting_workbook)
     report = run(backend, get_jobs(None), now=NOW, cache=cache)
     assert backend.begun == 1 and backend.reads[0] == ["客服台账"]
@@ -332,8 +335,7 @@ def test_timeless_rules_of_unchanged_tabs_are_not_computed_again(waiting_workboo
 
     cache = ReadCache(tmp_path / "cache")
     settled(waiting_workbook, cache)
-    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
-    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    edit_li(waiting_workbook, "李女士")
     rules.MASKS.reset()
     uncached(waiting_workbook, tmp_path)
     full = rules.MASKS.count
@@ -454,8 +456,7 @@ def test_after_an_edit_only_the_edited_tab_is_stored_again(waiting_workbook, tmp
     """The cache keeps one file per tab: after an edit, the others are not written again."""
     cache = ReadCache(tmp_path / "cache")
     settled(waiting_workbook, cache)
-    row, col = cell_with(waiting_workbook, "客服台账", "李先生")
-    rewrite(waiting_workbook, {member_of(waiting_workbook, "客服台账"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>李女士</t></is></c>')})
+    edit_li(waiting_workbook, "李女士")
     cache = ReadCache(tmp_path / "cache")
     report = run(XlsxBackend(waiting_workbook), get_jobs(None), now=NOW, cache=cache, dry_run=True)
     assert not report.from_cache and cache.parts_written == 1

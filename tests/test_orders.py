@@ -523,3 +523,23 @@ def test_the_texts_of_a_feedback_column_are_each_cells_text(cells):
     column = pd.Series(cells, dtype=object)
     assert _texts(column) == [_text(v) for v in cells]
     assert _texts(column, upper=True) == [_text(v).upper() for v in cells]
+
+
+# the SKUs, orders and reasons of the feedback sources are worked out once per distinct value, and a
+# column of clean order numbers is judged on their join: each of these, among clean ones, must
+# still come out as the cell on its own does
+ORDER_TRAPS = ["A1 ", " A1", "A  1", "Ａ1", "a\u00a0b", "中文", "a |b", "a| b", "x\tz", "", 5, 5.0, True]
+
+
+@pytest.mark.parametrize("trap", ORDER_TRAPS, ids=repr)
+@pytest.mark.parametrize("upper", [False, True], ids=["as typed", "upper"])
+def test_feedback_texts_agree_with_each_cell(trap, upper: bool) -> None:
+    import pandas as pd
+
+    from sheetsync.core.rules_orders import _all_clean, _text, _text_array
+
+    clean = ["ord-1001", "ORD-1002", "A|B", "sku 7"]
+    assert _all_clean(clean)  # alone, the clean ones take the join's path
+    for cells in ([*clean, trap, *clean], [trap, *clean], [*clean, trap, None]):
+        got = _text_array(pd.Series(cells, dtype=object), upper=upper).tolist()
+        assert got == [_text(c).upper() if upper else _text(c) for c in cells]

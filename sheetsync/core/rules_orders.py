@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import PRIORITY_INFO, FillValue, Finding
+from .model import PRIORITY_INFO, FillValue, Finding, object_array
 from .rules import (Emit, MaskCounter, Param, Rule, RuleContext, RuleResult, _rows, _skus, _squash, all_of,
                     empty_mask, filled_key, found, plain, promoted_skus, rule_kind, rule_scope)
 
@@ -317,8 +317,28 @@ def _text_array(values: pd.Series, *, upper: bool = False) -> np.ndarray:
     except TypeError:  # an unhashable cell (a SKU list): one by one, a memo for the rest
         return _text_array_by_cell(cells, upper)
     forms = np.empty(len(uniques) + 1, dtype=object)  # the last slot: empty cells (code -1)
-    forms[:] = [_form(v, upper) for v in uniques.tolist()] + [""]
+    forms[:] = _forms(uniques.tolist(), upper) + [""]
     return forms[codes]
+
+
+def _forms(values: list[Any], upper: bool) -> list[str]:
+    """``_form`` of each distinct value; when all of them are clean (a column of order numbers),
+    that is decided once on their join instead of value by value."""
+    if values and _all_clean(values):
+        return list(map(str.upper, values)) if upper else values
+    return [_form(v, upper) for v in values]
+
+
+def _all_clean(values: list[Any]) -> bool:
+    """Whether ``_clean`` holds for every value: all of them exactly ``str``, and their join with
+    "|" printable ASCII without a double space and without a space at either end or next to a
+    "|" (so no value starts or ends with one). A value that holds " |" itself only makes this
+    False, and then each value is looked at on its own."""
+    if set(map(type, values)) != {str}:
+        return False
+    joined = "|".join(values)
+    return joined.isascii() and joined.isprintable() and "  " not in joined and " |" not in joined \
+        and "| " not in joined and joined[:1] != " " and joined[-1:] != " "
 
 
 def _form(value: Any, upper: bool) -> str:
@@ -479,8 +499,10 @@ def _source_rows(tab: "BoundTab", src: "FeedbackSource", by_order: Mapping[str, 
     skus = _text_array(frame[src.sku], upper=True) if src.sku and tab.has(src.sku) else _filled(n, "")
     unnamed = skus == ""
     if by_order and unnamed.any() and src.order and tab.has(src.order):  # joined through the order
-        joined = np.empty(int(unnamed.sum()), dtype=object)
-        joined[:] = [by_order.get(order, "") for order in _text_array(frame[src.order][unnamed]).tolist()]
+        known = pd.Index(list(by_order), dtype=object).get_indexer(_text_array(frame[src.order][unnamed]))
+        joined = np.empty(len(known), dtype=object)
+        joined.fill("")
+        joined[known >= 0] = object_array(list(by_order.values()))[known[known >= 0]]
         skus[unnamed] = joined
     by = _text_array(frame[src.by])
     # the details stay as typed until a slice of them is turned into Problems: a million distinct

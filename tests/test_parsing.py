@@ -30,6 +30,7 @@ from sheetsync.core.parsing import (
     parse_weekday_time,
     split_list,
 )
+from sheetsync.core.parsing.series import _all_clean_texts
 
 YEAR = 2026
 CHOICES = ("合格", "不合格")
@@ -578,6 +579,29 @@ def test_true_and_one_are_kept_apart() -> None:
     """A hash table sees True == 1 == 1.0; the parsers do not."""
     for kind in ("number", "int", "bool", "text", "datetime"):
         assert_agrees([1, True, 1.0, Decimal(1), False, 0, "1"], kind)
+
+
+# a column of clean texts is judged on their join; each of these, among clean ones, must still be
+# normalised (or, when the join cannot tell, looked at on its own)
+CLEAN_TEXTS = ["连衣裙", "A1-02", "订单 123", "\u0301x", "A|B"]
+TEXT_TRAPS = ["a| b", "x ", " x", "a  b", "", "ａ", "e\u0301", "x\ufe0f", "a\tb", "a |b", "|", "||", "|x", "x|",
+              "\u3000x", "x\u00a0", "\u200b"]
+
+
+@pytest.mark.parametrize("trap", TEXT_TRAPS, ids=repr)
+def test_text_column_with_one_unclean_text_among_clean_ones(trap: str) -> None:
+    assert _all_clean_texts(CLEAN_TEXTS)  # alone, the clean ones take the join's path
+    for cells in ([*CLEAN_TEXTS, trap, *CLEAN_TEXTS], [trap, *CLEAN_TEXTS], [*CLEAN_TEXTS, trap], [trap]):
+        assert_agrees(cells, "text")
+        assert_agrees([None, *cells], "text")
+
+
+def test_clean_text_column_is_its_own_parsed_column() -> None:
+    cells = pd.Series(CLEAN_TEXTS * 3 + [None], dtype=object)
+    parsed = parse_series(cells, "text", year=YEAR)
+    assert not parsed.bad.any() and parsed.empty.tolist() == [False] * 15 + [True]
+    assert np.shares_memory(parsed.values.to_numpy(), cells.to_numpy())  # no copy
+    assert_agrees(cells, "text")
 
 
 def test_series_values_and_dtypes() -> None:

@@ -202,9 +202,25 @@ def _is_clean_text(text: str) -> bool:
         text.isascii() or (unicodedata.is_normalized("NFKC", text) and "\ufe0e" not in text and "\ufe0f" not in text))
 
 
+def _all_clean_texts(texts: list[str]) -> bool:
+    """Whether ``_is_clean_text`` holds for every text, decided on their join with "|": printable,
+    no double space, no space at either end or next to a "|" (given printable, a space is the
+    only whitespace left), no empty text ("||", or a "|" at either end), no variation selector,
+    and the join NFKC-normalized ("|" composes with no mark, so a text that is not normalized on
+    its own is not in the join either). A text holding "|" may make this False; then each
+    distinct text is looked at on its own."""
+    joined = "|".join(texts)
+    return bool(joined) and joined.isprintable() and "  " not in joined and " |" not in joined \
+        and "| " not in joined and "||" not in joined and joined[:1] not in (" ", "|") \
+        and joined[-1:] not in (" ", "|") and (joined.isascii() or (
+            unicodedata.is_normalized("NFKC", joined) and "\ufe0e" not in joined and "\ufe0f" not in joined))
+
+
 def _fast_text(kind: type, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if not issubclass(kind, str):
         return None
+    if kind is str and _all_clean_texts(cells.tolist()):  # most columns: no distinct pass at all
+        return np.ones(len(cells), dtype=bool), cells
     codes, uniques = _distinct(cells)  # names and choices repeat: check each distinct text once
     clean = np.fromiter(map(_is_clean_text, uniques), dtype=bool, count=len(uniques))
     return clean[codes], cells
@@ -263,6 +279,32 @@ _NONE_TYPE = type(None)
 _NEVER_NA = frozenset({_NONE_TYPE, str, datetime, date, int, bool})
 
 
+class _FirstSeen(dict[type, int]):
+    """type -> a code, the next one for a type not seen yet (``__getitem__`` stays dict's own, in C)."""
+
+    def __missing__(self, kind: type) -> int:
+        code = self[kind] = len(self)
+        return code
+
+
+def _grouped(cells: np.ndarray, codes: np.ndarray, kinds: list[type | None], empty: int | None
+             ) -> Iterator[tuple[type | None, np.ndarray, np.ndarray]]:
+    """The groups of ``_type_groups`` from a code per cell (``kinds[code]``; code ``empty``: the
+    empty cells): one stable sort of the codes and one gather of the cells, each group a slice of
+    them (positions ascending); the empty cells first, then each kind that has cells."""
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=len(kinds)).tolist()
+    ordered = cells[order]
+    slices, end = [], 0
+    for count in counts:
+        slices.append((order[end:end + count], ordered[end:end + count]))
+        end += count
+    yield (None, *slices[empty]) if empty is not None else (None, order[:0], ordered[:0])
+    for code, (kind, (at, group)) in enumerate(zip(kinds, slices, strict=True)):
+        if code != empty and len(at):
+            yield kind, at, group
+
+
 def _type_groups(series: pd.Series) -> Iterator[tuple[type | None, np.ndarray, np.ndarray]]:
     """(Python type or None for missing, positions, cells) for each kind of cell in the column.
 
@@ -277,38 +319,28 @@ def _type_groups(series: pd.Series) -> Iterator[tuple[type | None, np.ndarray, n
         return
     cells = series.to_numpy(dtype=object)
     if not isinstance(dtype, pd.StringDtype):
-        types = list(map(type, cells))
-        kinds = list(dict.fromkeys(types))  # in order of first appearance
-        if set(kinds) <= _NEVER_NA:  # then the empty cells are the Nones: no pass of pd.isna
-            filled = [k for k in kinds if k is not _NONE_TYPE]
-            if len(filled) <= 1:  # one type and empty cells (most columns)
-                none = np.equal(cells, None)  # type: ignore[call-overload]
-                at = np.flatnonzero(none)
-                yield None, at, cells[at]
-                if filled:
-                    at = np.flatnonzero(~none)
-                    yield filled[0], at, cells[at]
-                return
-            number = {kind: i for i, kind in enumerate(kinds)}
-            codes = np.fromiter(map(number.__getitem__, types), dtype=np.int32, count=len(types))
-            del types
-            at = np.flatnonzero(codes == number[_NONE_TYPE]) if _NONE_TYPE in number else np.zeros(0, dtype=np.int64)
-            yield None, at, cells[at]
-            for kind in filled:
-                at = np.flatnonzero(codes == number[kind])
-                yield kind, at, cells[at]
+        if pd.api.types.infer_dtype(cells, skipna=False) == "string":  # only texts (a type check in C)
+            yield None, np.zeros(0, dtype=np.int64), cells[:0]
+            yield str, np.arange(len(cells)), cells
             return
-    missing = pd.isna(cells)
-    yield None, np.flatnonzero(missing), cells[missing]
-    positions = np.flatnonzero(~missing)
-    cells = cells[positions]
-    if isinstance(dtype, pd.StringDtype):  # every value is a str: skip the per-cell type look-up
-        yield str, positions, cells
+        if pd.api.types.infer_dtype(cells, skipna=True) == "string":  # texts and empty cells
+            missing = pd.isna(cells)
+            at = np.flatnonzero(missing)
+            yield None, at, cells[at]
+            at = np.flatnonzero(~missing)
+            yield str, at, cells[at]
+            return
+        number = _FirstSeen()  # each type's code, in order of first appearance
+        codes = np.fromiter(map(number.__getitem__, map(type, cells)), dtype=np.int32, count=len(cells))
+        if number.keys() <= _NEVER_NA:  # then the empty cells are the Nones: no pass of pd.isna
+            yield from _grouped(cells, codes, list(number), number.get(_NONE_TYPE))
+            return
+        kinds: list[type | None] = [*number, None]  # the last code: whatever pandas counts as missing
+        yield from _grouped(cells, np.where(pd.isna(cells), len(kinds) - 1, codes), kinds, len(kinds) - 1)
         return
-    type_codes, types = pd.factorize(np.frompyfunc(type, 1, 1)(cells))
-    for code, kind in enumerate(types):
-        chosen = type_codes == code
-        yield kind, positions[chosen], cells[chosen]
+    missing = pd.isna(cells)  # str dtype: every value is a str (no per-cell type look-up)
+    yield None, np.flatnonzero(missing), cells[missing]
+    yield str, np.flatnonzero(~missing), cells[~missing]
 
 
 def _scalar_outcomes(spec: _Kind, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -449,10 +449,11 @@ def _column_checks(bound: BoundTab) -> None:
         if col.id not in bound.frame.columns:
             continue
         values = bound.frame[col.id]
-        empty = values.isna() & ~bound.bad[col.id]
-        if col.type == "sku_list":
-            empty = values.map(lambda v: not v if isinstance(v, tuple) else True) & ~bound.bad[col.id]
         if col.required:
+            if col.type == "sku_list":
+                empty = values.map(lambda v: not v if isinstance(v, tuple) else True) & ~bound.bad[col.id]
+            else:
+                empty = values.isna() & ~bound.bad[col.id]
             bound.findings.extend(bound.findings_at(rows[empty.to_numpy()], col.id, "column.required"))
         if col.unique:
             _unique(bound, col, values)

@@ -106,3 +106,14 @@ def test_a_shift_time_that_cannot_be_read_is_noted(template):
     bad = [f for f in found if f.code == "shifts.bad_start"]
     assert [(f.row, f.column) for f in bad] == [(8, "开始")]
     assert "九点" in bad[0].message
+
+
+def test_the_roster_is_read_once_per_bound_tab(template):
+    """Every duty rule asks for the roster; the 排班 rows are read into shifts once."""
+    from sheetsync.core.roster import Roster
+
+    loaded = load(snapshot_of(shop(template)), template, NOW)
+    tab = loaded.workbook.tabs["shifts"]
+    roster = Roster.of(tab)
+    assert [s.agent for s in roster.shifts][:2] == ["童欣", "付真真"] and len(roster.shifts) == 6
+    assert Roster.of(tab) is roster

@@ -54,6 +54,9 @@ def shift_bounds(day: date, start: time, end: time) -> tuple[datetime, datetime]
     return a, b
 
 
+_ROSTER_KEY = "roster"  # in the 排班 tab's ``derived``
+
+
 @dataclass(frozen=True)
 class Roster:
     shifts: tuple[Shift, ...] = ()
@@ -62,6 +65,9 @@ class Roster:
     def of(cls, tab: "BoundTab | None") -> "Roster":
         if tab is None or not tab.usable or tab.frame.empty or not tab.has("date", "agent", "start", "end"):
             return cls()
+        kept = tab.derived.get(_ROSTER_KEY)  # every duty rule asks: worked out once per bound tab
+        if isinstance(kept, Roster):
+            return kept
         out = []
         for row in tab.frame.index:
             day = _day(tab.frame.at[row, "date"])
@@ -76,7 +82,8 @@ class Roster:
                 continue
             a, b = shift_bounds(day, start, end)
             out.append(Shift(int(row), agent.strip(), a, b))
-        return cls(tuple(out))
+        roster = tab.derived[_ROSTER_KEY] = cls(tuple(out))
+        return roster
 
     @classmethod
     def of_workbook(cls, wb: "BoundWorkbook") -> "Roster":

@@ -22,6 +22,7 @@ from .core.model import (Snapshot, ApplyResult, ChangeSet, DailyDigest, Finding,
 from .core.planner import one_per_cell, plan, unchanged_plan, with_run_log
 from .core.settings import Settings, settings_from_rows
 from .core.planner import Layout
+from .core.rules import OF_TABS
 from .core.state import Resolver, State, load_state, since_time
 from .core.template import _norm_header
 from .i18n import load_catalogue
@@ -121,7 +122,8 @@ def kept_rule_results(loaded: Loaded, previous: CachedRead, memo: dict) -> dict:
     """The timeless rule results of ``previous`` (``memo``) that still hold: those of a tab that
     did not change, when no tab its rules may read changed either (设置, 成员, any tab a rule
     names, e.g. the inventory) nor what they read from the state tab (signatures, values filled
-    in, the week reported)."""
+    in, the week reported); a result kept under ``rules.of_tabs`` (a KPI's counts, a
+    breakdown's rows) holds when that holds for each of its tabs."""
     before, now = previous.state, loaded.state
     if (before.signed, before.filled, before.reported) != (now.signed, now.filled, now.reported):
         return {}  # what the rules read from the state tab
@@ -135,7 +137,15 @@ def kept_rule_results(loaded: Loaded, previous: CachedRead, memo: dict) -> dict:
         return {key} | shared | named
 
     valid = {k for k in same if reads(k) <= same}
-    return {k: v for k, v in memo.items() if isinstance(k, tuple) and k and k[0] in valid}
+
+    def holds(key: Any) -> bool:
+        if not isinstance(key, tuple) or not key:
+            return False
+        if key[0] == OF_TABS:  # a result read from several tabs (rules.of_tabs): all unchanged
+            return len(key) > 1 and isinstance(key[1], tuple) and all(t in valid for t in key[1])
+        return key[0] in valid
+
+    return {k: v for k, v in memo.items() if holds(k)}
 
 
 def _settings(wb: BoundWorkbook, template: Template, now: datetime) -> Settings:

@@ -364,6 +364,32 @@ def test_an_edited_settings_tab_computes_every_rule_again(waiting_workbook, tmp_
     assert findings(report) == findings(uncached(waiting_workbook, tmp_path))
 
 
+def weekly_of(report):
+    """The 周报 as the run made it: every week's KPIs, breakdowns and feedback columns."""
+    return [(w.week_start, w.kpis, w.breakdowns) for w in report.weekly.history]
+
+
+@pytest.mark.parametrize("customer", ["李女士", ""])
+def test_the_weekly_counts_of_unchanged_tabs_are_not_counted_again(waiting_workbook, tmp_path, customer):
+    """After an edit of 客服台账 the 周报's KPIs and breakdowns of the other tabs are taken from
+    the cache (fewer masks than counting them all), and the 周报 reads as a full read's does."""
+    from sheetsync.core import rules
+
+    cache = ReadCache(tmp_path / "cache")
+    settled(waiting_workbook, cache)
+    edit_li(waiting_workbook, customer)
+    weekly = get_jobs(["weekly-summary"])
+    rules.MASKS.reset()
+    full = run(XlsxBackend(waiting_workbook), weekly, now=NOW, cache=ReadCache(tmp_path / "elsewhere"))
+    counted_all = rules.MASKS.count
+    rules.MASKS.reset()
+    backend = XlsxBackend(waiting_workbook)
+    report = run(backend, weekly, now=NOW, cache=cache)
+    assert backend.reads[0] == ["客服台账"]
+    assert 0 < rules.MASKS.count < counted_all
+    assert weekly_of(report) == weekly_of(full)
+
+
 # -- the run right after sheetsync's own write -----------------------------------------------------
 
 

@@ -1168,6 +1168,17 @@ TIMELESS_KINDS = frozenset({"require_if", "forbid", "at_least", "after", "not_sa
                             "sku_known"})
 
 
+# A content-only result that reads several tabs is kept in the run's memo under
+# ``of_tabs(tabs, ...)``: the shell keeps it after an edit while none of those tabs (nor what
+# their rules read) changed, as it keeps a rule's result under (its tab id, its code).
+OF_TABS = "@tabs"
+
+
+def of_tabs(tabs: Iterable[str | None], *what: Any) -> tuple[Any, ...]:
+    """The memo key of a content-only result computed from ``tabs`` (template tab ids)."""
+    return (OF_TABS, tuple(sorted({t for t in tabs if t})), *what)
+
+
 def check_tab(tab: "BoundTab", ctx: RuleContext, *, job: str) -> RuleResult:
     """Run every rule of ``job`` on one tab. A rule whose columns are missing is skipped (the
     missing column is already reported by the binding). With ``ctx.memo``, a timeless rule's

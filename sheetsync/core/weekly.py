@@ -17,7 +17,7 @@ import pandas as pd
 from . import parsing
 from .job import JobContext, JobOutput
 from .model import ChartSpec, Kpi, ReplaceTab, TabData, WeeklyReport, WeekSummary
-from .rules import RuleContext, all_of, by_distinct, sla_met, sla_missed
+from .rules import RuleContext, all_of, by_distinct, of_tabs, sla_met, sla_missed
 from .rules_orders import feedback_rows, moment_ns
 from .settings import Settings
 from .state import SINCE_FORMAT
@@ -42,36 +42,58 @@ def _week_index(dates: pd.Series) -> pd.Series:
 
 
 def kpi_counts(ctx: JobContext) -> dict[str, dict[date, tuple[int, int]]]:
-    """kpi key -> {week monday: (numerator, denominator)} for every week with data."""
+    """kpi key -> {week monday: (numerator, denominator)} for every week with data. Each KPI's
+    counts depend on the content of its tabs only: with the run's memo of content-only results
+    (``ctx.extras["rule_memo"]``) they are taken from there while those tabs are unchanged."""
     wb, tpl = ctx.workbook, ctx.workbook.template
+    memo = ctx.extras.get("rule_memo")
     rctx = RuleContext(wb, ctx.settings, ctx.now)
     out: dict[str, dict[date, tuple[int, int]]] = {}
     for kpi in tpl.kpis:
-        tab = wb.tab(kpi.tab)
-        out[kpi.key] = {}
-        if not tab.usable or tab.frame.empty or not tab.has(kpi.date, *(c.column for c in kpi.exclude)):
+        key = of_tabs((kpi.tab, kpi.num_tab, _rule_tab(tpl, kpi.sla)), "kpi", kpi.key)
+        if memo is not None and key in memo:
+            out[kpi.key] = dict(memo[key])
             continue
-        counted = ~all_of(tab, kpi.exclude) if kpi.exclude else pd.Series(True, index=tab.frame.index)
-        if kpi.num_tab:  # rows of another tab over the rows of this one (returns / orders)
-            out[kpi.key] = _cross_tab_counts(ctx, kpi, tab, counted)
-            continue
-        if kpi.unit == "count" and not kpi.when:
-            hit = pd.Series(True, index=tab.frame.index)
-        elif kpi.sla:
-            _t, rule = tpl.rule(kpi.sla)
-            if not tab.has(*rule.columns_used()):
-                continue
-            hit = sla_met(tab, rule, rctx)
-        else:
-            if not tab.has(*(c.column for c in kpi.when)):
-                continue
-            hit = all_of(tab, kpi.when)
-        weeks = _week_index(tab.frame[kpi.date])[counted.to_numpy()]
-        frame = pd.DataFrame({"week": weeks, "hit": hit[counted.to_numpy()].astype(int)}).dropna(subset=["week"])
-        grouped = frame.groupby("week")["hit"].agg(["sum", "count"])
-        for wk, row in grouped.iterrows():
-            out[kpi.key][pd.Timestamp(wk).date()] = (int(row["sum"]), int(row["count"]))
+        out[kpi.key] = _kpi_counts(ctx, kpi, rctx)
+        if memo is not None:
+            memo[key] = dict(out[kpi.key])
     return out
+
+
+def _rule_tab(tpl: Template, code: str | None) -> str | None:
+    """The id of the tab whose rule ``code`` is (None for none, or a code no tab has)."""
+    if not code:
+        return None
+    try:
+        return tpl.rule(code)[0].key
+    except KeyError:
+        return None
+
+
+def _kpi_counts(ctx: JobContext, kpi: Any, rctx: RuleContext) -> dict[date, tuple[int, int]]:
+    """{week monday: (numerator, denominator)} of one KPI."""
+    wb, tpl = ctx.workbook, ctx.workbook.template
+    tab = wb.tab(kpi.tab)
+    if not tab.usable or tab.frame.empty or not tab.has(kpi.date, *(c.column for c in kpi.exclude)):
+        return {}
+    counted = ~all_of(tab, kpi.exclude) if kpi.exclude else pd.Series(True, index=tab.frame.index)
+    if kpi.num_tab:  # rows of another tab over the rows of this one (returns / orders)
+        return _cross_tab_counts(ctx, kpi, tab, counted)
+    if kpi.unit == "count" and not kpi.when:
+        hit = pd.Series(True, index=tab.frame.index)
+    elif kpi.sla:
+        _t, rule = tpl.rule(kpi.sla)
+        if not tab.has(*rule.columns_used()):
+            return {}
+        hit = sla_met(tab, rule, rctx)
+    else:
+        if not tab.has(*(c.column for c in kpi.when)):
+            return {}
+        hit = all_of(tab, kpi.when)
+    weeks = _week_index(tab.frame[kpi.date])[counted.to_numpy()]
+    frame = pd.DataFrame({"week": weeks, "hit": hit[counted.to_numpy()].astype(int)}).dropna(subset=["week"])
+    grouped = frame.groupby("week")["hit"].agg(["sum", "count"])
+    return {pd.Timestamp(wk).date(): (int(row["sum"]), int(row["count"])) for wk, row in grouped.iterrows()}
 
 
 def _per_week(dates: pd.Series) -> dict[date, int]:
@@ -107,25 +129,41 @@ def breakdown_rows(ctx: JobContext) -> list[tuple[str, pd.Series | None]]:
     """For each breakdown of the template: its label and, per counted row (``when`` holds; for a
     ``missed`` breakdown, the SLA was missed), the row's week Monday (index) and its text in
     ``by`` (value), computed once for every week; None where the tab or a column is missing."""
+    return [(bd.label, _breakdown_rows(ctx, bd)) for bd in ctx.workbook.template.breakdowns]
+
+
+def _breakdown_rows(ctx: JobContext, bd: Any) -> pd.Series | None:
     wb, tpl = ctx.workbook, ctx.workbook.template
-    out: list[tuple[str, pd.Series | None]] = []
-    for bd in tpl.breakdowns:
-        tab = wb.tab(bd.tab)
-        if not (tab.usable and not tab.frame.empty and tab.has(bd.date, bd.by, *(c.column for c in bd.when))):
-            out.append((bd.label, None))
+    tab = wb.tab(bd.tab)
+    if not (tab.usable and not tab.frame.empty and tab.has(bd.date, bd.by, *(c.column for c in bd.when))):
+        return None
+    mask = all_of(tab, bd.when)
+    if bd.missed:  # the reasons people gave for the misses (late replies explained in 备注)
+        _t, rule = tpl.rule(bd.missed)
+        if not tab.has(*rule.columns_used()):
+            return None
+        mask &= sla_missed(tab, rule, RuleContext(wb, ctx.settings, ctx.now))
+    picked = mask.to_numpy(dtype=bool)
+    weeks = _week_index(tab.frame[bd.date])[picked]
+    labels = _labels(tab.frame.loc[picked, bd.by])
+    keep = (labels != "").to_numpy() & weeks.notna().to_numpy()
+    return pd.Series(labels.to_numpy()[keep], index=pd.DatetimeIndex(weeks.to_numpy()[keep]))
+
+
+def weekly_breakdowns(ctx: JobContext) -> list[tuple[str, dict[date, tuple[tuple[str, int], ...]]]]:
+    """``breakdown_weeks(breakdown_rows(ctx))``, each breakdown taken from the run's memo of
+    content-only results while its tab is unchanged (see ``kpi_counts``)."""
+    tpl, memo = ctx.workbook.template, ctx.extras.get("rule_memo")
+    out = []
+    for i, bd in enumerate(tpl.breakdowns):
+        key = of_tabs((bd.tab, _rule_tab(tpl, bd.missed)), "breakdown", i, bd.label)
+        if memo is not None and key in memo:
+            out.append((bd.label, dict(memo[key])))
             continue
-        mask = all_of(tab, bd.when)
-        if bd.missed:  # the reasons people gave for the misses (late replies explained in 备注)
-            _t, rule = tpl.rule(bd.missed)
-            if not tab.has(*rule.columns_used()):
-                out.append((bd.label, None))
-                continue
-            mask &= sla_missed(tab, rule, RuleContext(wb, ctx.settings, ctx.now))
-        picked = mask.to_numpy(dtype=bool)
-        weeks = _week_index(tab.frame[bd.date])[picked]
-        labels = _labels(tab.frame.loc[picked, bd.by])
-        keep = (labels != "").to_numpy() & weeks.notna().to_numpy()
-        out.append((bd.label, pd.Series(labels.to_numpy()[keep], index=pd.DatetimeIndex(weeks.to_numpy()[keep]))))
+        ((label, per_week),) = breakdown_weeks([(bd.label, _breakdown_rows(ctx, bd))])
+        if memo is not None:
+            memo[key] = dict(per_week)
+        out.append((label, per_week))
     return out
 
 
@@ -345,7 +383,7 @@ def _summaries(ctx: JobContext, existing: TabData | None, last: date
     kept = {w: r for w, r in _existing_weeks(existing, weekly_header(tpl), tpl).items() if w not in weeks}
     result: list[WeekSummary] = []
     by_week: dict[date, WeekSummary] = {}
-    breakdowns = breakdown_weeks(breakdown_rows(ctx))  # every week counted at once
+    breakdowns = weekly_breakdowns(ctx)  # every week counted at once
     feedback = WeeklyFeedback(ctx)  # the sources read once, each week counts its span
     for monday in weeks:
         kpis = []

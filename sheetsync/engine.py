@@ -91,7 +91,7 @@ def load(snapshot, template: Template, now: datetime, previous: CachedRead | Non
         return previous.workbook.tabs if previous is not None and previous.year == year else None
 
     wb = bind(snapshot, template, year=now.year, reuse=reusable(now.year))
-    settings = _settings(wb, template, now)
+    settings = _settings(wb, template, now, previous)
     local = to_shop_time(now, settings.tz_name)
     if local.year != now.year:  # '11-20' means the shop's current year
         wb = bind(snapshot, template, year=local.year, reuse=reusable(local.year))
@@ -148,8 +148,15 @@ def kept_rule_results(loaded: Loaded, previous: CachedRead, memo: dict) -> dict:
     return {k: v for k, v in memo.items() if holds(k)}
 
 
-def _settings(wb: BoundWorkbook, template: Template, now: datetime) -> Settings:
+def _settings(wb: BoundWorkbook, template: Template, now: datetime, previous: CachedRead | None = None) -> Settings:
+    """The 设置 as bound in ``wb``; those of ``previous`` when its 设置 tab was taken over
+    unchanged (the same data, read in the same year)."""
     st = wb.by_role("settings")
+    if previous is not None and previous.year == now.year and st.data is not None:
+        before = previous.workbook.tabs.get(st.template.key)
+        if before is not None and before.data is st.data and before.header_row == st.header_row and \
+                before.col_index == st.col_index and before.headers == st.headers:
+            return previous.settings
     settings = settings_from_rows(st.data.rows if st.data else [], specs=template.settings, tab_title=st.title,
                                   year=now.year, owner_role=template.manager_role, first_row=st.header_row + 1,
                                   key_col=st.col_index.get("key", 1), value_col=st.col_index.get("value", 2),

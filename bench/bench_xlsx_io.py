@@ -6,7 +6,8 @@ against openpyxl's load + save of the same file and against a python-calamine re
 
 Each measurement runs in a fresh child process on a fresh copy of the synthetic workbook
 (bench/synth.py). The sheetsync side is ``engine.run`` with every default job through the real
-XlsxBackend and a read cache in a temporary records folder, as ``sheetsync run`` has one:
+XlsxBackend and a read cache in a temporary records folder, the runs one after the other in one
+process, as ``sheetsync schedule`` makes them (it holds the last read in memory between runs):
 
 * first run: read, check, paint ~10% of the rows with notes, write 问题清单 / 周报 / 运行记录 /
   the state tab (the patching writer), keep a backup;
@@ -15,7 +16,10 @@ XlsxBackend and a read cache in a temporary records folder, as ``sheetsync run``
 * idle rerun: the same file once more (nothing changed since: the read cache answers);
 * one-cell edit: one 客户 cell changed and every part compressed anew, as Excel would save it,
   then a run (only 客服台账 is parsed and bound again; the other tabs and their timeless rule
-  results come from the cache).
+  results come from the cache);
+* the idle rerun and a one-cell edit (another cell) once more as a new process runs them (cron's
+  ``sheetsync run``): nothing held in memory, the read cache's files are loaded (the imports,
+  about a second, are not counted).
 
 The JSON line after each row says which tabs each run parsed (``*_parsed``, one list per read).
 
@@ -57,8 +61,8 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def edit_one_cell(path: Path) -> None:
-    """Change one 客户 cell of 客服台账 (B500) to another name, touching nothing else."""
+def edit_one_cell(path: Path, ref: str = "B500") -> None:
+    """Change one 客户 cell of 客服台账 (``ref``) to another name, touching nothing else."""
     from sheetsync.backends import xlsx_package as pkg
 
     with zipfile.ZipFile(path) as zf:
@@ -67,8 +71,8 @@ def edit_one_cell(path: Path) -> None:
     out = []
     for info, data in parts:
         if info.filename == member:
-            data, n = re.subn(rb'<c r="B500"([^>]*?)(?: t="\w+")?>.*?</c>',
-                              '<c r="B500"\\1 t="inlineStr"><is><t>改名的客户</t></is></c>'.encode(), data,
+            data, n = re.subn(rb'<c r="%s"([^>]*?)(?: t="\w+")?>.*?</c>' % ref.encode(),
+                              f'<c r="{ref}"\\1 t="inlineStr"><is><t>改名的客户</t></is></c>'.encode(), data,
                               count=1, flags=re.S)
             assert n == 1
         out.append((info, data))
@@ -122,6 +126,15 @@ def child(kind: str, source: Path, workdir: Path) -> dict[str, Any]:
     edit_one_cell(target)
     shutil.copyfile(target, workdir / "edited.xlsx")  # the file the edit rerun reads, timed by its own child
     timed("edit")
+    # the same two runs in a new process (cron's ``sheetsync run``): nothing held in memory, the
+    # read cache's files are loaded (the imports are not counted)
+    from sheetsync import readcache
+
+    readcache.forget()
+    timed("idle_cold")
+    edit_one_cell(target, "B600")
+    readcache.forget()
+    timed("edit_cold")
     out["problems"] = first.problems
     out["peak_mib"] = _peak_mib()
     return out
@@ -151,9 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print("| rows per tab | file MiB | openpyxl load+save s | calamine read s | first run s | first / openpyxl |"
           " second run s | idle rerun s | idle / calamine | one-cell edit s | edit / calamine |"
-          " calamine read of the edited file s | edit / calamine of that file | peak RSS MiB"
+          " calamine read of the edited file s | edit / calamine of that file | new process: idle s |"
+          " idle / calamine | new process: one-cell edit s | edit / calamine | peak RSS MiB"
           " (sheetsync / openpyxl / calamine) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts = []
     for n in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
@@ -169,11 +183,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {n // 1000}k | {size:.1f} | {op['seconds']:.2f} | {cal['seconds']:.2f} | {ss['first']:.2f} | "
               f"{ss['first'] / op['seconds']:.2f}× | {ss['second']:.2f} | {ss['idle']:.2f} | {ss['idle'] / cal['seconds']:.2f}× | "
               f"{ss['edit']:.2f} | {ss['edit'] / cal['seconds']:.2f}× | {edited['seconds']:.2f} | "
-              f"{ss['edit'] / edited['seconds']:.2f}× | {ss['peak_mib']:.0f} / {op['peak_mib']:.0f} / "
-              f"{cal['peak_mib']:.0f} |", flush=True)
+              f"{ss['edit'] / edited['seconds']:.2f}× | {ss['idle_cold']:.2f} | {ss['idle_cold'] / cal['seconds']:.2f}× | "
+              f"{ss['edit_cold']:.2f} | {ss['edit_cold'] / cal['seconds']:.2f}× | {ss['peak_mib']:.0f} / "
+              f"{op['peak_mib']:.0f} / {cal['peak_mib']:.0f} |", flush=True)
         print(f"<!-- {n}: {json.dumps(ss, ensure_ascii=False)} -->", flush=True)
         verdicts += _verdicts(n, ss["first"] / op["seconds"], ss["idle"] / cal["seconds"], ss["edit"] / cal["seconds"],
-                              ss["edit"] / edited["seconds"])
+                              ss["edit"] / edited["seconds"], ss["idle_cold"] / cal["seconds"],
+                              ss["edit_cold"] / cal["seconds"])
     print()
     print("| target | measured | verdict |")
     print("|---|---|---|")
@@ -186,22 +202,28 @@ def _median(answers: list[dict[str, Any]]) -> dict[str, Any]:
     """The first answer with each timing replaced by the median over all answers and the peak by
     the highest peak."""
     out = dict(answers[0])
-    for key in ("seconds", "first", "second", "idle", "edit"):
+    for key in ("seconds", "first", "second", "idle", "edit", "idle_cold", "edit_cold"):
         if key in out:
             out[key] = statistics.median(a[key] for a in answers)
     out["peak_mib"] = max(a["peak_mib"] for a in answers)
     return out
 
 
-def _verdicts(n: int, first: float, idle: float, edit: float, edit_same_file: float) -> list[str]:
-    """The issue's targets for one size, as measured in this run."""
+def _verdicts(n: int, first: float, idle: float, edit: float, edit_same_file: float, idle_cold: float,
+              edit_cold: float) -> list[str]:
+    """The issue's targets for one size, as measured in this run: for the scheduler's runs, and
+    for the same runs in a new process."""
     size = f"{n // 1000}k"
     moonshot = "met (moonshot met)" if first <= 0.2 else "met (moonshot not met)" if first <= 1 else "not met"
     return [f"| first run ≤ 1× openpyxl load+save (moonshot 5× faster), {size} | {first:.2f}× ({1 / first:.1f}× faster) "
             f"| {moonshot} |",
             f"| idle rerun ≤ 1.5× a calamine read, {size} | {idle:.2f}× | {'met' if idle <= 1.5 else 'not met'} |",
+            f"| idle rerun in a new process ≤ 1.5× a calamine read, {size} | {idle_cold:.2f}× | "
+            f"{'met' if idle_cold <= 1.5 else 'not met'} |",
             f"| one-cell-edit rerun ≤ 2× a calamine read, {size} | {edit:.2f}× ({edit_same_file:.2f}× a read of the "
-            f"edited file itself) | {'met' if edit <= 2 else 'not met'} |"]
+            f"edited file itself) | {'met' if edit <= 2 else 'not met'} |",
+            f"| one-cell-edit rerun in a new process ≤ 2× a calamine read, {size} | {edit_cold:.2f}× | "
+            f"{'met' if edit_cold <= 2 else 'not met'} |"]
 
 
 if __name__ == "__main__":

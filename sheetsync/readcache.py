@@ -20,6 +20,11 @@ of every tab whose rules read nothing that changed. A cache file that cannot
 be read — damaged, cut short, written by another version, not ours at all — is a miss too, never an
 error; so is a folder that cannot be written (the run just parses as before).
 
+A process that runs again (``sheetsync schedule``, every couple of minutes) holds the last entry
+in memory as well: the next lookup on the same folder takes it instead of unpickling the parts,
+while the index file still bears the signature it was held with and no part file was written
+again since (size, modification time, inode). ``forget()`` drops what is held.
+
 Jobs still run on every hit: the rules that depend on the time (SLA clocks, "overdue", lead
 times) must see this run's ``now``. The others (``rules.TIMELESS_KINDS``: required-if, forbid,
 role, choice, cross-tab stock ...) give the same result on the same content; theirs are kept in
@@ -34,6 +39,7 @@ import logging
 import os
 import pickle
 import secrets
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -130,18 +136,26 @@ class ReadCache:
     """One entry: the last read. ``hits`` / ``misses`` count what this object served (tests
     and the run log read them). ``key`` signs the files (default: this user's key)."""
 
-    def __init__(self, folder: Path | str, key: bytes | None = None):
+    def __init__(self, folder: Path | str, key: bytes | None = None, *, hold: bool = True):
         self.folder = Path(folder)
         self.key = key if key is not None else user_key()
+        # keep the last entry in memory for the next ReadCache of this folder in this process
+        # (``forget`` drops what is held): taken only while its files are as they were
+        self.hold = hold
         self.hits = 0
         self.misses = 0
         # the parts of the entry last loaded or written: name -> (what was stored, its signature
         # objects; see ``_same_part``), so that a put writes again only the tabs that changed
         self._parts: dict[str, tuple[str, tuple]] = {}
         self.parts_written = 0  # how many part files this object wrote (tests count them)
+        self.parts_loaded = 0  # how many it read (none when the entry held in memory served)
 
     def _load(self, path: Path) -> Any:
         """What ``_write`` stored at ``path``, once its signature checks out."""
+        return self._unpickle(self._signed(path)[1])
+
+    def _signed(self, path: Path) -> tuple[bytes, bytes]:
+        """(signature, body) of the file ``_write`` wrote at ``path``, once the signature checks out."""
         if self.key is None:
             raise ValueError("no cache key")
         data = path.read_bytes()
@@ -150,6 +164,10 @@ class ReadCache:
         signature, body = data[len(_MAGIC):len(_MAGIC) + _SIGNATURE], data[len(_MAGIC) + _SIGNATURE:]
         if not hmac.compare_digest(signature, hmac.new(self.key, body, hashlib.sha256).digest()):
             raise ValueError("signature does not match (not written by this user)")
+        return signature, body
+
+    @staticmethod
+    def _unpickle(body: bytes) -> Any:
         with paused_gc():  # loading a read makes millions of objects, none of them garbage
             return pickle.loads(body)
 
@@ -178,25 +196,39 @@ class ReadCache:
         if version is None:
             return None, None
         try:
-            key, payload = self._load(self.path)
+            signature, body = self._signed(self.path)
             want = self._key(version, template)
-            if len(key) != len(want) or key[:2] != want[:2] or key[3:] != want[3:]:
-                self.misses += 1
-                return None, None
-            skeleton, names = payload
-            skip: set = set()
-            if meanwhile is not None and key[2] != version:
-                skip = set(meanwhile(skeleton.sources) or ())
-            parts: dict[str, Any] = {}
-            for part, name in names.items():
-                if part in skip:
-                    parts[part] = None
-                    continue
-                stored_part, stored = self._load(self.folder / PART.format(name))
-                if stored_part != part:
-                    raise ValueError(f"part {name} holds {stored_part!r}, not {part!r}")
-                parts[part] = stored
-            cached = _attach(skeleton, parts, template)
+            held = self._held(signature)
+            if held is not None:  # what this process last wrote or read there, its files untouched since
+                key, names = held.key, held.names
+                if len(key) != len(want) or key[:2] != want[:2] or key[3:] != want[3:]:
+                    self.misses += 1
+                    return None, None
+                if meanwhile is not None and key[2] != version:
+                    meanwhile(held.entry.sources)  # begins the read; every part is at hand already
+                cached = _retemplated(held.entry, template)
+            else:
+                key, payload = self._unpickle(body)
+                if len(key) != len(want) or key[:2] != want[:2] or key[3:] != want[3:]:
+                    self.misses += 1
+                    return None, None
+                skeleton, names = payload
+                skip: set = set()
+                if meanwhile is not None and key[2] != version:
+                    skip = set(meanwhile(skeleton.sources) or ())
+                parts: dict[str, Any] = {}
+                for part, name in names.items():
+                    if part in skip:
+                        parts[part] = None
+                        continue
+                    stored_part, stored = self._load(self.folder / PART.format(name))
+                    self.parts_loaded += 1
+                    if stored_part != part:
+                        raise ValueError(f"part {name} holds {stored_part!r}, not {part!r}")
+                    parts[part] = stored
+                cached = _attach(skeleton, parts, template)
+                if not skip:
+                    self._hold(signature, key, names, cached)
         except FileNotFoundError:
             self.misses += 1
             return None, None
@@ -232,9 +264,54 @@ class ReadCache:
                 return
             self.parts_written += 1
             names[part] = name
-        if self._write(self.path, (self._key(version, template), (skeleton, names))):
+        key = self._key(version, template)
+        signature = self._write(self.path, (key, (skeleton, names)))
+        if signature:
             self._parts = {part: (names[part], _signature(cached, part)) for part in names}
             self._remove_parts_but(set(names.values()))
+            self._hold(signature, key, names, cached)
+
+    # -- the last entry, held in memory for the next run of this process -----------------------
+
+    def _hold(self, signature: bytes, key: tuple, names: dict[str, str], cached: CachedRead) -> None:
+        """Keep ``cached`` (the entry whose index file bears ``signature``) for the next lookup
+        in this process: ``sheetsync schedule`` runs every couple of minutes, and loading the
+        parts again would be most of an idle run's time."""
+        files = self._part_files(names)
+        if files is None or not self.hold:
+            return
+        with _HELD_LOCK:
+            _HELD.pop(self._folder_key, None)
+            _HELD[self._folder_key] = _Held(signature, files, key, dict(names), cached)
+            while len(_HELD) > _HELD_MAX:
+                _HELD.pop(next(iter(_HELD)))
+
+    def _held(self, signature: bytes) -> "_Held | None":
+        """The entry held for this folder, if its index file is still the one it was held with
+        (``signature``) and none of its part files was changed, removed or replaced since."""
+        if not self.hold:
+            return None
+        with _HELD_LOCK:
+            held = _HELD.get(self._folder_key)
+        if held is None or not hmac.compare_digest(held.signature, signature):
+            return None
+        return held if self._part_files(held.names) == held.files else None
+
+    def _part_files(self, names: dict[str, str]) -> tuple | None:
+        """(name, size, modification time, inode) of each part file ``names`` names; None when
+        one cannot be found."""
+        out = []
+        try:
+            for name in sorted(names.values()):
+                st = (self.folder / PART.format(name)).stat()
+                out.append((name, st.st_size, st.st_mtime_ns, st.st_ino))
+        except OSError:
+            return None
+        return tuple(out)
+
+    @property
+    def _folder_key(self) -> str:
+        return os.path.abspath(self.folder)
 
     def _remove_parts_but(self, names: set[str]) -> None:
         """Remove the part files no entry refers to any more."""
@@ -295,28 +372,66 @@ class ReadCache:
         if version is not None:
             self._write(self.plan_path, (self._key(version, template), kept))
 
-    def _write(self, path: Path, payload: Any) -> bool:
+    def _write(self, path: Path, payload: Any) -> bytes | None:
+        """Store ``payload`` at ``path``, signed; returns the signature (None: not written)."""
         if self.key is None:
-            return False
+            return None
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with paused_gc():
                 body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
             self.folder.mkdir(parents=True, exist_ok=True)
+            signature = hmac.new(self.key, body, hashlib.sha256).digest()
             with tmp.open("wb") as fh:
-                fh.write(_MAGIC + hmac.new(self.key, body, hashlib.sha256).digest() + body)
+                fh.write(_MAGIC + signature + body)
             os.replace(tmp, path)
-            return True
+            return signature
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be written costs a re-read, no more
             log.info("read cache %s not written: %s", path, exc)
             try:
                 tmp.unlink()
             except OSError:
                 pass
-            return False
+            return None
 
 
 _STATE = "\x00state"  # the part holding the state (tab titles are never empty-prefixed so)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """An entry held in memory: the signature of its index file, the (name, size, modification
+    time, inode) of its part files, its key, its part names and the entry itself."""
+
+    signature: bytes
+    files: tuple
+    key: tuple
+    names: dict[str, str]
+    entry: CachedRead
+
+
+# folder -> the entry its cache last held in this process, the most recent last (a scheduler
+# watches one workbook; a few are held at most)
+_HELD: dict[str, _Held] = {}
+_HELD_MAX = 2
+_HELD_LOCK = threading.Lock()
+
+
+def forget() -> None:
+    """Drop every entry held in memory: the next lookup reads the cache files, as a new process
+    does."""
+    with _HELD_LOCK:
+        _HELD.clear()
+
+
+def _retemplated(cached: CachedRead, template: Template) -> CachedRead:
+    """``cached`` bound to ``template`` (an equal template read again: every run reads its
+    template; the entry's tabs get its objects, their data and parsed columns stay the same)."""
+    wb = cached.workbook
+    if wb.template is template:
+        return cached
+    tabs = {key: replace(tab, template=template.tabs[key]) for key, tab in wb.tabs.items()}
+    return replace(cached, workbook=replace(wb, template=template, tabs=tabs))
 
 
 def _split(cached: CachedRead) -> tuple[CachedRead, dict[str, Any]]:

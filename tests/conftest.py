@@ -39,6 +39,16 @@ def _cache_key(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _nothing_held():
+    """Each test starts as a new process does: no read-cache entry held in memory."""
+    from sheetsync import readcache
+
+    readcache.forget()
+    yield
+    readcache.forget()
+
+
+@pytest.fixture(autouse=True)
 def _edge_language():
     """A command run with --template en switches the process's language; the next test starts
     in the language it found."""

@@ -188,12 +188,16 @@ def test_the_zip_directory_tells_the_edited_sheet_part_apart(waiting_workbook, t
 
 
 def test_the_cached_form_of_a_tab_that_surely_changed_is_not_loaded(waiting_workbook, tmp_path):
-    """The tab whose sheet part surely changed is parsed anew anyway: its part of the cache is not
-    unpickled; the last read knows it by its title and headers only, and the read is a full one."""
+    """In a new process (nothing held in memory), the tab whose sheet part surely changed is
+    parsed anew anyway: its part of the cache is not unpickled; the last read knows it by its
+    title and headers only, and the read is a full one."""
+    from sheetsync import readcache
+
     cache = ReadCache(tmp_path / "cache")
     settled(waiting_workbook, cache)
     headers = cache.get(XlsxBackend(waiting_workbook).version(), load_template()).workbook.tabs["cs_log"].headers
     edit_li(waiting_workbook, "李女士")
+    readcache.forget()
     backend = XlsxBackend(waiting_workbook)
     begun = []
 
@@ -347,7 +351,10 @@ def test_timeless_rules_of_unchanged_tabs_are_not_computed_again(waiting_workboo
 
 
 def test_an_edited_settings_tab_computes_every_rule_again(waiting_workbook, tmp_path):
-    """设置 and 成员 are read by rules of other tabs: their results are not reused."""
+    """设置 and 成员 are read by rules of other tabs: their results are not reused (counted from
+    the cache files, as a new process reads them: a process that holds the last entry also keeps
+    what the run worked out per tab, such as the feedback rows, while their tabs are unchanged)."""
+    from sheetsync import readcache
     from sheetsync.core import rules
 
     cache = ReadCache(tmp_path / "cache")
@@ -357,6 +364,7 @@ def test_an_edited_settings_tab_computes_every_rule_again(waiting_workbook, tmp_
     full = rules.MASKS.count
     row, col = cell_with(waiting_workbook, "成员", "周深")
     rewrite(waiting_workbook, {member_of(waiting_workbook, "成员"): set_cell(f"{col}{row}", ' t="inlineStr"><is><t>周浅</t></is></c>')})
+    readcache.forget()
     rules.MASKS.reset()
     report, backend = do_run(waiting_workbook, cache)
     assert backend.reads[0] == ["成员"]
@@ -388,6 +396,58 @@ def test_the_weekly_counts_of_unchanged_tabs_are_not_counted_again(waiting_workb
     assert backend.reads[0] == ["客服台账"]
     assert 0 < rules.MASKS.count < counted_all
     assert weekly_of(report) == weekly_of(full)
+
+
+# -- the entry held in memory (a scheduler's next run) ---------------------------------------------
+
+
+def test_the_next_run_of_the_process_takes_the_entry_it_holds(waiting_workbook, tmp_path):
+    """A process that ran keeps the entry it wrote: its next run on the same folder (another
+    ReadCache, another template object, as each scheduled run makes) unpickles no part and
+    finds what a run reading the cache files finds."""
+    from sheetsync import readcache
+
+    settled(waiting_workbook, ReadCache(tmp_path / "cache"))
+    held = ReadCache(tmp_path / "cache")
+    report, backend = do_run(waiting_workbook, held)
+    assert report.from_cache and held.parts_loaded == 0 and backend.reads == []
+    readcache.forget()
+    from_files = ReadCache(tmp_path / "cache")
+    again, _ = do_run(waiting_workbook, from_files)
+    assert again.from_cache and from_files.parts_loaded > 2
+    assert findings(report) == findings(again)
+
+
+def test_after_an_edit_the_held_entry_serves_the_unchanged_tabs(waiting_workbook, tmp_path):
+    settled(waiting_workbook, ReadCache(tmp_path / "cache"))
+    edit_li(waiting_workbook, "李女士")
+    held = ReadCache(tmp_path / "cache")
+    report, backend = do_run(waiting_workbook, held)
+    assert held.parts_loaded == 0 and backend.reads[0] == ["客服台账"]
+    assert findings(report) == findings(uncached(waiting_workbook, tmp_path))
+    assert weekly_of(report) == weekly_of(uncached(waiting_workbook, tmp_path))
+
+
+@pytest.mark.parametrize("change", ["index by another process", "part rewritten"])
+def test_cache_files_changed_since_are_read_not_the_held_entry(waiting_workbook, tmp_path, change):
+    """The held entry serves only while the cache files are the ones it was held with: another
+    process's run (cron's ``sheetsync run``) wrote a new entry, or a part file was written again."""
+    cache = ReadCache(tmp_path / "cache")
+    settled(waiting_workbook, cache)
+    if change == "index by another process":
+        edit_li(waiting_workbook, "李女士")
+        other = ReadCache(tmp_path / "cache", hold=False)
+        do_run(waiting_workbook, other)
+        assert other.parts_loaded > 0
+    else:
+        part = sorted((tmp_path / "cache").glob("part-*.pickle"))[0]
+        data = part.read_bytes()
+        part.unlink()
+        part.write_bytes(data)
+    fresh = ReadCache(tmp_path / "cache")
+    report, backend = do_run(waiting_workbook, fresh)
+    assert report.from_cache and backend.reads == [] and fresh.parts_loaded > 2
+    assert findings(report) == findings(uncached(waiting_workbook, tmp_path))
 
 
 # -- the run right after sheetsync's own write -----------------------------------------------------

@@ -156,6 +156,36 @@ def test_the_reader_helper_converts_trims_and_interns() -> None:
     assert tab_columns([]) == ([], 0)
 
 
+def _as_read_one_by_one(v):
+    """What a cell reads as, in sheetsync's terms (the reference the reader helper must agree with)."""
+    if isinstance(v, str):
+        return v or None
+    if type(v) is float and v.is_integer():
+        return int(v)
+    if type(v) is date:
+        return datetime.combine(v, datetime.min.time())
+    return v
+
+
+@pytest.mark.parametrize("column", [
+    ["质量问题", "差评", "".join(["质量", "问题"]), ""] * 3,  # texts only (equal texts, two objects), empty ones
+    ["x", "y"],  # texts only, none empty
+    [datetime(2026, 1, 2, 9), "", datetime(2026, 1, 3), "晚点回复"],  # date-times and texts
+    [datetime(2026, 1, 2, 9), True, 7],  # nothing to convert
+    [3.0, 2.5, "", "三"],  # numbers and texts
+    [date(2026, 1, 2), "", datetime(2026, 1, 2, 8)],  # a date cell beside date-times
+])
+def test_the_reader_helper_reads_each_kind_of_column_as_cell_by_cell(column) -> None:
+    rows = [["头"]] + [[v] for v in column] + [["尾"]]
+    columns, n = tab_columns(rows)
+    got = columns[0].tolist()
+    expected = [_as_read_one_by_one(r[0]) for r in rows]
+    assert n == len(rows) and got == expected
+    assert [type(v) for v in got] == [type(v) for v in expected]
+    texts = [v for v in got if isinstance(v, str)]
+    assert len({id(v) for v in texts}) == len(set(texts))  # equal texts are one object
+
+
 def test_a_columnar_snapshot_binds_like_the_same_rows() -> None:
     template = load_template("zh-CN")
     rows = [["标题 2026"], ["SKU", "商品名称", "库存", "最低价", "更新时间"], ["A1", "戒指", "5件", 199, "2026/11/20 10:05"],

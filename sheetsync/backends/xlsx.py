@@ -26,7 +26,7 @@ import struct
 import uuid
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 from xml.etree import ElementTree as ET
@@ -42,7 +42,7 @@ from .xlsx_backups import Backups
 from . import xlsx_package as pkg
 from .xlsx_patch import PatchError, apply_cell_ops
 from .xlsx_patch import Workbook as Package
-from .xlsx_read import PackageError, read_tabs
+from .xlsx_read import Marks, PackageError, read_marks, read_tabs
 from .xlsx_splice import add_tab, append_rows, replace_tab
 from .xlsx_write import add_layout_tab
 from .xlsx_zip import member_digests, surely_changed
@@ -113,6 +113,7 @@ class _Prepared:
     sources: SheetSources | None
     calamine: Any
     parsed: dict[str, Any]
+    marks: dict[str, Marks] = field(default_factory=dict)  # xlsx_read.read_marks of those tabs
 
 
 class PendingRead:
@@ -242,8 +243,10 @@ class XlsxBackend:
             except RuntimeError as exc:  # no thread to be had: read_tabs parses them
                 log.debug("not parsed ahead: %s", exc)
         sources = self._sources(data, previous)
+        # their fills, notes and error cells meanwhile: the caller waits for the parse by then
+        marks = read_marks(data, titles) if ahead is not None else {}
         calamine, parsed = ahead.result() if ahead is not None else (None, {})
-        return _Prepared(data, fingerprint, sources, calamine, parsed)
+        return _Prepared(data, fingerprint, sources, calamine, parsed, marks)
 
     def _surely_changed(self, data: bytes, previous: SheetSources | None) -> list[str]:
         """The titles of the worksheets whose part surely changed since ``previous`` (every one
@@ -277,7 +280,8 @@ class XlsxBackend:
         if fingerprint.sha256 == self._written:  # nobody saved since: what the write left is known
             marks = {t: tabs[t] for t in same_values if t in tabs and t not in reuse}
         try:
-            read = read_tabs(data, reuse, marks, calamine=prepared.calamine, parsed=prepared.parsed)
+            read = read_tabs(data, reuse, marks, calamine=prepared.calamine, parsed=prepared.parsed,
+                             marks=prepared.marks)
         except PackageError as exc:
             log.debug("%s: %s", self.path.name, exc)
             cause = exc.__cause__

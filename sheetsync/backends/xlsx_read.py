@@ -20,8 +20,8 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any, Mapping
 from xml.etree import ElementTree as ET
@@ -46,15 +46,18 @@ class PackageError(Exception):
 
 def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None,
               same_values: Mapping[str, TabData] | None = None, *, calamine: Any = None,
-              parsed: Mapping[str, Any] | None = None) -> dict[str, TabData]:
+              parsed: Mapping[str, Any] | None = None, marks: Mapping[str, Marks] | None = None
+              ) -> dict[str, TabData]:
     """Every worksheet of the package in ``data``, in workbook order. A tab in ``reuse`` (by
     title: one the caller knows did not change) is taken from there, not parsed; one in
     ``same_values`` (whose values the caller knows are those given) has only its fills, notes
     and state read again. ``calamine``: the package opened by python-calamine already, with
-    ``parsed`` (title -> its sheet) the tabs it parsed already."""
+    ``parsed`` (title -> its sheet) the tabs it parsed already; ``marks``: what ``read_marks``
+    found in these very bytes for some tabs."""
     reuse = reuse or {}
     same_values = same_values or {}
     parsed = parsed or {}
+    marks = marks or {}
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         workbook = pkg.workbook_member(zf)
@@ -83,7 +86,8 @@ def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None,
                 continue
             try:
                 out[sheet.title] = _tab(zf, parsed[sheet.title] if sheet.title in parsed else
-                                        calamine.get_sheet_by_name(sheet.title), sheet, fills_by_style)
+                                        calamine.get_sheet_by_name(sheet.title), sheet, fills_by_style,
+                                        marks.get(sheet.title))
             except (KeyError, ET.ParseError, ValueError) as exc:
                 raise PackageError(f"{sheet.member}: {exc}") from exc
             except Exception as exc:  # calamine on a damaged sheet
@@ -91,15 +95,49 @@ def read_tabs(data: bytes, reuse: Mapping[str, TabData] | None = None,
     return out
 
 
-def _tab(zf: zipfile.ZipFile, values: Any, sheet: pkg.Sheet, fills_by_style: list[str | None]) -> TabData:
-    """One tab, its values from ``values`` (its calamine sheet)."""
+@dataclass(frozen=True)
+class Marks:
+    """What a sheet part says beside its values: its error cells, the fills of its cells, its
+    notes and its merged ranges."""
+
+    errors: dict[tuple[int, int], CellError]
+    fills: dict[tuple[int, int], str]
+    notes: dict[tuple[int, int], str]
+    merged: Any
+
+
+def sheet_marks(zf: zipfile.ZipFile, sheet: pkg.Sheet, fills_by_style: list[str | None]) -> Marks:
     xml = zf.read(sheet.member)
-    errors = _errors(xml) if b't="e"' in xml else {}
-    columns, n_rows = sheet_columns(values, errors)
-    fills = styled_fills(xml, fills_by_style)
-    return TabData.from_columns(sheet.title, columns, n_rows, fills=fills, notes=_notes(zf, sheet),
-                                merged=pkg.merged_ranges(xml), hidden=sheet.state != "visible",
-                                cell_errors=bool(errors))
+    return Marks(_errors(xml) if b't="e"' in xml else {}, styled_fills(xml, fills_by_style), _notes(zf, sheet),
+                 pkg.merged_ranges(xml))
+
+
+def read_marks(data: bytes, titles: Collection[str]) -> dict[str, Marks]:
+    """``Marks`` of the worksheets ``titles`` of the package in ``data``, found while calamine
+    parses their values on another thread (``read_tabs`` then takes them). Never raises: a part
+    it cannot read is left to ``read_tabs``, which says what is wrong."""
+    out: dict[str, Marks] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            workbook = pkg.workbook_member(zf)
+            styles = pkg.styles_member(zf, workbook)
+            fills_by_style = pkg.style_fills(zf.read(styles) if styles and styles in zf.namelist() else None)
+            for sheet in pkg.sheets(zf, workbook):
+                if sheet.kind == pkg.WORKSHEET and sheet.title in titles:
+                    out[sheet.title] = sheet_marks(zf, sheet, fills_by_style)
+    except Exception:  # noqa: BLE001 - read_tabs meets it again and says what it is
+        return out
+    return out
+
+
+def _tab(zf: zipfile.ZipFile, values: Any, sheet: pkg.Sheet, fills_by_style: list[str | None],
+         marks: Marks | None = None) -> TabData:
+    """One tab, its values from ``values`` (its calamine sheet); ``marks``: found already."""
+    marks = marks or sheet_marks(zf, sheet, fills_by_style)
+    columns, n_rows = sheet_columns(values, marks.errors)
+    return TabData.from_columns(sheet.title, columns, n_rows, fills=marks.fills, notes=marks.notes,
+                                merged=marks.merged, hidden=sheet.state != "visible",
+                                cell_errors=bool(marks.errors))
 
 
 def _notes(zf: zipfile.ZipFile, sheet: pkg.Sheet) -> dict[tuple[int, int], str]:
@@ -143,7 +181,7 @@ def tab_columns(rows: Iterable[Sequence[Any]], errors: Mapping[tuple[int, int], 
     No trailing empty rows or columns; ``skip`` empty columns come before the first given one;
     ``errors`` ((row, col) -> CellError) are put in their cells."""
     columns: list[list[Any]] = []
-    interned: list[dict[str, str] | None] = []
+    interned: list[dict[str, str | None] | None] = []
     n = 0
     it = iter(rows)
     while True:
@@ -178,7 +216,29 @@ def tab_columns(rows: Iterable[Sequence[Any]], errors: Mapping[tuple[int, int], 
     return _trimmed([object_array(col) for col in columns], n)
 
 
-def _convert(cells: Iterable[Any], out: list[Any], seen: dict[str, str] | None) -> None:
+def _convert(cells: Sequence[Any], out: list[Any], seen: dict[str, str | None] | None) -> None:
+    """``cells`` (a chunk of one column) appended to ``out`` in sheetsync's terms. A chunk of
+    texts only, or of texts and values that stay as they are (date-times, whole numbers), goes
+    through C loops (``map``, a list comprehension); others cell by cell."""
+    kinds = set(map(type, cells))
+    if float not in kinds and date not in kinds:
+        if str not in kinds:
+            out.extend(cells)
+        elif seen is not None:  # '' is no value: kept in ``seen`` as None
+            if "" not in seen:
+                seen[""] = None
+            if len(kinds) == 1:
+                out.extend(map(seen.setdefault, cells, cells))
+            else:
+                keep = seen.setdefault
+                out.extend([keep(v, v) if v.__class__ is str else v for v in cells])
+        else:
+            out.extend([(v or None) if v.__class__ is str else v for v in cells])
+        return
+    _convert_each(cells, out, seen)
+
+
+def _convert_each(cells: Iterable[Any], out: list[Any], seen: dict[str, str | None] | None) -> None:
     append = out.append
     for v in cells:
         kind = v.__class__

@@ -908,45 +908,57 @@ def _subject(tab: "BoundTab", rule: Rule) -> pd.Series:
                   Emit("before_start", ("column", "value", "start_column", "start"), field="",
                        doc="`end` is earlier than `start` (on the `end` column)")])
 def k_sla(tab: "BoundTab", rule: Rule, ctx: RuleContext) -> RuleResult:
+    # the masks are numpy arrays (a pandas operation costs tens of microseconds whatever the
+    # rows: most of this rule's time on every run, idle ones too); a Series only for rows found
     limit: timedelta = _setting(ctx, rule)
     clock = ctx.clock(clock_kind(ctx, rule))  # the clock the limit counts in (clock_setting too)
     shown = _limit(limit)
     start, end, elapsed, deadline = sla_frames(tab, rule, ctx)
-    scope = rule_scope(tab, rule)
-    reason = explained(tab, rule)
-    subject = _subject(tab, rule)
-    has_both = start.notna() & end.notna()
+    index = tab.frame.index
+    s, e = start.to_numpy(dtype="datetime64[ns]"), end.to_numpy(dtype="datetime64[ns]")
+    took_all, due = elapsed.to_numpy(dtype="timedelta64[ns]"), deadline.to_numpy(dtype="datetime64[ns]")
+    scope = np.asarray(rule_scope(tab, rule), dtype=bool)
+    has_both = ~np.isnat(s) & ~np.isnat(e)  # comparisons with NaT are False
     res = RuleResult()
     end_col, start_col = rule.params["end"], rule.params["start"]
-    before = (has_both & (end < start)).fillna(False) & scope
-    res.findings += found_rows(tab, rule, before, end_col, "before_start", column=tab.header(end_col),
-                               value=_each(before, end), start_column=tab.header(start_col), start=_each(before, start))
-    del before
-    late = (has_both & (end >= start) & (elapsed > pd.Timedelta(limit))).fillna(False) & scope
-    late &= ~reason & ~ctx.reported_mask(start)
-    took = _each(late, elapsed).values
-    res.findings += found_rows(tab, rule, late, rule.column,
-                               actual=PerRow(Duration.many(t.total_seconds() for t in took)), limit=shown,
-                               start=_each(late, start), deadline=_each(late, deadline))
-    del late, took, has_both, elapsed
+    before = has_both & (e < s) & scope
+    if before.any():
+        flags = pd.Series(before, index=index)
+        res.findings += found_rows(tab, rule, flags, end_col, "before_start", column=tab.header(end_col),
+                                   value=_each(before, end), start_column=tab.header(start_col),
+                                   start=_each(before, start))
+    late = has_both & (e >= s) & (took_all > np.timedelta64(pd.Timedelta(limit).value, "ns")) & scope
+    if late.any():
+        late &= ~np.asarray(explained(tab, rule), dtype=bool) & ~np.asarray(ctx.reported_mask(start), dtype=bool)
+    if late.any():
+        took = _each(late, elapsed).values
+        res.findings += found_rows(tab, rule, pd.Series(late, index=index), rule.column,
+                                   actual=PerRow(Duration.many(t.total_seconds() for t in took)), limit=shown,
+                                   start=_each(late, start), deadline=_each(late, deadline))
+    del late, has_both, took_all
     if rule.params.get("overdue", True):
-        now = pd.Timestamp(ctx.now)
+        now = np.datetime64(pd.Timestamp(ctx.now).as_unit("ns").to_datetime64(), "ns")
         # still waiting is a to-do whatever 备注 says ("等快递回复"): only filling `end` clears it
-        waiting = (start.notna() & empty_mask(tab, end_col)).fillna(False).astype(bool) & scope
-        overdue = waiting & (deadline < now).fillna(False).astype(bool)
-        res.findings += found_rows(tab, rule, overdue, rule.column, "overdue", limit=shown, start=_each(overdue, start),
-                                   deadline=_each(overdue, deadline), subject=_each(overdue, subject))
-        del overdue
+        waiting = ~np.isnat(s) & np.asarray(empty_mask(tab, end_col), dtype=bool) & scope
+        if not waiting.any():
+            return res
+        subject = _subject(tab, rule)
+        overdue = waiting & (due < now)
+        if overdue.any():
+            res.findings += found_rows(tab, rule, pd.Series(overdue, index=index), rule.column, "overdue",
+                                       limit=shown, start=_each(overdue, start), deadline=_each(overdue, deadline),
+                                       subject=_each(overdue, subject))
         lead = ctx.warn_lead(limit)
         if lead:
-            warn_at = clock.deadline_series(start, limit - lead)
-            soon = waiting & (warn_at <= now).fillna(False).astype(bool) & (deadline >= now).fillna(False).astype(bool)
-            dues = _each(soon, deadline)
-            res.findings += found_rows(tab, rule, soon, rule.column, "due_soon", limit=shown, start=_each(soon, start),
-                                       deadline=dues,
-                                       remaining=PerRow(Duration.many(clock.elapsed(ctx.now, d).total_seconds()
-                                                                      for d in dues.values)),
-                                       subject=_each(soon, subject))
+            warn_at = clock.deadline_series(start, limit - lead).to_numpy(dtype="datetime64[ns]")
+            soon = waiting & (warn_at <= now) & (due >= now)
+            if soon.any():
+                dues = _each(soon, deadline)
+                res.findings += found_rows(tab, rule, pd.Series(soon, index=index), rule.column, "due_soon",
+                                           limit=shown, start=_each(soon, start), deadline=dues,
+                                           remaining=PerRow(Duration.many(clock.elapsed(ctx.now, d).total_seconds()
+                                                                          for d in dues.values)),
+                                           subject=_each(soon, subject))
     return res
 
 

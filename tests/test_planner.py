@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+
+import pytest
 
 from sheetsync.core.model import MARK_FILL, NOTE_PREFIX, Finding, ReplaceTab, Snapshot, TabData
 from sheetsync.core.planner import Layout, mark_note, plan_marks, tab_differs
@@ -116,6 +119,52 @@ def test_state_round_trips_through_its_tab_rows():
                   signed={"promotions\x1f双十一": {"signature": "莉莉", "values": {"declared_stock": "5"}}})
     again = load_state(TabData("_sheetsync", [list(r) for r in state.rows(STATE_HEADER)]))
     assert again == state
+
+
+def _a_state():
+    from sheetsync.core.state import Problem
+
+    return State(marks={(TID, "k2", "resolved"): Mark.of(MARK_FILL, "【sheetsync】x")},
+                 problems={(TID, "k2", "resolved", "cs.unresolved"): Problem(
+                     "2026-11-22 10:00", 2, 2, "客服", "validate", True, "否", TAB, "是否解决", {"limit": 10}, "m")},
+                 reported=("2026-11-16", "2026-11-22 20:00"))
+
+
+def _touched(rows, how):
+    rows = [list(r) for r in rows]
+    if how == "as written":
+        pass
+    elif how == "a row twice":
+        rows.append(list(rows[-1]))
+    elif how == "a blank row":
+        rows.insert(2, [None] * 7)
+    elif how == "a row typed in":
+        rows.append(["请勿改", "", "", "", "", "", ""])
+    elif how == "other header":
+        rows[0] = ["kind", "tab", "key", "column", "code", "since", "data"]
+    elif how == "shown":
+        pass  # made visible below
+    elif how == "format 1":
+        rows[1][6] = "1"
+    return rows
+
+
+@pytest.mark.parametrize("how, holds", [("as written", True), ("a row twice", False), ("a blank row", False),
+                                        ("a row typed in", False), ("other header", False), ("shown", False),
+                                        ("format 1", False)])
+def test_the_state_tab_is_written_again_unless_it_holds_the_state_exactly(how, holds):
+    """An unchanged state is not written out again when the tab it was read from holds it row for
+    row; anything a person did to the tab (a copied row, a blank one, text typed in, another
+    header, the tab shown) has it written again, whole."""
+    from sheetsync.core.planner import state_tab_holds
+
+    state = _a_state()
+    tab = TabData("_sheetsync", _touched(state.rows(STATE_HEADER), how), hidden=how != "shown")
+    old = load_state(tab)
+    assert state_tab_holds(tab, STATE_HEADER, old, _a_state()) is holds
+    if holds:
+        changed = replace(_a_state(), reported=("2026-11-23", "2026-11-29 20:00"))
+        assert not state_tab_holds(tab, STATE_HEADER, old, changed)
 
 
 def test_job_owned_tab_is_rewritten_only_when_content_differs():

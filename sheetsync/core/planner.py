@@ -19,8 +19,8 @@ from typing import AbstractSet, Any, Callable, Iterable, Mapping
 import pandas as pd
 
 from .model import (MARK_FILL, NOTE_PREFIX, OWN_FILLS, SEVERITY_FILLS, AppendRows, is_own_note, ChangeSet, Finding,
-                    FillValue, Paint, ReplaceTab, Snapshot, Unpaint)
-from .state import SINCE_FORMAT, Alert, Mark, MarkKey, Problem, ProblemKey, State, note_digest
+                    FillValue, Paint, ReplaceTab, Snapshot, TabData, Unpaint)
+from .state import SINCE_FORMAT, VERSION, Alert, Mark, MarkKey, Problem, ProblemKey, State, note_digest
 
 # the longest note a cell can hold (Excel's limit for cell text and comments)
 NOTE_LIMIT = 32767
@@ -256,11 +256,27 @@ def plan(snapshot: Snapshot, findings: list[Finding], fills: list[FillValue], ta
     findings = one_per_cell(findings)
     paints, unpaints, marks, not_painted = plan_marks(snapshot, findings, old, layout, frozen, prefix)
     state = _next_state(marks, findings, old, new_signed, now, layout, filled, reported, alerts)
-    all_tabs = [*tabs, problems_tab([f for f in findings if f.is_problem], state, not_painted),
-                ReplaceTab(state_title, state.rows(state_header), hidden=True, protected=True)]
+    all_tabs = [*tabs, problems_tab([f for f in findings if f.is_problem], state, not_painted)]
+    if not state_tab_holds(snapshot.tabs.get(state_title), state_header, old, state):
+        all_tabs.append(ReplaceTab(state_title, state.rows(state_header), hidden=True, protected=True))
     changes = ChangeSet(paints=paints, unpaints=unpaints, fills=list(fills),
                         tabs=[t for t in all_tabs if tab_differs(snapshot, t)], key_columns=key_columns)
     return Plan(changes, state, not_painted)
+
+
+def state_tab_holds(current: TabData | None, header: tuple[str, ...], old: State, new: State) -> bool:
+    """Whether the state tab ``current`` already holds ``new`` without writing it out and comparing:
+    it was read whole into ``old`` (this format, no row it could not read, one row per record
+    under ``header``, hidden) and ``new`` is equal to ``old``. Then its rows are those ``new``
+    writes, up to how they are spelled and ordered (a tab a person re-sorted stays so)."""
+    if current is None or not current.hidden or not old.present or old.damaged or old.version != VERSION:
+        return False
+    records = 1 + len(old.marks) + len(old.problems) + len(old.signed) + len(old.alerts) + len(old.filled) + \
+        (1 if old.reported else 0)  # the first: the format's version
+    rows = current.rows
+    if len(rows) != records + 1 or norm_rows([rows[0]]) != norm_rows([header]):
+        return False
+    return new == old
 
 
 def _next_state(marks: dict[MarkKey, Mark], findings: list[Finding], old: State, new_signed: dict[str, dict[str, Any]],

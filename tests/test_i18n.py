@@ -102,3 +102,34 @@ def test_patterns_format_the_same_however_they_are_parsed(pattern, params, text)
         except (ValueError, IndexError):
             general = pattern
         assert general == text
+
+
+def _unworded(code, **params):
+    from sheetsync.core.model import Finding
+
+    return Finding("表", 2, "列", 1, None, code, "", params=params)
+
+
+@pytest.mark.parametrize("a, b", [
+    ({"value": 1}, {"value": True}),  # equal in Python, worded differently
+    ({"value": 1}, {"value": 1.5}),
+    ({"value": datetime(2026, 1, 2, 9, 30)}, {"value": datetime(2026, 1, 2)}),
+    ({"value": ("a", "b")}, {"value": ("a", "c")}),
+])
+def test_words_kept_from_an_earlier_finding_are_those_its_own_parameters_give(a, b):
+    """``with_messages`` keeps the words it rendered for a code and parameters; a finding whose
+    parameters only compare equal, or differ, gets its own words, as rendering it alone gives."""
+    from sheetsync.i18n.findings import render_message, with_messages
+    from sheetsync.core.model import Phrase
+
+    cat = load_catalogue("zh-CN")
+    cat = type(cat)(cat.language, {**cat.entries, "findings.t.x": "值是 {value}"})
+    first, second, again = with_messages([_unworded("t.x", **a), _unworded("t.x", **b), _unworded("t.x", **a)], cat)
+    assert first.message == render_message(_unworded("t.x", **a), cat) == again.message
+    assert second.message == render_message(_unworded("t.x", **b), cat) != first.message
+    one, other = with_messages([_unworded("t.x", value=Phrase("findings.t.x", {"value": 1})),
+                                _unworded("t.x", value=Phrase("findings.t.x", {"value": 2}))], cat)
+    assert one.message != other.message  # phrases equal but for their parameters
+    reworded = type(cat)(cat.language, {**cat.entries, "findings.t.x": "现在是 {value}"})
+    [now] = with_messages([_unworded("t.x", **a)], reworded)  # a reworded catalogue: words anew
+    assert now.message == render_message(_unworded("t.x", **a), reworded) != first.message

@@ -13,9 +13,10 @@ value (each item of a list), ``{x:or}`` / ``{x:quoted_or}`` join a list as alter
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from ..core.model import Finding, Phrase
+from ..core.model import Duration, Finding, Phrase
 from ..core.rules import KINDS, all_codes
 from ..errors import TemplateError
 from .catalogue import Catalogue, load_catalogue, with_overrides
@@ -69,8 +70,59 @@ def render(cat: Catalogue, pattern: str, params: Mapping[str, Any]) -> str:
 
 
 def with_messages(findings: Iterable[Finding], cat: Catalogue) -> list[Finding]:
-    """Every finding with its ``message`` filled in (what notes, 问题清单 and ``check`` show)."""
-    return [f if f.message else _worded(f, render_message(f, cat)) for f in findings]
+    """Every finding with its ``message`` filled in (what notes, 问题清单 and ``check`` show).
+    The words of a code and parameters rendered before in this catalogue are taken as they were
+    (a process that runs every couple of minutes meets the same findings run after run)."""
+    words = _words_of(cat)
+    out = []
+    for f in findings:
+        if f.message:
+            out.append(f)
+            continue
+        try:
+            key: Any = (f.code, f.tab_id, _frozen_params(f.params))
+            message = words.get(key)
+        except TypeError:  # a parameter that is not a plain value: rendered every time
+            key, message = None, None
+        if message is None:
+            message = render_message(f, cat)
+            if key is not None:
+                words[key] = message
+        out.append(_worded(f, message))
+    if len(words) > _WORDS_MAX:
+        words.clear()
+    return out
+
+
+# the words rendered in the last catalogue used: (its entries, (code, tab id, parameters) -> message)
+_WORDS: list[tuple[dict[str, Any], dict[Any, str]]] = []
+_WORDS_MAX = 200_000
+_PLAIN = frozenset({str, int, float, bool, type(None), datetime, date, time, timedelta, Duration})
+
+
+def _words_of(cat: Catalogue) -> dict[Any, str]:
+    if _WORDS and _WORDS[0][0] == cat.entries:  # a copy: compared, never trusted by identity
+        return _WORDS[0][1]
+    _WORDS[:] = [(dict(cat.entries), {})]
+    return _WORDS[0][1]
+
+
+def _frozen(value: Any) -> Any:
+    """A value as a key that tells apart whatever renders differently: its type with it (1, 1.0
+    and True are equal in Python), a phrase with its parameters (which a phrase's own equality
+    leaves out). Anything else raises TypeError."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return kind, value
+    if kind is tuple or kind is list:
+        return kind, tuple(map(_frozen, value))
+    if kind is Phrase:
+        return kind, value.key, _frozen_params(value.params)
+    raise TypeError(kind.__name__)
+
+
+def _frozen_params(params: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple((name, _frozen(v)) for name, v in params.items())
 
 
 _SLOTS = Finding.__slots__

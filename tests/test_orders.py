@@ -543,3 +543,39 @@ def test_feedback_texts_agree_with_each_cell(trap, upper: bool) -> None:
     for cells in ([*clean, trap, *clean], [trap, *clean], [*clean, trap, None]):
         got = _text_array(pd.Series(cells, dtype=object), upper=upper).tolist()
         assert got == [_text(c).upper() if upper else _text(c) for c in cells]
+
+
+@pytest.mark.parametrize("sources", [1, 3])
+def test_the_feedback_rows_of_a_span_are_those_of_the_whole_table_sorted(sources):
+    """The quality rule takes the rows of its window straight from each source's columns; 周报
+    asks for whole sorted columns: both read as the rows of every source sorted by date (the
+    order of the sources, then of the sheet, on a tie)."""
+    import random
+
+    import numpy as np
+
+    from sheetsync.core.rules_orders import FeedbackRows
+
+    rng = random.Random(sources)
+    parts, rows = [], []
+    for s in range(sources):
+        n = rng.randint(5, 40)
+        days = [rng.randint(1, 20) for _ in range(n)]
+        at = np.array([np.datetime64(f"2026-11-{d:02d}T10:00", "ns") for d in days])
+        cols = [np.array([f"源{s}"] * n, dtype=object), np.array([rng.choice(["A", "B", ""]) for _ in range(n)], dtype=object),
+                np.array([rng.choice(["质量问题", "物流"]) for _ in range(n)], dtype=object),
+                np.array([rng.choice([None, "松动"]) for _ in range(n)], dtype=object),
+                np.array([rng.random() < 0.5 for _ in range(n)], dtype=bool)]
+        parts.append((at, *cols))
+        rows += [(at[i], s, i, *(c[i] for c in cols)) for i in range(n)]
+    at = np.concatenate([p[0] for p in parts])
+    order = np.argsort(at, kind="stable")
+    expected = sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+    spans = [slice(0, len(rows)), slice(3, 9), slice(len(rows) - 4, len(rows)), slice(5, 5)]
+    lazy = FeedbackRows(at[order], order, [p[1:] for p in parts])
+    taken = [lazy.problems(lazy.quality_rows(span)) for span in spans] + [lazy.problems(span) for span in spans]
+    whole = FeedbackRows(at[order], order, [p[1:] for p in parts])
+    assert whole.sku.tolist() == [r[4] for r in expected] and whole.quality.tolist() == [r[7] for r in expected]
+    assert whole.source.tolist() == [r[3] for r in expected] and whole.by.tolist() == [r[5] for r in expected]
+    assert whole.detail.tolist() == [r[6] for r in expected]
+    assert taken == [whole.problems(whole.quality_rows(span)) for span in spans] + [whole.problems(span) for span in spans]

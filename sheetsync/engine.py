@@ -91,10 +91,11 @@ def load(snapshot, template: Template, now: datetime, previous: CachedRead | Non
         return previous.workbook.tabs if previous is not None and previous.year == year else None
 
     wb = bind(snapshot, template, year=now.year, reuse=reusable(now.year))
-    settings = _settings(wb, template, now, previous)
+    settings = _settings(wb, template, now.year, previous)
     local = to_shop_time(now, settings.tz_name)
-    if local.year != now.year:  # '11-20' means the shop's current year
+    if local.year != now.year:  # '11-20' means the shop's current year (设置's holidays too)
         wb = bind(snapshot, template, year=local.year, reuse=reusable(local.year))
+        settings = _settings(wb, template, local.year, previous)
     title = wb.owned_titles["state"]
     if previous is not None and _same_state(snapshot, wb, previous, title):
         return Loaded(wb, settings, previous.state, local)
@@ -127,6 +128,8 @@ def kept_rule_results(loaded: Loaded, previous: CachedRead, memo: dict) -> dict:
     before, now = previous.state, loaded.state
     if (before.signed, before.filled, before.reported) != (now.signed, now.filled, now.reported):
         return {}  # what the rules read from the state tab
+    if previous.year != loaded.now.year:
+        return {}  # dates without a year ('12-30') read in another year: every result may differ
     wb = loaded.workbook
     same = unchanged_tabs(loaded, previous)
     shared = {k for k, t in wb.tabs.items() if t.template.role in ("settings", "members")}
@@ -148,17 +151,18 @@ def kept_rule_results(loaded: Loaded, previous: CachedRead, memo: dict) -> dict:
     return {k: v for k, v in memo.items() if holds(k)}
 
 
-def _settings(wb: BoundWorkbook, template: Template, now: datetime, previous: CachedRead | None = None) -> Settings:
-    """The 设置 as bound in ``wb``; those of ``previous`` when its 设置 tab was taken over
-    unchanged (the same data, read in the same year)."""
+def _settings(wb: BoundWorkbook, template: Template, year: int, previous: CachedRead | None = None) -> Settings:
+    """The 设置 as bound in ``wb``, dates without a year read in ``year``; those of ``previous``
+    when its 设置 tab was taken over unchanged and read in the same year (``CachedRead.year``:
+    the shop's year, the one its 设置 were read in)."""
     st = wb.by_role("settings")
-    if previous is not None and previous.year == now.year and st.data is not None:
+    if previous is not None and previous.year == year and st.data is not None:
         before = previous.workbook.tabs.get(st.template.key)
         if before is not None and before.data is st.data and before.header_row == st.header_row and \
                 before.col_index == st.col_index and before.headers == st.headers:
             return previous.settings
     settings = settings_from_rows(st.data.rows if st.data else [], specs=template.settings, tab_title=st.title,
-                                  year=now.year, owner_role=template.manager_role, first_row=st.header_row + 1,
+                                  year=year, owner_role=template.manager_role, first_row=st.header_row + 1,
                                   key_col=st.col_index.get("key", 1), value_col=st.col_index.get("value", 2),
                                   key_header=st.header("key"), value_header=st.header("value"),
                                   tab_id=st.template.key)

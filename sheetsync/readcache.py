@@ -52,7 +52,7 @@ from .core.template import Template
 
 log = logging.getLogger(__name__)
 
-FORMAT = 7  # raised whenever a cached class changes its shape (7: the index names each bound tab's headers)
+FORMAT = 8  # raised whenever a cached class changes its shape or meaning (8: 设置 read in the shop's year)
 _MAGIC = b"sheetsync-read-cache\n"
 _SIGNATURE = 32  # bytes of HMAC-SHA256 after the magic line
 FILE_NAME = "read.pickle"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from datetime import date, datetime
 
 import pytest
 
@@ -569,3 +570,48 @@ def test_a_damaged_part_of_the_cache_is_a_miss(waiting_workbook, tmp_path, damag
     report, backend = do_run(waiting_workbook, ReadCache(tmp_path / "cache"))
     assert not report.from_cache and findings(report) == findings(before)
     assert do_run(waiting_workbook, ReadCache(tmp_path / "cache"))[0].from_cache  # stored whole again
+
+
+# -- a new year: dates without one ('12-30', 设置's '10-01') read in another year ------------------
+
+
+def test_the_settings_kept_from_the_last_read_are_read_in_the_shops_year():
+    """设置 read in the first hours of a year in the shop (still the last one in UTC) are read in
+    the shop's year, and a later run that keeps them has what a full read has."""
+    from datetime import timezone
+
+    from conftest import base_tabs, snapshot_of
+    from sheetsync.engine import load
+    from sheetsync.readcache import CachedRead
+
+    template = load_template("zh-CN")
+    snap = snapshot_of(base_tabs(template, {"休息日": "10-01, 10-02"}))
+    first = load(snap, template, datetime(2025, 12, 31, 17, 0, tzinfo=timezone.utc))  # 01:00 in Shanghai
+    assert first.now.year == 2026 and sorted(first.settings.rest_days) == [date(2026, 10, 1), date(2026, 10, 2)]
+    previous = CachedRead(snap, first.workbook, first.settings, first.state, first.now.year, sources=object())
+    later = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
+    assert load(snap, template, later, previous).settings == load(snap, template, later).settings
+
+
+def test_no_content_only_result_is_kept_into_another_year():
+    """A KPI's counts of '12-30' rows made in December are not kept on 1 January: the same cells
+    now fall in another week."""
+    from conftest import base_tabs, row_for, snapshot_of
+    from sheetsync.core.job import JobContext
+    from sheetsync.core.weekly import kpi_counts
+    from sheetsync.engine import kept_rule_results, load
+    from sheetsync.readcache import CachedRead
+
+    template = load_template("zh-CN")
+    tabs = base_tabs(template)
+    tabs["客服台账"].append(row_for(template, "cs_log", customer="王女士", type="产品咨询", asked_at="12-30 10:00",
+                                  answered_at="12-30 10:02", resolved="是"))
+    snap = snapshot_of(tabs)
+    december = load(snap, template, datetime(2025, 12, 31, 12, 0))
+    memo: dict = {}
+    kpi_counts(JobContext(december.workbook, december.settings, december.state, december.now, {"rule_memo": memo}))
+    assert memo
+    previous = CachedRead(snap, december.workbook, december.settings, december.state, december.now.year,
+                          sources=object())
+    january = load(snap, template, datetime(2026, 1, 2, 12, 0), previous)
+    assert kept_rule_results(january, previous, memo) == {}

@@ -133,3 +133,17 @@ def test_words_kept_from_an_earlier_finding_are_those_its_own_parameters_give(a,
     reworded = type(cat)(cat.language, {**cat.entries, "findings.t.x": "现在是 {value}"})
     [now] = with_messages([_unworded("t.x", **a)], reworded)  # a reworded catalogue: words anew
     assert now.message == render_message(_unworded("t.x", **a), reworded) != first.message
+
+
+def test_words_kept_for_a_moment_are_not_given_to_the_same_moment_in_another_time_zone():
+    from datetime import timedelta, timezone
+
+    from sheetsync.i18n.findings import render_message, with_messages
+
+    cat = load_catalogue("zh-CN")
+    cat = type(cat)(cat.language, {**cat.entries, "findings.t.x": "值是 {value}"})
+    utc = datetime(2026, 1, 2, 9, 30, tzinfo=timezone.utc)
+    shanghai = utc.astimezone(timezone(timedelta(hours=8)))
+    assert utc == shanghai
+    first, second = with_messages([_unworded("t.x", value=utc), _unworded("t.x", value=shanghai)], cat)
+    assert second.message == render_message(_unworded("t.x", value=shanghai), cat) != first.message

@@ -112,6 +112,8 @@ def _frozen(value: Any) -> Any:
     and True are equal in Python), a phrase with its parameters (which a phrase's own equality
     leaves out). Anything else raises TypeError."""
     kind = type(value)
+    if kind is datetime or kind is time:  # equal moments in other time zones read differently
+        return kind, value, value.tzinfo
     if kind in _PLAIN:
         return kind, value
     if kind is tuple or kind is list:

@@ -276,17 +276,17 @@ class XlsxBackend:
         reuse: dict = {}
         if sources is not None and previous is not None:
             reuse = {t: tabs[t] for t in sources.unchanged(previous) if t in tabs}
-        marks = {}
+        marks_only = {}  # tabs whose values are known: only their fills and notes are read
         if fingerprint.sha256 == self._written:  # nobody saved since: what the write left is known
-            marks = {t: tabs[t] for t in same_values if t in tabs and t not in reuse}
+            marks_only = {t: tabs[t] for t in same_values if t in tabs and t not in reuse}
         try:
-            read = read_tabs(data, reuse, marks, calamine=prepared.calamine, parsed=prepared.parsed,
+            read = read_tabs(data, reuse, marks_only, calamine=prepared.calamine, parsed=prepared.parsed,
                              marks=prepared.marks)
         except PackageError as exc:
             log.debug("%s: %s", self.path.name, exc)
             cause = exc.__cause__
             raise self._unreadable(data, cause if isinstance(cause, Exception) else exc) from None
-        self.reads.append([t for t in read if t not in reuse and t not in marks])
+        self.reads.append([t for t in read if t not in reuse and t not in marks_only])
         self._lineage, self._latest = {fingerprint.sha256}, fingerprint.sha256
         return Snapshot(tabs=read, source=self.path.name, version=fingerprint.text), sources
 

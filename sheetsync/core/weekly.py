@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -51,13 +52,19 @@ def kpi_counts(ctx: JobContext) -> dict[str, dict[date, tuple[int, int]]]:
     out: dict[str, dict[date, tuple[int, int]]] = {}
     for kpi in tpl.kpis:
         key = of_tabs((kpi.tab, kpi.num_tab, _rule_tab(tpl, kpi.sla)), "kpi", kpi.key)
-        if memo is not None and key in memo:
-            out[kpi.key] = dict(memo[key])
-            continue
-        out[kpi.key] = _kpi_counts(ctx, kpi, rctx)
-        if memo is not None:
-            memo[key] = dict(out[kpi.key])
+        out[kpi.key] = _kept(memo, key, partial(_kpi_counts, ctx, kpi, rctx))
     return out
+
+
+def _kept(memo: dict | None, key: tuple, make: Callable[[], dict]) -> dict:
+    """``make()``, or what the memo of content-only results kept under ``key`` (a copy either way:
+    the memo's own stays as it was made)."""
+    if memo is not None and key in memo:
+        return dict(memo[key])
+    made = make()
+    if memo is not None:
+        memo[key] = dict(made)
+    return made
 
 
 def _rule_tab(tpl: Template, code: str | None) -> str | None:
@@ -150,6 +157,10 @@ def _breakdown_rows(ctx: JobContext, bd: Any) -> pd.Series | None:
     return pd.Series(labels.to_numpy()[keep], index=pd.DatetimeIndex(weeks.to_numpy()[keep]))
 
 
+def _breakdown_weeks_of(ctx: JobContext, bd: Any) -> dict[date, tuple[tuple[str, int], ...]]:
+    return breakdown_weeks([(bd.label, _breakdown_rows(ctx, bd))])[0][1]
+
+
 def weekly_breakdowns(ctx: JobContext) -> list[tuple[str, dict[date, tuple[tuple[str, int], ...]]]]:
     """``breakdown_weeks(breakdown_rows(ctx))``, each breakdown taken from the run's memo of
     content-only results while its tab is unchanged (see ``kpi_counts``)."""
@@ -157,13 +168,7 @@ def weekly_breakdowns(ctx: JobContext) -> list[tuple[str, dict[date, tuple[tuple
     out = []
     for i, bd in enumerate(tpl.breakdowns):
         key = of_tabs((bd.tab, _rule_tab(tpl, bd.missed)), "breakdown", i, bd.label)
-        if memo is not None and key in memo:
-            out.append((bd.label, dict(memo[key])))
-            continue
-        ((label, per_week),) = breakdown_weeks([(bd.label, _breakdown_rows(ctx, bd))])
-        if memo is not None:
-            memo[key] = dict(per_week)
-        out.append((label, per_week))
+        out.append((bd.label, _kept(memo, key, partial(_breakdown_weeks_of, ctx, bd))))
     return out
 
 

@@ -240,8 +240,8 @@ def test_parse_time_range(raw: Any, expected: tuple[time, time] | None) -> None:
 @pytest.mark.parametrize(
     ("raw", "kind", "message"),
     [
-        ("23:00-09:00", "time_order", "结束时间必须晚于开始时间 (不支持跨夜): 23:00-09:00"),
-        ("09:00-09:00", "time_order", "结束时间必须晚于开始时间 (不支持跨夜): 09:00-09:00"),
+        ("23:00-09:00", "time_order", "结束时间必须晚于开始时间 (不支持跨夜): 23:00-09:00。请写成同一天内的时间段, 例如 09:00-23:00"),
+        ("09:00-09:00", "time_order", "结束时间必须晚于开始时间 (不支持跨夜): 09:00-09:00。请写成同一天内的时间段, 例如 09:00-23:00"),
         ("全天", "time_range", "看不懂的时间段: 全天。请写成 09:00-23:00 这样的格式"),
         ("09:00", "time_range", "看不懂的时间段: 09:00。请写成 09:00-23:00 这样的格式"),
         ("09:00-25:00", "time_range", "看不懂的时间段: 09:00-25:00。请写成 09:00-23:00 这样的格式"),
@@ -328,7 +328,7 @@ def test_parse_number(raw: Any, expected: float | None) -> None:
 def test_parse_number_refuses(raw: Any) -> None:
     with pytest.raises(CellParseError) as info:
         parse_number(raw)
-    assert (info.value.kind, note(info.value)) == ("number", f"「列」看不懂的数字: {normalize_text(raw)}")
+    assert (info.value.kind, note(info.value)) == ("number", f"「列」看不懂的数字: {normalize_text(raw)}。请只填一个数, 例如 12.5 (不要写“约”“左右”或范围)")
 
 
 def test_number_message_is_plain() -> None:
@@ -351,7 +351,7 @@ def test_parse_int(raw: Any, expected: int | None) -> None:
 def test_parse_int_refuses(raw: Any) -> None:
     with pytest.raises(CellParseError) as info:
         parse_int(raw)
-    assert (info.value.kind, note(info.value)) == ("int", f"「列」应该是整数: {normalize_text(raw)}")
+    assert (info.value.kind, note(info.value)) == ("int", f"「列」应该是整数: {normalize_text(raw)}。请填整数, 例如 3")
 
 
 BOOL_GOOD = [
@@ -372,7 +372,7 @@ def test_parse_bool(raw: Any, expected: bool | None) -> None:
 def test_parse_bool_refuses(raw: Any) -> None:
     with pytest.raises(CellParseError) as info:
         parse_bool(raw)
-    assert (info.value.kind, note(info.value)) == ("bool", f"「列」应该填 是 或 否, 现在是: {normalize_text(raw)}")
+    assert (info.value.kind, note(info.value)) == ("bool", f"「列」应该填 是 或 否, 现在是: {normalize_text(raw)}。请改成 是 或 否 (也可以用 ✓ 和 ✗)")
 
 
 SPLIT_CASES = [
@@ -423,7 +423,7 @@ def test_match_choice_is_case_insensitive_for_latin() -> None:
 def test_match_choice_refuses(raw: Any) -> None:
     with pytest.raises(CellParseError) as info:
         match_choice(raw, CHOICES, ALIASES)
-    assert note(info.value) == f"「列」「{normalize_text(raw)}」不是可选的值, 可选: 合格、不合格"
+    assert note(info.value) == f"「列」「{normalize_text(raw)}」不是可选的值。请改成其中一个: 合格、不合格"
 
 
 def test_match_choice_alias_must_point_at_a_choice() -> None:
@@ -445,7 +445,7 @@ def test_parse_email(raw: Any, expected: str | None) -> None:
 def test_parse_email_refuses(raw: Any) -> None:
     with pytest.raises(CellParseError) as info:
         parse_email(raw)
-    assert note(info.value) == f"「列」不是邮箱地址: {normalize_text(raw)}"
+    assert note(info.value) == f"「列」不是邮箱地址: {normalize_text(raw)}。请写成 name@example.com 这样的完整地址"
 
 
 # Objects no backend produces today but a cell might one day hold: nothing may crash.

@@ -140,6 +140,22 @@ def test_every_code_binding_and_settings_emit_has_a_message():
         assert [c for c in codes if not cat.has(f"findings.{c}")] == [], name
 
 
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_cell_note_says_what_to_do_after_what_it_found(lang):
+    # A note on a cell that cannot be read or breaks a column check goes on, after the value it
+    # quotes, with what to write instead: a note ending on the value leaves the person guessing.
+    import tomllib
+
+    from sheetsync.i18n.catalogue import _flatten
+
+    words = tomllib.loads((templates_dir() / lang / "messages" / "binding.toml").read_text("utf-8"))
+    notes = _flatten({"parse": words["findings"]["parse"], "column": words["findings"]["column"]})
+    assert len(notes) >= 13
+    # what follows the quoted value ({raw} or {value}) and the end of that sentence
+    after = {key: re.split(r"{(?:raw|value)}", text)[-1] for key, text in notes.items()}
+    told = {key: re.split(r"[。！]|[.!]\s", tail + " ", maxsplit=1)[1:] for key, tail in after.items()}
+    assert [key for key, rest in told.items() if len(re.sub(r"\W", "", "".join(rest))) < 3] == []
+
 def test_a_settings_value_that_is_wrong_in_english(tmp_path):
     from sheetsync.core.settings import settings_from_rows
 

@@ -174,6 +174,8 @@ def _as_read_one_by_one(v):
     [datetime(2026, 1, 2, 9), True, 7],  # nothing to convert
     [3.0, 2.5, "", "三"],  # numbers and texts
     [date(2026, 1, 2), "", datetime(2026, 1, 2, 8)],  # a date cell beside date-times
+    [datetime(2026, 1, 2, 9), datetime(2026, 1, 2, 9), date(2026, 1, 2), datetime(2026, 1, 2)],  # equal moments
+    [datetime(2026, 1, 2, 9), None, datetime(2026, 1, 2, 9), 2.0],  # the same, cell by cell
 ])
 def test_the_reader_helper_reads_each_kind_of_column_as_cell_by_cell(column) -> None:
     rows = [["头"]] + [[v] for v in column] + [["尾"]]
@@ -182,8 +184,8 @@ def test_the_reader_helper_reads_each_kind_of_column_as_cell_by_cell(column) -> 
     expected = [_as_read_one_by_one(r[0]) for r in rows]
     assert n == len(rows) and got == expected
     assert [type(v) for v in got] == [type(v) for v in expected]
-    texts = [v for v in got if isinstance(v, str)]
-    assert len({id(v) for v in texts}) == len(set(texts))  # equal texts are one object
+    texts = [v for v in got if isinstance(v, (str, datetime))]
+    assert len({id(v) for v in texts}) == len(set(texts))  # equal texts (and date-times) are one object
 
 
 def test_a_columnar_snapshot_binds_like_the_same_rows() -> None:

@@ -10,7 +10,7 @@ object is created for any cell; a big tab costs little more than calamine's own 
 Values are given in the terms the rest of sheetsync knows: a whole number is an int, a date
 is a datetime, an empty text is no value, an error (``#DIV/0!``, ``#N/A``) is a CellError.
 Each tab is handed over by columns (``TabData.from_columns``: one numpy object array per column,
-repeated texts interned), built a chunk of rows at a time, so a sheet's rows never exist as
+repeated texts and date-times interned), built a chunk of rows at a time, so a sheet's rows never exist as
 lists all at once (``tab_columns``).
 """
 
@@ -163,7 +163,7 @@ def sheet_columns(sheet: Any, errors: dict[tuple[int, int], CellError] | None = 
     return tab_columns(itertools.chain((first,), rows), errors, skip=skip)
 
 
-# Past this many distinct texts, a column that is mostly distinct (names, order numbers, notes)
+# Past this many distinct texts and date-times, a column that is mostly distinct (names, order numbers, notes)
 # stops being interned: the look-ups would cost more than the copies they save.
 _INTERN_CHECK = 4096
 _CHUNK = 4096  # rows transposed at once
@@ -176,12 +176,13 @@ def tab_columns(rows: Iterable[Sequence[Any]], errors: Mapping[tuple[int, int], 
     column (index 0 = row 1) and the number of rows, in sheetsync's terms: '' is empty, whole
     floats are ints, dates are datetimes (as openpyxl reads date-formatted cells). The rows are
     transposed a chunk at a time, so a whole sheet never exists as a list per row. Repeated texts
-    are interned per column (shared strings come back from the reader as separate equal
-    objects: a column of a few choices then holds a handful of objects, not one per cell).
+    and date-times are interned per column (shared strings and date cells come back from the
+    reader as separate equal objects: a column of a few choices, or of the days of a year, then
+    holds a handful of objects, not one per cell).
     No trailing empty rows or columns; ``skip`` empty columns come before the first given one;
     ``errors`` ((row, col) -> CellError) are put in their cells."""
     columns: list[list[Any]] = []
-    interned: list[dict[str, str | None] | None] = []
+    interned: list[dict[Any, Any] | None] = []
     n = 0
     it = iter(rows)
     while True:
@@ -216,29 +217,31 @@ def tab_columns(rows: Iterable[Sequence[Any]], errors: Mapping[tuple[int, int], 
     return _trimmed([object_array(col) for col in columns], n)
 
 
-def _convert(cells: Sequence[Any], out: list[Any], seen: dict[str, str | None] | None) -> None:
+def _convert(cells: Sequence[Any], out: list[Any], seen: dict[Any, Any] | None) -> None:
     """``cells`` (a chunk of one column) appended to ``out`` in sheetsync's terms. A chunk of
     texts only, or of texts and values that stay as they are (date-times, whole numbers), goes
-    through C loops (``map``, a list comprehension); others cell by cell."""
+    through C loops (``map``, a list comprehension); others cell by cell. Texts and date-times
+    are interned in ``seen`` (the reader makes a new object for every cell; equal date-times
+    never equal a text, so one table holds both)."""
     kinds = set(map(type, cells))
     if float not in kinds and date not in kinds:
-        if str not in kinds:
-            out.extend(cells)
-        elif seen is not None:  # '' is no value: kept in ``seen`` as None
+        if seen is not None and (str in kinds or datetime in kinds):  # '' is no value: kept in ``seen`` as None
             if "" not in seen:
                 seen[""] = None
             if len(kinds) == 1:
                 out.extend(map(seen.setdefault, cells, cells))
             else:
                 keep = seen.setdefault
-                out.extend([keep(v, v) if v.__class__ is str else v for v in cells])
-        else:
+                out.extend([keep(v, v) if v.__class__ is str or v.__class__ is datetime else v for v in cells])
+        elif str in kinds:
             out.extend([(v or None) if v.__class__ is str else v for v in cells])
+        else:
+            out.extend(cells)
         return
     _convert_each(cells, out, seen)
 
 
-def _convert_each(cells: Iterable[Any], out: list[Any], seen: dict[str, str | None] | None) -> None:
+def _convert_each(cells: Iterable[Any], out: list[Any], seen: dict[Any, Any] | None) -> None:
     append = out.append
     for v in cells:
         kind = v.__class__
@@ -250,8 +253,13 @@ def _convert_each(cells: Iterable[Any], out: list[Any], seen: dict[str, str | No
         elif kind is float:
             if v.is_integer():
                 v = int(v)
+        elif kind is datetime:
+            if seen is not None:
+                v = seen.setdefault(v, v)
         elif kind is date:
             v = datetime.combine(v, time())
+            if seen is not None:
+                v = seen.setdefault(v, v)
         append(v)
 
 

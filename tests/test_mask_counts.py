@@ -123,6 +123,39 @@ def test_found_rows_is_found_row_by_row(template):
     assert any(f.row_key.endswith("#2") for f in batch)
 
 
+def test_a_batch_shares_its_parameter_names_and_its_shared_parameters(template):
+    """A messy sheet makes a million findings: a batch's parameters hold one tuple of names for
+    all its rows (one more with the deadline), and a batch whose parameters are all shared holds
+    one mapping for all its rows, not a dict per row. Counts objects, never bytes."""
+    from sheetsync.core.model import Params
+    from sheetsync.engine import load
+    from conftest import snapshot_of
+
+    tabs = messy_tabs(template, 30)
+    tabs["客服台账"] += [row_for(template, "cs_log", date=D(2026, 11, 20), customer="李先生", type="不存在的类型",
+                              agent="童欣", asked_at=f"下午{i}点", resolved="是") for i in range(12)]
+    findings = evaluate(template, tabs)
+    by_code: dict[str, list] = {}
+    for f in findings:
+        by_code.setdefault(f.code, []).append(f)
+    for code in ("cs.first_response", "cs.unresolved", "promo.unsigned", "parse.choice", "parse.datetime"):
+        batch = by_code[code]
+        assert len(batch) >= 12, (code, len(batch))
+        assert all(type(f.params) is Params for f in batch), code
+        assert len({id(f.params._names) for f in batch}) <= 2, code  # with and without a deadline
+
+    loaded = load(snapshot_of(messy_tabs(template, 5)), template, NOW)
+    tab = loaded.workbook.tab("cs_log")
+    rule = next(r for r in tab.template.rules if r.code == "cs.unresolved")
+    mask = tab.frame["customer"].notna()
+    shared = rules.found_rows(tab, rule, mask, rule.column, column="是否解决", limit=rules._limit(timedelta(hours=2)))
+    assert len(shared) >= 5 and len({id(f.params) for f in shared}) == 1
+    assert shared[0].params == {"column": "是否解决", "limit": rules._limit(timedelta(hours=2))}
+    rows = [int(r) for r in tab.frame.index[:5]]
+    alike = tab.findings_at(rows, "customer", "column.required")
+    assert len({id(f.params) for f in alike}) == 1 and dict(alike[0].params) == {"tab": "客服台账", "column": "客户"}
+
+
 @pytest.mark.parametrize("misaligned", ["shorter", "shifted index", "numpy of another length"])
 def test_a_batch_refuses_a_mask_not_aligned_with_its_tab(template, misaligned):
     """``found_rows`` reads a mask's positions as the tab's rows: a mask of other rows would put

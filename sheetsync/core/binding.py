@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import (PRIORITY_ACT, CellError, Finding, RowKeys, Snapshot, TabData, column_letter, new_finding,
+from .model import (PRIORITY_ACT, CellError, Finding, Params, RowKeys, Snapshot, TabData, column_letter, new_finding,
                     object_array, paused_gc, tab_row_keys)
 from .template import Column, TabTemplate, Template, _norm_header
 
@@ -140,12 +140,12 @@ class BoundTab:
         shared = {"tab": title, "column": header}
         make = new_finding  # Finding's fields in order, the defaults spelled out
         if params is None:
-            common = {**shared, **more}
+            common = Params.of({**shared, **more})  # one read-only mapping for the whole batch
             return [make(title, row, header, col, value, code, "", key, owner, "validate", True, tab_id, col_id,
-                         dict(common), "error", None, (), PRIORITY_ACT)
+                         common, "error", None, (), PRIORITY_ACT)
                     for row, value, key in zip(numbers.tolist(), values, keys, strict=True)]
         return [make(title, row, header, col, value, code, "", key, owner, "validate", True, tab_id, col_id,
-                     {**shared, **(extra or {}), **more}, "error", None, (), PRIORITY_ACT)
+                     Params.of({**shared, **(extra or {}), **more}), "error", None, (), PRIORITY_ACT)
                 for row, value, key, extra in zip(numbers.tolist(), values, keys, params, strict=True)]
 
     def layout_finding(self, code: str, *, row: int = 0, column: str = "", col: int = 0, value: Any = None,

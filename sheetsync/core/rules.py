@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from . import parsing
-from .model import PRIORITY_ACT, PRIORITY_INFO, PRIORITY_TIME, Duration, Finding, FillValue, Phrase, new_finding
+from .model import (PRIORITY_ACT, PRIORITY_INFO, PRIORITY_TIME, Duration, Finding, FillValue, Params, Phrase,
+                    new_finding, shared_names)
 from .settings import Settings
 from .worktime import WorkClock
 
@@ -519,16 +520,20 @@ def found_rows(tab: "BoundTab", rule: Rule, mask: Any, col_id: str, outcome: str
         has_due = [d is not None for d in deadline.values]
         dues = [d if d.__class__ in _AS_IS or d is None else plain(d) for d in deadline.values]
     # the order of a row's parameters is the call's (shared and per row interleaved), deadline last
+    plain_names = shared_names(tuple(names))
+    due_names = shared_names((*plain_names, "deadline"))
+    alone: Params | None = None  # the parameters of every row without a deadline, when none is per row
+    each: Iterable[tuple[Any, ...]]
     if all(c is None for c in columns):
-        each: Iterable[dict[str, Any]] = (dict(shared) for _ in range(n))
+        fixed = tuple(shared[name] for name in names)
+        alone, each = Params(plain_names, fixed), repeat(fixed, n)
     else:
-        cells = [repeat(shared[name], n) if c is None else c for name, c in zip(names, columns, strict=True)]
-        each = (dict(zip(names, t, strict=True)) for t in zip(*cells, strict=True))
+        each = zip(*[repeat(shared[name], n) if c is None else c for name, c in zip(names, columns, strict=True)],
+                   strict=True)
     make = new_finding
     out = []
-    for row, value, key, who, p, d, has in zip(rows.tolist(), values, keys, owners, each, dues, has_due, strict=True):
-        if has:
-            p["deadline"] = d
+    for row, value, key, who, t, d, has in zip(rows.tolist(), values, keys, owners, each, dues, has_due, strict=True):
+        p = Params(due_names, (*t, d)) if has else Params(plain_names, t) if alone is None else alone
         out.append(make(title, row, header, col, value, code, "", key, owner_role, job, True, tab_id, col_id, p,
                         severity, d if isinstance(d, datetime) else None, who, priority))
     return out
@@ -578,8 +583,8 @@ def owner_names(tab: "BoundTab", col: str) -> dict[int, str]:
 _AS_IS = (tuple, Phrase, Duration, int, bool, datetime, date)
 
 
-def _plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v if v.__class__ in _AS_IS or v is None else plain(v) for k, v in params.items()}
+def _plain_params(params: Mapping[str, Any]) -> Params:
+    return Params.of({k: v if v.__class__ in _AS_IS or v is None else plain(v) for k, v in params.items()})
 
 
 def _raw(tab: "BoundTab", row: int, col: str) -> Any:

@@ -8,17 +8,17 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
 
 from sheetsync.core.model import OpenProblem, UnresolvedInquiry
 from sheetsync.delivery.chart import SERIES_COLORS, hex_rgb, trend_chart_png
-from sheetsync.delivery.render import clean_header, md_escape, render_daily, render_weekly
+from sheetsync.delivery.render import HISTORY_WEEKS, calendar_weeks, clean_header, md_escape, render_daily, render_weekly
 from sheetsync.i18n import load_catalogue
 
-from helpers_reports import CJK, LABELS, english, english_digest, seed_digest, seed_report
+from helpers_reports import CJK, LABELS, WEEK_START, english, english_digest, seed_digest, seed_report, week
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,6 +243,36 @@ def test_weekly_has_inline_trend_chart_referenced_by_cid():
         assert bytes(hex_rgb(color)) in pixels  # every KPI line is drawn
     for label in LABELS.values():
         assert label in msg.html  # legend in the HTML
+
+
+@pytest.mark.parametrize(("language", "heading", "line", "days"), [
+    ("zh-CN", "近 4 周趋势", "近 4 周 (", ["10.26", "11.02", "11.09", "11.16"]),
+    ("en", "Last 4 weeks", "Last 4 weeks (", ["Oct 26", "Nov 2", "Nov 9", "Nov 16"]),
+])
+def test_a_week_without_data_shows_in_the_trend_as_no_value(language, heading, line, days):
+    """Weeks with data 10.26, 11.09 and 11.16: the trend is of the last 4 calendar weeks, 11.02
+    with "—" in each KPI, not three weeks side by side as if they were consecutive."""
+    report = seed_report(history_weeks=4)
+    report = english(report) if language == "en" else report
+    quiet = WEEK_START - timedelta(days=14)
+    msg = render_weekly(replace(report, history=tuple(w for w in report.history if w.week_start != quiet)), language)
+    assert heading in msg.html and line in msg.text
+    rows = [r for r in msg.text.splitlines() if r.startswith("- ") and r.count(" / ") == 3]
+    assert [r.split(":")[0] for r in rows] == [f"- {d}" for d in days]
+    assert rows[1] == f"- {days[1]}: — / — / — / —"
+    assert len(msg.images) == 1  # the chart has its gap (drawn as test_chart_leaves_gap_for_weeks_without_data)
+
+
+def test_the_trend_weeks_are_consecutive_and_go_back_two_years_at_most():
+    last = week(WEEK_START, ((9, 10), (1, 2), (84, 86), (6, 6)))
+    stray = week(WEEK_START - timedelta(weeks=520), ((1, 1), (1, 1), (1, 1), (1, 1)))  # a row typed 10 years off
+    weeks = calendar_weeks((stray, week(WEEK_START - timedelta(weeks=2), ((7, 10), (1, 2), (82, 86), (5, 6))), last))
+    assert len(weeks) == HISTORY_WEEKS and weeks[-1] == (WEEK_START, last)
+    assert [m for m, _w in weeks] == [WEEK_START - timedelta(weeks=HISTORY_WEEKS - 1 - i) for i in range(HISTORY_WEEKS)]
+    assert sum(w is not None for _m, w in weeks) == 2
+    odd = week(WEEK_START - timedelta(days=3), ((1, 1), (1, 1), (1, 1), (1, 1)))  # not on the weeks' weekday
+    assert calendar_weeks((odd, last)) == [(odd.week_start, odd), (WEEK_START, last)]
+    assert calendar_weeks(()) == []
 
 
 def test_single_week_has_no_chart():

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 import jinja2
@@ -284,20 +284,40 @@ def _where(p: OpenProblem, cat: Catalogue) -> str:
     return cat.text("delivery.weekly.where_cell", tab=p.tab, row=p.row, column=p.column)
 
 
+HISTORY_WEEKS = 104  # the trend goes back at most two years from the reported week
+
+
+def calendar_weeks(history: Sequence[WeekSummary]) -> list[tuple[date, WeekSummary | None]]:
+    """Every week from the first with data to the reported one (the last), a week without data
+    as None: the trend's weeks are consecutive, so a quiet week shows as a gap ("—"), never as
+    its two neighbours side by side under "the last 3 weeks". At most ``HISTORY_WEEKS``."""
+    if not history:
+        return []
+    last = history[-1].week_start
+    if any((last - w.week_start).days % 7 for w in history):  # weeks that do not start on one weekday
+        return [(w.week_start, w) for w in history]
+    first = max(history[0].week_start, last - timedelta(weeks=HISTORY_WEEKS - 1))
+    by_start = {w.week_start: w for w in history}
+    return [(monday, by_start.get(monday))
+            for monday in (first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1))]
+
+
 def _history(history: Sequence[WeekSummary],
              cat: Catalogue) -> tuple[list[str], list[list[float | None]], list[dict[str, Any]]]:
-    """Chart labels, one series per KPI (keyed like the newest week's KPIs), and table rows."""
+    """Chart labels, one series per KPI (keyed like the newest week's KPIs), and table rows, one
+    for every calendar week (``calendar_weeks``)."""
     keys = [k.key for k in history[-1].kpis if k.unit == "rate"] if history else []  # the chart is 0-100%
-    labels = [fmt_chart_day(w.week_start, cat) for w in history]
+    weeks = calendar_weeks(history)
+    labels = [fmt_chart_day(monday, cat) for monday, _w in weeks]
     series: list[list[float | None]] = []
     for key in keys:
         values: list[float | None] = []
-        for w in history:
-            found = [k for k in w.kpis if k.key == key]
+        for _monday, w in weeks:
+            found = [k for k in w.kpis if k.key == key] if w is not None else []
             values.append(found[0].value if found else None)
         series.append(values)
-    rows = [{"week": fmt_day(w.week_start, cat), "values": [fmt_pct(s[i]) for s in series]}
-            for i, w in enumerate(history)]
+    rows = [{"week": fmt_day(monday, cat), "values": [fmt_pct(s[i]) for s in series]}
+            for i, (monday, _w) in enumerate(weeks)]
     return labels, series, rows
 
 

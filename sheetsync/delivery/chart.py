@@ -121,8 +121,8 @@ def trend_chart_png(
     """
     w, h = width * scale, height * scale
     canvas = _Canvas(w, h)
-    font = 2 * scale
-    left, right, top, bottom = 40 * scale, 12 * scale, 10 * scale, 22 * scale
+    font = 3 * scale  # digits 9 × 15 at the chart's width: still readable where a phone shrinks it to 360
+    left, right, top, bottom = 50 * scale, 12 * scale, 10 * scale, 24 * scale
     plot_w, plot_h = w - left - right, h - top - bottom
 
     def y_of(value: float) -> float:

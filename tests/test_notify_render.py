@@ -263,16 +263,36 @@ def test_a_week_without_data_shows_in_the_trend_as_no_value(language, heading, l
     assert len(msg.images) == 1  # the chart has its gap (drawn as test_chart_leaves_gap_for_weeks_without_data)
 
 
-def test_the_trend_weeks_are_consecutive_and_go_back_two_years_at_most():
-    last = week(WEEK_START, ((9, 10), (1, 2), (84, 86), (6, 6)))
-    stray = week(WEEK_START - timedelta(weeks=520), ((1, 1), (1, 1), (1, 1), (1, 1)))  # a row typed 10 years off
-    weeks = calendar_weeks((stray, week(WEEK_START - timedelta(weeks=2), ((7, 10), (1, 2), (82, 86), (5, 6))), last))
-    assert len(weeks) == HISTORY_WEEKS and weeks[-1] == (WEEK_START, last)
-    assert [m for m, _w in weeks] == [WEEK_START - timedelta(weeks=HISTORY_WEEKS - 1 - i) for i in range(HISTORY_WEEKS)]
-    assert sum(w is not None for _m, w in weeks) == 2
-    odd = week(WEEK_START - timedelta(days=3), ((1, 1), (1, 1), (1, 1), (1, 1)))  # not on the weeks' weekday
-    assert calendar_weeks((odd, last)) == [(odd.week_start, odd), (WEEK_START, last)]
-    assert calendar_weeks(()) == []
+def _a_week(weeks_back: int, days_back: int = 0):
+    return week(WEEK_START - timedelta(weeks=weeks_back, days=days_back), ((7, 10), (1, 2), (82, 86), (5, 6)))
+
+
+@pytest.mark.parametrize(("back", "shown"), [
+    ((2,), [2, 1, 0]),  # the quiet week between is in the trend
+    ((52, 2), [2, 1, 0]),  # a row dated a year off adds no empty weeks
+    ((11, 3), list(range(11, -1, -1))),  # from the first week with data among the last 12
+    ((12, 11), list(range(11, -1, -1))),
+    ((520,), [0]),
+    ((), [0]),
+])
+def test_the_trend_is_of_consecutive_weeks_among_the_last_twelve(back, shown):
+    weeks = calendar_weeks(tuple(_a_week(b) for b in back) + (_a_week(0),))
+    assert [(WEEK_START - m).days // 7 for m, _w in weeks] == shown
+    assert [w is not None for _m, w in weeks] == [b in (*back, 0) for b in shown]
+    assert HISTORY_WEEKS == 12 and calendar_weeks(()) == []
+
+
+def test_the_trend_keeps_weeks_off_the_weekday_as_they_are_and_at_most_twelve():
+    odd = tuple(_a_week(b, days_back=3) for b in range(30, 0, -1)) + (_a_week(0),)
+    assert calendar_weeks(odd) == [(w.week_start, w) for w in odd[-HISTORY_WEEKS:]]
+
+
+def test_no_chart_unless_two_weeks_of_the_trend_have_data():
+    report = seed_report(history_weeks=1)
+    far = replace(report.week, week_start=WEEK_START - timedelta(weeks=40))
+    msg = render_weekly(replace(report, history=(far, report.week)))
+    assert msg.images == () and "cid:" not in msg.html
+    assert render_weekly(replace(report, history=(_a_week(3), report.week))).images != ()
 
 
 def test_single_week_has_no_chart():

@@ -178,7 +178,8 @@ def tab_columns(rows: Iterable[Sequence[Any]], errors: Mapping[tuple[int, int], 
     transposed a chunk at a time, so a whole sheet never exists as a list per row. Repeated texts
     and date-times are interned per column (shared strings and date cells come back from the
     reader as separate equal objects: a column of a few choices, or of the days of a year, then
-    holds a handful of objects, not one per cell).
+    holds a handful of objects, not one per cell). calamine's date-times are naive, with no
+    ``fold``: equal ones are the same value (aware ones in two zones would not be).
     No trailing empty rows or columns; ``skip`` empty columns come before the first given one;
     ``errors`` ((row, col) -> CellError) are put in their cells."""
     columns: list[list[Any]] = []

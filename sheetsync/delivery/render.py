@@ -284,28 +284,30 @@ def _where(p: OpenProblem, cat: Catalogue) -> str:
     return cat.text("delivery.weekly.where_cell", tab=p.tab, row=p.row, column=p.column)
 
 
-HISTORY_WEEKS = 104  # the trend goes back at most two years from the reported week
+HISTORY_WEEKS = 12  # the trend: the reported week and the 11 before it, at most
 
 
 def calendar_weeks(history: Sequence[WeekSummary]) -> list[tuple[date, WeekSummary | None]]:
-    """Every week from the first with data to the reported one (the last), a week without data
-    as None: the trend's weeks are consecutive, so a quiet week shows as a gap ("—"), never as
-    its two neighbours side by side under "the last 3 weeks". At most ``HISTORY_WEEKS``."""
+    """The weeks of the trend, oldest first, ending with the reported one (the last of
+    ``history``): every calendar week from the first with data among the last ``HISTORY_WEEKS``,
+    a week without data as None — so a quiet week shows as a gap ("—"), never as its two
+    neighbours side by side under "the last 3 weeks", and a row dated a year off adds nothing."""
     if not history:
         return []
     last = history[-1].week_start
     if any((last - w.week_start).days % 7 for w in history):  # weeks that do not start on one weekday
-        return [(w.week_start, w) for w in history]
-    first = max(history[0].week_start, last - timedelta(weeks=HISTORY_WEEKS - 1))
-    by_start = {w.week_start: w for w in history}
+        return [(w.week_start, w) for w in history[-HISTORY_WEEKS:]]
+    since = last - timedelta(weeks=HISTORY_WEEKS - 1)
+    by_start = {w.week_start: w for w in history if w.week_start >= since}
+    first = min(by_start)
     return [(monday, by_start.get(monday))
             for monday in (first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1))]
 
 
 def _history(history: Sequence[WeekSummary],
-             cat: Catalogue) -> tuple[list[str], list[list[float | None]], list[dict[str, Any]]]:
-    """Chart labels, one series per KPI (keyed like the newest week's KPIs), and table rows, one
-    for every calendar week (``calendar_weeks``)."""
+             cat: Catalogue) -> tuple[list[str], list[list[float | None]], list[dict[str, Any]], int]:
+    """Chart labels, one series per KPI (keyed like the newest week's KPIs), table rows, one for
+    every week of the trend (``calendar_weeks``), and how many of those weeks have data."""
     keys = [k.key for k in history[-1].kpis if k.unit == "rate"] if history else []  # the chart is 0-100%
     weeks = calendar_weeks(history)
     labels = [fmt_chart_day(monday, cat) for monday, _w in weeks]
@@ -318,7 +320,7 @@ def _history(history: Sequence[WeekSummary],
         series.append(values)
     rows = [{"week": fmt_day(monday, cat), "values": [fmt_pct(s[i]) for s in series]}
             for i, (monday, _w) in enumerate(weeks)]
-    return labels, series, rows
+    return labels, series, rows, sum(w is not None for _monday, w in weeks)
 
 
 def weekly_subject(report: WeeklyReport, language: Catalogue | str | None = None) -> str:
@@ -350,10 +352,10 @@ def render_weekly(report: WeeklyReport, language: Catalogue | str | None = None,
     week = report.week
     key = message_key("weekly", week.week_start)
     subject = weekly_subject(report, cat)
-    labels, series, history_rows = _history(report.history, cat)
+    labels, series, history_rows, with_data = _history(report.history, cat)
     images: tuple[InlineImage, ...] = ()
     chart_cid = ""
-    if len(report.history) >= 2:
+    if with_data >= 2:
         chart_cid = f"trend.{message_id('weekly', report.shop, week.week_start)[1:-1]}"
         images = (InlineImage(chart_cid, trend_chart_png(labels, series)),)
     long_period = cat.text("delivery.fmt.long_period", start=f"{week.week_start:%Y-%m-%d}",

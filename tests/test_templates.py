@@ -164,8 +164,9 @@ def test_a_settings_value_that_is_wrong_in_english(tmp_path):
                             ["Weekly summary recipients", "boss, a@b.c"]], specs=en.settings)
     assert [f.message for f in with_messages(s.findings, catalogue_for(en))] == [
         "Setting 'Working hours': the end must be later than the start (no overnight hours): 23:00-09:00. "
-        "The default is used until it is fixed.",
-        "Setting 'Weekly summary recipients': not an e-mail address: boss. The default is used until it is fixed."]
+        "Write a range within one day, like 09:00-23:00. The default is used until it is fixed.",
+        "Setting 'Weekly summary recipients': not an e-mail address: boss. Write full addresses like "
+        "name@example.com, several separated by commas. The default is used until it is fixed."]
     assert (s.weekly_weekday, s.weekly_time.hour) == (6, 20)
 
 

@@ -156,6 +156,7 @@ def test_a_cell_note_says_what_to_do_after_what_it_found(lang):
     told = {key: re.split(r"[。！]|[.!]\s", tail + " ", maxsplit=1)[1:] for key, tail in after.items()}
     assert [key for key, rest in told.items() if len(re.sub(r"\W", "", "".join(rest))) < 3] == []
 
+
 def test_a_settings_value_that_is_wrong_in_english(tmp_path):
     from sheetsync.core.settings import settings_from_rows
 

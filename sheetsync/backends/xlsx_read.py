@@ -10,8 +10,8 @@ object is created for any cell; a big tab costs little more than calamine's own 
 Values are given in the terms the rest of sheetsync knows: a whole number is an int, a date
 is a datetime, an empty text is no value, an error (``#DIV/0!``, ``#N/A``) is a CellError.
 Each tab is handed over by columns (``TabData.from_columns``: one numpy object array per column,
-repeated texts and date-times interned), built a chunk of rows at a time, so a sheet's rows never exist as
-lists all at once (``tab_columns``).
+repeated texts and date-times interned), built a chunk of rows at a time, so a sheet's rows
+never exist as lists all at once (``tab_columns``).
 """
 
 from __future__ import annotations
@@ -163,8 +163,8 @@ def sheet_columns(sheet: Any, errors: dict[tuple[int, int], CellError] | None = 
     return tab_columns(itertools.chain((first,), rows), errors, skip=skip)
 
 
-# Past this many distinct texts and date-times, a column that is mostly distinct (names, order numbers, notes)
-# stops being interned: the look-ups would cost more than the copies they save.
+# Past this many distinct texts and date-times, a column that is mostly distinct (names, order
+# numbers, times to the minute) stops being interned: the look-ups would cost more than they save.
 _INTERN_CHECK = 4096
 _CHUNK = 4096  # rows transposed at once
 _NONE = np.array(None, dtype=object)
@@ -254,11 +254,9 @@ def _convert_each(cells: Iterable[Any], out: list[Any], seen: dict[Any, Any] | N
         elif kind is float:
             if v.is_integer():
                 v = int(v)
-        elif kind is datetime:
-            if seen is not None:
-                v = seen.setdefault(v, v)
-        elif kind is date:
-            v = datetime.combine(v, time())
+        elif kind is datetime or kind is date:
+            if kind is date:
+                v = datetime.combine(v, time())
             if seen is not None:
                 v = seen.setdefault(v, v)
         append(v)
